@@ -1,0 +1,77 @@
+/**
+ * The optiflow command line. Builds the commander program from the command
+ * files; the only place that turns errors into exit codes (0 ok, 1 the job
+ * failed, 2 usage or input error).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { createContext, globalsOf, type Context } from './commands/context.js';
+import { OptiflowError } from './errors.js';
+import { registerData } from './commands/data.js';
+import { registerCommands } from './commands/index.js';
+
+export type Action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<unknown> | unknown) => (...args: unknown[]) => Promise<void>;
+
+function version(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function buildProgram(state: { code: number }, out?: (s: string) => void): Command {
+  const program = new Command('optiflow');
+  program
+    .description('inventory forecasting and replenishment: forecasts, stock-out alerts, order suggestions, nightly batch')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') })
+    .addOption(new Option('--db <path>', 'database file or postgres:// URL (env OPTIFLOW_DB, default ./optiflow.db)'))
+    .addOption(new Option('--config <file>', 'config file (env OPTIFLOW_CONFIG, default ./optiflow.config.json when present)'))
+    .addOption(new Option('--as-of <date>', 'the date taken as "today", YYYY-MM-DD (env OPTIFLOW_AS_OF)'))
+    .addOption(new Option('--json', 'machine-readable output'))
+    .addOption(new Option('--log-level <level>', 'error, warn, info or debug (env OPTIFLOW_LOG_LEVEL)'))
+    .addOption(new Option('--quiet', 'only errors on the console'));
+
+  const action: Action = (fn) => async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const positional = args.slice(0, -2);
+    const opts = args[args.length - 2];
+    const ctx = createContext(globalsOf(cmd), out);
+    try {
+      const r = await fn(ctx, ...([...positional, opts] as never));
+      if (typeof r === 'number') state.code = r;
+    } finally {
+      await ctx.close();
+    }
+  };
+  registerData(program, action);
+  registerCommands(program, action);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit itself. */
+export async function main(argv: string[], out?: (s: string) => void): Promise<number> {
+  const state = { code: 0 };
+  const program = buildProgram(state, out);
+  try {
+    await program.parseAsync(argv);
+    return state.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.executeSubCommandAsync') return 0;
+      return 2;
+    }
+    if (e instanceof OptiflowError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    process.stderr.write(`error: ${err?.message ?? String(e)}\n`);
+    if (process.env.OPTIFLOW_DEBUG) process.stderr.write((err?.stack ?? '') + '\n');
+    return 1;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * What every command gets: resolved config, the open database, a logger and
+ * an output sink. Built from commander's global options.
+ */
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { openDb, requireMigrated, type Db } from '../db/connection.js';
+import { createLogger, type Logger } from '../log.js';
+
+export interface GlobalOptions {
+  db?: string;
+  config?: string;
+  asOf?: string;
+  json?: boolean;
+  logLevel?: string;
+  quiet?: boolean;
+}
+
+export interface Context {
+  config: Config;
+  log: Logger;
+  json: boolean;
+  quiet: boolean;
+  out: (s: string) => void;
+  /** Opens the database (once) and checks migrations are current unless told not to. */
+  db(opts?: { migrated?: boolean }): Promise<Db>;
+  close(): Promise<void>;
+}
+
+export function globalsOf(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function createContext(g: GlobalOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Context {
+  const config = loadConfig({ db: g.db, config: g.config, asOf: g.asOf, logLevel: g.logLevel });
+  const log = createLogger({ level: config.logLevel, quiet: g.quiet, file: config.logFile });
+  let db: Db | null = null;
+  return {
+    config,
+    log,
+    json: !!g.json,
+    quiet: !!g.quiet,
+    out,
+    async db(opts = {}) {
+      if (!db) {
+        db = openDb(config.db);
+        if (opts.migrated !== false) {
+          try {
+            await requireMigrated(db);
+          } catch (e) {
+            await db.close();
+            db = null;
+            throw e;
+          }
+        }
+      }
+      return db;
+    },
+    async close() {
+      if (db) await db.close();
+      db = null;
+      await new Promise<void>((res) => {
+        log.on('finish', () => res());
+        log.end();
+        setTimeout(res, 200).unref();
+      });
+    },
+  };
+}

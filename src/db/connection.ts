@@ -1,0 +1,103 @@
+/**
+ * Opening the database: an embedded SQLite file by default (WAL, foreign keys,
+ * busy timeout), PostgreSQL when the location is a postgres:// URL.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
+import pg from 'pg';
+import { migrations } from '../../migrations/index.js';
+import { ALL_TABLES, type Database } from './types.js';
+import { UsageError } from '../errors.js';
+
+export interface Db {
+  kysely: Kysely<Database>;
+  /** The raw SQLite handle for bulk paths; null on PostgreSQL. */
+  sqlite: BetterSqlite3.Database | null;
+  dialect: 'sqlite' | 'postgres';
+  location: string;
+  close(): Promise<void>;
+}
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}
+
+export function openDb(location: string, opts: { readonly?: boolean; mustExist?: boolean } = {}): Db {
+  if (isPostgresUrl(location)) {
+    const pool = new pg.Pool({ connectionString: location, max: 4 });
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { kysely, sqlite: null, dialect: 'postgres', location, close: () => kysely.destroy() };
+  }
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new BetterSqlite3(location, { fileMustExist: opts.mustExist ?? false, readonly: opts.readonly ?? false });
+  } catch (e) {
+    throw new UsageError(`--db: cannot open ${location} (${(e as Error).message}); run \`optiflow init --db ${location}\` to create it`);
+  }
+  if (!opts.readonly) sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('cache_size = -65536');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  let closed = false;
+  return {
+    kysely,
+    sqlite,
+    dialect: 'sqlite',
+    location,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await kysely.destroy();
+    },
+  };
+}
+
+/** The raw SQLite handle, for the jobs that run on the embedded database. */
+export function sqliteOf(db: Db): BetterSqlite3.Database {
+  if (!db.sqlite) throw new UsageError(`this command runs on the embedded SQLite database; --db ${db.location} is PostgreSQL (supported: init, db, import, export)`);
+  return db.sqlite;
+}
+
+function migrator(db: Db): Migrator {
+  return new Migrator({ db: db.kysely, provider: { getMigrations: async () => migrations } });
+}
+
+export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
+  return migrator(db).migrateToLatest();
+}
+
+export interface DbStatus {
+  location: string;
+  dialect: string;
+  migrations: { name: string; applied: boolean; executedAt: string | null }[];
+  allApplied: boolean;
+  rowCounts: Record<string, number>;
+}
+
+export async function dbStatus(db: Db): Promise<DbStatus> {
+  const list = await migrator(db).getMigrations();
+  const applied = list.every((m) => m.executedAt !== undefined);
+  const rowCounts: Record<string, number> = {};
+  if (list.some((m) => m.executedAt)) {
+    for (const t of ALL_TABLES) {
+      const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(t)}`.execute(db.kysely);
+      rowCounts[t] = Number(r.rows[0].n);
+    }
+  }
+  return {
+    location: db.location,
+    dialect: db.dialect,
+    migrations: list.map((m) => ({ name: m.name, applied: !!m.executedAt, executedAt: m.executedAt ? m.executedAt.toISOString() : null })),
+    allApplied: applied,
+    rowCounts,
+  };
+}
+
+/** Throws a clear error when the schema is not current. */
+export async function requireMigrated(db: Db): Promise<void> {
+  const list = await migrator(db).getMigrations();
+  const pending = list.filter((m) => !m.executedAt);
+  if (pending.length) throw new UsageError(`database ${db.location} is not initialised or has pending migrations (${pending.map((m) => m.name).join(', ')}); run \`optiflow init --db ${db.location}\``);
+}

@@ -1,0 +1,78 @@
+/** Row types of the tables (SPEC section 2), as kysely sees them. */
+import type { Generated } from 'kysely';
+
+export interface LocationsTable { id: Generated<number>; code: string; name: string | null }
+export interface ProductsTable {
+  id: Generated<number>; sku: string; name: string | null; category: string | null; unit_cost: number; unit_price: number;
+  shelf_life_days: number | null; storage: string | null; active: number;
+}
+export interface SuppliersTable { id: Generated<number>; code: string; name: string | null; lead_time_days: number; lead_time_sd_days: number; order_cost: number }
+export interface SupplierProductsTable { supplier_id: number; product_id: number; pack_size: number; min_order_qty: number; unit_cost: number | null; is_primary: number }
+export interface PriceBreaksTable { supplier_id: number; product_id: number; min_qty: number; unit_cost: number }
+export interface SalesTable { product_id: number; location_id: number; date: string; quantity: number; revenue: number | null; unit_price: number | null; on_promo: number }
+export interface StockLevelsTable { product_id: number; location_id: number; date: string; on_hand: number }
+export interface PurchaseOrdersTable {
+  id: Generated<number>; supplier_id: number; product_id: number; location_id: number; quantity: number; unit_cost: number | null;
+  ordered_on: string; expected_on: string; received_on: string | null; status: string; suggestion_id: number | null; ref: string | null;
+}
+export interface EventsTable {
+  id: Generated<number>; name: string; kind: string; start_date: string; end_date: string; product_id: number | null;
+  category: string | null; location_id: number | null; planned_uplift: number | null; ref: string;
+}
+export interface WeatherTable { location_id: number; date: string; temp_max_c: number | null; precipitation_mm: number | null }
+export interface SensorReadingsTable { location_id: number; zone: string; ts: string; temperature_c: number | null; humidity_pct: number | null }
+export interface QualityIncidentsTable { product_id: number; location_id: number; date: string; quantity_lost: number; cause: string | null }
+export interface ModelsTable {
+  id: Generated<number>; product_id: number; location_id: number; version: number; algorithm: string; params: string; trained_at: string;
+  train_end: string; metrics: string; reason: string | null; status: 'candidate' | 'active' | 'rejected' | 'retired' | 'fallback';
+}
+export interface ForecastsTable {
+  product_id: number; location_id: number; run_date: string; date: string; model_id: number | null; yhat: number; yhat_lo: number;
+  yhat_hi: number; event_factor: number; base_yhat: number; base_lo: number; base_hi: number;
+}
+export interface AlertsTable {
+  id: Generated<number>; product_id: number; location_id: number; created_on: string; severity: 'CRITIQUE' | 'ATTENTION' | 'INFO';
+  kind: 'stockout' | 'overstock' | 'expiry' | 'quality'; stockout_date: string | null; days_of_cover: number | null;
+  suggested_qty: number | null; revenue_at_risk: number | null; message: string; active: number; resolved_on: string | null;
+}
+export interface NotificationsTable { id: Generated<number>; alert_id: number | null; channel: string; payload: string; created_at: string; sent_at: string | null; error: string | null; attempts: number }
+export interface ForecastMetricsTable { product_id: number; location_id: number; date: string; mape: number | null; wape: number | null; rmse: number | null; bias: number | null; n: number }
+export interface RetrainFlagsTable { product_id: number; location_id: number; flagged_on: string; reason: string }
+export interface MetricsHistoryTable { date: string; scope: string; payload: string }
+export interface KpiCacheTable { key: string; payload: string; computed_at: string; expires_at: string }
+export interface SavingsTable { date: string; avoided_stockouts: number; reduced_overstock: number; optimized_orders: number; details: string }
+export interface BatchRunsTable { id: Generated<number>; run_uid: string; kind: string; run_date: string; started_at: string; finished_at: string | null; status: string; metrics: string | null }
+export interface BatchStepsTable { run_id: number; step: string; status: string; attempts: number; started_at: string | null; finished_at: string | null; error: string | null; output: string | null }
+
+export interface Database {
+  locations: LocationsTable;
+  products: ProductsTable;
+  suppliers: SuppliersTable;
+  supplier_products: SupplierProductsTable;
+  price_breaks: PriceBreaksTable;
+  sales: SalesTable;
+  stock_levels: StockLevelsTable;
+  purchase_orders: PurchaseOrdersTable;
+  events: EventsTable;
+  weather: WeatherTable;
+  sensor_readings: SensorReadingsTable;
+  quality_incidents: QualityIncidentsTable;
+  models: ModelsTable;
+  forecasts: ForecastsTable;
+  alerts: AlertsTable;
+  notifications: NotificationsTable;
+  forecast_metrics: ForecastMetricsTable;
+  retrain_flags: RetrainFlagsTable;
+  metrics_history: MetricsHistoryTable;
+  kpi_cache: KpiCacheTable;
+  savings: SavingsTable;
+  batch_runs: BatchRunsTable;
+  batch_steps: BatchStepsTable;
+}
+
+export const ALL_TABLES = [
+  'locations', 'products', 'suppliers', 'supplier_products', 'price_breaks', 'sales', 'stock_levels', 'purchase_orders', 'events',
+  'weather', 'sensor_readings', 'quality_incidents', 'models', 'forecasts', 'alerts', 'notifications', 'forecast_metrics',
+  'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'trends', 'event_factors', 'revenue_daily', 'dormant_stock',
+  'inventory_policies', 'quality_risk', 'batch_runs', 'batch_steps',
+] as const;
