@@ -64,14 +64,17 @@ export function registerData(program: Command, action: Action): void {
       const n = (sqlite.prepare('select (select count(*) from products) + (select count(*) from sales) as n').get() as { n: number }).n;
       if (n > 0) throw new UsageError(`sample: database ${ctx.config.db} already holds data; use a new --db path`);
       const t0 = performance.now();
+      // A fresh file: no journal during the bulk write (a crash leaves a file to delete, never a half-valid one in use).
+      sqlite.pragma('journal_mode = OFF');
       sqlite.pragma('synchronous = OFF');
       const { summary } = generateSample(sqlite, {
         ...o,
         today: ctx.config.asOf,
         onProgress: (done, total) => ctx.log.debug(`sample: ${done}/${total} products`),
       });
-      sqlite.pragma('synchronous = NORMAL');
       sqlite.exec('analyze');
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.pragma('journal_mode = WAL');
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       if (ctx.json) return ctx.out(JSON.stringify({ ...summary, seconds }, null, 2) + '\n');
       ctx.out(`sample data written to ${ctx.config.db} in ${seconds}s: ${summary.products} products x ${summary.locations} location(s), ${summary.firstDate} .. ${summary.lastDate}\n`);

@@ -1,0 +1,292 @@
+/**
+ * The forecasting engine: for many series at once, backtest every candidate
+ * model on rolling origins (horizon 28 by default), choose per series by mean
+ * RMSSE (or the mean of the best two when that backtests better), refit the
+ * choice on the whole history and forecast with an interval calibrated on the
+ * chosen model's own backtest errors.
+ *
+ * Censored days (stock-outs) arrive as NaN: no model learns them as zero
+ * demand, and they are not scored.
+ */
+import { fitRegression, type RegressionSeries } from './regression.js';
+import { adi, crostonClassic, dampedHoltWinters, fitHoltWinters, movingAverage, sba, seasonalNaive, tsb, zeroShare } from './models.js';
+import { naiveScale, quantile, score } from './metrics.js';
+
+export interface EngineSeries {
+  id: string;
+  /** History, one value per day, NaN = unknown demand (stock-out, before first sale). */
+  y: Float64Array;
+  /** Promotion flags for history + horizon (length y.length + horizon), or null. */
+  promo: Float64Array | null;
+  /** log(price / reference) for history + horizon, or null. */
+  logPrice: Float64Array | null;
+  /** Pooling group: category. */
+  group: string;
+}
+
+export interface EngineOptions {
+  startDay: number;
+  horizon: number;
+  holidays: Map<number, number>;
+  nHolidays: number;
+  origins?: number;
+  backtestHorizon?: number;
+  interval?: number;
+  /** Restrict candidates (tests, benchmarks). */
+  candidates?: Algorithm[];
+  /** Series per regression batch (memory bound). */
+  chunk?: number;
+  /** Known days below which a series gets the fallback model. */
+  minHistory?: number;
+}
+
+export type Algorithm = 'regression' | 'ets' | 'snaive' | 'ma28' | 'croston' | 'sba' | 'tsb';
+export const STAT_ALGORITHMS: Algorithm[] = ['ets', 'snaive', 'ma28', 'croston', 'sba', 'tsb'];
+
+export interface CandidateMetrics {
+  rmsse: number;
+  mase: number;
+  wape: number | null;
+  mape: number | null;
+  bias: number;
+}
+
+export interface SeriesForecast {
+  id: string;
+  algorithm: string;
+  params: Record<string, unknown>;
+  forecast: Float64Array;
+  lo: Float64Array;
+  hi: Float64Array;
+  metrics: Record<string, CandidateMetrics>;
+  /** Backtest RMSSE of the chosen model and of seasonal naive, for the gate and the monitor. */
+  chosenRmsse: number;
+  reason: string;
+  fallback: boolean;
+  kind: 'smooth' | 'intermittent' | 'short';
+}
+
+const STAT: Record<Exclude<Algorithm, 'regression'>, (y: Float64Array, h: number) => { f: Float64Array; params: Record<string, number> }> = {
+  ets: (y, h) => {
+    const p = fitHoltWinters(y);
+    return { f: dampedHoltWinters(y, h, p), params: p };
+  },
+  snaive: (y, h) => ({ f: seasonalNaive(y, h), params: { period: 7 } }),
+  ma28: (y, h) => ({ f: movingAverage(y, h, { window: 28 }), params: { window: 28 } }),
+  croston: (y, h) => ({ f: crostonClassic(y, h, { alpha: 0.1 }), params: { alpha: 0.1 } }),
+  sba: (y, h) => ({ f: sba(y, h, { alpha: 0.1 }), params: { alpha: 0.1 } }),
+  tsb: (y, h) => ({ f: tsb(y, h, { alpha: 0.1, beta: 0.05 }), params: { alpha: 0.1, beta: 0.05 } }),
+};
+
+function knownDays(y: Float64Array): number {
+  let n = 0;
+  for (let i = 0; i < y.length; i++) if (!Number.isNaN(y[i])) n++;
+  return n;
+}
+
+function classify(y: Float64Array, minHistory: number): 'smooth' | 'intermittent' | 'short' {
+  if (knownDays(y) < minHistory) return 'short';
+  // Syntetos-Boylan: ADI > 1.32 is intermittent/lumpy.
+  return adi(y) > 1.32 || zeroShare(y) > 0.3 ? 'intermittent' : 'smooth';
+}
+
+function candidatesFor(kind: 'smooth' | 'intermittent', allowed: Algorithm[] | undefined): Algorithm[] {
+  const base: Algorithm[] = kind === 'smooth' ? ['regression', 'ets', 'snaive', 'ma28'] : ['sba', 'tsb', 'croston', 'ma28', 'regression'];
+  return allowed ? base.filter((a) => allowed.includes(a)) : base;
+}
+
+async function regressionForecasts(series: EngineSeries[], idx: number[], T: number, H: number, o: EngineOptions) {
+  const out = new Map<number, Float64Array>();
+  const extra = new Map<number, { promo: number; price: number; smear: number }>();
+  const chunk = o.chunk ?? 4000;
+  for (let c = 0; c < idx.length; c += chunk) {
+    const part = idx.slice(c, c + chunk);
+    const input: RegressionSeries[] = part.map((i) => ({
+      y: series[i].y.subarray(0, T),
+      promo: series[i].promo ? series[i].promo!.subarray(0, T + H) : null,
+      logPrice: series[i].logPrice ? series[i].logPrice!.subarray(0, T + H) : null,
+      group: series[i].group,
+    }));
+    const fit = await fitRegression(input, { startDay: o.startDay, T, H, holidays: o.holidays, nHolidays: o.nHolidays, yearlyOrder: 4, months: true });
+    part.forEach((i, j) => {
+      out.set(i, fit.forecast[j]);
+      extra.set(i, { promo: fit.promoEffect[j], price: fit.priceEffect[j], smear: fit.smear[j] });
+    });
+  }
+  return { out, extra };
+}
+
+export async function forecastMany(series: EngineSeries[], o: EngineOptions): Promise<SeriesForecast[]> {
+  const origins = o.origins ?? 3;
+  const hb = o.backtestHorizon ?? 28;
+  const H = o.horizon;
+  const level = o.interval ?? 0.8;
+  const minHistory = o.minHistory ?? Math.max(56, origins * hb + 28);
+  const kinds = series.map((s) => classify(s.y, minHistory));
+  const cands = kinds.map((k) => (k === 'short' ? [] : candidatesFor(k, o.candidates)));
+  // Backtest: forecasts per series, candidate and origin.
+  const bt: Map<Algorithm, Float64Array[]>[] = series.map(() => new Map());
+  const T = series.length ? series[0].y.length : 0;
+  for (let org = origins; org >= 1; org--) {
+    const cut = T - org * hb;
+    if (cut < 56) continue;
+    const regIdx = series.map((_, i) => i).filter((i) => cands[i].includes('regression'));
+    if (regIdx.length) {
+      const { out } = await regressionForecasts(series, regIdx, cut, hb, o);
+      for (const i of regIdx) push(bt[i], 'regression', out.get(i)!);
+    }
+    series.forEach((s, i) => {
+      const train = s.y.subarray(0, cut);
+      for (const a of cands[i]) if (a !== 'regression') push(bt[i], a, STAT[a](train, hb).f);
+    });
+  }
+
+  // Choose.
+  const choice: { algos: Algorithm[]; metrics: Record<string, CandidateMetrics>; rmsse: number; errors: number[]; reason: string }[] = [];
+  series.forEach((s, i) => {
+    const metrics: Record<string, CandidateMetrics> = {};
+    if (!cands[i].length) {
+      choice.push({ algos: [], metrics, rmsse: NaN, errors: [], reason: `fewer than ${minHistory} days of known demand: fallback` });
+      return;
+    }
+    const actualsByOrigin: { act: Float64Array; train: Float64Array }[] = [];
+    let nOrig = 0;
+    for (let org = origins; org >= 1; org--) {
+      const cut = T - org * hb;
+      if (cut < 56) continue;
+      actualsByOrigin.push({ act: s.y.subarray(cut, cut + hb), train: s.y.subarray(0, cut) });
+      nOrig++;
+    }
+    const evalForecasts = (fs: Float64Array[]): CandidateMetrics => {
+      let r = 0;
+      let m = 0;
+      let nr = 0;
+      let ae = 0;
+      let sa = 0;
+      let ape = 0;
+      let nape = 0;
+      let bias = 0;
+      let nb = 0;
+      fs.forEach((f, j) => {
+        const sc = score(actualsByOrigin[j].act, f, actualsByOrigin[j].train);
+        if (Number.isFinite(sc.rmsse)) {
+          r += sc.rmsse;
+          m += sc.mase;
+          nr++;
+        }
+        const act = actualsByOrigin[j].act;
+        for (let h = 0; h < act.length; h++) if (!Number.isNaN(act[h])) {
+          ae += Math.abs(f[h] - act[h]);
+          sa += act[h];
+          bias += f[h] - act[h];
+          nb++;
+          if (act[h] > 0) {
+            ape += Math.abs(f[h] - act[h]) / act[h];
+            nape++;
+          }
+        }
+      });
+      return { rmsse: nr ? r / nr : Infinity, mase: nr ? m / nr : Infinity, wape: sa > 0 ? ae / sa : null, mape: nape ? (100 * ape) / nape : null, bias: nb ? bias / nb : 0 };
+    };
+    for (const a of cands[i]) metrics[a] = evalForecasts(bt[i].get(a)!);
+    const ranked = [...cands[i]].sort((a, b) => metrics[a].rmsse - metrics[b].rmsse);
+    let algos: Algorithm[] = [ranked[0]];
+    let best = metrics[ranked[0]].rmsse;
+    if (ranked.length > 1 && nOrig) {
+      const ens = bt[i].get(ranked[0])!.map((f, j) => avg(f, bt[i].get(ranked[1])![j]));
+      const em = evalForecasts(ens);
+      metrics[`ensemble(${ranked[0]}+${ranked[1]})`] = em;
+      if (em.rmsse < best * 0.99) {
+        algos = [ranked[0], ranked[1]];
+        best = em.rmsse;
+      }
+    }
+    const chosenFs = algos.length === 1 ? bt[i].get(algos[0])! : bt[i].get(algos[0])!.map((f, j) => avg(f, bt[i].get(algos[1])![j]));
+    const errors: number[] = [];
+    chosenFs.forEach((f, j) => {
+      const act = actualsByOrigin[j].act;
+      for (let h = 0; h < act.length; h++) if (!Number.isNaN(act[h])) errors.push(act[h] - f[h]);
+    });
+    const sn = metrics.snaive?.rmsse;
+    const reason =
+      `${kinds[i]} series; lowest mean backtest RMSSE over ${nOrig} origins x ${hb} days: ${algos.join('+')} ${best.toFixed(3)}` +
+      (sn !== undefined && algos[0] !== 'snaive' ? ` (seasonal naive ${sn.toFixed(3)})` : '');
+    choice.push({ algos, metrics, rmsse: best, errors, reason });
+  });
+
+  // Final fit on the whole history.
+  const regFinal = series.map((_, i) => i).filter((i) => choice[i].algos.includes('regression'));
+  const reg = regFinal.length ? await regressionForecasts(series, regFinal, T, H, o) : { out: new Map<number, Float64Array>(), extra: new Map() };
+  const z = (1 - level) / 2;
+  return series.map((s, i) => {
+    const c = choice[i];
+    const fallback = !c.algos.length;
+    const algos: Algorithm[] = fallback ? (knownDays(s.y) >= 14 ? ['snaive'] : ['ma28']) : c.algos;
+    const params: Record<string, unknown> = {};
+    const parts = algos.map((a) => {
+      if (a === 'regression') {
+        const e = reg.extra.get(i)!;
+        params.regression = { yearly_order: 4, months: true, promo_effect: round(e.promo), price_effect: round(e.price), smear: round(e.smear) };
+        return reg.out.get(i)!;
+      }
+      const r = STAT[a](s.y, H);
+      params[a] = r.params;
+      return r.f;
+    });
+    const forecast = parts.length === 1 ? parts[0] : avg(parts[0], parts[1]);
+    const lo = new Float64Array(H);
+    const hi = new Float64Array(H);
+    let eLo: number;
+    let eHi: number;
+    if (c.errors.length >= 20) {
+      const sorted = Float64Array.from(c.errors).sort();
+      eLo = quantile(sorted, z);
+      eHi = quantile(sorted, 1 - z);
+    } else {
+      // Too few backtest errors: Poisson-like spread around the level, widened by the naive scale.
+      const sd = Math.max(Math.sqrt(Math.max(0, mean(forecast))), naiveScale(s.y, true) || 0);
+      eLo = -1.2816 * sd;
+      eHi = 1.2816 * sd;
+    }
+    for (let h = 0; h < H; h++) {
+      lo[h] = Math.max(0, forecast[h] + eLo);
+      hi[h] = Math.max(lo[h], forecast[h] + eHi);
+    }
+    params.interval = { level, error_lo: round(eLo), error_hi: round(eHi), n_errors: c.errors.length };
+    return {
+      id: s.id,
+      algorithm: fallback ? `fallback:${algos[0]}` : algos.length === 1 ? algos[0] : `ensemble(${algos.join('+')})`,
+      params,
+      forecast,
+      lo,
+      hi,
+      metrics: c.metrics,
+      chosenRmsse: c.rmsse,
+      reason: c.reason,
+      fallback,
+      kind: kinds[i],
+    };
+  });
+}
+
+function push(m: Map<Algorithm, Float64Array[]>, a: Algorithm, f: Float64Array) {
+  const l = m.get(a) ?? [];
+  l.push(f);
+  m.set(a, l);
+}
+
+function avg(a: Float64Array, b: Float64Array): Float64Array {
+  const o = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) o[i] = (a[i] + b[i]) / 2;
+  return o;
+}
+
+function mean(a: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return a.length ? s / a.length : 0;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}

@@ -1,0 +1,437 @@
+/**
+ * The Prophet-style additive regression, fitted for many series at once.
+ *
+ *   z_t = log(1 + y_t) = a + b t + sum_j d_j (t - c_j)+        piecewise-linear trend
+ *         + weekday dummies + yearly Fourier (K harmonics)     seasonality
+ *         + holiday dummies + promo flag + log relative price  regressors
+ *
+ * All series of a batch share the calendar design X (T + H rows); the large
+ * products X'Z, X'P and X B run as batched TensorFlow.js matmuls, the small
+ * k x k systems are solved per series in float64 (Cholesky, ridge penalty,
+ * one factorisation shared by all series without own regressors).
+ * Unknown days (stock-outs, before the first sale) are imputed by EM: filled
+ * with the model's own fitted values and refitted.
+ * Pooling: weekday, yearly and holiday coefficients are shrunk towards their
+ * group mean (category or all series) by empirical Bayes, per coefficient,
+ * then level, trend and regressors are refitted given the pooled shape.
+ * Forecasts are back-transformed with Duan's smearing factor, never negative.
+ */
+import { tf } from './backend.js';
+import { dayOfYear, weekday } from '../dates.js';
+
+export interface RegressionSeries {
+  /** History, length T; NaN = unknown demand. */
+  y: Float64Array;
+  /** 0/1 promotion flag, length T + H, or null. */
+  promo: Float64Array | null;
+  /** log(price / reference price), length T + H, or null. */
+  logPrice: Float64Array | null;
+  group: string;
+}
+
+export interface RegressionOptions {
+  /** Day number of y[0]. */
+  startDay: number;
+  T: number;
+  H: number;
+  /** Day number -> holiday index (0..nHolidays-1). */
+  holidays: Map<number, number>;
+  nHolidays: number;
+  yearlyOrder?: number;
+  changepoints?: number;
+  /** Month-of-year effects (11 dummies) on top of the Fourier terms. */
+  months?: boolean;
+  pool?: boolean;
+  /** EM passes for series with unknown days. */
+  emPasses?: number;
+}
+
+export interface RegressionFit {
+  forecast: Float64Array[];
+  /** Per series: weekday effect on the log scale (Mon..Sun, mean 0), promo and price coefficients, smearing factor. */
+  weekly: Float64Array[];
+  promoEffect: number[];
+  priceEffect: number[];
+  smear: number[];
+  columns: string[];
+}
+
+interface Design {
+  X: Float64Array; // (T+H) x k row-major
+  k: number;
+  names: string[];
+  penalty: Float64Array;
+  seasonal: Uint8Array; // 1 for pooled columns
+  weekdayCols: number[];
+}
+
+function buildDesign(o: RegressionOptions): Design {
+  const { T, H } = o;
+  const K = T >= 365 + 28 ? (o.yearlyOrder ?? 8) : 0;
+  const ncp = o.changepoints ?? Math.min(8, Math.floor(T / 90));
+  const names: string[] = ['intercept', 'trend'];
+  const cps: number[] = [];
+  for (let j = 1; j <= ncp; j++) {
+    cps.push(Math.floor((j * 0.8 * T) / (ncp + 1)));
+    names.push(`cp${j}`);
+  }
+  for (let d = 0; d < 6; d++) names.push(`dow${d}`);
+  for (let k = 1; k <= K; k++) names.push(`ysin${k}`, `ycos${k}`);
+  const months = K > 0 && o.months !== false;
+  if (months) for (let m = 0; m < 11; m++) names.push(`mon${m}`);
+  for (let h = 0; h < o.nHolidays; h++) names.push(`hol${h}`);
+  const k = names.length;
+  const n = T + H;
+  const X = new Float64Array(n * k);
+  for (let t = 0; t < n; t++) {
+    const dn = o.startDay + t;
+    const r = t * k;
+    let c = 0;
+    X[r + c++] = 1;
+    X[r + c++] = t / T;
+    for (const cp of cps) X[r + c++] = Math.max(0, t - cp) / T;
+    const wd = weekday(dn);
+    for (let d = 0; d < 6; d++) X[r + c++] = wd === d ? 1 : 0;
+    const phase = (2 * Math.PI * dayOfYear(dn)) / 365.25;
+    for (let kk = 1; kk <= K; kk++) {
+      X[r + c++] = Math.sin(kk * phase);
+      X[r + c++] = Math.cos(kk * phase);
+    }
+    if (months) {
+      const mo = new Date(dn * 86_400_000).getUTCMonth();
+      for (let m = 0; m < 11; m++) X[r + c++] = mo === m ? 1 : 0;
+    }
+    const hol = o.holidays.get(dn);
+    for (let h = 0; h < o.nHolidays; h++) X[r + c++] = hol === h ? 1 : 0;
+  }
+  const penalty = new Float64Array(k);
+  const seasonal = new Uint8Array(k);
+  const weekdayCols: number[] = [];
+  names.forEach((nm, j) => {
+    if (nm.startsWith('cp')) penalty[j] = 0.02 * T;
+    else if (nm.startsWith('dow')) {
+      penalty[j] = 1e-3 * T;
+      seasonal[j] = 1;
+      weekdayCols.push(j);
+    } else if (nm.startsWith('y')) {
+      penalty[j] = (2e-3 * T * (1 + Number(nm.slice(4)))) / 2;
+      seasonal[j] = 1;
+    } else if (nm.startsWith('mon')) {
+      penalty[j] = 1e-3 * T;
+      seasonal[j] = 1;
+    } else if (nm.startsWith('hol')) {
+      penalty[j] = 0.5;
+      seasonal[j] = 1;
+    } else if (nm === 'trend') penalty[j] = 1e-4 * T;
+  });
+  return { X, k, names, penalty, seasonal, weekdayCols };
+}
+
+/** In-place Cholesky of an n x n SPD matrix (lower triangle). */
+export function cholesky(A: Float64Array, n: number): Float64Array {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * n + j];
+      for (let p = 0; p < j; p++) s -= L[i * n + p] * L[j * n + p];
+      if (i === j) L[i * n + i] = Math.sqrt(Math.max(s, 1e-12));
+      else L[i * n + j] = s / L[j * n + j];
+    }
+  }
+  return L;
+}
+
+export function cholSolve(L: Float64Array, n: number, b: Float64Array): Float64Array {
+  const x = new Float64Array(b);
+  for (let i = 0; i < n; i++) {
+    let s = x[i];
+    for (let p = 0; p < i; p++) s -= L[i * n + p] * x[p];
+    x[i] = s / L[i * n + i];
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let s = x[i];
+    for (let p = i + 1; p < n; p++) s -= L[p * n + i] * x[p];
+    x[i] = s / L[i * n + i];
+  }
+  return x;
+}
+
+export async function fitRegression(series: RegressionSeries[], o: RegressionOptions): Promise<RegressionFit> {
+  const { T, H } = o;
+  const N = series.length;
+  const D = buildDesign(o);
+  const k = D.k;
+  const X = D.X;
+  const Xtrain32 = Float32Array.from(X.subarray(0, T * k));
+  // Shared Gram matrix of the calendar columns, float64.
+  const G = new Float64Array(k * k);
+  for (let t = 0; t < T; t++) {
+    const r = t * k;
+    for (let i = 0; i < k; i++) {
+      const xi = X[r + i];
+      if (xi === 0) continue;
+      for (let j = 0; j <= i; j++) G[i * k + j] += xi * X[r + j];
+    }
+  }
+  for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) G[j * k + i] = G[i * k + j];
+
+  // Targets on the log scale, series-major; unknown days start at the mean of known days.
+  const Z = new Float32Array(N * T);
+  const known: Uint8Array[] = [];
+  const hasUnknown: boolean[] = [];
+  for (let s = 0; s < N; s++) {
+    const y = series[s].y;
+    const kn = new Uint8Array(T);
+    let sum = 0;
+    let cnt = 0;
+    const row = s * T;
+    for (let t = 0; t < T; t++) {
+      const v = y[t];
+      if (v === v) {
+        kn[t] = 1;
+        const z = Math.log1p(v);
+        Z[row + t] = z;
+        sum += z;
+        cnt++;
+      }
+    }
+    const m = cnt ? sum / cnt : 0;
+    if (cnt < T) for (let t = 0; t < T; t++) if (!kn[t]) Z[row + t] = m;
+    known.push(kn);
+    hasUnknown.push(cnt < T);
+  }
+
+  // Own regressors: promo and log price, only where they vary.
+  const extra = series.map((s) => ({ promo: !!s.promo && varies(s.promo, T), price: !!s.logPrice && varies(s.logPrice, T) }));
+  const withExtra = extra.map((e, i) => (e.promo || e.price ? i : -1)).filter((i) => i >= 0);
+  const K2 = k + 2;
+  const sharedA = new Float64Array(K2 * K2);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) sharedA[i * K2 + j] = G[i * k + j];
+  for (let i = 0; i < k; i++) sharedA[i * K2 + i] += D.penalty[i] + 1e-6;
+  sharedA[k * K2 + k] = 1;
+  sharedA[(k + 1) * K2 + k + 1] = 1;
+  const sharedL = cholesky(sharedA, K2);
+  const systems: { A: Float64Array; L: Float64Array }[] = series.map(() => ({ A: sharedA, L: sharedL }));
+  if (withExtra.length) {
+    const M = withExtra.length;
+    const P = new Float32Array(2 * M * T);
+    withExtra.forEach((s, j) => {
+      for (let t = 0; t < T; t++) {
+        if (extra[s].promo) P[2 * j * T + t] = series[s].promo![t];
+        if (extra[s].price) P[(2 * j + 1) * T + t] = series[s].logPrice![t];
+      }
+    });
+    const PtX = await rowsTimesX(P, 2 * M, T, Xtrain32, k);
+    withExtra.forEach((s, j) => {
+      const A = new Float64Array(sharedA);
+      const pa = P.subarray(2 * j * T, (2 * j + 1) * T);
+      const pb = P.subarray((2 * j + 1) * T, (2 * j + 2) * T);
+      let aa = 0;
+      let ab = 0;
+      let bb = 0;
+      for (let t = 0; t < T; t++) {
+        aa += pa[t] * pa[t];
+        ab += pa[t] * pb[t];
+        bb += pb[t] * pb[t];
+      }
+      for (let i = 0; i < k; i++) {
+        A[i * K2 + k] = A[k * K2 + i] = PtX[2 * j * k + i];
+        A[i * K2 + k + 1] = A[(k + 1) * K2 + i] = PtX[(2 * j + 1) * k + i];
+      }
+      A[k * K2 + k] = aa + 0.01 * T;
+      A[k * K2 + k + 1] = A[(k + 1) * K2 + k] = ab;
+      A[(k + 1) * K2 + k + 1] = bb + 0.01 * T;
+      systems[s] = { A, L: cholesky(A, K2) };
+    });
+  }
+  const ownAt = (s: number, t: number): [number, number] => [
+    extra[s].promo ? series[s].promo![t] : 0,
+    extra[s].price ? series[s].logPrice![t] : 0,
+  ];
+
+  /** Right-hand sides X'z (+ own regressors) for a subset, one TF matmul. */
+  const rhsOf = async (subset: number[]): Promise<Float64Array[]> => {
+    const M = subset.length;
+    const Zs = M === N ? Z : new Float32Array(M * T);
+    if (M !== N) subset.forEach((s, j) => Zs.set(Z.subarray(s * T, (s + 1) * T), j * T));
+    const ZX = await rowsTimesX(Zs, M, T, Xtrain32, k);
+    return subset.map((s, j) => {
+      const b = new Float64Array(K2);
+      for (let i = 0; i < k; i++) b[i] = ZX[j * k + i];
+      if (extra[s].promo || extra[s].price) {
+        const row = s * T;
+        for (let t = 0; t < T; t++) {
+          const [pa, pb] = ownAt(s, t);
+          b[k] += pa * Z[row + t];
+          b[k + 1] += pb * Z[row + t];
+        }
+      }
+      return b;
+    });
+  };
+  const fittedAt = (s: number, t: number, beta: Float64Array): number => {
+    let v = 0;
+    const r = t * k;
+    for (let i = 0; i < k; i++) v += X[r + i] * beta[i];
+    const [pa, pb] = ownAt(s, t);
+    return v + beta[k] * pa + beta[k + 1] * pb;
+  };
+
+  const all = series.map((_, s) => s);
+  const beta: Float64Array[] = new Array(N);
+  const rhs: Float64Array[] = new Array(N);
+  let todo = all;
+  const passes = o.emPasses ?? 3;
+  for (let pass = 0; pass < passes && todo.length; pass++) {
+    const bs = await rhsOf(todo);
+    todo.forEach((s, j) => {
+      rhs[s] = bs[j];
+      beta[s] = cholSolve(systems[s].L, K2, bs[j]);
+    });
+    todo = todo.filter((s) => hasUnknown[s]);
+    if (pass === passes - 1) break;
+    // E-step: unknown days take the fitted value.
+    for (const s of todo) for (let t = 0; t < T; t++) if (!known[s][t]) Z[s * T + t] = fittedAt(s, t, beta[s]);
+  }
+
+  // Residual variance from the normal equations: RSS = z'z - 2 b'beta + beta'(A - P)beta.
+  const sigma2 = new Float64Array(N);
+  for (let s = 0; s < N; s++) {
+    const row = s * T;
+    let zz = 0;
+    for (let t = 0; t < T; t++) zz += Z[row + t] * Z[row + t];
+    const A = systems[s].A;
+    const b = beta[s];
+    let bAb = 0;
+    let bb = 0;
+    for (let i = 0; i < K2; i++) {
+      bb += b[i] * rhs[s][i];
+      let acc = 0;
+      for (let j = 0; j < K2; j++) acc += A[i * K2 + j] * b[j];
+      bAb += b[i] * acc;
+      if (i < k) bAb -= (D.penalty[i] + 1e-6) * b[i] * b[i];
+      else bAb -= (A === sharedA ? 1 : 0.01 * T) * b[i] * b[i];
+    }
+    const rss = Math.max(0, zz - 2 * bb + bAb);
+    sigma2[s] = T > K2 ? rss / (T - K2) : 1;
+  }
+
+  if (o.pool !== false && N >= 5) poolSeasonal(series, beta, rhs, systems, sigma2, sharedL, D, K2, k);
+
+  // Smearing factor from the last year's residuals (known days), then the forecast.
+  const forecast: Float64Array[] = [];
+  const weekly: Float64Array[] = [];
+  const smear: number[] = [];
+  for (let s = 0; s < N; s++) {
+    let acc = 0;
+    let c = 0;
+    for (let t = Math.max(0, T - 365); t < T; t++) if (known[s][t]) {
+      acc += Math.exp(Z[s * T + t] - fittedAt(s, t, beta[s]));
+      c++;
+    }
+    const sm = c ? acc / c : 1;
+    smear.push(sm);
+    const f = new Float64Array(H);
+    for (let h = 0; h < H; h++) f[h] = Math.max(0, Math.exp(fittedAt(s, T + h, beta[s])) * sm - 1);
+    forecast.push(f);
+    const w = new Float64Array(7);
+    D.weekdayCols.forEach((j, d) => (w[d] = beta[s][j]));
+    const mw = w.reduce((a, b) => a + b, 0) / 7;
+    for (let d = 0; d < 7; d++) w[d] -= mw;
+    weekly.push(w);
+  }
+  return {
+    forecast,
+    weekly,
+    promoEffect: beta.map((b, s) => (extra[s].promo ? b[k] : 0)),
+    priceEffect: beta.map((b, s) => (extra[s].price ? b[k + 1] : 0)),
+    smear,
+    columns: [...D.names, 'promo', 'log_price'],
+  };
+}
+
+/**
+ * Empirical-Bayes pooling: each seasonal coefficient is shrunk towards its
+ * group mean with weight noise / (noise + between-series variance), then
+ * level, trend and own regressors are refitted given the pooled shape.
+ */
+function poolSeasonal(
+  series: RegressionSeries[], beta: Float64Array[], rhs: Float64Array[], systems: { A: Float64Array; L: Float64Array }[],
+  sigma2: Float64Array, sharedL: Float64Array, D: Design, K2: number, k: number,
+): void {
+  const invDiag = new Float64Array(K2);
+  for (let j = 0; j < K2; j++) {
+    const e = new Float64Array(K2);
+    e[j] = 1;
+    invDiag[j] = cholSolve(sharedL, K2, e)[j];
+  }
+  const groups = new Map<string, number[]>();
+  series.forEach((s, i) => {
+    const g = groups.get(s.group) ?? [];
+    g.push(i);
+    groups.set(s.group, g);
+  });
+  const merged: number[][] = [];
+  const small: number[] = [];
+  for (const g of groups.values()) (g.length >= 5 ? merged.push(g) : small.push(...g));
+  if (small.length) merged.push(small);
+  const seasonalIdx: number[] = [];
+  const nonSeasonal: number[] = [];
+  for (let j = 0; j < K2; j++) (j < k && D.seasonal[j] ? seasonalIdx : nonSeasonal).push(j);
+  for (const g of merged) {
+    for (const j of seasonalIdx) {
+      let m = 0;
+      for (const s of g) m += beta[s][j];
+      m /= g.length;
+      let v = 0;
+      let noise = 0;
+      for (const s of g) {
+        v += (beta[s][j] - m) ** 2;
+        noise += sigma2[s] * invDiag[j];
+      }
+      v /= Math.max(1, g.length - 1);
+      noise /= g.length;
+      const tau2 = Math.max(1e-9, v - noise);
+      for (const s of g) {
+        const nv = sigma2[s] * invDiag[j];
+        const lam = nv / (nv + tau2);
+        beta[s][j] = lam * m + (1 - lam) * beta[s][j];
+      }
+    }
+  }
+  const ns = nonSeasonal.length;
+  const cache = new Map<Float64Array, Float64Array>();
+  for (let s = 0; s < beta.length; s++) {
+    const A = systems[s].A;
+    let L = cache.get(A);
+    if (!L) {
+      const sub = new Float64Array(ns * ns);
+      for (let a = 0; a < ns; a++) for (let b = 0; b < ns; b++) sub[a * ns + b] = A[nonSeasonal[a] * K2 + nonSeasonal[b]];
+      L = cholesky(sub, ns);
+      cache.set(A, L);
+    }
+    const b = new Float64Array(ns);
+    for (let a = 0; a < ns; a++) {
+      const ia = nonSeasonal[a];
+      let v = rhs[s][ia];
+      for (const j of seasonalIdx) v -= A[ia * K2 + j] * beta[s][j];
+      b[a] = v;
+    }
+    const x = cholSolve(L, ns, b);
+    for (let a = 0; a < ns; a++) beta[s][nonSeasonal[a]] = x[a];
+  }
+}
+
+/** R (rows x T) times X (T x k) on TF: rows x k row-major, float64. */
+async function rowsTimesX(R: Float32Array, rows: number, T: number, X: Float32Array, k: number): Promise<Float64Array> {
+  const out = tf.tidy(() => tf.matMul(tf.tensor2d(R, [rows, T]), tf.tensor2d(X, [T, k])));
+  const d = await out.data();
+  out.dispose();
+  return Float64Array.from(d);
+}
+
+function varies(x: Float64Array, T: number): boolean {
+  const v0 = x[0];
+  for (let t = 1; t < T; t++) if (x[t] !== v0) return true;
+  return false;
+}
