@@ -28,7 +28,7 @@ export interface Config {
   alerts: Thresholds;
   notify: { channel: 'stdout' | 'file' | 'command' | 'none'; target: string | null };
   monitor: { lookbackDays: number; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
-  train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number };
+  train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number };
   kpis: { ttlHours: number };
   savings: { holdingRatePerYear: number; baselineDaysOfCover: number };
   dormant: { days: number };
@@ -49,7 +49,7 @@ export const DEFAULTS: Config = {
   alerts: { reviewPeriodDays: 7, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
   notify: { channel: 'stdout', target: null },
   monitor: { lookbackDays: 7, mapeThreshold: 15, naiveRatio: 1.1, backtestRatio: 1.5 },
-  train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.2, origins: 3, backtestHorizon: 28 },
+  train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730 },
   kpis: { ttlHours: 24 },
   savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45 },
   dormant: { days: 90 },

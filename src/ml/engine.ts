@@ -290,3 +290,39 @@ function mean(a: Float64Array): number {
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
+
+/** Parses a stored algorithm name ("regression", "ensemble(regression+ets)", "fallback:snaive"). */
+export function parseAlgorithm(name: string): Algorithm[] {
+  const n = name.replace(/^fallback:/, '');
+  const m = /^ensemble\((.+)\)$/.exec(n);
+  return (m ? m[1].split('+') : [n]) as Algorithm[];
+}
+
+/**
+ * Forecasts each series with given algorithms (no backtest): the path of
+ * `predict` and `validate`. Regression series are fitted in batches.
+ * `truncate` fits on the first T days only (for validation on recent weeks).
+ */
+export async function forecastWith(series: EngineSeries[], algos: Algorithm[][], H: number, o: EngineOptions, T?: number): Promise<Float64Array[]> {
+  const len = T ?? (series.length ? series[0].y.length : 0);
+  const regIdx = series.map((_, i) => i).filter((i) => algos[i].includes('regression') && knownDays(series[i].y.subarray(0, len)) >= 56);
+  const reg = regIdx.length ? (await regressionForecasts(series, regIdx, len, H, o)).out : new Map<number, Float64Array>();
+  return series.map((s, i) => {
+    const parts = algos[i].map((a) => {
+      if (a === 'regression') return reg.get(i) ?? STAT.snaive(s.y.subarray(0, len), H).f;
+      return STAT[a](s.y.subarray(0, len), H).f;
+    });
+    return parts.length === 1 ? parts[0] : avg(parts[0], parts[1]);
+  });
+}
+
+/** Interval bounds from the error quantiles stored with a model. */
+export function intervalFrom(forecast: Float64Array, errLo: number, errHi: number): { lo: Float64Array; hi: Float64Array } {
+  const lo = new Float64Array(forecast.length);
+  const hi = new Float64Array(forecast.length);
+  for (let h = 0; h < forecast.length; h++) {
+    lo[h] = Math.max(0, forecast[h] + errLo);
+    hi[h] = Math.max(lo[h], forecast[h] + errHi);
+  }
+  return { lo, hi };
+}

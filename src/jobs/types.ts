@@ -1,0 +1,32 @@
+/** A job: the unit the batch schedules and a single-job command runs. */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import type { Logger } from '../log.js';
+
+export interface JobContext {
+  db: Db;
+  sqlite: BetterSqlite3.Database;
+  config: Config;
+  asOf: string;
+  log: Logger;
+}
+
+export interface JobResult {
+  /** A few figures for the batch summary and the checkpoint. */
+  summary: Record<string, number | string | null>;
+  /** Rows for the table people see (and --json). */
+  rows?: Record<string, unknown>[];
+  [k: string]: unknown;
+}
+
+export interface Job {
+  name: string;
+  description: string;
+  dependsOn: string[];
+  run(ctx: JobContext, opts?: Record<string, unknown>): Promise<JobResult>;
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
