@@ -33,7 +33,7 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
     .addOption(new Option('--as-of <date>', 'the date taken as "today", YYYY-MM-DD (env OPTIFLOW_AS_OF)'))
     .addOption(new Option('--json', 'machine-readable output'))
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug (env OPTIFLOW_LOG_LEVEL)'))
-    .addOption(new Option('--quiet', 'only errors on the console'));
+    .addOption(new Option('-q, --quiet', 'only errors on the console'));
 
   const action: Action = (fn) => async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;

@@ -13,7 +13,7 @@ export interface Thresholds {
   safetyDays: number;
   /** Days of cover above which stock is overstock. */
   overstockDays: number;
-  /** Fraction of perishable stock that may expire before an expiry alert. */
+  /** Units of perishable stock expected to expire before an expiry alert. */
   expiryMinUnits: number;
 }
 
@@ -26,8 +26,8 @@ export interface Config {
   interval: number;
   leadTimeDefaultDays: number;
   alerts: Thresholds;
-  notify: { channel: 'stdout' | 'file' | 'command' | 'none'; target: string | null };
-  monitor: { lookbackDays: number; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
+  notify: { channel: string; target: string | null };
+  monitor: { lookbackDays: number; rule: string; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
   train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number };
   kpis: { ttlHours: number };
   savings: { holdingRatePerYear: number; baselineDaysOfCover: number };
@@ -46,9 +46,9 @@ export const DEFAULTS: Config = {
   horizon: 30,
   interval: 0.8,
   leadTimeDefaultDays: 7,
-  alerts: { reviewPeriodDays: 7, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
-  notify: { channel: 'stdout', target: null },
-  monitor: { lookbackDays: 7, mapeThreshold: 15, naiveRatio: 1.1, backtestRatio: 1.5 },
+  alerts: { reviewPeriodDays: 1, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
+  notify: { channel: 'file', target: '.optiflow/notifications.jsonl' },
+  monitor: { lookbackDays: 7, rule: 'relative', mapeThreshold: 15, naiveRatio: 1.2, backtestRatio: 2 },
   train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730 },
   kpis: { ttlHours: 24 },
   savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45 },

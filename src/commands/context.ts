@@ -3,6 +3,8 @@
  * an output sink. Built from commander's global options.
  */
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { UsageError } from '../errors.js';
 import { loadConfig, type Config } from '../config.js';
 import { openDb, requireMigrated, type Db } from '../db/connection.js';
 import { createLogger, type Logger } from '../log.js';
@@ -43,6 +45,8 @@ export function createContext(g: GlobalOptions, out: (s: string) => void = (s) =
     out,
     async db(opts = {}) {
       if (!db) {
+        if (opts.migrated !== false && !/^postgres(ql)?:/.test(config.db) && !existsSync(config.db))
+          throw new UsageError(`--db: database ${config.db} does not exist; create it with \`optiflow init\` or \`optiflow sample\``);
         db = openDb(config.db);
         if (opts.migrated !== false) {
           try {

@@ -3,6 +3,10 @@ import type { Command } from 'commander';
 import type { Action } from '../cli.js';
 import { predictJob, trainJob, validateJob, listModels, showModel, rollbackModel } from '../jobs/forecasting.js';
 import { registerJob, jobContext } from './jobs.js';
+import { eventsImpactJob } from '../jobs/events-impact.js';
+import { alertsJob } from '../jobs/alerts.js';
+import { monitorJob } from '../jobs/monitor.js';
+import { dormantJob, kpisJob, revenueJob, savingsJob, topUrgentJob, trendsJob } from '../jobs/dashboard.js';
 import { intOption, listOption } from './options.js';
 import { table, type Cell } from './render.js';
 
@@ -15,6 +19,16 @@ export function registerCommands(program: Command, action: Action): void {
   registerJob(program, action, predictJob, (c) =>
     c.option('--horizon <days>', 'days to forecast (default: config horizon, 30)', intOption('--horizon', 1))
       .addHelpText('after', '\nExample:\n  optiflow predict --as-of 2026-11-23 --horizon 28'));
+
+  registerJob(program, action, eventsImpactJob, (c) => c.addHelpText('after', '\nExample:\n  optiflow events-impact --json'));
+  registerJob(program, action, alertsJob, (c) => c.addHelpText('after', '\nExample:\n  optiflow alerts --as-of 2026-11-23'), undefined, ['severity', 'kind', 'sku', 'location', 'stockout_date', 'days_of_cover', 'suggested_qty', 'message']);
+  registerJob(program, action, monitorJob, (c) => c.addHelpText('after', '\nExample:\n  optiflow monitor --json'));
+  registerJob(program, action, kpisJob, (c) => c.option('--refresh', 'recompute even if the cached KPIs are fresh').addHelpText('after', '\nExample:\n  optiflow kpis --refresh'));
+  registerJob(program, action, savingsJob, (c) => c.addHelpText('after', '\nExample:\n  optiflow savings'));
+  registerJob(program, action, revenueJob, (c) => c.addHelpText('after', '\nExample:\n  optiflow revenue --json'));
+  registerJob(program, action, trendsJob, (c) => c.addHelpText('after', '\nExample:\n  optiflow trends'));
+  registerJob(program, action, topUrgentJob, (c) => c.option('--n <count>', 'how many alerts (default 10)', intOption('--n', 1)).addHelpText('after', '\nExample:\n  optiflow top-urgent --n 5'));
+  registerJob(program, action, dormantJob, (c) => c.option('--days <n>', 'days without a sale (default 90)', intOption('--days', 1)).addHelpText('after', '\nExample:\n  optiflow dormant --days 120'));
 
   const models = program.command('models').description('model lifecycle: list, show, rollback');
   models.command('list').description('active and candidate models (all versions with --all)')

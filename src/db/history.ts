@@ -42,12 +42,13 @@ export function seriesKey(productId: number, locationId: number): string {
 }
 
 export function listSeries(sqlite: BetterSqlite3.Database, only?: Set<string>): SeriesRef[] {
+  // Point lookups on the sales primary key: no scan of the sales table.
   const rows = sqlite
     .prepare(
       `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category
-       from (select distinct product_id, location_id from sales) s
-       join products p on p.id = s.product_id join locations l on l.id = s.location_id
-       where p.active = 1 order by p.id, l.id`,
+       from products p cross join locations l
+       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id)
+       order by p.id, l.id`,
     )
     .all() as SeriesRef[];
   return only ? rows.filter((r) => only.has(seriesKey(r.productId, r.locationId))) : rows;
@@ -60,69 +61,51 @@ export function loadHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions): 
   const H = o.horizon;
   const from = addDays(o.asOf, -o.days);
   const refs = listSeries(sqlite, o.only);
-  const index = new Map<string, number>();
-  refs.forEach((r, i) => index.set(seriesKey(r.productId, r.locationId), i));
   const N = refs.length;
-  const y: Float64Array[] = refs.map(() => new Float64Array(T).fill(NaN));
-  const firstSale = new Int32Array(N).fill(T);
-  const promo: (Float64Array | null)[] = refs.map(() => null);
-  const price: (Float64Array | null)[] = refs.map(() => null);
-
-  const salesStmt = sqlite.prepare('select product_id, location_id, date, quantity, unit_price, on_promo from sales where date >= ? and date < ?').raw(true);
-  for (const row of salesStmt.iterate(from, o.asOf) as Iterable<[number, number, string, number, number | null, number]>) {
-    const i = index.get(seriesKey(row[0], row[1]));
-    if (i === undefined) continue;
-    const t = dayNumber(row[2]) - startDay;
-    y[i][t] = row[3];
-    if (t < firstSale[i]) firstSale[i] = t;
-    if (row[5]) (promo[i] ??= new Float64Array(T + H))[t] = 1;
-    if (row[4] !== null && row[4] > 0) (price[i] ??= new Float64Array(T + H).fill(NaN))[t] = row[4];
-  }
-  // Series whose first sale is before the window: known from day 0.
-  const before = sqlite.prepare('select product_id, location_id from sales where date < ? group by product_id, location_id').raw(true);
-  for (const [p, l] of before.iterate(from) as Iterable<[number, number]>) {
-    const i = index.get(seriesKey(p, l));
-    if (i !== undefined) firstSale[i] = 0;
-  }
-  for (let i = 0; i < N; i++) for (let t = firstSale[i]; t < T; t++) if (Number.isNaN(y[i][t])) y[i][t] = 0;
-
-  // Censoring from end-of-day stock (rows are written when stock changes: carry forward).
+  const y: Float64Array[] = [];
+  const promo: (Float64Array | null)[] = [];
+  const price: (Float64Array | null)[] = [];
   let censoredDays = 0;
-  const stockStmt = sqlite
-    .prepare(
-      // Primary-key order: no sort. Rows before the window only set the state at its start.
-      `select product_id, location_id, date, on_hand from stock_levels where date < ? order by product_id, location_id, date`,
-    )
-    .raw(true);
-  let cur = -1;
-  let lastT = 0;
-  let lastV = NaN;
-  const flush = () => {
-    if (cur < 0) return;
-    if (lastV === 0) for (let t = Math.max(lastT, 0); t < T; t++) if (y[cur][t] === y[cur][t]) {
-      y[cur][t] = NaN;
-      censoredDays++;
+  // Per-series range queries on the primary keys (product, location, date).
+  const salesQ = sqlite.prepare('select date, quantity, unit_price, on_promo from sales where product_id = ? and location_id = ? and date >= ? and date < ?').raw(true);
+  const earlierQ = sqlite.prepare('select 1 from sales where product_id = ? and location_id = ? and date < ? limit 1').raw(true);
+  const carryQ = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date < ? order by date desc limit 1').raw(true);
+  const stockQ = sqlite.prepare('select date, on_hand from stock_levels where product_id = ? and location_id = ? and date >= ? and date < ?').raw(true);
+  for (let i = 0; i < N; i++) {
+    const { productId: p, locationId: l } = refs[i];
+    const yi = new Float64Array(T).fill(NaN);
+    let first = earlierQ.get(p, l, from) ? 0 : T;
+    let pr: Float64Array | null = null;
+    let px: Float64Array | null = null;
+    for (const [d, q, up, promoFlag] of salesQ.all(p, l, from, o.asOf) as [string, number, number | null, number][]) {
+      const t = dayNumber(d) - startDay;
+      yi[t] = q;
+      if (t < first) first = t;
+      if (promoFlag) (pr ??= new Float64Array(T + H))[t] = 1;
+      if (up !== null && up > 0) (px ??= new Float64Array(T + H).fill(NaN))[t] = up;
     }
-  };
-  let curKey = '';
-  for (const [p, l, d, v] of stockStmt.iterate(o.asOf) as Iterable<[number, number, string, number]>) {
-    const key = seriesKey(p, l);
-    if (key !== curKey) {
-      flush();
-      curKey = key;
-      cur = index.get(key) ?? -1;
-      lastV = NaN;
+    for (let t = first; t < T; t++) if (yi[t] !== yi[t]) yi[t] = 0;
+    // Censoring: end-of-day stock 0 (rows are written when stock changes: carry forward).
+    const carry = carryQ.get(p, l, from) as [number] | undefined;
+    let lastT = 0;
+    let lastV = carry ? carry[0] : NaN;
+    const censor = (to: number) => {
+      if (lastV === 0) for (let u = lastT; u < to; u++) if (yi[u] === yi[u]) {
+        yi[u] = NaN;
+        censoredDays++;
+      }
+    };
+    for (const [d, v] of stockQ.all(p, l, from, o.asOf) as [string, number][]) {
+      const t = dayNumber(d) - startDay;
+      censor(t);
+      lastT = t;
+      lastV = v;
     }
-    if (cur < 0) continue;
-    const t = Math.max(0, dayNumber(d) - startDay);
-    if (lastV === 0) for (let u = Math.max(lastT, 0); u < t; u++) if (y[cur][u] === y[cur][u]) {
-      y[cur][u] = NaN;
-      censoredDays++;
-    }
-    lastT = t;
-    lastV = v;
+    censor(T);
+    y.push(yi);
+    promo.push(pr);
+    price.push(px);
   }
-  flush();
 
   // Events: holidays (global) for the regression calendar; promotions per product/category for the promo flag.
   const events = sqlite

@@ -250,9 +250,13 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
         // Replenishment: order-up-to with reorder point; 12 % of series run a too-thin policy and stock out.
         const meanDemand = Math.max(0.05, base * locScale * (cls === 'intermittent' ? 2.5 : 1));
         const cover = poorPolicy ? 0.6 : 1.6;
-        const rop = Math.ceil(meanDemand * (sup.lead + 2) * cover);
-        const upTo = rop + Math.ceil(meanDemand * 14);
-        let onHand = cls === 'dormant' ? Math.ceil(meanDemand * 60) : upTo;
+        // Perishables are ordered for at most ~60 % of their shelf life.
+        const cycleDays = shelf !== null ? Math.max(1, Math.min(14, Math.floor(shelf * 0.6))) : 14;
+        const rop = Math.ceil(meanDemand * (sup.lead + (shelf !== null ? 1 : 2)) * cover);
+        const upTo = rop + Math.ceil(meanDemand * cycleDays);
+        let onHand = upTo;
+        // Dormant series stop selling 150 days before today; their last order arrives 160 days before, so stock remains.
+        const lastOrderDay = cls === 'dormant' ? nDays - 170 : nDays;
         const pipeline: { qty: number; arrive: number; row: [number, number, number, number, number, string, string] }[] = [];
         let lastStock = -1;
         for (let d = 0; d < nDays; d++) {
@@ -288,7 +292,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
             lastStock = onHand;
           }
           const onOrder = pipeline.reduce((a, o) => a + o.qty, 0);
-          if (cls !== 'dormant' && onHand + onOrder <= rop) {
+          if (d < lastOrderDay && onHand + onOrder <= rop) {
             let q = Math.max(upTo - onHand - onOrder, moq);
             q = Math.ceil(q / pack) * pack;
             const lt = Math.max(1, Math.round(sup.lead + sup.sd * rng.normal()));

@@ -142,11 +142,11 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
   }
 
   // Choose.
-  const choice: { algos: Algorithm[]; metrics: Record<string, CandidateMetrics>; rmsse: number; errors: number[]; reason: string }[] = [];
+  const choice: { algos: Algorithm[]; metrics: Record<string, CandidateMetrics>; rmsse: number; errors: number[]; byOrigin: number[][]; reason: string }[] = [];
   series.forEach((s, i) => {
     const metrics: Record<string, CandidateMetrics> = {};
     if (!cands[i].length) {
-      choice.push({ algos: [], metrics, rmsse: NaN, errors: [], reason: `fewer than ${minHistory} days of known demand: fallback` });
+      choice.push({ algos: [], metrics, rmsse: NaN, errors: [], byOrigin: [], reason: `fewer than ${minHistory} days of known demand: fallback` });
       return;
     }
     const actualsByOrigin: { act: Float64Array; train: Float64Array }[] = [];
@@ -203,15 +203,23 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
     }
     const chosenFs = algos.length === 1 ? bt[i].get(algos[0])! : bt[i].get(algos[0])!.map((f, j) => avg(f, bt[i].get(algos[1])![j]));
     const errors: number[] = [];
+    const byOrigin: number[][] = [];
     chosenFs.forEach((f, j) => {
       const act = actualsByOrigin[j].act;
-      for (let h = 0; h < act.length; h++) if (!Number.isNaN(act[h])) errors.push(act[h] - f[h]);
+      const run: number[] = [];
+      for (let h = 0; h < act.length; h++) {
+        // Censored days keep their place in the run (as 0 error) so windows stay consecutive.
+        const e = Number.isNaN(act[h]) ? 0 : act[h] - f[h];
+        if (!Number.isNaN(act[h])) errors.push(e);
+        run.push(Math.round(e * 100) / 100);
+      }
+      byOrigin.push(run);
     });
     const sn = metrics.snaive?.rmsse;
     const reason =
       `${kinds[i]} series; lowest mean backtest RMSSE over ${nOrig} origins x ${hb} days: ${algos.join('+')} ${best.toFixed(3)}` +
       (sn !== undefined && algos[0] !== 'snaive' ? ` (seasonal naive ${sn.toFixed(3)})` : '');
-    choice.push({ algos, metrics, rmsse: best, errors, reason });
+    choice.push({ algos, metrics, rmsse: best, errors, byOrigin, reason });
   });
 
   // Final fit on the whole history.
@@ -253,6 +261,8 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
       hi[h] = Math.max(lo[h], forecast[h] + eHi);
     }
     params.interval = { level, error_lo: round(eLo), error_hi: round(eHi), n_errors: c.errors.length };
+    // Daily errors (actual - forecast) of each backtest origin, in order: safety stock reads their sums over lead time.
+    params.backtest_errors = c.byOrigin;
     return {
       id: s.id,
       algorithm: fallback ? `fallback:${algos[0]}` : algos.length === 1 ? algos[0] : `ensemble(${algos.join('+')})`,

@@ -1,0 +1,174 @@
+/**
+ * The current state of each series for alerts, suggest and optimize: stock on
+ * hand, open orders by arrival day, today's forecast, supplier terms, the
+ * active model's backtest errors and the inventory policy. Point queries on
+ * primary keys, so one series or thirty thousand cost what they need.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { daysBetween } from '../dates.js';
+
+export interface SupplierTerms {
+  supplierId: number;
+  code: string;
+  name: string;
+  leadTimeDays: number;
+  leadTimeSdDays: number;
+  orderCost: number;
+  packSize: number;
+  moq: number;
+  unitCost: number;
+  priceBreaks: { minQty: number; unitCost: number }[];
+}
+
+export interface SeriesState {
+  productId: number;
+  locationId: number;
+  sku: string;
+  location: string;
+  category: string;
+  unitCost: number;
+  unitPrice: number;
+  shelfLifeDays: number | null;
+  storage: string | null;
+  onHand: number;
+  stockDate: string | null;
+  /** Open order quantities by arrival day (0 = today; overdue orders count today). */
+  receipts: Float64Array;
+  openOrders: { id: number; quantity: number; expectedOn: string }[];
+  yhat: Float64Array;
+  hi: Float64Array;
+  lo: Float64Array;
+  supplier: SupplierTerms | null;
+  errorRuns: number[][];
+  errorLo?: number;
+  errorHi?: number;
+  carriesEvents: string[];
+  policy: { reorderPoint: number; orderUpTo: number; serviceLevel: number; safetyStock: number; abc: string; xyz: string } | null;
+}
+
+export class StateReader {
+  private q: Record<string, BetterSqlite3.Statement>;
+  constructor(private sqlite: BetterSqlite3.Database, readonly asOf: string, readonly runDate: string = asOf) {
+    this.q = {
+      stock: sqlite.prepare('select on_hand, date from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1'),
+      orders: sqlite.prepare(`select id, quantity, expected_on from purchase_orders where product_id = ? and location_id = ? and status = 'open' and ordered_on <= ?`),
+      forecast: sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ? order by date'),
+      supplier: sqlite.prepare(
+        `select s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost
+         from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
+         where sp.product_id = ? order by sp.is_primary desc, s.lead_time_days limit 1`,
+      ),
+      breaks: sqlite.prepare('select min_qty, unit_cost from price_breaks where supplier_id = ? and product_id = ? order by min_qty'),
+      model: sqlite.prepare(`select params from models where product_id = ? and location_id = ? and status in ('active','fallback') order by version desc limit 1`),
+      policy: sqlite.prepare('select * from inventory_policies where product_id = ? and location_id = ?'),
+    };
+  }
+
+  read(ref: { productId: number; locationId: number; sku: string; location: string; category: string; unitCost: number; unitPrice: number; shelfLifeDays: number | null; storage: string | null }): SeriesState {
+    const { productId: p, locationId: l } = ref;
+    const st = this.q.stock.get(p, l, this.asOf) as { on_hand: number; date: string } | undefined;
+    const fc = this.q.forecast.all(p, l, this.runDate) as { date: string; yhat: number; yhat_lo: number; yhat_hi: number }[];
+    const H = fc.length;
+    const offset = H ? daysBetween(this.runDate, this.asOf) : 0;
+    const n = Math.max(0, H - offset);
+    const yhat = new Float64Array(n);
+    const lo = new Float64Array(n);
+    const hi = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      yhat[i] = fc[i + offset].yhat;
+      lo[i] = fc[i + offset].yhat_lo;
+      hi[i] = fc[i + offset].yhat_hi;
+    }
+    const receipts = new Float64Array(Math.max(n, 1) + 400);
+    const openOrders = (this.q.orders.all(p, l, this.asOf) as { id: number; quantity: number; expected_on: string }[]).map((o) => ({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on }));
+    for (const o of openOrders) {
+      const d = Math.max(0, daysBetween(this.asOf, o.expectedOn));
+      if (d < receipts.length) receipts[d] += o.quantity;
+    }
+    const s = this.q.supplier.get(p) as { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number } | undefined;
+    const supplier: SupplierTerms | null = s
+      ? {
+          supplierId: s.id, code: s.code, name: s.name, leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days, orderCost: s.order_cost,
+          packSize: s.pack_size || 1, moq: s.min_order_qty, unitCost: s.unit_cost,
+          priceBreaks: (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })),
+        }
+      : null;
+    const m = this.q.model.get(p, l) as { params: string } | undefined;
+    const params = m ? (JSON.parse(m.params) as { backtest_errors?: number[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] }) : {};
+    const pol = this.q.policy.get(p, l) as { reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string } | undefined;
+    return {
+      ...ref,
+      onHand: st?.on_hand ?? 0,
+      stockDate: st?.date ?? null,
+      receipts,
+      openOrders,
+      yhat,
+      lo,
+      hi,
+      supplier,
+      errorRuns: params.backtest_errors ?? [],
+      errorLo: params.interval?.error_lo,
+      errorHi: params.interval?.error_hi,
+      carriesEvents: params.carries_events ?? [],
+      policy: pol ? { reorderPoint: pol.reorder_point, orderUpTo: pol.order_up_to, serviceLevel: pol.service_level, safetyStock: pol.safety_stock, abc: pol.abc, xyz: pol.xyz } : null,
+    };
+  }
+}
+
+export interface ProductRef {
+  productId: number;
+  locationId: number;
+  sku: string;
+  location: string;
+  category: string;
+  unitCost: number;
+  unitPrice: number;
+  shelfLifeDays: number | null;
+  storage: string | null;
+}
+
+/** Series that have forecasts for a run date. */
+export function seriesWithForecasts(sqlite: BetterSqlite3.Database, runDate: string): ProductRef[] {
+  return sqlite
+    .prepare(
+      `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost,
+              p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage
+       from (select distinct product_id, location_id from forecasts where run_date = ?) f
+       join products p on p.id = f.product_id join locations l on l.id = f.location_id order by p.id, l.id`,
+    )
+    .all(runDate) as ProductRef[];
+}
+
+export function productRef(sqlite: BetterSqlite3.Database, sku: string, location: string): ProductRef | undefined {
+  return sqlite
+    .prepare(
+      `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost,
+              p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage
+       from products p, locations l where p.sku = ? and l.code = ?`,
+    )
+    .get(sku, location) as ProductRef | undefined;
+}
+
+export interface StockRow {
+  productId: number;
+  locationId: number;
+  sku: string;
+  location: string;
+  category: string;
+  unitCost: number;
+  unitPrice: number;
+  onHand: number;
+}
+
+/** Latest stock on or before a date for every series with stock records (point queries). */
+export function currentStock(sqlite: BetterSqlite3.Database, asOf: string): StockRow[] {
+  const refs = sqlite
+    .prepare(
+      `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost, p.unit_price as unitPrice
+       from products p cross join locations l where p.active = 1 and exists (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id)
+       order by p.id, l.id`,
+    )
+    .all() as Omit<StockRow, 'onHand'>[];
+  const q = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1').raw(true);
+  return refs.map((r) => ({ ...r, onHand: ((q.get(r.productId, r.locationId, asOf) as [number] | undefined) ?? [0])[0] }));
+}

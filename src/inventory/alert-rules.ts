@@ -1,0 +1,127 @@
+/**
+ * Alert rules (pure). For one series, with day 0 = today, L = supplier lead
+ * time (days), R = review period, S = safety days (config `alerts`):
+ *
+ * - stockout CRITIQUE: stock is already out (on hand <= 0), or the projected
+ *   stock-out day (expected forecast) is < L: an order placed now arrives too late.
+ * - stockout ATTENTION: the projected stock-out day is < L + R + S, or the
+ *   high path (upper interval bound as demand) runs out before L, or the stock
+ *   position is at or below the reorder point of the series' policy (`optimize`).
+ * - overstock: days of cover > `overstockDays` (INFO), > 2 x that (ATTENTION).
+ * - expiry (perishables): units on hand that forecast demand cannot sell within
+ *   the shelf life, assuming the stock on hand is fresh:
+ *   expiring = on hand - sum(demand[0 .. shelf life)) >= `expiryMinUnits` -> ATTENTION.
+ * - quality: from `quality-risk` (level high -> ATTENTION, critical -> CRITIQUE).
+ *
+ * Suggested quantity: the `suggest` computation with the series' safety stock.
+ * Revenue at risk: forecast units not served between the stock-out day and the
+ * day an order placed now arrives (L), x unit price.
+ */
+import { projectStock, sum } from './projection.js';
+import { safetyStock } from './safety-stock.js';
+import { suggestQuantity } from './suggestion.js';
+import { addDays } from '../dates.js';
+import type { SeriesState } from '../db/state.js';
+
+export interface AlertThresholds {
+  reviewPeriodDays: number;
+  safetyDays: number;
+  overstockDays: number;
+  expiryMinUnits: number;
+  defaultLeadTimeDays: number;
+  serviceLevel: number;
+  holdingRatePerYear: number;
+}
+
+export interface AlertDraft {
+  severity: 'CRITIQUE' | 'ATTENTION' | 'INFO';
+  kind: 'stockout' | 'overstock' | 'expiry' | 'quality';
+  stockoutDate: string | null;
+  daysOfCover: number | null;
+  suggestedQty: number | null;
+  revenueAtRisk: number | null;
+  message: string;
+}
+
+export function orderFor(s: SeriesState, t: AlertThresholds, leadTime: number) {
+  const mean = s.yhat.length ? sum(s.yhat) / s.yhat.length : 0;
+  const ss = safetyStock({
+    errorRuns: s.errorRuns, errorLo: s.errorLo, errorHi: s.errorHi, leadTimeDays: leadTime, reviewDays: t.reviewPeriodDays,
+    leadTimeSdDays: s.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: mean, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel,
+  });
+  return suggestQuantity({
+    onHand: Math.max(0, s.onHand), receipts: s.receipts, demand: s.yhat, leadTimeDays: leadTime, targetDays: leadTime + t.reviewPeriodDays,
+    safetyStock: ss.units, safetyMargin: 0, packSize: s.supplier?.packSize ?? 1, moq: s.supplier?.moq ?? 0,
+    listUnitCost: s.supplier?.unitCost ?? s.unitCost, priceBreaks: s.supplier?.priceBreaks ?? [], holdingRatePerYear: t.holdingRatePerYear, shelfLifeDays: s.shelfLifeDays,
+  });
+}
+
+export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds, quality?: { risk: number; level: string } | null): AlertDraft[] {
+  const out: AlertDraft[] = [];
+  const L = s.supplier?.leadTimeDays ?? t.defaultLeadTimeDays;
+  const p = projectStock(s.onHand, s.receipts, s.yhat);
+  const high = projectStock(s.onHand, s.receipts, s.hi);
+  const cover = Number.isFinite(p.daysOfCover) ? Math.round(p.daysOfCover * 10) / 10 : null;
+  const so = p.stockoutDay;
+  const position = s.onHand + sum(s.receipts, 0, L + t.reviewPeriodDays);
+  let severity: AlertDraft['severity'] | null = null;
+  let why = '';
+  if (s.onHand <= 0 && sum(s.yhat, 0, L) > 0) {
+    severity = 'CRITIQUE';
+    why = 'is out of stock now';
+  } else if (so !== null && so < L) {
+    severity = 'CRITIQUE';
+    why = `runs out on ${addDays(asOf, so)}, in ${so} day${so === 1 ? '' : 's'}`;
+  } else if (so !== null && so < L + t.reviewPeriodDays + t.safetyDays) {
+    severity = 'ATTENTION';
+    why = `runs out on ${addDays(asOf, so)}, in ${so} days`;
+  } else if (high.stockoutDay !== null && high.stockoutDay < L) {
+    severity = 'ATTENTION';
+    why = `may run out on ${addDays(asOf, high.stockoutDay)} if demand reaches the high forecast`;
+  } else if (s.policy && position <= s.policy.reorderPoint) {
+    severity = 'ATTENTION';
+    why = `stock position ${fmt(position)} is at or below its reorder point ${fmt(s.policy.reorderPoint)}`;
+  }
+  if (severity) {
+    const sug = orderFor(s, t, L);
+    let lost = 0;
+    if (so !== null) for (let d = so; d < Math.min(L, s.yhat.length); d++) lost += d === so ? Math.max(0, -p.stock[d]) : s.yhat[d];
+    const act = sug.quantity > 0 ? `order ${fmt(sug.quantity)} now` : 'open orders already cover it';
+    out.push({
+      severity, kind: 'stockout', stockoutDate: so !== null ? addDays(asOf, so) : s.onHand <= 0 ? asOf : null, daysOfCover: cover,
+      suggestedQty: sug.quantity, revenueAtRisk: Math.round(lost * s.unitPrice * 100) / 100,
+      message: `${s.sku}${s.location !== 'MAIN' ? '@' + s.location : ''} ${why}; supplier lead time ${L} day${L === 1 ? '' : 's'}: ${act}`,
+    });
+  }
+  if (cover === null ? s.onHand > 0 && sum(s.yhat) === 0 : cover > t.overstockDays) {
+    const sev = cover === null || cover > 2 * t.overstockDays ? 'ATTENTION' : 'INFO';
+    out.push({
+      severity: sev, kind: 'overstock', stockoutDate: null, daysOfCover: cover, suggestedQty: 0, revenueAtRisk: null,
+      message: cover === null
+        ? `${s.sku} holds ${fmt(s.onHand)} units and no demand is forecast: do not reorder`
+        : `${s.sku} holds ${Math.round(cover)} days of cover (threshold ${t.overstockDays}): hold orders`,
+    });
+  }
+  if (s.shelfLifeDays !== null && s.onHand > 0) {
+    const sellable = sum(s.yhat, 0, s.shelfLifeDays) + (s.shelfLifeDays > s.yhat.length ? ((s.shelfLifeDays - s.yhat.length) * sum(s.yhat)) / Math.max(1, s.yhat.length) : 0);
+    const expiring = s.onHand - sellable;
+    if (expiring >= t.expiryMinUnits) {
+      out.push({
+        severity: 'ATTENTION', kind: 'expiry', stockoutDate: null, daysOfCover: cover, suggestedQty: 0, revenueAtRisk: Math.round(expiring * s.unitCost * 100) / 100,
+        message: `${s.sku}: ${fmt(expiring)} of ${fmt(s.onHand)} units will not sell within the ${s.shelfLifeDays}-day shelf life: promote or transfer them`,
+      });
+    }
+  }
+  if (quality && (quality.level === 'high' || quality.level === 'critical')) {
+    out.push({
+      severity: quality.level === 'critical' ? 'CRITIQUE' : 'ATTENTION', kind: 'quality', stockoutDate: null, daysOfCover: cover, suggestedQty: null,
+      revenueAtRisk: Math.round(Math.max(0, s.onHand) * s.unitCost * quality.risk * 100) / 100,
+      message: `${s.sku}: quality risk ${quality.risk.toFixed(2)} (${quality.level}) from storage conditions and stock age: inspect the stock`,
+    });
+  }
+  return out;
+}
+
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(1);
+}

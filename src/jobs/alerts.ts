@@ -1,0 +1,84 @@
+/**
+ * alerts: in one transaction, deactivate earlier active alerts and write
+ * today's (rules in src/inventory/alert-rules.ts). Re-running the same day
+ * updates today's alerts in place (same ids, no second notification).
+ * CRITIQUE alerts queue a notification, sent after commit (src/jobs/notify.ts).
+ */
+import { seriesWithForecasts, StateReader } from '../db/state.js';
+import { evaluateAlerts, type AlertThresholds } from '../inventory/alert-rules.js';
+import { MissingInputError } from '../errors.js';
+import { sendPending } from './notify.js';
+import { nowIso, type Job, type JobContext } from './types.js';
+
+export function thresholds(ctx: JobContext): AlertThresholds {
+  return {
+    ...ctx.config.alerts,
+    defaultLeadTimeDays: ctx.config.leadTimeDefaultDays,
+    serviceLevel: ctx.config.service.levelB,
+    holdingRatePerYear: ctx.config.service.holdingRatePerYear,
+  };
+}
+
+export const alertsJob: Job = {
+  name: 'alerts',
+  description: 'project stock per series and raise stock-out, overstock, expiry and quality alerts; notify CRITIQUE',
+  dependsOn: ['events-impact'],
+  async run(ctx, opts = {}) {
+    const { sqlite, asOf } = ctx;
+    const refs = seriesWithForecasts(sqlite, asOf);
+    if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
+    const reader = new StateReader(sqlite, asOf);
+    const t = thresholds(ctx);
+    const quality = new Map<string, { risk: number; level: string }>();
+    for (const q of sqlite.prepare('select product_id, location_id, risk, level from quality_risk where date = ?').all(asOf) as { product_id: number; location_id: number; risk: number; level: string }[])
+      quality.set(`${q.product_id}:${q.location_id}`, q);
+    const drafts = refs.map((r) => ({ r, alerts: evaluateAlerts(reader.read(r), asOf, t, quality.get(`${r.productId}:${r.locationId}`)) }));
+
+    const deactivate = sqlite.prepare(`update alerts set active = 0, resolved_on = ? where active = 1 and created_on < ?`);
+    const existing = sqlite.prepare(`select id, product_id, location_id, kind from alerts where created_on = ?`);
+    const update = sqlite.prepare(`update alerts set severity = ?, stockout_date = ?, days_of_cover = ?, suggested_qty = ?, revenue_at_risk = ?, message = ?, active = 1, resolved_on = null where id = ?`);
+    const insert = sqlite.prepare(`insert into alerts (product_id, location_id, created_on, severity, kind, stockout_date, days_of_cover, suggested_qty, revenue_at_risk, message, active) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`);
+    const remove = sqlite.prepare('delete from alerts where id = ?');
+    const queue = sqlite.prepare('insert into notifications (alert_id, channel, payload, created_at) values (?, ?, ?, ?)');
+    const hasNotification = sqlite.prepare('select 1 from notifications where alert_id = ?');
+    const counts = { CRITIQUE: 0, ATTENTION: 0, INFO: 0 } as Record<string, number>;
+    let created = 0;
+    let queued = 0;
+    sqlite.transaction(() => {
+      deactivate.run(asOf, asOf);
+      const prior = new Map<string, number>();
+      for (const a of existing.all(asOf) as { id: number; product_id: number; location_id: number; kind: string }[]) prior.set(`${a.product_id}:${a.location_id}:${a.kind}`, a.id);
+      for (const { r, alerts } of drafts) {
+        for (const a of alerts) {
+          counts[a.severity]++;
+          const key = `${r.productId}:${r.locationId}:${a.kind}`;
+          let id = prior.get(key);
+          if (id !== undefined) {
+            update.run(a.severity, a.stockoutDate, a.daysOfCover, a.suggestedQty, a.revenueAtRisk, a.message, id);
+            prior.delete(key);
+          } else {
+            id = Number(insert.run(r.productId, r.locationId, asOf, a.severity, a.kind, a.stockoutDate, a.daysOfCover, a.suggestedQty, a.revenueAtRisk, a.message).lastInsertRowid);
+            created++;
+          }
+          if (a.severity === 'CRITIQUE' && !hasNotification.get(id)) {
+            const payload = { alert_id: id, severity: a.severity, kind: a.kind, sku: r.sku, location: r.location, created_on: asOf, stockout_date: a.stockoutDate, suggested_qty: a.suggestedQty, message: a.message };
+            queue.run(id, ctx.config.notify.channel, JSON.stringify(payload), nowIso());
+            queued++;
+          }
+        }
+      }
+      for (const id of prior.values()) remove.run(id);
+    })();
+    const sent = sendPending(sqlite, ctx.config.notify, opts.emit as ((l: string) => void) | undefined);
+    if (sent.failed) ctx.log.warn(`alerts: ${sent.failed} notification(s) failed to send; they stay queued and are retried on the next run`);
+    const rows = sqlite
+      .prepare(
+        `select a.severity, a.kind, p.sku, l.code as location, a.stockout_date, a.days_of_cover, a.suggested_qty, a.message from alerts a
+         join products p on p.id = a.product_id join locations l on l.id = a.location_id where a.created_on = ? and a.active = 1
+         order by case a.severity when 'CRITIQUE' then 0 when 'ATTENTION' then 1 else 2 end, a.stockout_date is null, a.stockout_date, p.sku`,
+      )
+      .all(asOf) as Record<string, unknown>[];
+    ctx.log.info(`alerts: ${rows.length} active (${counts.CRITIQUE} CRITIQUE, ${counts.ATTENTION} ATTENTION, ${counts.INFO} INFO); ${queued} notification(s) queued, ${sent.sent} sent`);
+    return { summary: { series: refs.length, alerts: rows.length, created, critique: counts.CRITIQUE, attention: counts.ATTENTION, info: counts.INFO, notifications_queued: queued, notifications_sent: sent.sent, notifications_failed: sent.failed }, rows };
+  },
+};

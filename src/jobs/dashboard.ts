@@ -1,0 +1,246 @@
+/**
+ * The dashboard tail of the nightly batch: kpis, savings, revenue, trends,
+ * top-urgent, dormant. Formulas and units are in README.md ("Formulas").
+ */
+import { addDays, daysBetween, weekday } from '../dates.js';
+import { loadHistory } from '../db/history.js';
+import { currentStock } from '../db/state.js';
+import { trendStats } from '../inventory/trend-stats.js';
+import { MissingInputError } from '../errors.js';
+import type { Job, JobContext } from './types.js';
+
+const r2 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 100) / 100);
+const r3 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
+
+/** Cost of goods sold (units x unit cost) per series over [from, to). */
+function cogs(ctx: JobContext, from: string, to: string): number {
+  const r = ctx.sqlite.prepare('select coalesce(sum(s.quantity * p.unit_cost), 0) as v from products p join sales s on s.product_id = p.id and s.date >= ? and s.date < ?').get(from, to) as { v: number };
+  return r.v;
+}
+
+function stockValueAt(ctx: JobContext, date: string): number {
+  return currentStock(ctx.sqlite, date).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
+}
+
+export function computeKpis(ctx: JobContext) {
+  const { sqlite, asOf } = ctx;
+  const counts = Object.fromEntries(
+    (sqlite.prepare(`select severity, count(*) as n from alerts where active = 1 group by severity`).all() as { severity: string; n: number }[]).map((r) => [r.severity, r.n]),
+  );
+  const stock = currentStock(sqlite, addDays(asOf, -1));
+  const stockValue = stock.reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
+  const first = (sqlite.prepare('select min(date) as d from sales').get() as { d: string | null }).d;
+  const days = first ? Math.min(365, daysBetween(first, asOf)) : 0;
+  const from = addDays(asOf, -days);
+  const cogsWindow = days ? cogs(ctx, from, asOf) : 0;
+  // Average stock value: month-end snapshots over the window (12 at most).
+  const snaps: number[] = [];
+  for (let m = 1; m <= Math.max(1, Math.floor(days / 30.4)); m++) snaps.push(stockValueAt(ctx, addDays(asOf, -Math.round(m * 30.4))));
+  const avgStock = snaps.length ? snaps.reduce((a, b) => a + b, 0) / snaps.length : stockValue;
+  const rotation = avgStock > 0 && days > 0 ? (cogsWindow * (365 / days)) / avgStock : null;
+  const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts where active = 1 and severity = 'CRITIQUE'`).get() as { n: number }).n;
+  const monthStart = asOf.slice(0, 8) + '01';
+  const sav = sqlite.prepare('select coalesce(sum(avoided_stockouts + reduced_overstock + optimized_orders), 0) as v from savings where date >= ? and date <= ?').get(monthStart, asOf) as { v: number };
+  return {
+    date: asOf,
+    alerts: { CRITIQUE: counts.CRITIQUE ?? 0, ATTENTION: counts.ATTENTION ?? 0, INFO: counts.INFO ?? 0 },
+    stock_value: r2(stockValue),
+    rotation_rate: r3(rotation),
+    rotation_basis: { cogs: r2(cogsWindow), days, average_stock_value: r2(avgStock), snapshots: snaps.length },
+    critical_products: critical,
+    savings_mtd: r2(sav.v),
+  };
+}
+
+export const kpisJob: Job = {
+  name: 'kpis',
+  description: 'dashboard KPIs: alerts by severity, stock value, rotation, critical products, savings month to date (cached 24 h)',
+  dependsOn: ['alerts', 'savings'],
+  async run(ctx, opts = {}) {
+    const key = `dashboard_kpis:${ctx.asOf}`;
+    const now = new Date();
+    const cached = ctx.sqlite.prepare('select payload, computed_at, expires_at from kpi_cache where key = ?').get(key) as { payload: string; computed_at: string; expires_at: string } | undefined;
+    if (cached && !opts.refresh && cached.expires_at > now.toISOString()) {
+      const k = JSON.parse(cached.payload);
+      return { summary: flat(k, true), kpis: k, cached: true, computed_at: cached.computed_at };
+    }
+    const k = computeKpis(ctx);
+    const expires = new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000);
+    ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(key, JSON.stringify(k), now.toISOString(), expires.toISOString());
+    return { summary: flat(k, false), kpis: k, cached: false, computed_at: now.toISOString() };
+  },
+};
+
+function flat(k: ReturnType<typeof computeKpis>, cached: boolean) {
+  return {
+    date: k.date, critique: k.alerts.CRITIQUE, attention: k.alerts.ATTENTION, info: k.alerts.INFO, stock_value: k.stock_value,
+    rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, cached: cached ? 'yes' : 'no',
+  };
+}
+
+export const savingsJob: Job = {
+  name: 'savings',
+  description: 'savings of the previous day: avoided stock-outs, reduced overstock, optimized orders',
+  dependsOn: ['alerts'],
+  async run(ctx) {
+    const { sqlite, asOf, config } = ctx;
+    const day = addDays(asOf, -1);
+    // 1. Avoided stock-outs: orders received yesterday, placed within 2 days after a stock-out alert, before its projected stock-out.
+    const orders = sqlite
+      .prepare(
+        `select o.id, o.product_id, o.location_id, o.quantity, o.ordered_on, p.unit_price, p.unit_cost, a.stockout_date, a.created_on, a.id as alert_id,
+                coalesce((select s.lead_time_days from suppliers s where s.id = o.supplier_id), ?) as lead
+         from purchase_orders o join products p on p.id = o.product_id
+         join alerts a on a.product_id = o.product_id and a.location_id = o.location_id and a.kind = 'stockout' and a.stockout_date is not null
+           and o.ordered_on >= a.created_on and o.ordered_on <= date(a.created_on, '+2 days')
+         where o.received_on = ? and o.received_on <= a.stockout_date`,
+      )
+      .all(config.leadTimeDefaultDays, day) as { id: number; product_id: number; location_id: number; quantity: number; unit_price: number; unit_cost: number; stockout_date: string; created_on: string; alert_id: number; lead: number }[];
+    const seen = new Set<number>();
+    let avoided = 0;
+    const avoidedDetails: Record<string, unknown>[] = [];
+    const fsum = sqlite.prepare('select coalesce(sum(yhat), 0) as u from forecasts where product_id = ? and location_id = ? and run_date = ? and date >= ? and date < ?');
+    for (const o of orders) {
+      if (seen.has(o.id)) continue;
+      seen.add(o.id);
+      const units = Math.min(o.quantity, (fsum.get(o.product_id, o.location_id, o.created_on, o.stockout_date, addDays(o.stockout_date, o.lead)) as { u: number }).u);
+      const v = units * Math.max(0, o.unit_price - o.unit_cost);
+      avoided += v;
+      avoidedDetails.push({ order: o.id, alert: o.alert_id, units: r2(units), margin: r2(v) });
+    }
+    // 2. Reduced overstock: holding cost of the stock below the baseline (baseline days of cover x mean daily COGS).
+    const stockValue = currentStock(sqlite, day).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
+    const dailyCogs = cogs(ctx, addDays(asOf, -365), asOf) / 365;
+    const baseline = config.savings.baselineDaysOfCover * dailyCogs;
+    const reduced = ((baseline - stockValue) * config.savings.holdingRatePerYear) / 365;
+    // 3. Optimized orders: price-break gains of orders placed yesterday that followed a recorded suggestion.
+    const opt = sqlite
+      .prepare(
+        `select o.id, o.quantity, o.unit_cost, s.list_unit_cost from purchase_orders o join suggestions s on s.id = o.suggestion_id
+         where o.ordered_on = ? and o.status != 'cancelled'`,
+      )
+      .all(day) as { id: number; quantity: number; unit_cost: number | null; list_unit_cost: number }[];
+    let optimized = 0;
+    for (const o of opt) optimized += Math.max(0, o.list_unit_cost - (o.unit_cost ?? o.list_unit_cost)) * o.quantity;
+    const details = { day, avoided_stockouts: avoidedDetails, reduced_overstock: { baseline_value: r2(baseline), stock_value: r2(stockValue), holding_rate: config.savings.holdingRatePerYear }, optimized_orders: opt.map((o) => o.id) };
+    sqlite.prepare('insert or replace into savings (date, avoided_stockouts, reduced_overstock, optimized_orders, details) values (?, ?, ?, ?, ?)').run(asOf, r2(avoided), r2(reduced), r2(optimized), JSON.stringify(details));
+    const history = sqlite.prepare('select date, avoided_stockouts, reduced_overstock, optimized_orders from savings where date <= ? order by date desc limit 30').all(asOf) as Record<string, unknown>[];
+    return { summary: { date: asOf, avoided_stockouts: r2(avoided), reduced_overstock: r2(reduced), optimized_orders: r2(optimized), total: r2(avoided + reduced + optimized) }, rows: history, details };
+  },
+};
+
+export const revenueJob: Job = {
+  name: 'revenue',
+  description: 'predicted against actual revenue for each of the last 30 days',
+  dependsOn: ['predict'],
+  async run(ctx) {
+    const { sqlite, asOf } = ctx;
+    if (!sqlite.prepare('select 1 from forecasts where run_date <= ? limit 1').get(asOf)) throw new MissingInputError(`forecasts issued on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
+    const latestRun = sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ? and date = ?');
+    const pred = sqlite.prepare('select coalesce(sum(f.yhat * p.unit_price), 0) as v, count(*) as n from forecasts f join products p on p.id = f.product_id where f.run_date = ? and f.date = ?');
+    const act = sqlite.prepare('select coalesce(sum(coalesce(s.revenue, s.quantity * coalesce(s.unit_price, p.unit_price))), 0) as v from products p join sales s on s.product_id = p.id and s.date = ?');
+    const rows: { date: string; predicted: number | null; actual: number; variance_pct: number | null; forecast_run: string | null }[] = [];
+    for (let i = 30; i >= 1; i--) {
+      const d = addDays(asOf, -i);
+      const run = (latestRun.get(d, d) as { r: string | null }).r;
+      const p = run ? (pred.get(run, d) as { v: number; n: number }) : null;
+      const a = (act.get(d) as { v: number }).v;
+      const predicted = p && p.n ? r2(p.v) : null;
+      rows.push({ date: d, predicted, actual: r2(a)!, variance_pct: predicted ? r2(((a - predicted) / predicted) * 100) : null, forecast_run: run });
+    }
+    const ins = sqlite.prepare('insert or replace into revenue_daily (computed_on, date, predicted, actual, variance_pct) values (?, ?, ?, ?, ?)');
+    sqlite.transaction(() => {
+      sqlite.prepare('delete from revenue_daily where computed_on = ?').run(asOf);
+      for (const r of rows) ins.run(asOf, r.date, r.predicted ?? 0, r.actual, r.variance_pct);
+    })();
+    const withP = rows.filter((r) => r.predicted !== null);
+    const tp = withP.reduce((s, r) => s + r.predicted!, 0);
+    const ta = withP.reduce((s, r) => s + r.actual, 0);
+    return { summary: { days: rows.length, days_with_forecast: withP.length, predicted: r2(tp), actual: r2(ta), variance_pct: tp > 0 ? r2(((ta - tp) / tp) * 100) : null }, rows };
+  },
+};
+
+export const trendsJob: Job = {
+  name: 'trends',
+  description: 'growth over 28 days and year on year, slope, seasonality strength, per series and category',
+  dependsOn: ['predict'],
+  async run(ctx) {
+    const { sqlite, asOf } = ctx;
+    const hist = loadHistory(sqlite, { asOf, days: 400, horizon: 0 });
+    const wd = (i: number) => weekday(hist.startDay + i);
+    const mo = (i: number) => new Date((hist.startDay + i) * 86_400_000).getUTCMonth();
+    const rows: Record<string, unknown>[] = [];
+    const cats = new Map<string, Float64Array>();
+    hist.series.forEach((s, i) => {
+      const ref = hist.refs[i];
+      const t = trendStats(s.y, wd, mo);
+      rows.push({ scope: 'series', key: `${ref.sku}@${ref.location}`, product_id: ref.productId, location_id: ref.locationId, category: ref.category, growth_28d: r3(t.growth28d), growth_yoy: r3(t.growthYoy), slope: r3(t.slope), weekly_strength: r3(t.weeklyStrength), yearly_strength: r3(t.yearlyStrength), label: t.label });
+      const c = cats.get(ref.category) ?? new Float64Array(hist.T);
+      for (let k = 0; k < hist.T; k++) if (!Number.isNaN(s.y[k])) c[k] += s.y[k];
+      cats.set(ref.category, c);
+    });
+    for (const [cat, y] of cats) {
+      const t = trendStats(y, wd, mo);
+      rows.push({ scope: 'category', key: cat, product_id: null, location_id: null, category: cat, growth_28d: r3(t.growth28d), growth_yoy: r3(t.growthYoy), slope: r3(t.slope), weekly_strength: r3(t.weeklyStrength), yearly_strength: r3(t.yearlyStrength), label: t.label });
+    }
+    const ins = sqlite.prepare('insert into trends (date, scope, key, product_id, location_id, category, growth_28d, growth_yoy, slope, weekly_strength, yearly_strength, label) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    sqlite.transaction(() => {
+      sqlite.prepare('delete from trends where date = ?').run(asOf);
+      for (const r of rows) ins.run(asOf, r.scope, r.key, r.product_id, r.location_id, r.category, r.growth_28d, r.growth_yoy, r.slope, r.weekly_strength, r.yearly_strength, r.label);
+    })();
+    const count = (l: string) => rows.filter((r) => r.scope === 'series' && r.label === l).length;
+    const view = rows.map(({ product_id, location_id, ...r }) => (void product_id, void location_id, r));
+    return { summary: { series: hist.series.length, categories: cats.size, rising: count('rising'), stable: count('stable'), declining: count('declining') }, rows: view.sort((a, b) => (a.scope === b.scope ? 0 : a.scope === 'category' ? -1 : 1)) };
+  },
+};
+
+/**
+ * Urgency order: severity (CRITIQUE, ATTENTION, INFO), then the earliest
+ * stock-out date (none last), then the largest revenue at risk.
+ */
+export const topUrgentJob: Job = {
+  name: 'top-urgent',
+  description: 'the N most urgent active alerts (severity, stock-out date, revenue at risk)',
+  dependsOn: ['alerts'],
+  async run(ctx, opts = {}) {
+    const n = Number(opts.n ?? ctx.config.topUrgent.n);
+    const rows = ctx.sqlite
+      .prepare(
+        `select a.id, a.severity, a.kind, p.sku, l.code as location, a.stockout_date, a.days_of_cover, a.suggested_qty, a.revenue_at_risk, a.message
+         from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where a.active = 1
+         order by case a.severity when 'CRITIQUE' then 0 when 'ATTENTION' then 1 else 2 end, a.stockout_date is null, a.stockout_date,
+                  coalesce(a.revenue_at_risk, 0) desc, a.id limit ?`,
+      )
+      .all(n) as Record<string, unknown>[];
+    const now = new Date();
+    ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(`top_urgent:${ctx.asOf}`, JSON.stringify(rows), now.toISOString(), new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000).toISOString());
+    return { summary: { n, returned: rows.length }, rows };
+  },
+};
+
+export const dormantJob: Job = {
+  name: 'dormant',
+  description: 'series with stock on hand and no sale for N days (default 90), with tied-up value',
+  dependsOn: [],
+  async run(ctx, opts = {}) {
+    const { sqlite, asOf } = ctx;
+    const days = Number(opts.days ?? ctx.config.dormant.days);
+    const lastSale = sqlite.prepare('select max(date) as d from sales where product_id = ? and location_id = ? and date < ? and quantity > 0');
+    const rows: { sku: string; location: string; on_hand: number; value: number; last_sale: string | null; days_since_sale: number | null; product_id: number; location_id: number }[] = [];
+    for (const s of currentStock(sqlite, addDays(asOf, -1))) {
+      if (s.onHand <= 0) continue;
+      const d = (lastSale.get(s.productId, s.locationId, asOf) as { d: string | null }).d;
+      const since = d ? daysBetween(d, asOf) : null;
+      if (since !== null && since < days) continue;
+      rows.push({ sku: s.sku, location: s.location, on_hand: s.onHand, value: r2(s.onHand * s.unitCost)!, last_sale: d, days_since_sale: since, product_id: s.productId, location_id: s.locationId });
+    }
+    rows.sort((a, b) => b.value - a.value);
+    const ins = sqlite.prepare('insert into dormant_stock (computed_on, product_id, location_id, on_hand, value, last_sale, days_since_sale) values (?, ?, ?, ?, ?, ?, ?)');
+    sqlite.transaction(() => {
+      sqlite.prepare('delete from dormant_stock where computed_on = ?').run(asOf);
+      for (const r of rows) ins.run(asOf, r.product_id, r.location_id, r.on_hand, r.value, r.last_sale, r.days_since_sale);
+    })();
+    return { summary: { days, series: rows.length, tied_up_value: r2(rows.reduce((s, r) => s + r.value, 0)) }, rows: rows.map(({ product_id, location_id, ...r }) => (void product_id, void location_id, r)) };
+  },
+};
+

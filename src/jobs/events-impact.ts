@@ -1,0 +1,144 @@
+/**
+ * events-impact: measured uplift of past events, pooled, applied to upcoming ones.
+ *
+ * For each past event occurrence and each series in its scope, on the event's
+ * days with known demand:
+ *   uplift = sum(actual) / sum(baseline)
+ * where the baseline of a day is the mean demand of the same weekday in the 4
+ * weeks before the event, skipping other event days and stock-out days. Pairs
+ * whose baseline totals less than 5 units are too noisy and are skipped.
+ * Factors are pooled by event (kind:name) and category: the baseline-weighted
+ * mean uplift, its spread (standard deviation of the uplifts) and the number of
+ * observations n; and by event over all categories ('*').
+ *
+ * Application to today's forecasts, for days inside upcoming events: factor of
+ * (event, category) when n >= 3, else (event, '*') when n >= 3, else
+ * 1 + planned_uplift, else 1. When several events overlap a day the largest
+ * factor applies. Series whose model already carries the event kind as a
+ * regressor (regression: holidays and promotions) keep factor 1: no double
+ * counting. yhat = base_yhat x factor (and the interval bounds alike), so
+ * re-running is idempotent.
+ */
+import { addDays, dayNumber, fromDayNumber } from '../dates.js';
+import { loadHistory } from '../db/history.js';
+import { MissingInputError } from '../errors.js';
+import type { Job } from './types.js';
+
+interface EventRow { id: number; name: string; kind: string; start_date: string; end_date: string; product_id: number | null; category: string | null; location_id: number | null; planned_uplift: number | null }
+
+export const eventsImpactJob: Job = {
+  name: 'events-impact',
+  description: 'measure past event uplifts per event and category; apply them to upcoming event days in the forecasts',
+  dependsOn: ['predict'],
+  async run(ctx) {
+    const { sqlite, asOf } = ctx;
+    const nf = (sqlite.prepare('select count(*) as n from forecasts where run_date = ?').get(asOf) as { n: number }).n;
+    if (!nf) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
+    const days = ctx.config.train.historyDays;
+    const hist = loadHistory(sqlite, { asOf, days, horizon: 0 });
+    const events = sqlite.prepare('select * from events where start_date < ? and end_date >= ?').all(addDays(asOf, ctx.config.horizon + 60), addDays(asOf, -days)) as EventRow[];
+    const eventDays = new Set<number>();
+    for (const e of events) for (let d = dayNumber(e.start_date); d <= dayNumber(e.end_date); d++) eventDays.add(d);
+    const inScope = (e: EventRow, r: { productId: number; locationId: number; category: string }) =>
+      (e.product_id === null || e.product_id === r.productId) && (e.category === null || e.category === r.category) && (e.location_id === null || e.location_id === r.locationId);
+
+    // Measure.
+    type Acc = { w: number; sum: number; xs: number[] };
+    const acc = new Map<string, Acc>();
+    const add = (key: string, ratio: number, weight: number) => {
+      const a = acc.get(key) ?? { w: 0, sum: 0, xs: [] };
+      a.w += weight;
+      a.sum += ratio * weight;
+      a.xs.push(ratio);
+      acc.set(key, a);
+    };
+    for (const e of events) {
+      const s0 = dayNumber(e.start_date);
+      const s1 = Math.min(dayNumber(e.end_date), dayNumber(asOf) - 1);
+      if (s0 > s1 || s0 - 28 < hist.startDay) continue;
+      const ek = `${e.kind}:${e.name}`;
+      hist.refs.forEach((r, i) => {
+        if (!inScope(e, r)) return;
+        const y = hist.series[i].y;
+        let act = 0;
+        let base = 0;
+        for (let d = s0; d <= s1; d++) {
+          const t = d - hist.startDay;
+          if (Number.isNaN(y[t])) continue;
+          let b = 0;
+          let n = 0;
+          for (let w = 1; w <= 4; w++) {
+            // Same weekday, w weeks before the event's start.
+            const u = t - 7 * (w + Math.floor((d - s0) / 7));
+            if (u < 0 || eventDays.has(u + hist.startDay) || Number.isNaN(y[u])) continue;
+            b += y[u];
+            n++;
+          }
+          if (!n) continue;
+          act += y[t];
+          base += b / n;
+        }
+        if (base < 5) return;
+        add(`${ek}|${r.category}`, act / base, base);
+        add(`${ek}|*`, act / base, base);
+      });
+    }
+    const factors = [...acc.entries()].map(([k, a]) => {
+      const [ek, category] = k.split('|');
+      const mean = a.sum / a.w;
+      const sd = a.xs.length > 1 ? Math.sqrt(a.xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (a.xs.length - 1)) : null;
+      return { event: ek, category, factor: r3(mean), sd: sd === null ? null : r3(sd), n: a.xs.length, source: 'measured' };
+    });
+    const byKey = new Map(factors.map((f) => [`${f.event}|${f.category}`, f]));
+
+    // Apply to today's forecasts.
+    const upcoming = events.filter((e) => e.end_date >= asOf);
+    const series = sqlite.prepare(
+      `select distinct f.product_id, f.location_id, coalesce(p.category, '') as category,
+         (select params from models m where m.id = f.model_id) as params
+       from forecasts f join products p on p.id = f.product_id where f.run_date = ?`,
+    ).all(asOf) as { product_id: number; location_id: number; category: string; params: string | null }[];
+    const planned: { event: string; category: string; factor: number; sd: null; n: number; source: string }[] = [];
+    const reset = sqlite.prepare('update forecasts set yhat = base_yhat, yhat_lo = base_lo, yhat_hi = base_hi, event_factor = 1 where run_date = ? and event_factor != 1');
+    const apply = sqlite.prepare('update forecasts set event_factor = ?, yhat = round(base_yhat * ?, 4), yhat_lo = round(base_lo * ?, 4), yhat_hi = round(base_hi * ?, 4) where product_id = ? and location_id = ? and run_date = ? and date = ?');
+    const del = sqlite.prepare('delete from event_factors where computed_on = ?');
+    const ins = sqlite.prepare('insert into event_factors (computed_on, event_key, category, factor, sd, n, source) values (?, ?, ?, ?, ?, ?, ?)');
+    let adjusted = 0;
+    let skippedCarried = 0;
+    sqlite.transaction(() => {
+      reset.run(asOf);
+      for (const s of series) {
+        const carries: string[] = s.params ? (JSON.parse(s.params).carries_events ?? []) : [];
+        const dayFactor = new Map<number, number>();
+        for (const e of upcoming) {
+          if (!inScope(e, { productId: s.product_id, locationId: s.location_id, category: s.category })) continue;
+          if (carries.includes(e.kind)) {
+            skippedCarried++;
+            continue;
+          }
+          const ek = `${e.kind}:${e.name}`;
+          const f = pick(byKey.get(`${ek}|${s.category}`)) ?? pick(byKey.get(`${ek}|*`));
+          const factor = f ?? (e.planned_uplift !== null ? 1 + e.planned_uplift : 1);
+          if (f === undefined && e.planned_uplift !== null && !planned.some((p) => p.event === ek)) planned.push({ event: ek, category: '*', factor: r3(factor), sd: null, n: 0, source: 'planned' });
+          for (let d = Math.max(dayNumber(e.start_date), dayNumber(asOf)); d <= dayNumber(e.end_date); d++) dayFactor.set(d, Math.max(dayFactor.get(d) ?? 1, factor));
+        }
+        for (const [d, f] of dayFactor) {
+          if (f === 1) continue;
+          adjusted += apply.run(f, f, f, f, s.product_id, s.location_id, asOf, fromDayNumber(d)).changes;
+        }
+      }
+      del.run(asOf);
+      for (const f of [...factors, ...planned]) ins.run(asOf, f.event, f.category, f.factor, f.sd, f.n, f.source);
+    })();
+    const rows = [...factors, ...planned].sort((a, b) => a.event.localeCompare(b.event) || a.category.localeCompare(b.category));
+    ctx.log.info(`events-impact: ${factors.length} measured factors, ${adjusted} forecast days adjusted, ${skippedCarried} event/series pairs left to models that carry the event`);
+    return { summary: { factors: factors.length, planned: planned.length, adjusted_days: adjusted, carried_by_model: skippedCarried }, rows };
+  },
+};
+
+function pick(f: { factor: number; n: number } | undefined): number | undefined {
+  return f && f.n >= 3 ? f.factor : undefined;
+}
+function r3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

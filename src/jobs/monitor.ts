@@ -1,0 +1,130 @@
+/**
+ * monitor: how accurate were the forecasts of the last `lookbackDays` days?
+ *
+ * For each day d of the lookback, the forecast used is the one of the latest
+ * run on or before d (issued before the day began). Days with unknown demand
+ * (stock-out) are skipped. Per series and globally:
+ *   MAPE = mean(|f - a| / a) x 100 over days with sales (a > 0)   (%)
+ *   WAPE = sum|f - a| / sum(a)                                      (fraction)
+ *   RMSE = sqrt(mean((f - a)^2))                                    (units)
+ *   bias = mean(f - a)                                              (units; > 0 = over-forecast)
+ *
+ * Retraining flags (config `monitor.rule`):
+ *   relative (default): flag when the model's RMSE over the lookback is above
+ *     naiveRatio (1.2) x the RMSE seasonal naive would have had on the same
+ *     days, or its RMSSE is above backtestRatio (2) x its own backtest RMSSE.
+ *     Both are scale-free, so intermittent series are judged fairly.
+ *   mape: the original rule, MAPE > mapeThreshold (15 %).
+ * `train` retrains flagged series.
+ */
+import { addDays } from '../dates.js';
+import { loadHistory, seriesKey } from '../db/history.js';
+import { naiveScale } from '../ml/metrics.js';
+import type { Job } from './types.js';
+
+export const monitorJob: Job = {
+  name: 'monitor',
+  description: 'score recent forecasts against sales (MAPE, WAPE, RMSE, bias); flag series for retraining',
+  dependsOn: ['alerts'],
+  async run(ctx) {
+    const { sqlite, asOf, config } = ctx;
+    const L = config.monitor.lookbackDays;
+    const hist = loadHistory(sqlite, { asOf, days: L + 365, horizon: 0 });
+    const T = hist.T;
+    const idx = new Map(hist.series.map((s, i) => [s.id, i]));
+    const latestRun = sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ? and date = ?');
+    const fq = sqlite.prepare('select product_id, location_id, yhat from forecasts where run_date = ? and date = ?');
+    const f = hist.series.map(() => new Float64Array(L).fill(NaN));
+    let daysWithForecasts = 0;
+    for (let j = 0; j < L; j++) {
+      const d = addDays(asOf, j - L);
+      const run = (latestRun.get(d, d) as { r: string | null }).r;
+      if (!run) continue;
+      daysWithForecasts++;
+      for (const r of fq.all(run, d) as { product_id: number; location_id: number; yhat: number }[]) {
+        const i = idx.get(seriesKey(r.product_id, r.location_id));
+        if (i !== undefined) f[i][j] = r.yhat;
+      }
+    }
+    const backtest = new Map<string, number>();
+    for (const m of sqlite.prepare(`select product_id, location_id, metrics, algorithm from models where status in ('active','fallback')`).all() as { product_id: number; location_id: number; metrics: string; algorithm: string }[]) {
+      const met = JSON.parse(m.metrics) as Record<string, { rmsse: number }>;
+      const r = met[m.algorithm]?.rmsse;
+      if (r !== undefined && Number.isFinite(r)) backtest.set(seriesKey(m.product_id, m.location_id), r);
+    }
+    const rows: Record<string, unknown>[] = [];
+    const rowRefs: { productId: number; locationId: number }[] = [];
+    const flags: { p: number; l: number; reason: string }[] = [];
+    let gae = 0;
+    let ga = 0;
+    let gse = 0;
+    let gbias = 0;
+    let gn = 0;
+    let gape = 0;
+    let gnape = 0;
+    hist.series.forEach((s, i) => {
+      const y = s.y;
+      let ae = 0, a = 0, se = 0, bias = 0, n = 0, ape = 0, nape = 0, nse = 0;
+      for (let j = 0; j < L; j++) {
+        const t = T - L + j;
+        const act = y[t];
+        const fc = f[i][j];
+        if (Number.isNaN(act) || Number.isNaN(fc)) continue;
+        const e = fc - act;
+        ae += Math.abs(e);
+        a += act;
+        se += e * e;
+        bias += e;
+        n++;
+        if (act > 0) {
+          ape += Math.abs(e) / act;
+          nape++;
+        }
+        const sn = y[t - 7];
+        if (!Number.isNaN(sn)) nse += (sn - act) ** 2;
+      }
+      if (!n) return;
+      gae += ae; ga += a; gse += se; gbias += bias; gn += n; gape += ape; gnape += nape;
+      const ref = hist.refs[i];
+      const rmse = Math.sqrt(se / n);
+      const mape = nape ? (100 * ape) / nape : null;
+      const row = { sku: ref.sku, location: ref.location, n, mape: r3(mape), wape: a > 0 ? r3(ae / a) : null, rmse: r3(rmse), bias: r3(bias / n), flagged: '' };
+      let reason: string | null = null;
+      if (config.monitor.rule === 'mape') {
+        if (mape !== null && mape > config.monitor.mapeThreshold) reason = `MAPE ${mape.toFixed(1)} % > ${config.monitor.mapeThreshold} %`;
+      } else {
+        const naiveRmse = Math.sqrt(nse / n);
+        const scale = naiveScale(y.subarray(0, T - L), true);
+        const bt = backtest.get(s.id);
+        if (naiveRmse > 0 && rmse > config.monitor.naiveRatio * naiveRmse && n >= 5) reason = `RMSE ${rmse.toFixed(2)} > ${config.monitor.naiveRatio} x seasonal naive ${naiveRmse.toFixed(2)}`;
+        else if (bt !== undefined && scale > 0 && rmse / scale > config.monitor.backtestRatio * bt && n >= 5) reason = `RMSSE ${(rmse / scale).toFixed(2)} > ${config.monitor.backtestRatio} x backtest ${bt.toFixed(2)}`;
+      }
+      if (reason) {
+        row.flagged = reason;
+        flags.push({ p: ref.productId, l: ref.locationId, reason });
+      }
+      rows.push(row);
+      rowRefs.push(ref);
+    });
+    const global = { date: asOf, lookback_days: L, days_with_forecasts: daysWithForecasts, series: rows.length, n: gn, mape: r3(gnape ? (100 * gape) / gnape : null), wape: r3(ga > 0 ? gae / ga : null), rmse: r3(gn ? Math.sqrt(gse / gn) : null), bias: r3(gn ? gbias / gn : null), flagged: flags.length };
+    const insM = sqlite.prepare('insert or replace into forecast_metrics (product_id, location_id, date, mape, wape, rmse, bias, n) values (?, ?, ?, ?, ?, ?, ?, ?)');
+    const delM = sqlite.prepare('delete from forecast_metrics where date = ?');
+    const delF = sqlite.prepare('delete from retrain_flags where flagged_on = ?');
+    const insF = sqlite.prepare('insert into retrain_flags (product_id, location_id, flagged_on, reason) values (?, ?, ?, ?)');
+    const insH = sqlite.prepare('insert or replace into metrics_history (date, scope, payload) values (?, ?, ?)');
+    sqlite.transaction(() => {
+      delM.run(asOf);
+      rows.forEach((r, k) => insM.run(rowRefs[k].productId, rowRefs[k].locationId, asOf, r.mape, r.wape, r.rmse, r.bias, r.n));
+      delF.run(asOf);
+      for (const fl of flags) insF.run(fl.p, fl.l, asOf, fl.reason);
+      insH.run(asOf, 'monitor', JSON.stringify(global));
+    })();
+    if (!daysWithForecasts) ctx.log.warn(`monitor: no forecasts were issued for the ${L} days before ${asOf}; nothing to score yet`);
+    ctx.log.info(`monitor: ${rows.length} series scored over ${daysWithForecasts} day(s); WAPE ${global.wape ?? 'n/a'}; ${flags.length} flagged for retraining`);
+    return { summary: global, rows };
+  },
+};
+
+function r3(x: number | null): number | null {
+  return x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000;
+}
