@@ -9,6 +9,8 @@ import { createContext, globalsOf, type Context } from './commands/context.js';
 import { OptiflowError } from './errors.js';
 import { registerData } from './commands/data.js';
 import { registerCommands } from './commands/index.js';
+import { registerOps } from './commands/ops.js';
+import { runSignalHooks } from './signals.js';
 
 export type Action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<unknown> | unknown) => (...args: unknown[]) => Promise<void>;
 
@@ -39,7 +41,7 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
     const cmd = args[args.length - 1] as Command;
     const positional = args.slice(0, -2);
     const opts = args[args.length - 2];
-    const ctx = createContext(globalsOf(cmd), out);
+    const ctx = createContext(globalsOf(cmd), out, cmd.name());
     try {
       const r = await fn(ctx, ...([...positional, opts] as never));
       if (typeof r === 'number') state.code = r;
@@ -49,6 +51,7 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
   };
   registerData(program, action);
   registerCommands(program, action);
+  registerOps(program, action);
   return program;
 }
 
@@ -56,6 +59,13 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
 export async function main(argv: string[], out?: (s: string) => void): Promise<number> {
   const state = { code: 0 };
   const program = buildProgram(state, out);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      runSignalHooks();
+      process.stderr.write(`interrupted by ${sig}\n`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
   try {
     await program.parseAsync(argv);
     return state.code;

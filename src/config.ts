@@ -4,6 +4,7 @@
  * the built-in default below.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { isIsoDate, todayIso } from './dates.js';
 
@@ -33,7 +34,8 @@ export interface Config {
   savings: { holdingRatePerYear: number; baselineDaysOfCover: number };
   dormant: { days: number };
   topUrgent: { n: number };
-  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; checkpointDir: string };
+  /** stateDir: checkpoint, lock, log and notifications; '' = a .optiflow folder beside the database. */
+  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string };
   service: { levelA: number; levelB: number; levelC: number; holdingRatePerYear: number };
   cleanup: { forecastsDays: number; alertsDays: number; metricsDays: number; batchRunsDays: number; notificationsDays: number };
 }
@@ -47,14 +49,14 @@ export const DEFAULTS: Config = {
   interval: 0.8,
   leadTimeDefaultDays: 7,
   alerts: { reviewPeriodDays: 1, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
-  notify: { channel: 'file', target: '.optiflow/notifications.jsonl' },
+  notify: { channel: 'file', target: null },
   monitor: { lookbackDays: 7, rule: 'relative', mapeThreshold: 15, naiveRatio: 1.2, backtestRatio: 2 },
   train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730 },
   kpis: { ttlHours: 24 },
   savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45 },
   dormant: { days: 90 },
   topUrgent: { n: 10 },
-  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, checkpointDir: '.optiflow' },
+  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '' },
   service: { levelA: 0.98, levelB: 0.95, levelC: 0.9, holdingRatePerYear: 0.25 },
   cleanup: { forecastsDays: 90, alertsDays: 180, metricsDays: 365, batchRunsDays: 365, notificationsDays: 90 },
 };
@@ -149,4 +151,11 @@ export function loadConfig(flags: Flags, env: Env = process.env): Config {
   const { config, errors } = resolveConfig(data, env, flags);
   if (errors.length) throw new UsageError(errors[0] + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''));
   return config;
+}
+
+/** Where the batch keeps its checkpoint, lock and default log: config batch.stateDir, else .optiflow beside the database. */
+export function stateDir(cfg: Config): string {
+  if (cfg.batch.stateDir) return cfg.batch.stateDir;
+  if (/^postgres(ql)?:/.test(cfg.db)) return '.optiflow';
+  return join(dirname(resolve(cfg.db)), '.optiflow');
 }

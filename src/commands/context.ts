@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { loadConfig, type Config } from '../config.js';
+import { join } from 'node:path';
+import { loadConfig, stateDir, type Config } from '../config.js';
 import { openDb, requireMigrated, type Db } from '../db/connection.js';
 import { createLogger, type Logger } from '../log.js';
 
@@ -33,9 +34,13 @@ export function globalsOf(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-export function createContext(g: GlobalOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Context {
+/** Commands whose lines also go to the rotating JSON log file (default: optiflow.log in the state folder). */
+const FILE_LOGGED = new Set(['batch', 'train', 'validate', 'predict', 'events-impact', 'alerts', 'monitor', 'kpis', 'savings', 'revenue', 'trends', 'top-urgent', 'dormant', 'cleanup', 'demo', 'quality-risk', 'optimize']);
+
+export function createContext(g: GlobalOptions, out: (s: string) => void = (s) => process.stdout.write(s), command = ''): Context {
   const config = loadConfig({ db: g.db, config: g.config, asOf: g.asOf, logLevel: g.logLevel });
-  const log = createLogger({ level: config.logLevel, quiet: g.quiet, file: config.logFile });
+  const file = config.logFile ?? (FILE_LOGGED.has(command) ? join(stateDir(config), 'optiflow.log') : null);
+  const log = createLogger({ level: config.logLevel, quiet: g.quiet, file });
   let db: Db | null = null;
   return {
     config,

@@ -8,6 +8,8 @@ import { seriesWithForecasts, StateReader } from '../db/state.js';
 import { evaluateAlerts, type AlertThresholds } from '../inventory/alert-rules.js';
 import { MissingInputError } from '../errors.js';
 import { sendPending } from './notify.js';
+import { join } from 'node:path';
+import { stateDir } from '../config.js';
 import { nowIso, type Job, type JobContext } from './types.js';
 
 export function thresholds(ctx: JobContext): AlertThresholds {
@@ -69,7 +71,7 @@ export const alertsJob: Job = {
       }
       for (const id of prior.values()) remove.run(id);
     })();
-    const sent = sendPending(sqlite, ctx.config.notify, opts.emit as ((l: string) => void) | undefined);
+    const sent = sendPending(sqlite, ctx.config.notify, join(stateDir(ctx.config), 'notifications.jsonl'), opts.emit as ((l: string) => void) | undefined);
     if (sent.failed) ctx.log.warn(`alerts: ${sent.failed} notification(s) failed to send; they stay queued and are retried on the next run`);
     const rows = sqlite
       .prepare(

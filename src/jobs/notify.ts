@@ -22,7 +22,7 @@ export interface SendResult {
   pending: number;
 }
 
-export function sendPending(sqlite: BetterSqlite3.Database, cfg: Config['notify'], emit: (line: string) => void = (l) => process.stdout.write(l)): SendResult {
+export function sendPending(sqlite: BetterSqlite3.Database, cfg: Config['notify'], defaultFile: string, emit: (line: string) => void = (l) => process.stdout.write(l)): SendResult {
   const pending = sqlite.prepare('select id, channel, payload from notifications where sent_at is null order by id').all() as { id: number; channel: string; payload: string }[];
   const ok = sqlite.prepare('update notifications set sent_at = ?, error = null, attempts = attempts + 1 where id = ?');
   const ko = sqlite.prepare('update notifications set error = ?, attempts = attempts + 1 where id = ?');
@@ -38,7 +38,7 @@ export function sendPending(sqlite: BetterSqlite3.Database, cfg: Config['notify'
         if (r.error) throw r.error;
         if (r.status !== 0) throw new Error(`command exited ${r.status}${r.stderr ? ': ' + r.stderr.trim().split('\n')[0] : ''}`);
       } else if (cfg.channel === 'file') {
-        const file = cfg.target ?? '.optiflow/notifications.jsonl';
+        const file = cfg.target ?? defaultFile;
         mkdirSync(dirname(file), { recursive: true });
         appendFileSync(file, n.payload + '\n');
       } else if (cfg.channel === 'stdout') emit(n.payload + '\n');

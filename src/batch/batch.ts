@@ -1,0 +1,186 @@
+/**
+ * `optiflow batch`: the nightly (or weekly) jobs as a graph, run under a lock
+ * with a checkpoint, recorded in batch_runs / batch_steps.
+ *
+ * Resume rules: `--resume` continues the last unfinished run of the same kind
+ * for the same run date; steps that succeeded are kept, steps that failed,
+ * were interrupted (found `running`), were skipped or never started run again.
+ * Without `--resume` or `--fresh`, an unfinished run stops the batch with a
+ * message naming it. Every job's writes are one transaction and idempotent
+ * for a run date, so a resumed run ends with the database an uninterrupted
+ * run leaves.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { stateDir } from '../config.js';
+import { UsageError } from '../errors.js';
+import { NIGHTLY, WEEKLY } from '../jobs/index.js';
+import { kpisJob, topUrgentJob } from '../jobs/dashboard.js';
+import type { Job, JobContext } from '../jobs/types.js';
+import { buildGraph } from './graph.js';
+import { isUnfinished, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { acquireLock } from './lock.js';
+import { runSteps, type StepState } from './runner.js';
+
+export interface BatchOptions {
+  kind: 'nightly' | 'weekly';
+  resume?: boolean;
+  fresh?: boolean;
+  only?: string[];
+  skip?: string[];
+  dryRun?: boolean;
+  concurrency?: number;
+  /** Overrides for tests: job set and retry delays. */
+  jobs?: Job[];
+}
+
+export interface BatchResult {
+  runId: string;
+  kind: string;
+  runDate: string;
+  status: 'success' | 'failed' | 'dry-run';
+  resumed: boolean;
+  order: string[];
+  levels: string[][];
+  steps: StepState[];
+  metrics: BatchMetrics | null;
+}
+
+export interface BatchMetrics {
+  duration_seconds: number;
+  jobs_executed: number;
+  jobs_failed: number;
+  jobs_skipped: number;
+  jobs_kept_from_checkpoint: number;
+  predictions_generated: number;
+  alerts_created: number;
+  memory_peak_mb: number;
+}
+
+export function selectJobs(all: Job[], only?: string[], skip?: string[]): Job[] {
+  const names = new Set(all.map((j) => j.name));
+  for (const n of [...(only ?? []), ...(skip ?? [])]) if (!names.has(n)) throw new UsageError(`unknown job "${n}"; jobs are ${[...names].join(', ')}`);
+  const keep = all.filter((j) => (!only?.length || only.includes(j.name)) && !skip?.includes(j.name));
+  const kept = new Set(keep.map((j) => j.name));
+  // Dependencies outside the selection are assumed done (their outputs are in the database).
+  return keep.map((j) => ({ ...j, dependsOn: j.dependsOn.filter((d) => kept.has(d)) }));
+}
+
+export function checkpointFile(ctx: JobContext, kind: string): string {
+  return join(stateDir(ctx.config), `checkpoint-${kind}.json`);
+}
+
+export interface BatchHandle {
+  /** Marks running steps interrupted and releases the lock (signal handlers). */
+  interrupt(): void;
+}
+
+export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: BatchHandle) => void): Promise<BatchResult> {
+  const all = o.jobs ?? (o.kind === 'weekly' ? WEEKLY : NIGHTLY);
+  const jobs = selectJobs(all, o.only, o.skip);
+  const graph = buildGraph(jobs);
+  if (o.dryRun) return { runId: '-', kind: o.kind, runDate: ctx.asOf, status: 'dry-run', resumed: false, order: graph.order, levels: graph.levels, steps: [], metrics: null };
+
+  const file = checkpointFile(ctx, o.kind);
+  const t0 = Date.now();
+  const lock = acquireLock(join(stateDir(ctx.config), 'batch.lock'), 'starting', (m) => ctx.log.warn(m));
+  const release = () => lock.release();
+  try {
+    const prev = readCheckpoint(file);
+    let runId: string = randomUUID();
+    let initial: Record<string, StepState> | undefined;
+    let resumed = false;
+    if (prev && isUnfinished(prev) && !o.fresh) {
+      if (!o.resume) {
+        const bad = Object.values(prev.steps).filter((s) => s.status !== 'success').map((s) => `${s.name} ${s.status}`);
+        throw new UsageError(`an unfinished ${prev.kind} run ${prev.runId} for ${prev.runDate} exists (${bad.join(', ')}); continue it with --resume${prev.runDate !== ctx.asOf ? ` --as-of ${prev.runDate}` : ''} or start over with --fresh`);
+      }
+      if (prev.runDate !== ctx.asOf)
+        throw new UsageError(`the unfinished ${prev.kind} run ${prev.runId} is for ${prev.runDate}, not ${ctx.asOf}; resume it with --resume --as-of ${prev.runDate}, or start over with --fresh`);
+      runId = prev.runId;
+      initial = {};
+      for (const [k, s] of Object.entries(prev.steps)) initial[k] = s.status === 'running' ? { ...s, status: 'interrupted' } : s;
+      resumed = true;
+      const kept = Object.values(initial).filter((s) => s.status === 'success').map((s) => s.name);
+      ctx.log.info(`resuming run ${runId} for ${prev.runDate}: keeping ${kept.join(', ') || 'nothing'}; re-running the rest`, { runId });
+    } else if (o.resume) ctx.log.info('no unfinished run to resume; starting a new one');
+    lock.setRunId(runId);
+
+    const sqlite = ctx.sqlite;
+    const startedAt = prev && resumed ? prev.startedAt : new Date().toISOString();
+    sqlite.prepare(`insert into batch_runs (run_uid, kind, run_date, started_at, status) values (?, ?, ?, ?, 'running') on conflict(run_uid) do update set status = 'running', finished_at = null`).run(runId, o.kind, ctx.asOf, startedAt);
+    const runRow = (sqlite.prepare('select id from batch_runs where run_uid = ?').get(runId) as { id: number }).id;
+    const upsertStep = sqlite.prepare(
+      `insert into batch_steps (run_id, step, status, attempts, started_at, finished_at, error, output) values (?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict(run_id, step) do update set status = excluded.status, attempts = excluded.attempts, started_at = excluded.started_at,
+       finished_at = excluded.finished_at, error = excluded.error, output = excluded.output`,
+    );
+    let current: Record<string, StepState> = initial ?? {};
+    const save = (steps: Record<string, StepState>, status: Checkpoint['status']) => {
+      current = steps;
+      writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
+      sqlite.transaction(() => {
+        for (const s of Object.values(steps)) upsertStep.run(runRow, s.name, s.status, s.attempts, s.startedAt, s.finishedAt, s.error, s.output ? JSON.stringify(s.output) : null);
+      })();
+    };
+    onStart?.({
+      interrupt: () => {
+        const steps = Object.fromEntries(Object.entries(current).map(([k, s]) => [k, s.status === 'running' ? { ...s, status: 'interrupted' as const, error: 'interrupted by a signal' } : s]));
+        try {
+          writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status: 'interrupted', startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
+        } finally {
+          release();
+        }
+      },
+    });
+
+    const runnable = jobs.map((j) => ({
+      name: j.name,
+      dependsOn: j.dependsOn,
+      run: async (attempt: number) => {
+        const log = ctx.log.child({ runId, job: j.name });
+        log.info(`start (attempt ${attempt})`);
+        const t = Date.now();
+        const r = await j.run({ ...ctx, log });
+        log.info(`done in ${((Date.now() - t) / 1000).toFixed(1)}s ${JSON.stringify(r.summary)}`);
+        return r.summary as Record<string, unknown>;
+      },
+    }));
+    const result = await runSteps(runnable, {
+      concurrency: o.concurrency ?? ctx.config.batch.concurrency,
+      retries: ctx.config.batch.retries,
+      minDelayMs: ctx.config.batch.retryMinDelayMs,
+      factor: ctx.config.batch.retryFactor,
+      initial,
+      onChange: (steps) => save(steps, 'running'),
+    });
+    for (const s of Object.values(result.steps)) if (s.status === 'failed') ctx.log.error(`job ${s.name} failed after ${s.attempts} attempt(s): ${s.error}`, { runId, job: s.name });
+
+    if (o.kind === 'nightly' && result.steps.kpis?.status !== 'failed') await warmCaches(ctx);
+    const steps = Object.values(result.steps);
+    const kept = initial ? Object.values(initial).filter((s) => s.status === 'success').length : 0;
+    const metrics: BatchMetrics = {
+      duration_seconds: Math.round((Date.now() - t0) / 100) / 10,
+      jobs_executed: steps.filter((s) => s.status === 'success' || s.status === 'failed').length - kept,
+      jobs_failed: steps.filter((s) => s.status === 'failed').length,
+      jobs_skipped: steps.filter((s) => s.status === 'skipped').length,
+      jobs_kept_from_checkpoint: kept,
+      predictions_generated: Number(result.steps.predict?.output?.predictions ?? 0),
+      alerts_created: Number(result.steps.alerts?.output?.created ?? 0),
+      memory_peak_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+    save(result.steps, result.status);
+    sqlite.prepare('update batch_runs set status = ?, finished_at = ?, metrics = ? where id = ?').run(result.status, new Date().toISOString(), JSON.stringify(metrics), runRow);
+    ctx.log.info(`batch ${o.kind} ${result.status} in ${metrics.duration_seconds}s: ${JSON.stringify(metrics)}`, { runId });
+    return { runId, kind: o.kind, runDate: ctx.asOf, status: result.status, resumed, order: graph.order, levels: graph.levels, steps, metrics };
+  } finally {
+    release();
+  }
+}
+
+/** KPI and top-alert caches for the run date, fresh for the dashboard's first visit. */
+async function warmCaches(ctx: JobContext): Promise<void> {
+  const fresh = (key: string) => !!ctx.sqlite.prepare('select 1 from kpi_cache where key = ? and expires_at > ?').get(key, new Date().toISOString());
+  if (!fresh(`dashboard_kpis:${ctx.asOf}`)) await kpisJob.run(ctx, {});
+  if (!fresh(`top_urgent:${ctx.asOf}`)) await topUrgentJob.run(ctx, {});
+}

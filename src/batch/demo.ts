@@ -1,0 +1,43 @@
+/**
+ * `optiflow demo`: the whole product on an embedded sample. Creates a sample
+ * database if there is none, trains the models, runs the nightly batch and
+ * returns the dashboard summary.
+ */
+import type { Db } from '../db/connection.js';
+import { migrateToLatest, sqliteOf } from '../db/connection.js';
+import { generateSample } from '../io/sample.js';
+import { trainJob } from '../jobs/forecasting.js';
+import { computeKpis, topUrgentJob } from '../jobs/dashboard.js';
+import type { JobContext } from '../jobs/types.js';
+import { JobError } from '../errors.js';
+import { runBatch, type BatchResult } from './batch.js';
+
+export interface DemoResult {
+  db: string;
+  sampleCreated: boolean;
+  series: number;
+  train: Record<string, unknown>;
+  trainSeconds: number;
+  batch: BatchResult;
+  kpis: ReturnType<typeof computeKpis>;
+  topUrgent: Record<string, unknown>[];
+}
+
+export async function runDemo(db: Db, base: Omit<JobContext, 'db' | 'sqlite'>, opts: { products?: number } = {}): Promise<DemoResult> {
+  const m = await migrateToLatest(db);
+  if (m.error) throw new JobError(`migration failed: ${(m.error as Error).message}`);
+  const sqlite = sqliteOf(db);
+  const ctx: JobContext = { ...base, db, sqlite };
+  const hasData = !!sqlite.prepare('select 1 from sales limit 1').get();
+  if (!hasData) {
+    base.log.info(`demo: writing a sample data set (${opts.products ?? 250} products, 730 days to ${base.asOf})`);
+    generateSample(sqlite, { products: opts.products ?? 250, locations: 1, days: 730, seed: 42, today: base.asOf });
+  }
+  const t0 = Date.now();
+  const train = await trainJob.run(ctx, {});
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const batch = await runBatch(ctx, { kind: 'nightly', fresh: true });
+  const series = (sqlite.prepare('select count(distinct product_id || \':\' || location_id) as n from forecasts where run_date = ?').get(base.asOf) as { n: number }).n;
+  const top = await topUrgentJob.run(ctx, { n: 5 });
+  return { db: db.location, sampleCreated: !hasData, series, train: train.summary, trainSeconds, batch, kpis: computeKpis(ctx), topUrgent: top.rows ?? [] };
+}

@@ -1,0 +1,79 @@
+/**
+ * `optiflow health`: database reachable and intact, migrations current, last
+ * nightly batch recent and successful, forecasts for today, models fresh,
+ * disk space, lock not stale, TensorFlow.js backend. Each check is ok, warn
+ * (degraded) or fail (unhealthy); the worst decides the exit code 0 / 1 / 2.
+ */
+import { statfsSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { stateDir, type Config } from '../config.js';
+import { dbStatus, openDb, isPostgresUrl } from '../db/connection.js';
+import { initBackend } from '../ml/backend.js';
+import { lockState } from './lock.js';
+import { daysBetween } from '../dates.js';
+
+export interface Check {
+  check: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+}
+
+export interface HealthReport {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  exitCode: 0 | 1 | 2;
+  checks: Check[];
+}
+
+export async function checkHealth(config: Config): Promise<HealthReport> {
+  const checks: Check[] = [];
+  const add = (check: string, status: Check['status'], detail: string) => checks.push({ check, status, detail });
+  const done = (): HealthReport => {
+    const worst = checks.some((c) => c.status === 'fail') ? 2 : checks.some((c) => c.status === 'warn') ? 1 : 0;
+    return { status: (['healthy', 'degraded', 'unhealthy'] as const)[worst], exitCode: worst as 0 | 1 | 2, checks };
+  };
+  if (!isPostgresUrl(config.db) && !existsSync(config.db)) {
+    add('database', 'fail', `${config.db} does not exist`);
+    return done();
+  }
+  const db = openDb(config.db);
+  try {
+    if (db.sqlite) {
+      const r = db.sqlite.pragma('quick_check', { simple: true });
+      add('database', r === 'ok' ? 'ok' : 'fail', r === 'ok' ? `${config.db} reachable, quick_check ok` : `quick_check: ${r}`);
+    } else add('database', 'ok', 'PostgreSQL reachable');
+    const st = await dbStatus(db);
+    const pending = st.migrations.filter((m) => !m.applied).map((m) => m.name);
+    add('migrations', pending.length ? 'fail' : 'ok', pending.length ? `pending: ${pending.join(', ')}; run \`optiflow db migrate\`` : `${st.migrations.length} applied`);
+    if (pending.length || !db.sqlite) return done();
+    const s = db.sqlite;
+    const last = s.prepare(`select run_date, status, finished_at, started_at from batch_runs where kind = 'nightly' order by id desc limit 1`).get() as { run_date: string; status: string; finished_at: string | null; started_at: string } | undefined;
+    if (!last) add('last batch', 'warn', 'no nightly batch has run yet');
+    else {
+      const age = daysBetween(last.run_date, config.asOf);
+      const ok = last.status === 'success' && age <= 1;
+      add('last batch', ok ? 'ok' : 'warn', `run date ${last.run_date} (${age} day(s) ago), ${last.status}${last.finished_at ? ', finished ' + last.finished_at : ''}`);
+    }
+    const nf = (s.prepare('select count(distinct product_id || \':\' || location_id) as n from forecasts where run_date = ?').get(config.asOf) as { n: number }).n;
+    add('forecasts today', nf ? 'ok' : 'warn', nf ? `${nf} series forecast for ${config.asOf}` : `no forecasts for ${config.asOf}; run \`optiflow batch\``);
+    const m = s.prepare(`select count(*) as n, sum(case when julianday(?) - julianday(train_end) > ? then 1 else 0 end) as old from models where status in ('active','fallback')`).get(config.asOf, 2 * config.train.maxModelAgeDays) as { n: number; old: number | null };
+    if (!m.n) add('models', 'warn', 'no active models; run `optiflow train`');
+    else add('models', (m.old ?? 0) / m.n > 0.2 ? 'warn' : 'ok', `${m.n} active, ${m.old ?? 0} trained on data older than ${2 * config.train.maxModelAgeDays} days`);
+    try {
+      const fs = statfsSync(dirname(resolve(config.db)));
+      const free = fs.bavail * fs.bsize;
+      const mb = Math.round(free / 1048576);
+      add('disk space', free < 100 * 1048576 ? 'fail' : free < 1024 * 1048576 ? 'warn' : 'ok', `${mb} MB free beside the database`);
+    } catch (e) {
+      add('disk space', 'warn', `cannot read free space: ${(e as Error).message}`);
+    }
+    const ls = lockState(join(stateDir(config), 'batch.lock'));
+    add('batch lock', ls === 'stale' ? 'warn' : 'ok', ls === 'free' ? 'no batch running' : ls === 'held' ? 'a batch is running' : 'stale lock left by a dead process (the next batch takes it over)');
+    add('tf backend', 'ok', await initBackend());
+    return done();
+  } catch (e) {
+    add('database', 'fail', (e as Error).message);
+    return done();
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Signal hooks: a command registers what to do on SIGINT/SIGTERM (e.g. mark
+ * the batch's running steps interrupted); src/cli.ts installs the handlers and
+ * exits after running the hooks.
+ */
+const hooks: (() => void)[] = [];
+
+export function onSignal(fn: () => void): void {
+  hooks.push(fn);
+}
+
+export function runSignalHooks(): void {
+  for (const h of hooks.splice(0)) {
+    try {
+      h();
+    } catch {
+      // Best effort: the process is going down.
+    }
+  }
+}
