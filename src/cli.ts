@@ -10,6 +10,7 @@ import { OptiflowError } from './errors.js';
 import { registerData } from './commands/data.js';
 import { registerCommands } from './commands/index.js';
 import { registerOps } from './commands/ops.js';
+import { registerPlanning } from './commands/planning.js';
 import { runSignalHooks } from './signals.js';
 
 export type Action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<unknown> | unknown) => (...args: unknown[]) => Promise<void>;
@@ -51,6 +52,7 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
   };
   registerData(program, action);
   registerCommands(program, action);
+  registerPlanning(program, action);
   registerOps(program, action);
   return program;
 }

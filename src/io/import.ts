@@ -225,6 +225,7 @@ async function toDbRow(tx: Tx, e: EntitySpec, v: Record<string, Value>, refs: Re
   const create = CREATES_REFS.has(e.name);
   const at = (c: string) => pos.get(c) ?? 1;
   const row: Record<string, Value> = {};
+  if (e.name === 'products') return { ...v };
   for (const [k, val] of Object.entries(v)) if (!['sku', 'location', 'supplier'].includes(k)) row[k] = val;
   if ('sku' in v && v.sku !== null) row.product_id = await productId(tx, refs, String(v.sku), create, file, line, at('sku'));
   if (e.name !== 'products' && e.name !== 'locations' && e.name !== 'suppliers' && e.name !== 'supplier-products' && e.name !== 'price-breaks' && e.name !== 'events')
@@ -241,9 +242,6 @@ async function toDbRow(tx: Tx, e: EntitySpec, v: Record<string, Value>, refs: Re
     row.on_promo = v.on_promo ?? 0;
   }
   if (e.name === 'purchase-orders') row.status = v.status ?? (v.received_on ? 'received' : 'open');
-  if (e.name === 'locations') {
-    if (refs.locations.has(String(v.code))) return row;
-  }
   return row;
 }
 

@@ -146,6 +146,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
       const exc = new Set<number>();
       const nExc = 6 + rng.int(0, 4);
       for (let k = 0; k < nExc; k++) exc.add(rng.int(0, nDays - 1));
+      exc.add(nDays - 3); // a recent excursion, so quality-risk has something current to find
       excursionDays.push(exc);
       const zones: [string, number, number, number][] = [
         ['ambient', 20, 1.5, 50],

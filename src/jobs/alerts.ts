@@ -24,7 +24,7 @@ export function thresholds(ctx: JobContext): AlertThresholds {
 export const alertsJob: Job = {
   name: 'alerts',
   description: 'project stock per series and raise stock-out, overstock, expiry and quality alerts; notify CRITIQUE',
-  dependsOn: ['events-impact'],
+  dependsOn: ['events-impact', 'quality-risk'],
   async run(ctx, opts = {}) {
     const { sqlite, asOf } = ctx;
     const refs = seriesWithForecasts(sqlite, asOf);

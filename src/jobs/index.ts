@@ -4,9 +4,10 @@ import { dormantJob, kpisJob, revenueJob, savingsJob, topUrgentJob, trendsJob } 
 import { eventsImpactJob } from './events-impact.js';
 import { predictJob, trainJob, validateJob } from './forecasting.js';
 import { monitorJob } from './monitor.js';
+import { qualityRiskJob } from './quality.js';
 import type { Job } from './types.js';
 
-export const NIGHTLY: Job[] = [predictJob, eventsImpactJob, alertsJob, monitorJob, kpisJob, savingsJob, revenueJob, trendsJob, topUrgentJob, dormantJob];
+export const NIGHTLY: Job[] = [predictJob, eventsImpactJob, qualityRiskJob, alertsJob, monitorJob, kpisJob, savingsJob, revenueJob, trendsJob, topUrgentJob, dormantJob];
 export const WEEKLY: Job[] = [trainJob, validateJob];
 export const ALL_JOBS: Job[] = [...NIGHTLY, ...WEEKLY];
 
