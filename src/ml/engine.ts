@@ -116,6 +116,16 @@ async function regressionForecasts(series: EngineSeries[], idx: number[], T: num
   return { out, extra };
 }
 
+/** The rolling origins of the backtest: [train end, test end) windows of `h` days, oldest first, all inside the history. */
+export function rollingOrigins(T: number, origins: number, h: number, minTrain = 56): { trainEnd: number; testEnd: number }[] {
+  const out: { trainEnd: number; testEnd: number }[] = [];
+  for (let org = origins; org >= 1; org--) {
+    const cut = T - org * h;
+    if (cut >= minTrain) out.push({ trainEnd: cut, testEnd: cut + h });
+  }
+  return out;
+}
+
 export async function forecastMany(series: EngineSeries[], o: EngineOptions): Promise<SeriesForecast[]> {
   const origins = o.origins ?? 3;
   const hb = o.backtestHorizon ?? 28;
@@ -127,9 +137,8 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
   // Backtest: forecasts per series, candidate and origin.
   const bt: Map<Algorithm, Float64Array[]>[] = series.map(() => new Map());
   const T = series.length ? series[0].y.length : 0;
-  for (let org = origins; org >= 1; org--) {
-    const cut = T - org * hb;
-    if (cut < 56) continue;
+  const splits = rollingOrigins(T, origins, hb);
+  for (const { trainEnd: cut } of splits) {
     const regIdx = series.map((_, i) => i).filter((i) => cands[i].includes('regression'));
     if (regIdx.length) {
       const { out } = await regressionForecasts(series, regIdx, cut, hb, o);
@@ -149,14 +158,8 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
       choice.push({ algos: [], metrics, rmsse: NaN, errors: [], byOrigin: [], reason: `fewer than ${minHistory} days of known demand: fallback` });
       return;
     }
-    const actualsByOrigin: { act: Float64Array; train: Float64Array }[] = [];
-    let nOrig = 0;
-    for (let org = origins; org >= 1; org--) {
-      const cut = T - org * hb;
-      if (cut < 56) continue;
-      actualsByOrigin.push({ act: s.y.subarray(cut, cut + hb), train: s.y.subarray(0, cut) });
-      nOrig++;
-    }
+    const actualsByOrigin = splits.map(({ trainEnd, testEnd }) => ({ act: s.y.subarray(trainEnd, testEnd), train: s.y.subarray(0, trainEnd) }));
+    const nOrig = splits.length;
     const evalForecasts = (fs: Float64Array[]): CandidateMetrics => {
       let r = 0;
       let m = 0;
@@ -189,10 +192,16 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
       return { rmsse: nr ? r / nr : Infinity, mase: nr ? m / nr : Infinity, wape: sa > 0 ? ae / sa : null, mape: nape ? (100 * ape) / nape : null, bias: nb ? bias / nb : 0 };
     };
     for (const a of cands[i]) metrics[a] = evalForecasts(bt[i].get(a)!);
-    const ranked = [...cands[i]].sort((a, b) => metrics[a].rmsse - metrics[b].rmsse);
+    // Near-ties go to the first candidate in the kind's preference order (intermittent: SBA first;
+    // smooth: regression first), so backtest noise does not pick the model. Intermittent series keep an
+    // intermittent-demand model unless another is better by more than 5 % (three sparse 28-day windows are noisy).
+    const bestScore = Math.min(...cands[i].map((a) => metrics[a].rmsse));
+    const tolerance = kinds[i] === 'intermittent' ? 1.05 : 1.01;
+    const preferred = cands[i].find((a) => metrics[a].rmsse <= bestScore * tolerance)!;
+    const ranked = [preferred, ...[...cands[i]].filter((a) => a !== preferred).sort((a, b) => metrics[a].rmsse - metrics[b].rmsse)];
     let algos: Algorithm[] = [ranked[0]];
     let best = metrics[ranked[0]].rmsse;
-    if (ranked.length > 1 && nOrig) {
+    if (ranked.length > 1 && nOrig && Number.isFinite(best)) {
       const ens = bt[i].get(ranked[0])!.map((f, j) => avg(f, bt[i].get(ranked[1])![j]));
       const em = evalForecasts(ens);
       metrics[`ensemble(${ranked[0]}+${ranked[1]})`] = em;
