@@ -98,6 +98,7 @@ export async function up(db: Db): Promise<void> {
     .addColumn('ref', 'text')
     .execute();
   await db.schema.createIndex('purchase_orders_series').on('purchase_orders').columns(['product_id', 'location_id', 'status']).execute();
+  await db.schema.createIndex('purchase_orders_status').on('purchase_orders').columns(['status', 'product_id']).execute();
   await db.schema.createIndex('purchase_orders_ref').on('purchase_orders').column('ref').unique().execute();
 
   await id(db.schema.createTable('events'))
@@ -172,7 +173,7 @@ export async function up(db: Db): Promise<void> {
       .addColumn('base_hi', real, nn)
       .addPrimaryKeyConstraint('forecasts_pk', ['product_id', 'location_id', 'run_date', 'date']),
   ).execute();
-  await db.schema.createIndex('forecasts_run').on('forecasts').columns(['run_date']).execute();
+  await db.schema.createIndex('forecasts_run').on('forecasts').columns(['run_date', 'date']).execute();
 
   await id(db.schema.createTable('alerts'))
     .addColumn('product_id', 'integer', ref('products'))

@@ -61,6 +61,11 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
 export async function main(argv: string[], out?: (s: string) => void): Promise<number> {
   const state = { code: 0 };
   const program = buildProgram(state, out);
+  // A closed pipe (`optiflow export sales | head`) ends the output quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(state.code);
+    throw e;
+  });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       runSignalHooks();

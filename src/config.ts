@@ -23,6 +23,8 @@ export interface Config {
   asOf: string;
   logLevel: string;
   logFile: string | null;
+  /** Keep the demand history in a cache file of the state folder (reads only new days each night). */
+  historyCache: boolean;
   horizon: number;
   interval: number;
   leadTimeDefaultDays: number;
@@ -45,6 +47,7 @@ export const DEFAULTS: Config = {
   asOf: '',
   logLevel: 'info',
   logFile: null,
+  historyCache: true,
   horizon: 30,
   interval: 0.8,
   leadTimeDefaultDays: 7,

@@ -5,13 +5,15 @@
  * Resume rules: `--resume` continues the last unfinished run of the same kind
  * for the same run date; steps that succeeded are kept, steps that failed,
  * were interrupted (found `running`), were skipped or never started run again.
- * Without `--resume` or `--fresh`, an unfinished run stops the batch with a
- * message naming it. Every job's writes are one transaction and idempotent
+ * Without `--resume` or `--fresh`, an unfinished run of the same run date stops
+ * the batch with a message naming it. An unfinished run of an earlier date does
+ * not block tonight's: its checkpoint is kept under another name and reported. Every job's writes are one transaction and idempotent
  * for a run date, so a resumed run ends with the database an uninterrupted
  * run leaves.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { renameSync } from 'node:fs';
 import { stateDir } from '../config.js';
 import { UsageError } from '../errors.js';
 import { NIGHTLY, WEEKLY } from '../jobs/index.js';
@@ -32,6 +34,8 @@ export interface BatchOptions {
   concurrency?: number;
   /** Overrides for tests: job set and retry delays. */
   jobs?: Job[];
+  /** Called at every step state change (spinners). */
+  onProgress?: (steps: StepState[]) => void;
 }
 
 export interface BatchResult {
@@ -86,17 +90,22 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   const lock = acquireLock(join(stateDir(ctx.config), 'batch.lock'), 'starting', (m) => ctx.log.warn(m));
   const release = () => lock.release();
   try {
-    const prev = readCheckpoint(file);
+    let prev = readCheckpoint(file);
+    if (prev && isUnfinished(prev) && prev.runDate !== ctx.asOf && !o.fresh) {
+      // An earlier night left its run unfinished: keep its record, report it, and let tonight's run start.
+      const archived = file.replace(/\.json$/, `.${prev.runDate}.${prev.runId.slice(0, 8)}.json`);
+      renameSync(file, archived);
+      ctx.log.warn(`the ${prev.kind} run ${prev.runId} for ${prev.runDate} was left unfinished (checkpoint kept as ${archived}); resume it with --resume --as-of ${prev.runDate}, or leave it`);
+      prev = null;
+    }
     let runId: string = randomUUID();
     let initial: Record<string, StepState> | undefined;
     let resumed = false;
     if (prev && isUnfinished(prev) && !o.fresh) {
       if (!o.resume) {
         const bad = Object.values(prev.steps).filter((s) => s.status !== 'success').map((s) => `${s.name} ${s.status}`);
-        throw new UsageError(`an unfinished ${prev.kind} run ${prev.runId} for ${prev.runDate} exists (${bad.join(', ')}); continue it with --resume${prev.runDate !== ctx.asOf ? ` --as-of ${prev.runDate}` : ''} or start over with --fresh`);
+        throw new UsageError(`an unfinished ${prev.kind} run ${prev.runId} for ${prev.runDate} exists (${bad.join(', ')}); continue it with --resume or start over with --fresh`);
       }
-      if (prev.runDate !== ctx.asOf)
-        throw new UsageError(`the unfinished ${prev.kind} run ${prev.runId} is for ${prev.runDate}, not ${ctx.asOf}; resume it with --resume --as-of ${prev.runDate}, or start over with --fresh`);
       runId = prev.runId;
       initial = {};
       for (const [k, s] of Object.entries(prev.steps)) initial[k] = s.status === 'running' ? { ...s, status: 'interrupted' } : s;
@@ -134,6 +143,8 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
       },
     });
 
+    // One demand history (and other read-only inputs) shared by the jobs of this run.
+    const cache = new Map<string, unknown>();
     const runnable = jobs.map((j) => ({
       name: j.name,
       dependsOn: j.dependsOn,
@@ -141,7 +152,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
         const log = ctx.log.child({ runId, job: j.name });
         log.info(`start (attempt ${attempt})`);
         const t = Date.now();
-        const r = await j.run({ ...ctx, log });
+        const r = await j.run({ ...ctx, log, cache });
         log.info(`done in ${((Date.now() - t) / 1000).toFixed(1)}s ${JSON.stringify(r.summary)}`);
         return r.summary as Record<string, unknown>;
       },
@@ -152,7 +163,10 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
       minDelayMs: ctx.config.batch.retryMinDelayMs,
       factor: ctx.config.batch.retryFactor,
       initial,
-      onChange: (steps) => save(steps, 'running'),
+      onChange: (steps) => {
+        save(steps, 'running');
+        o.onProgress?.(Object.values(steps));
+      },
     });
     for (const s of Object.values(result.steps)) if (s.status === 'failed') ctx.log.error(`job ${s.name} failed after ${s.attempts} attempt(s): ${s.error}`, { runId, job: s.name });
 

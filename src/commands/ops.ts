@@ -11,6 +11,7 @@ import { jobContext } from './jobs.js';
 import { intOption, listOption } from './options.js';
 import { keyValues, table, type Cell } from './render.js';
 import { onSignal } from '../signals.js';
+import ora from 'ora';
 
 export function registerOps(program: Command, action: Action): void {
   program
@@ -28,7 +29,20 @@ export function registerOps(program: Command, action: Action): void {
       if (kind !== 'nightly' && kind !== 'weekly') throw new UsageError(`batch: unknown kind "${kind}"; nightly or weekly`);
       if (o.resume && o.fresh) throw new UsageError('batch: --resume and --fresh exclude each other');
       const jc = await jobContext(ctx);
-      const r = await runBatch(jc, { kind, ...o }, (h) => onSignal(() => h.interrupt()));
+      // A spinner for people at a terminal; cron and CI (no TTY) get plain log lines.
+      const spinner = process.stderr.isTTY && !ctx.json && !ctx.quiet && !o.dryRun ? ora({ stream: process.stderr, text: `${kind} batch starting` }).start() : null;
+      const onProgress = (steps: { name: string; status: string }[]) => {
+        if (!spinner) return;
+        const running = steps.filter((s) => s.status === 'running').map((s) => s.name);
+        const done = steps.filter((s) => s.status === 'success').length;
+        spinner.text = `${kind} batch: ${done}/${steps.length} done${running.length ? `, running ${running.join(', ')}` : ''}`;
+      };
+      let r;
+      try {
+        r = await runBatch(jc, { kind, ...o, onProgress }, (h) => onSignal(() => h.interrupt()));
+      } finally {
+        spinner?.stop();
+      }
       if (ctx.json) ctx.out(JSON.stringify(r, null, 2) + '\n');
       else if (r.status === 'dry-run') {
         ctx.out(`order: ${r.order.join(' -> ')}\n`);

@@ -5,7 +5,7 @@
  * primary keys, so one series or thirty thousand cost what they need.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { daysBetween } from '../dates.js';
+import { dayNumber, daysBetween } from '../dates.js';
 
 export interface SupplierTerms {
   supplierId: number;
@@ -46,8 +46,20 @@ export interface SeriesState {
   policy: { reorderPoint: number; orderUpTo: number; serviceLevel: number; safetyStock: number; abc: string; xyz: string } | null;
 }
 
+type Params = { backtest_errors?: number[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] };
+type Policy = NonNullable<SeriesState['policy']>;
+
+interface Preloaded {
+  forecasts: Map<string, { yhat: Float64Array; lo: Float64Array; hi: Float64Array }>;
+  orders: Map<string, { id: number; quantity: number; expectedOn: string }[]>;
+  suppliers: Map<number, SupplierTerms>;
+  params: Map<string, Params>;
+  policies: Map<string, Policy>;
+}
+
 export class StateReader {
   private q: Record<string, BetterSqlite3.Statement>;
+  private pre: Preloaded | null = null;
   constructor(private sqlite: BetterSqlite3.Database, readonly asOf: string, readonly runDate: string = asOf) {
     this.q = {
       stock: sqlite.prepare('select on_hand, date from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1'),
@@ -64,38 +76,118 @@ export class StateReader {
     };
   }
 
+  /**
+   * Reads every series' forecasts, open orders, supplier terms, model parameters
+   * and policies in one pass each, for jobs that read all series (alerts, optimize).
+   */
+  preload(): this {
+    const k = (p: number, l: number) => `${p}:${l}`;
+    const base = dayNumber(this.runDate);
+    const offset = daysBetween(this.runDate, this.asOf);
+    const forecasts = new Map<string, { yhat: Float64Array; lo: Float64Array; hi: Float64Array }>();
+    const H = (this.sqlite.prepare('select max(date) as d from forecasts where run_date = ?').get(this.runDate) as { d: string | null }).d;
+    const n = H ? Math.max(0, dayNumber(H) - base + 1 - offset) : 0;
+    for (const [p, l, d, y, lo, hi] of this.sqlite.prepare('select product_id, location_id, date, yhat, yhat_lo, yhat_hi from forecasts where run_date = ?').raw(true).iterate(this.runDate) as Iterable<[number, number, string, number, number, number]>) {
+      const i = dayNumber(d) - base - offset;
+      if (i < 0 || i >= n) continue;
+      const key = k(p, l);
+      let f = forecasts.get(key);
+      if (!f) forecasts.set(key, (f = { yhat: new Float64Array(n), lo: new Float64Array(n), hi: new Float64Array(n) }));
+      f.yhat[i] = y;
+      f.lo[i] = lo;
+      f.hi[i] = hi;
+    }
+    const orders = new Map<string, { id: number; quantity: number; expectedOn: string }[]>();
+    for (const o of this.sqlite.prepare(`select id, product_id, location_id, quantity, expected_on from purchase_orders where status = 'open' and ordered_on <= ?`).all(this.asOf) as { id: number; product_id: number; location_id: number; quantity: number; expected_on: string }[]) {
+      const key = k(o.product_id, o.location_id);
+      (orders.get(key) ?? orders.set(key, []).get(key)!).push({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on });
+    }
+    const suppliers = new Map<number, SupplierTerms>();
+    const breaks = new Map<string, { minQty: number; unitCost: number }[]>();
+    for (const b of this.sqlite.prepare('select supplier_id, product_id, min_qty, unit_cost from price_breaks order by min_qty').all() as { supplier_id: number; product_id: number; min_qty: number; unit_cost: number }[]) {
+      const key = k(b.supplier_id, b.product_id);
+      (breaks.get(key) ?? breaks.set(key, []).get(key)!).push({ minQty: b.min_qty, unitCost: b.unit_cost });
+    }
+    for (const s of this.sqlite
+      .prepare(
+        `select sp.product_id, s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost
+         from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
+         order by sp.product_id, sp.is_primary desc, s.lead_time_days`,
+      )
+      .all() as { product_id: number; id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number }[]) {
+      // The same choice as the single-series query: primary first, then the shortest lead time.
+      if (suppliers.has(s.product_id)) continue;
+      suppliers.set(s.product_id, {
+        supplierId: s.id, code: s.code, name: s.name, leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days, orderCost: s.order_cost,
+        packSize: s.pack_size || 1, moq: s.min_order_qty, unitCost: s.unit_cost, priceBreaks: breaks.get(k(s.id, s.product_id)) ?? [],
+      });
+    }
+    const params = new Map<string, Params>();
+    for (const m of this.sqlite.prepare(`select product_id, location_id, params from models where status in ('active','fallback') order by version`).all() as { product_id: number; location_id: number; params: string }[])
+      params.set(k(m.product_id, m.location_id), JSON.parse(m.params));
+    const policies = new Map<string, Policy>();
+    for (const p of this.sqlite.prepare('select * from inventory_policies').all() as { product_id: number; location_id: number; reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string }[])
+      policies.set(k(p.product_id, p.location_id), { reorderPoint: p.reorder_point, orderUpTo: p.order_up_to, serviceLevel: p.service_level, safetyStock: p.safety_stock, abc: p.abc, xyz: p.xyz });
+    this.pre = { forecasts, orders, suppliers, params, policies };
+    return this;
+  }
+
   read(ref: { productId: number; locationId: number; sku: string; location: string; category: string; unitCost: number; unitPrice: number; shelfLifeDays: number | null; storage: string | null }): SeriesState {
     const { productId: p, locationId: l } = ref;
+    const key = `${p}:${l}`;
+    const pre = this.pre;
     const st = this.q.stock.get(p, l, this.asOf) as { on_hand: number; date: string } | undefined;
-    const fc = this.q.forecast.all(p, l, this.runDate) as { date: string; yhat: number; yhat_lo: number; yhat_hi: number }[];
-    const H = fc.length;
-    const offset = H ? daysBetween(this.runDate, this.asOf) : 0;
-    const n = Math.max(0, H - offset);
-    const yhat = new Float64Array(n);
-    const lo = new Float64Array(n);
-    const hi = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      yhat[i] = fc[i + offset].yhat;
-      lo[i] = fc[i + offset].yhat_lo;
-      hi[i] = fc[i + offset].yhat_hi;
+    let yhat: Float64Array;
+    let lo: Float64Array;
+    let hi: Float64Array;
+    if (pre) {
+      const f = pre.forecasts.get(key);
+      yhat = f?.yhat ?? new Float64Array(0);
+      lo = f?.lo ?? new Float64Array(0);
+      hi = f?.hi ?? new Float64Array(0);
+    } else {
+      const fc = this.q.forecast.all(p, l, this.runDate) as { date: string; yhat: number; yhat_lo: number; yhat_hi: number }[];
+      const offset = fc.length ? daysBetween(this.runDate, this.asOf) : 0;
+      const n = Math.max(0, fc.length - offset);
+      yhat = new Float64Array(n);
+      lo = new Float64Array(n);
+      hi = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        yhat[i] = fc[i + offset].yhat;
+        lo[i] = fc[i + offset].yhat_lo;
+        hi[i] = fc[i + offset].yhat_hi;
+      }
     }
+    const n = yhat.length;
     const receipts = new Float64Array(Math.max(n, 1) + 400);
-    const openOrders = (this.q.orders.all(p, l, this.asOf) as { id: number; quantity: number; expected_on: string }[]).map((o) => ({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on }));
+    const openOrders = pre
+      ? pre.orders.get(key) ?? []
+      : (this.q.orders.all(p, l, this.asOf) as { id: number; quantity: number; expected_on: string }[]).map((o) => ({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on }));
     for (const o of openOrders) {
       const d = Math.max(0, daysBetween(this.asOf, o.expectedOn));
       if (d < receipts.length) receipts[d] += o.quantity;
     }
-    const s = this.q.supplier.get(p) as { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number } | undefined;
-    const supplier: SupplierTerms | null = s
+    const s = pre ? undefined : (this.q.supplier.get(p) as { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number } | undefined);
+    const supplier: SupplierTerms | null = pre
+      ? pre.suppliers.get(p) ?? null
+      : s
       ? {
           supplierId: s.id, code: s.code, name: s.name, leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days, orderCost: s.order_cost,
           packSize: s.pack_size || 1, moq: s.min_order_qty, unitCost: s.unit_cost,
           priceBreaks: (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })),
         }
       : null;
-    const m = this.q.model.get(p, l) as { params: string } | undefined;
-    const params = m ? (JSON.parse(m.params) as { backtest_errors?: number[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] }) : {};
-    const pol = this.q.policy.get(p, l) as { reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string } | undefined;
+    let params: Params = {};
+    let policy: Policy | null = null;
+    if (pre) {
+      params = pre.params.get(key) ?? {};
+      policy = pre.policies.get(key) ?? null;
+    } else {
+      const m = this.q.model.get(p, l) as { params: string } | undefined;
+      if (m) params = JSON.parse(m.params) as Params;
+      const pol = this.q.policy.get(p, l) as { reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string } | undefined;
+      if (pol) policy = { reorderPoint: pol.reorder_point, orderUpTo: pol.order_up_to, serviceLevel: pol.service_level, safetyStock: pol.safety_stock, abc: pol.abc, xyz: pol.xyz };
+    }
     return {
       ...ref,
       onHand: st?.on_hand ?? 0,
@@ -110,7 +202,7 @@ export class StateReader {
       errorLo: params.interval?.error_lo,
       errorHi: params.interval?.error_hi,
       carriesEvents: params.carries_events ?? [],
-      policy: pol ? { reorderPoint: pol.reorder_point, orderUpTo: pol.order_up_to, serviceLevel: pol.service_level, safetyStock: pol.safety_stock, abc: pol.abc, xyz: pol.xyz } : null,
+      policy,
     };
   }
 }
@@ -160,15 +252,32 @@ export interface StockRow {
   onHand: number;
 }
 
-/** Latest stock on or before a date for every series with stock records (point queries). */
-export function currentStock(sqlite: BetterSqlite3.Database, asOf: string): StockRow[] {
-  const refs = sqlite
+/** Total stock value (on hand x unit cost) at each of several dates, one pass over the series. */
+export function stockValues(sqlite: BetterSqlite3.Database, dates: string[]): number[] {
+  const refs = stockedSeries(sqlite);
+  const q = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1').raw(true);
+  const out = dates.map(() => 0);
+  for (const r of refs)
+    dates.forEach((d, i) => {
+      const v = q.get(r.productId, r.locationId, d) as [number] | undefined;
+      if (v && v[0] > 0) out[i] += v[0] * r.unitCost;
+    });
+  return out;
+}
+
+function stockedSeries(sqlite: BetterSqlite3.Database): Omit<StockRow, 'onHand'>[] {
+  return sqlite
     .prepare(
       `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost, p.unit_price as unitPrice
        from products p cross join locations l where p.active = 1 and exists (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id)
        order by p.id, l.id`,
     )
     .all() as Omit<StockRow, 'onHand'>[];
+}
+
+/** Latest stock on or before a date for every series with stock records (point queries). */
+export function currentStock(sqlite: BetterSqlite3.Database, asOf: string): StockRow[] {
+  const refs = stockedSeries(sqlite);
   const q = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1').raw(true);
   return refs.map((r) => ({ ...r, onHand: ((q.get(r.productId, r.locationId, asOf) as [number] | undefined) ?? [0])[0] }));
 }

@@ -114,6 +114,8 @@ export async function importCsv(db: Db, opts: ImportOptions): Promise<ImportResu
   const batchSize = opts.batchSize ?? 400;
   let rows = 0;
   let created = { products: 0, locations: 0 };
+  let minDate: string | null = null;
+  let maxDate: string | null = null;
 
   const run = async (tx: Tx) => {
     const refs = await loadRefs(tx);
@@ -177,11 +179,19 @@ export async function importCsv(db: Db, opts: ImportOptions): Promise<ImportResu
         values[spec.name] = r.value;
       }
       batch.push({ line: rec.line, values, cols: colPos });
+      const d = values.date as string | null | undefined;
+      if (d) {
+        if (minDate === null || d < minDate) minDate = d;
+        if (maxDate === null || d > maxDate) maxDate = d;
+      }
       if (batch.length >= batchSize) await flush();
     }
     if (colIndex.length === 0) throw new InputError(opts.file, 1, 1, 'empty file: a header line is required');
     await flush();
     await sql`delete from import_keys`.execute(tx);
+    // Sales and stock imports record the dates they touched (the demand-history cache reloads them).
+    if ((entity.name === 'sales' || entity.name === 'stock') && rows > 0)
+      await sql`insert into data_changes (entity, min_date, max_date, rows, changed_at) values (${entity.name}, ${minDate}, ${maxDate}, ${rows}, ${new Date().toISOString()})`.execute(tx);
     created = refs.created;
     if (opts.dryRun) throw new DryRunRollback();
   };

@@ -90,6 +90,30 @@ function promoWindows(catIndex: number, firstDay: number, lastDay: number): [num
   return out;
 }
 
+/** Buffered multi-row INSERT: one statement per `rows` rows, the remainder row by row on flush. */
+class BulkInsert {
+  private buf: unknown[] = [];
+  private many: BetterSqlite3.Statement;
+  private one: BetterSqlite3.Statement;
+  constructor(sqlite: BetterSqlite3.Database, table: string, private cols: string[], private rows = 64) {
+    const tuple = `(${cols.map(() => '?').join(', ')})`;
+    this.many = sqlite.prepare(`insert into ${table} (${cols.join(', ')}) values ${Array(rows).fill(tuple).join(', ')}`);
+    this.one = sqlite.prepare(`insert into ${table} (${cols.join(', ')}) values ${tuple}`);
+  }
+  push(...values: unknown[]): void {
+    for (const v of values) this.buf.push(v);
+    if (this.buf.length === this.rows * this.cols.length) {
+      this.many.run(this.buf);
+      this.buf = [];
+    }
+  }
+  flush(): void {
+    const w = this.cols.length;
+    for (let i = 0; i < this.buf.length; i += w) this.one.run(this.buf.slice(i, i + w));
+    this.buf = [];
+  }
+}
+
 function holidayOn(dn: number): number {
   const iso = fromDayNumber(dn);
   const m = +iso.slice(5, 7);
@@ -109,8 +133,18 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
   const lastDay = todayN - 1;
   const firstDay = todayN - opts.days;
   const nDays = opts.days;
+  // Calendar of the history, computed once: ISO date, weekday, day of year, holiday index.
   const isoOf: string[] = [];
-  for (let d = 0; d < nDays; d++) isoOf.push(fromDayNumber(firstDay + d));
+  const wdOf = new Uint8Array(nDays);
+  const doyOf = new Uint16Array(nDays);
+  const holOf = new Int8Array(nDays);
+  for (let d = 0; d < nDays; d++) {
+    isoOf.push(fromDayNumber(firstDay + d));
+    wdOf[d] = weekday(firstDay + d);
+    doyOf[d] = dayOfYear(firstDay + d);
+    holOf[d] = holidayOn(firstDay + d);
+  }
+  const isoFuture = (dn: number) => (dn - firstDay < nDays ? isoOf[dn - firstDay] : fromDayNumber(dn));
   const rows: Record<string, number> = {};
   const count = (t: string, n = 1) => (rows[t] = (rows[t] ?? 0) + n);
 
@@ -120,9 +154,9 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
     supplier: sqlite.prepare('insert into suppliers (id, code, name, lead_time_days, lead_time_sd_days, order_cost) values (?, ?, ?, ?, ?, ?)'),
     sp: sqlite.prepare('insert into supplier_products (supplier_id, product_id, pack_size, min_order_qty, unit_cost, is_primary) values (?, ?, ?, ?, ?, 1)'),
     pb: sqlite.prepare('insert into price_breaks (supplier_id, product_id, min_qty, unit_cost) values (?, ?, ?, ?)'),
-    sale: sqlite.prepare('insert into sales (product_id, location_id, date, quantity, revenue, unit_price, on_promo) values (?, ?, ?, ?, ?, ?, ?)'),
-    stock: sqlite.prepare('insert into stock_levels (product_id, location_id, date, on_hand) values (?, ?, ?, ?)'),
-    po: sqlite.prepare('insert into purchase_orders (supplier_id, product_id, location_id, quantity, unit_cost, ordered_on, expected_on, received_on, status) values (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    sale: new BulkInsert(sqlite, 'sales', ['product_id', 'location_id', 'date', 'quantity', 'revenue', 'unit_price', 'on_promo']),
+    stock: new BulkInsert(sqlite, 'stock_levels', ['product_id', 'location_id', 'date', 'on_hand']),
+    po: new BulkInsert(sqlite, 'purchase_orders', ['supplier_id', 'product_id', 'location_id', 'quantity', 'unit_cost', 'ordered_on', 'expected_on', 'received_on', 'status'], 32),
     event: sqlite.prepare('insert into events (name, kind, start_date, end_date, product_id, category, location_id, planned_uplift, ref) values (?, ?, ?, ?, null, ?, null, ?, ?)'),
     weather: sqlite.prepare('insert into weather (location_id, date, temp_max_c, precipitation_mm) values (?, ?, ?, ?)'),
     sensor: sqlite.prepare('insert into sensor_readings (location_id, zone, ts, temperature_c, humidity_pct) values (?, ?, ?, ?, ?)'),
@@ -136,7 +170,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
       ins.location.run(l, l === 1 ? 'MAIN' : `LOC-${String(l).padStart(2, '0')}`, l === 1 ? 'Main store' : `Store ${l}`);
       count('locations');
       for (let d = 0; d < nDays; d++) {
-        const doy = dayOfYear(firstDay + d);
+        const doy = doyOf[d];
         const t = 15 + 10 * Math.cos((2 * Math.PI * (doy - 196)) / 365.25) + 3 * rng.normal();
         const rain = rng.next() < 0.3 ? Math.round(rng.gamma(1.5) * 40) / 10 : 0;
         ins.weather.run(l, isoOf[d], Math.round(t * 10) / 10, rain);
@@ -227,18 +261,18 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
       const base = cls === 'fast' ? rng.uniform(8, 60) : cls === 'slow' ? rng.uniform(1, 4) : cls === 'dormant' ? rng.uniform(1, 5) : rng.uniform(0.15, 0.5);
       const poorPolicy = rng.next() < 0.12;
       const promos = promoWindows(ci, firstDay, lastDay);
+      const promoDay = new Uint8Array(nDays);
+      for (const [ps, pe] of promos) for (let dn = ps; dn <= pe; dn++) if (dn - firstDay < nDays) promoDay[dn - firstDay] = 1;
+      const yearly = new Float64Array(nDays);
+      for (let d = 0; d < nDays; d++) yearly[d] = 1 + cat.yearlyAmplitude * Math.cos((2 * Math.PI * (doyOf[d] - cat.yearlyPeakDoy)) / 365.25);
       for (let l = 1; l <= opts.locations; l++) {
         const locScale = l === 1 ? 1 : rng.uniform(0.4, 1.2);
         truth.push({ sku, location: l === 1 ? 'MAIN' : `LOC-${String(l).padStart(2, '0')}`, category: cat.name, demandClass: cls, baseLevel: base * locScale, growthPerYear: growth });
         // Demand
-        let pi = 0;
         for (let d = 0; d < nDays; d++) {
-          const dn = firstDay + d;
-          while (pi < promos.length && promos[pi][1] < dn) pi++;
-          const onPromo = pi < promos.length && promos[pi][0] <= dn;
-          const h = holidayOn(dn);
-          const doy = dayOfYear(dn);
-          let mu = base * locScale * cat.weekly[weekday(dn)] * (1 + cat.yearlyAmplitude * Math.cos((2 * Math.PI * (doy - cat.yearlyPeakDoy)) / 365.25));
+          const onPromo = promoDay[d] === 1;
+          const h = holOf[d];
+          let mu = base * locScale * cat.weekly[wdOf[d]] * yearly[d];
           mu *= Math.max(0.2, 1 + growth * ((d - nDays) / 365));
           if (onPromo) mu *= cat.promoUplift;
           if (h >= 0) mu *= HOLIDAYS[h].uplift;
@@ -265,7 +299,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
           for (let k = pipeline.length - 1; k >= 0; k--) {
             if (pipeline[k].arrive === dn) {
               onHand += pipeline[k].qty;
-              ins.po.run(...pipeline[k].row, isoOf[d], 'received');
+              ins.po.push(...pipeline[k].row, isoOf[d], 'received');
               count('purchase_orders');
               pipeline.splice(k, 1);
             }
@@ -273,11 +307,11 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
           const sold = Math.min(onHand, demand[d]);
           onHand -= sold;
           if (sold > 0) {
-            const promo = promos.some(([s, e]) => s <= dn && dn <= e);
+            const promo = promoDay[d] === 1;
             let price = regularPrice0 * (priceChangeDay >= 0 && d >= priceChangeDay ? priceStep : 1);
             if (promo) price *= PROMO_PRICE_FACTOR;
             price = Math.round(price * 100) / 100;
-            ins.sale.run(pid, l, isoOf[d], sold, Math.round(sold * price * 100) / 100, price, promo ? 1 : 0);
+            ins.sale.push(pid, l, isoOf[d], sold, Math.round(sold * price * 100) / 100, price, promo ? 1 : 0);
             count('sales');
           }
           // Perishable waste: the occasional spoilage after a chilled-zone excursion.
@@ -288,7 +322,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
             count('quality_incidents');
           }
           if (onHand !== lastStock || d === nDays - 1) {
-            ins.stock.run(pid, l, isoOf[d], onHand);
+            ins.stock.push(pid, l, isoOf[d], onHand);
             count('stock_levels');
             lastStock = onHand;
           }
@@ -297,20 +331,25 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
             let q = Math.max(upTo - onHand - onOrder, moq);
             q = Math.ceil(q / pack) * pack;
             const lt = Math.max(1, Math.round(sup.lead + sup.sd * rng.normal()));
-            pipeline.push({ qty: q, arrive: dn + lt, row: [supIdx + 1, pid, l, q, unitCost, isoOf[d], fromDayNumber(dn + sup.lead)] });
+            pipeline.push({ qty: q, arrive: dn + lt, row: [supIdx + 1, pid, l, q, unitCost, isoOf[d], isoFuture(dn + sup.lead)] });
           }
         }
         for (const o of pipeline) {
-          ins.po.run(...o.row, null, 'open');
+          ins.po.push(...o.row, null, 'open');
           count('purchase_orders');
         }
       }
     }
+    ins.sale.flush();
+    ins.stock.flush();
+    ins.po.flush();
   });
   for (let from = 0; from < opts.products; from += CHUNK) {
     writeChunk(from, Math.min(opts.products, from + CHUNK));
     opts.onProgress?.(Math.min(opts.products, from + CHUNK), opts.products);
   }
+  for (const entity of ['sales', 'stock'])
+    sqlite.prepare('insert into data_changes (entity, min_date, max_date, rows, changed_at) values (?, ?, ?, ?, ?)').run(entity, isoOf[0], isoOf[nDays - 1], rows[entity === 'sales' ? 'sales' : 'stock_levels'] ?? 0, new Date().toISOString());
   return {
     summary: {
       products: opts.products,

@@ -3,8 +3,9 @@
  * top-urgent, dormant. Formulas and units are in README.md ("Formulas").
  */
 import { addDays, daysBetween, weekday } from '../dates.js';
-import { loadHistory } from '../db/history.js';
-import { currentStock } from '../db/state.js';
+import { historyFor } from '../db/history.js';
+import { currentStock, stockValues } from '../db/state.js';
+import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { trendStats } from '../inventory/trend-stats.js';
 import { MissingInputError } from '../errors.js';
 import type { Job, JobContext } from './types.js';
@@ -12,14 +13,16 @@ import type { Job, JobContext } from './types.js';
 const r2 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 100) / 100);
 const r3 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
 
-/** Cost of goods sold (units x unit cost) per series over [from, to). */
+/** Cost of goods sold (units x unit cost) over [from, to): range scans of the sales key, shared within a batch run. */
 function cogs(ctx: JobContext, from: string, to: string): number {
-  const r = ctx.sqlite.prepare('select coalesce(sum(s.quantity * p.unit_cost), 0) as v from products p join sales s on s.product_id = p.id and s.date >= ? and s.date < ?').get(from, to) as { v: number };
+  const key = `cogs:${from}:${to}`;
+  const hit = ctx.cache?.get(key) as number | undefined;
+  if (hit !== undefined) return hit;
+  const r = ctx.sqlite
+    .prepare('select coalesce(sum(s.quantity * p.unit_cost), 0) as v from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date >= ? and s.date < ?')
+    .get(from, to) as { v: number };
+  ctx.cache?.set(key, r.v);
   return r.v;
-}
-
-function stockValueAt(ctx: JobContext, date: string): number {
-  return currentStock(ctx.sqlite, date).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
 }
 
 export function computeKpis(ctx: JobContext) {
@@ -34,8 +37,9 @@ export function computeKpis(ctx: JobContext) {
   const from = addDays(asOf, -days);
   const cogsWindow = days ? cogs(ctx, from, asOf) : 0;
   // Average stock value: month-end snapshots over the window (12 at most).
-  const snaps: number[] = [];
-  for (let m = 1; m <= Math.max(1, Math.floor(days / 30.4)); m++) snaps.push(stockValueAt(ctx, addDays(asOf, -Math.round(m * 30.4))));
+  const snapDates: string[] = [];
+  for (let m = 1; m <= Math.max(1, Math.floor(days / 30.4)); m++) snapDates.push(addDays(asOf, -Math.round(m * 30.4)));
+  const snaps = stockValues(sqlite, snapDates);
   const avgStock = snaps.length ? snaps.reduce((a, b) => a + b, 0) / snaps.length : stockValue;
   const rotation = avgStock > 0 && days > 0 ? (cogsWindow * (365 / days)) / avgStock : null;
   const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts where active = 1 and severity = 'CRITIQUE'`).get() as { n: number }).n;
@@ -136,13 +140,15 @@ export const revenueJob: Job = {
   async run(ctx) {
     const { sqlite, asOf } = ctx;
     if (!sqlite.prepare('select 1 from forecasts where run_date <= ? limit 1').get(asOf)) throw new MissingInputError(`forecasts issued on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
-    const latestRun = sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ? and date = ?');
+    // The forecast of day d: the latest run on or before d that covers d (index forecasts(run_date, date)).
+    const runs = forecastRuns(sqlite, addDays(asOf, -120), asOf);
     const pred = sqlite.prepare('select coalesce(sum(f.yhat * p.unit_price), 0) as v, count(*) as n from forecasts f join products p on p.id = f.product_id where f.run_date = ? and f.date = ?');
-    const act = sqlite.prepare('select coalesce(sum(coalesce(s.revenue, s.quantity * coalesce(s.unit_price, p.unit_price))), 0) as v from products p join sales s on s.product_id = p.id and s.date = ?');
+    // Point lookups on the sales primary key (product, location, date).
+    const act = sqlite.prepare('select coalesce(sum(coalesce(s.revenue, s.quantity * coalesce(s.unit_price, p.unit_price))), 0) as v from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date = ?');
     const rows: { date: string; predicted: number | null; actual: number; variance_pct: number | null; forecast_run: string | null }[] = [];
     for (let i = 30; i >= 1; i--) {
       const d = addDays(asOf, -i);
-      const run = (latestRun.get(d, d) as { r: string | null }).r;
+      const run = runCovering(sqlite, runs, d);
       const p = run ? (pred.get(run, d) as { v: number; n: number }) : null;
       const a = (act.get(d) as { v: number }).v;
       const predicted = p && p.n ? r2(p.v) : null;
@@ -166,7 +172,7 @@ export const trendsJob: Job = {
   dependsOn: ['predict'],
   async run(ctx) {
     const { sqlite, asOf } = ctx;
-    const hist = loadHistory(sqlite, { asOf, days: 400, horizon: 0 });
+    const hist = historyFor(ctx, 400, 0);
     const wd = (i: number) => weekday(hist.startDay + i);
     const mo = (i: number) => new Date((hist.startDay + i) * 86_400_000).getUTCMonth();
     const rows: Record<string, unknown>[] = [];

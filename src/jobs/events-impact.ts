@@ -20,7 +20,7 @@
  * re-running is idempotent.
  */
 import { addDays, dayNumber, fromDayNumber } from '../dates.js';
-import { loadHistory } from '../db/history.js';
+import { historyFor } from '../db/history.js';
 import { MissingInputError } from '../errors.js';
 import type { Job } from './types.js';
 
@@ -35,7 +35,7 @@ export const eventsImpactJob: Job = {
     const nf = (sqlite.prepare('select count(*) as n from forecasts where run_date = ?').get(asOf) as { n: number }).n;
     if (!nf) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     const days = ctx.config.train.historyDays;
-    const hist = loadHistory(sqlite, { asOf, days, horizon: 0 });
+    const hist = historyFor(ctx, days, 0);
     const events = sqlite.prepare('select * from events where start_date < ? and end_date >= ?').all(addDays(asOf, ctx.config.horizon + 60), addDays(asOf, -days)) as EventRow[];
     const eventDays = new Set<number>();
     for (const e of events) for (let d = dayNumber(e.start_date); d <= dayNumber(e.end_date); d++) eventDays.add(d);
@@ -93,11 +93,14 @@ export const eventsImpactJob: Job = {
 
     // Apply to today's forecasts.
     const upcoming = events.filter((e) => e.end_date >= asOf);
+    // One row per series of today's run, then each model's event kinds once.
     const series = sqlite.prepare(
-      `select distinct f.product_id, f.location_id, coalesce(p.category, '') as category,
-         (select params from models m where m.id = f.model_id) as params
-       from forecasts f join products p on p.id = f.product_id where f.run_date = ?`,
-    ).all(asOf) as { product_id: number; location_id: number; category: string; params: string | null }[];
+      `select f.product_id, f.location_id, coalesce(p.category, '') as category, f.model_id
+       from forecasts f join products p on p.id = f.product_id where f.run_date = ? and f.date = ?`,
+    ).all(asOf, asOf) as { product_id: number; location_id: number; category: string; model_id: number | null }[];
+    const carriesOf = new Map<number, string[]>();
+    for (const m of sqlite.prepare(`select id, json_extract(params, '$.carries_events') as c from models where status in ('active', 'fallback')`).all() as { id: number; c: string | null }[])
+      carriesOf.set(m.id, m.c ? JSON.parse(m.c) : []);
     const planned: { event: string; category: string; factor: number; sd: null; n: number; source: string }[] = [];
     const reset = sqlite.prepare('update forecasts set yhat = base_yhat, yhat_lo = base_lo, yhat_hi = base_hi, event_factor = 1 where run_date = ? and event_factor != 1');
     const apply = sqlite.prepare('update forecasts set event_factor = ?, yhat = round(base_yhat * ?, 4), yhat_lo = round(base_lo * ?, 4), yhat_hi = round(base_hi * ?, 4) where product_id = ? and location_id = ? and run_date = ? and date = ?');
@@ -108,7 +111,7 @@ export const eventsImpactJob: Job = {
     sqlite.transaction(() => {
       reset.run(asOf);
       for (const s of series) {
-        const carries: string[] = s.params ? (JSON.parse(s.params).carries_events ?? []) : [];
+        const carries: string[] = s.model_id !== null ? (carriesOf.get(s.model_id) ?? []) : [];
         const dayFactor = new Map<number, number>();
         for (const e of upcoming) {
           if (!inScope(e, { productId: s.product_id, locationId: s.location_id, category: s.category })) continue;

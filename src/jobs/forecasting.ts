@@ -15,7 +15,7 @@
  * Series too short for a backtest get a `fallback` model (seasonal naive).
  */
 import { addDays, daysBetween } from '../dates.js';
-import { loadHistory, seriesKey, type History } from '../db/history.js';
+import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
 import { forecastMany, forecastWith, intervalFrom, parseAlgorithm, type Algorithm, type EngineOptions } from '../ml/engine.js';
 import { score } from '../ml/metrics.js';
@@ -106,7 +106,10 @@ export const trainJob: Job = {
       ctx.log.info('train: every series has a fresh model; nothing to do (use --force to retrain)');
       return { summary, rows: [] };
     }
-    const hist = loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: ctx.config.horizon, only });
+    // Through the history cache (which this also refreshes for the nightly batch) unless it is switched off.
+    const hist = ctx.config.historyCache
+      ? filterHistory(historyFor(ctx, ctx.config.train.historyDays, ctx.config.horizon), only)
+      : loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: ctx.config.horizon, only });
     ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}, ${hist.censoredDays} stock-out days treated as unknown demand`);
     const results = await forecastMany(hist.series, engineOptions(ctx, hist, ctx.config.horizon));
     const trainedAt = nowIso();
@@ -216,7 +219,7 @@ export const predictJob: Job = {
     requireSales(ctx);
     const backend = await initBackend(ctx.log);
     const horizon = Number(opts.horizon ?? ctx.config.horizon);
-    const hist = loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon });
+    const hist = historyFor(ctx, ctx.config.train.historyDays, horizon);
     const models = new Map<string, ModelRow>();
     for (const m of ctx.sqlite.prepare(`select * from models where status in ('active','fallback') and train_end < ? order by version`).all(ctx.asOf) as ModelRow[])
       models.set(seriesKey(m.product_id, m.location_id), m);

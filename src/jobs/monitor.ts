@@ -18,8 +18,9 @@
  * `train` retrains flagged series.
  */
 import { addDays } from '../dates.js';
-import { loadHistory, seriesKey } from '../db/history.js';
+import { historyFor, seriesKey } from '../db/history.js';
 import { naiveScale } from '../ml/metrics.js';
+import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import type { Job } from './types.js';
 
 export const monitorJob: Job = {
@@ -29,16 +30,16 @@ export const monitorJob: Job = {
   async run(ctx) {
     const { sqlite, asOf, config } = ctx;
     const L = config.monitor.lookbackDays;
-    const hist = loadHistory(sqlite, { asOf, days: L + 365, horizon: 0 });
+    const hist = historyFor(ctx, L + 365, 0);
     const T = hist.T;
     const idx = new Map(hist.series.map((s, i) => [s.id, i]));
-    const latestRun = sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ? and date = ?');
+    const runs = forecastRuns(sqlite, addDays(asOf, -L - 120), addDays(asOf, -1));
     const fq = sqlite.prepare('select product_id, location_id, yhat from forecasts where run_date = ? and date = ?');
     const f = hist.series.map(() => new Float64Array(L).fill(NaN));
     let daysWithForecasts = 0;
     for (let j = 0; j < L; j++) {
       const d = addDays(asOf, j - L);
-      const run = (latestRun.get(d, d) as { r: string | null }).r;
+      const run = runCovering(sqlite, runs, d);
       if (!run) continue;
       daysWithForecasts++;
       for (const r of fq.all(run, d) as { product_id: number; location_id: number; yhat: number }[]) {

@@ -35,8 +35,9 @@ export function sendPending(sqlite: BetterSqlite3.Database, cfg: Config['notify'
       if (cfg.channel === 'command') {
         if (!cfg.target) throw new Error('notify.target (the command) is not set');
         const r = spawnSync(cfg.target, { shell: true, input: n.payload + '\n', encoding: 'utf8', timeout: 30_000 });
-        if (r.error) throw r.error;
-        if (r.status !== 0) throw new Error(`command exited ${r.status}${r.stderr ? ': ' + r.stderr.trim().split('\n')[0] : ''}`);
+        // The exit status decides (a command that exits without reading stdin also raises EPIPE).
+        if (r.status !== null && r.status !== 0) throw new Error(`command exited ${r.status}${r.stderr ? ': ' + r.stderr.trim().split('\n')[0] : ''}`);
+        if (r.status === null) throw r.error ?? new Error(`command killed by ${r.signal}`);
       } else if (cfg.channel === 'file') {
         const file = cfg.target ?? defaultFile;
         mkdirSync(dirname(file), { recursive: true });

@@ -125,7 +125,7 @@ function normalLoss(z: number): number {
 export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
   const { sqlite, asOf, config } = ctx;
   const hist = loadHistory(sqlite, { asOf, days: 364, horizon: 0 });
-  const reader = new StateReader(sqlite, asOf, (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r ?? asOf);
+  const reader = new StateReader(sqlite, asOf, (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r ?? asOf).preload();
   const refs = new Map((sqlite.prepare(`select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category,'') as category, p.unit_cost as unitCost, p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage from products p cross join locations l`).all() as Parameters<StateReader['read']>[0][]).map((r) => [`${r.productId}:${r.locationId}`, r]));
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
   const R = Math.max(1, config.alerts.reviewPeriodDays);
@@ -334,9 +334,9 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
     const maxL = Math.max(...states.map((s) => s.supplier?.leadTimeDays ?? config.leadTimeDefaultDays));
     const H = refit + maxL + R + 2;
     const padded = hist.series.map((s) => {
-      const pad = (a: Float64Array | null) => {
+      const pad = <A extends Uint8Array | Float32Array | Float64Array>(a: A | null): A | null => {
         if (!a) return null;
-        const out = new Float64Array(s.y.length + H);
+        const out = new (a.constructor as new (n: number) => A)(s.y.length + H);
         out.set(a.subarray(0, Math.min(a.length, out.length)));
         return out;
       };

@@ -10,6 +10,8 @@ export interface JobContext {
   config: Config;
   asOf: string;
   log: Logger;
+  /** Shared by the jobs of one batch run (e.g. the demand history, loaded once). */
+  cache?: Map<string, unknown>;
 }
 
 export interface JobResult {

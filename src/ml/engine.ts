@@ -17,9 +17,9 @@ export interface EngineSeries {
   /** History, one value per day, NaN = unknown demand (stock-out, before first sale). */
   y: Float64Array;
   /** Promotion flags for history + horizon (length y.length + horizon), or null. */
-  promo: Float64Array | null;
+  promo: Uint8Array | Float64Array | null;
   /** log(price / reference) for history + horizon, or null. */
-  logPrice: Float64Array | null;
+  logPrice: Float32Array | Float64Array | null;
   /** Pooling group: category. */
   group: string;
 }

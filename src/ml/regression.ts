@@ -23,9 +23,9 @@ export interface RegressionSeries {
   /** History, length T; NaN = unknown demand. */
   y: Float64Array;
   /** 0/1 promotion flag, length T + H, or null. */
-  promo: Float64Array | null;
+  promo: Uint8Array | Float64Array | null;
   /** log(price / reference price), length T + H, or null. */
-  logPrice: Float64Array | null;
+  logPrice: Float32Array | Float64Array | null;
   group: string;
 }
 
@@ -430,7 +430,7 @@ async function rowsTimesX(R: Float32Array, rows: number, T: number, X: Float32Ar
   return Float64Array.from(d);
 }
 
-function varies(x: Float64Array, T: number): boolean {
+function varies(x: ArrayLike<number>, T: number): boolean {
   const v0 = x[0];
   for (let t = 1; t < T; t++) if (x[t] !== v0) return true;
   return false;

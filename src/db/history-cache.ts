@@ -1,0 +1,166 @@
+/**
+ * The demand-history cache: each series' daily demand, promotion flags and
+ * prices for a window of days, in one binary file in the batch's state folder,
+ * so the nightly jobs read two years of history without re-reading every sales
+ * and stock row. Each night only the new days are read; days touched by an
+ * import since the file was written (`data_changes`) are read again; series not
+ * in the file are read whole. Every value is what `loadHistory` computes for
+ * that day, whatever window it is read in (the censoring and first-sale rules
+ * look at the database for what lies before a range), so the cache never
+ * changes a forecast. A missing or unreadable file is rebuilt.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { dayNumber, fromDayNumber } from '../dates.js';
+import { assemble, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
+
+const MAGIC = 'optiflow-history-cache-1';
+
+interface CacheData {
+  startDay: number;
+  days: number;
+  changeId: number;
+  keys: string[];
+  y: Float32Array[];
+  price: Float32Array[];
+  promo: Uint8Array[];
+}
+
+function readCache(file: string): CacheData | null {
+  if (!existsSync(file)) return null;
+  try {
+    const buf = readFileSync(file);
+    const hlen = buf.readUInt32LE(0);
+    const h = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as { magic: string; startDay: number; days: number; changeId: number; keys: string[] };
+    if (h.magic !== MAGIC) return null;
+    let off = 4 + hlen;
+    off = Math.ceil(off / 4) * 4;
+    const N = h.keys.length;
+    const C = h.days;
+    const f32 = new Float32Array(buf.buffer, buf.byteOffset + off, 2 * N * C);
+    const u8 = new Uint8Array(buf.buffer, buf.byteOffset + off + 8 * N * C, N * C);
+    const y: Float32Array[] = [];
+    const price: Float32Array[] = [];
+    const promo: Uint8Array[] = [];
+    for (let i = 0; i < N; i++) {
+      y.push(f32.slice(i * C, (i + 1) * C));
+      price.push(f32.slice((N + i) * C, (N + i + 1) * C));
+      promo.push(u8.slice(i * C, (i + 1) * C));
+    }
+    return { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo };
+  } catch {
+    return null;
+  }
+}
+
+function writeCache(file: string, c: CacheData): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const header = Buffer.from(JSON.stringify({ magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, keys: c.keys }), 'utf8');
+  const pre = 4 + header.length;
+  const pad = Math.ceil(pre / 4) * 4 - pre;
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(header.length);
+    writeSync(fd, len);
+    writeSync(fd, header);
+    writeSync(fd, Buffer.alloc(pad));
+    for (const a of c.y) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const a of c.price) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const a of c.promo) writeSync(fd, a);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** Days [from, to) of `refs` read from the database into cache rows. */
+function fill(sqlite: BetterSqlite3.Database, c: CacheData, rows: number[], refs: SeriesRef[], from: number, to: number): void {
+  if (to <= from || !rows.length) return;
+  const raw = readRange(sqlite, refs, fromDayNumber(from), fromDayNumber(to));
+  rows.forEach((row, j) => {
+    const off = from - c.startDay;
+    c.y[row].set(raw[j].y, off);
+    c.price[row].set(raw[j].price, off);
+    c.promo[row].set(raw[j].promo, off);
+  });
+}
+
+export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions, file: string, log?: (m: string) => void): History {
+  const refs = listSeries(sqlite, o.only);
+  const targetEnd = dayNumber(o.asOf);
+  const targetStart = targetEnd - o.days;
+  const lastChange = (sqlite.prepare('select coalesce(max(id), 0) as id from data_changes').get() as { id: number }).id;
+  let c = readCache(file);
+  if (c && c.startDay > targetStart) c = null;
+  const t0 = Date.now();
+  let what: string;
+  if (!c) {
+    // Build: the requested window.
+    const C = o.days;
+    c = { startDay: targetStart, days: C, changeId: lastChange, keys: [], y: [], price: [], promo: [] };
+    for (const r of refs) {
+      c.keys.push(seriesKey(r.productId, r.locationId));
+      c.y.push(new Float32Array(C));
+      c.price.push(new Float32Array(C));
+      c.promo.push(new Uint8Array(C));
+    }
+    fill(sqlite, c, refs.map((_, i) => i), refs, targetStart, targetEnd);
+    what = `built for ${refs.length} series x ${C} days`;
+  } else {
+    const cacheEnd = c.startDay + c.days;
+    // Grow the window to cover the target end, dropping what falls before the target start.
+    const capacity = Math.max(c.days, o.days);
+    const newEnd = Math.max(cacheEnd, targetEnd);
+    const newStart = Math.max(c.startDay, newEnd - capacity); // <= targetStart, as capacity >= o.days
+    if (newStart !== c.startDay || newEnd !== cacheEnd) {
+      const C = newEnd - newStart;
+      const shift = c.startDay - newStart; // <= 0 when days are dropped
+      const move = <A extends Float32Array | Uint8Array>(a: A, make: (n: number) => A): A => {
+        const out = make(C);
+        const srcFrom = Math.max(0, -shift);
+        out.set(a.subarray(srcFrom, Math.min(a.length, srcFrom + C)), Math.max(0, shift));
+        return out;
+      };
+      c.y = c.y.map((a) => move(a, (n) => new Float32Array(n)));
+      c.price = c.price.map((a) => move(a, (n) => new Float32Array(n)));
+      c.promo = c.promo.map((a) => move(a, (n) => new Uint8Array(n)));
+      c.startDay = newStart;
+      c.days = C;
+    }
+    const index = new Map(c.keys.map((k, i) => [k, i]));
+    const known = refs.filter((r) => index.has(seriesKey(r.productId, r.locationId)));
+    const rows = known.map((r) => index.get(seriesKey(r.productId, r.locationId))!);
+    // Days touched by imports since the file was written.
+    const changed = (sqlite.prepare('select min(min_date) as d from data_changes where id > ?').get(c.changeId) as { d: string | null }).d;
+    const redoFrom = changed ? Math.max(dayNumber(changed), c.startDay) : Infinity;
+    const oldEnd = Math.min(cacheEnd, c.startDay + c.days);
+    if (redoFrom < oldEnd) fill(sqlite, c, rows, known, redoFrom, oldEnd);
+    // New days.
+    fill(sqlite, c, rows, known, Math.max(oldEnd, c.startDay), c.startDay + c.days);
+    // New series: read whole.
+    const fresh = refs.filter((r) => !index.has(seriesKey(r.productId, r.locationId)));
+    for (const r of fresh) {
+      c.keys.push(seriesKey(r.productId, r.locationId));
+      c.y.push(new Float32Array(c.days));
+      c.price.push(new Float32Array(c.days));
+      c.promo.push(new Uint8Array(c.days));
+    }
+    fill(sqlite, c, fresh.map((_, j) => index.size + j), fresh, c.startDay, c.startDay + c.days);
+    c.changeId = lastChange;
+    what = `updated (${redoFrom < oldEnd ? `days from ${fromDayNumber(redoFrom)} re-read, ` : ''}${Math.max(0, newEnd - cacheEnd)} new day(s), ${fresh.length} new series)`;
+  }
+  writeCache(file, c);
+  log?.(`history cache ${what} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  // The requested window, as engine arrays.
+  const index = new Map(c.keys.map((k, i) => [k, i]));
+  const off = targetStart - c.startDay;
+  const raw = refs.map((r) => {
+    const i = index.get(seriesKey(r.productId, r.locationId))!;
+    return { y: Float64Array.from(c!.y[i].subarray(off, off + o.days)), promo: c!.promo[i].slice(off, off + o.days), price: Float64Array.from(c!.price[i].subarray(off, off + o.days)) };
+  });
+  return assemble(sqlite, refs, raw, o);
+}
