@@ -200,6 +200,8 @@ export async function up(db: Db): Promise<void> {
     .addColumn('error', 'text')
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
+  await db.schema.createIndex('notifications_alert').on('notifications').column('alert_id').execute();
+  await db.schema.createIndex('notifications_unsent').on('notifications').column('sent_at').execute();
 
   await db.schema
     .createTable('forecast_metrics')

@@ -2,7 +2,7 @@
  * data_changes: every import (and `sample`) of sales or stock records the date
  * range it touched, so the demand-history cache knows which days to reload.
  */
-import { Kysely, sql } from 'kysely';
+import { Kysely } from 'kysely';
 import { isPostgres } from './001-initial.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -13,7 +13,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('min_date', 'text')
     .addColumn('max_date', 'text')
     .addColumn('rows', 'integer', (c) => c.notNull())
-    .addColumn('changed_at', 'text', (c) => c.notNull().defaultTo(sql`CURRENT_TIMESTAMP`))
+    .addColumn('changed_at', 'text', (c) => c.notNull())
     .execute();
 }
 

@@ -37,7 +37,7 @@ export interface Config {
   dormant: { days: number };
   topUrgent: { n: number };
   /** stateDir: checkpoint, lock, log and notifications; '' = a .optiflow folder beside the database. */
-  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string };
+  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number };
   service: { levelA: number; levelB: number; levelC: number; holdingRatePerYear: number };
   cleanup: { forecastsDays: number; alertsDays: number; metricsDays: number; batchRunsDays: number; notificationsDays: number };
 }
@@ -59,7 +59,7 @@ export const DEFAULTS: Config = {
   savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45 },
   dormant: { days: 90 },
   topUrgent: { n: 10 },
-  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '' },
+  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000 },
   service: { levelA: 0.98, levelB: 0.95, levelC: 0.9, holdingRatePerYear: 0.25 },
   cleanup: { forecastsDays: 90, alertsDays: 180, metricsDays: 365, batchRunsDays: 365, notificationsDays: 90 },
 };

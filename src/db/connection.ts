@@ -36,9 +36,9 @@ export function openDb(location: string, opts: { readonly?: boolean; mustExist?:
   }
   if (!opts.readonly) sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('busy_timeout = 60000'); // a batch job may wait for another job's write transaction
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('cache_size = -65536');
+  sqlite.pragma('cache_size = -16384'); // 16 MB per connection: a batch may hold several
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   let closed = false;
   return {

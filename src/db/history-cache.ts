@@ -43,10 +43,11 @@ function readCache(file: string): CacheData | null {
     const y: Float32Array[] = [];
     const price: Float32Array[] = [];
     const promo: Uint8Array[] = [];
+    // Views into the file's buffer: no copy (rows are replaced, not grown, when the window moves).
     for (let i = 0; i < N; i++) {
-      y.push(f32.slice(i * C, (i + 1) * C));
-      price.push(f32.slice((N + i) * C, (N + i + 1) * C));
-      promo.push(u8.slice(i * C, (i + 1) * C));
+      y.push(f32.subarray(i * C, (i + 1) * C));
+      price.push(f32.subarray((N + i) * C, (N + i + 1) * C));
+      promo.push(u8.subarray(i * C, (i + 1) * C));
     }
     return { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo };
   } catch {
@@ -158,9 +159,10 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
   // The requested window, as engine arrays.
   const index = new Map(c.keys.map((k, i) => [k, i]));
   const off = targetStart - c.startDay;
+  // Views of the window into the cache's arrays (float32): no copy; the engine never writes to them.
   const raw = refs.map((r) => {
     const i = index.get(seriesKey(r.productId, r.locationId))!;
-    return { y: Float64Array.from(c!.y[i].subarray(off, off + o.days)), promo: c!.promo[i].slice(off, off + o.days), price: Float64Array.from(c!.price[i].subarray(off, off + o.days)) };
+    return { y: c!.y[i].subarray(off, off + o.days), promo: c!.promo[i].subarray(off, off + o.days), price: c!.price[i].subarray(off, off + o.days) };
   });
   return assemble(sqlite, refs, raw, o);
 }

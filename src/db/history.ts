@@ -119,7 +119,7 @@ export function loadHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions): 
 }
 
 /** Engine series from raw arrays: holidays and future promotions from `events`, relative log price. */
-export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw: { y: Float64Array; promo: Uint8Array; price: Float64Array }[], o: HistoryOptions): History {
+export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array }[], o: HistoryOptions): History {
   const end = dayNumber(o.asOf);
   const startDay = end - o.days;
   const T = o.days;
@@ -175,7 +175,7 @@ export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw:
 }
 
 /** log(price / median regular price), carried forward over days without sales and into the horizon at the last regular price. */
-function logRelativePrice(p: Float64Array, promo: Uint8Array | null, T: number, H: number): Float32Array | null {
+function logRelativePrice(p: Float64Array | Float32Array, promo: Uint8Array | null, T: number, H: number): Float32Array | null {
   const regular: number[] = [];
   for (let t = 0; t < T; t++) if (p[t] === p[t] && !(promo && promo[t])) regular.push(p[t]);
   if (!regular.length) return null;

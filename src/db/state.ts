@@ -80,22 +80,26 @@ export class StateReader {
    * Reads every series' forecasts, open orders, supplier terms, model parameters
    * and policies in one pass each, for jobs that read all series (alerts, optimize).
    */
-  preload(): this {
+  preload(refs: { productId: number; locationId: number }[]): this {
     const k = (p: number, l: number) => `${p}:${l}`;
     const base = dayNumber(this.runDate);
     const offset = daysBetween(this.runDate, this.asOf);
+    // Per series, along the primary key (product, location, run_date, date): contiguous rows, no table lookups.
     const forecasts = new Map<string, { yhat: Float64Array; lo: Float64Array; hi: Float64Array }>();
-    const H = (this.sqlite.prepare('select max(date) as d from forecasts where run_date = ?').get(this.runDate) as { d: string | null }).d;
-    const n = H ? Math.max(0, dayNumber(H) - base + 1 - offset) : 0;
-    for (const [p, l, d, y, lo, hi] of this.sqlite.prepare('select product_id, location_id, date, yhat, yhat_lo, yhat_hi from forecasts where run_date = ?').raw(true).iterate(this.runDate) as Iterable<[number, number, string, number, number, number]>) {
-      const i = dayNumber(d) - base - offset;
-      if (i < 0 || i >= n) continue;
-      const key = k(p, l);
-      let f = forecasts.get(key);
-      if (!f) forecasts.set(key, (f = { yhat: new Float64Array(n), lo: new Float64Array(n), hi: new Float64Array(n) }));
-      f.yhat[i] = y;
-      f.lo[i] = lo;
-      f.hi[i] = hi;
+    const fq = this.sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true);
+    for (const r of refs) {
+      let f: { yhat: Float64Array; lo: Float64Array; hi: Float64Array } | null = null;
+      const rows = fq.all(r.productId, r.locationId, this.runDate) as [string, number, number, number][];
+      const n = Math.max(0, rows.length - offset);
+      for (const [d, y, lo, hi] of rows) {
+        const i = dayNumber(d) - base - offset;
+        if (i < 0 || i >= n) continue;
+        f ??= { yhat: new Float64Array(n), lo: new Float64Array(n), hi: new Float64Array(n) };
+        f.yhat[i] = y;
+        f.lo[i] = lo;
+        f.hi[i] = hi;
+      }
+      if (f) forecasts.set(k(r.productId, r.locationId), f);
     }
     const orders = new Map<string, { id: number; quantity: number; expectedOn: string }[]>();
     for (const o of this.sqlite.prepare(`select id, product_id, location_id, quantity, expected_on from purchase_orders where status = 'open' and ordered_on <= ?`).all(this.asOf) as { id: number; product_id: number; location_id: number; quantity: number; expected_on: string }[]) {
@@ -159,14 +163,14 @@ export class StateReader {
       }
     }
     const n = yhat.length;
-    const receipts = new Float64Array(Math.max(n, 1) + 400);
     const openOrders = pre
       ? pre.orders.get(key) ?? []
       : (this.q.orders.all(p, l, this.asOf) as { id: number; quantity: number; expected_on: string }[]).map((o) => ({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on }));
-    for (const o of openOrders) {
-      const d = Math.max(0, daysBetween(this.asOf, o.expectedOn));
-      if (d < receipts.length) receipts[d] += o.quantity;
-    }
+    // Receipts by day: the forecast horizon, or further when an open order arrives later.
+    let last = n;
+    for (const o of openOrders) last = Math.max(last, daysBetween(this.asOf, o.expectedOn) + 1);
+    const receipts = new Float64Array(Math.max(last, 1));
+    for (const o of openOrders) receipts[Math.max(0, daysBetween(this.asOf, o.expectedOn))] += o.quantity;
     const s = pre ? undefined : (this.q.supplier.get(p) as { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number } | undefined);
     const supplier: SupplierTerms | null = pre
       ? pre.suppliers.get(p) ?? null

@@ -13,6 +13,32 @@ import type { Job, JobContext } from './types.js';
 const r2 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 100) / 100);
 const r3 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
 
+/** Stock value at past dates, cached per date in kpi_cache (invalidated by stock imports touching it). */
+function snapshotValues(ctx: JobContext, dates: string[]): number[] {
+  const { sqlite } = ctx;
+  const changeId = (sqlite.prepare(`select coalesce(max(id), 0) as id from data_changes`).get() as { id: number }).id;
+  const get = sqlite.prepare('select payload from kpi_cache where key = ?');
+  const touched = sqlite.prepare(`select 1 from data_changes where entity = 'stock' and id > ? and min_date <= ? limit 1`);
+  const out: (number | null)[] = dates.map((d) => {
+    const row = get.get(`stock_value:${d}`) as { payload: string } | undefined;
+    if (!row) return null;
+    const p = JSON.parse(row.payload) as { value: number; change_id: number };
+    return touched.get(p.change_id, d) ? null : p.value;
+  });
+  const missing = dates.filter((_, i) => out[i] === null);
+  if (missing.length) {
+    const values = stockValues(sqlite, missing);
+    const put = sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)');
+    const now = new Date();
+    const keep = new Date(now.getTime() + 400 * 86_400_000).toISOString();
+    missing.forEach((d, j) => {
+      out[dates.indexOf(d)] = values[j];
+      put.run(`stock_value:${d}`, JSON.stringify({ value: values[j], change_id: changeId }), now.toISOString(), keep);
+    });
+  }
+  return out as number[];
+}
+
 /** Cost of goods sold (units x unit cost) over [from, to): range scans of the sales key, shared within a batch run. */
 function cogs(ctx: JobContext, from: string, to: string): number {
   const key = `cogs:${from}:${to}`;
@@ -36,10 +62,14 @@ export function computeKpis(ctx: JobContext) {
   const days = first ? Math.min(365, daysBetween(first, asOf)) : 0;
   const from = addDays(asOf, -days);
   const cogsWindow = days ? cogs(ctx, from, asOf) : 0;
-  // Average stock value: month-end snapshots over the window (12 at most).
+  // Average stock value: the stock value at the last calendar month-ends inside the window (12 at most).
+  // A past month-end's value is computed once and kept in kpi_cache, until an import touches stock up to that date.
   const snapDates: string[] = [];
-  for (let m = 1; m <= Math.max(1, Math.floor(days / 30.4)); m++) snapDates.push(addDays(asOf, -Math.round(m * 30.4)));
-  const snaps = stockValues(sqlite, snapDates);
+  for (let m = 1; m <= Math.max(1, Math.floor(days / 30.4)) && snapDates.length < 12; m++) {
+    const firstOfMonth = new Date(Date.UTC(+asOf.slice(0, 4), +asOf.slice(5, 7) - m, 1));
+    snapDates.push(addDays(firstOfMonth.toISOString().slice(0, 10), -1));
+  }
+  const snaps = snapshotValues(ctx, snapDates.filter((d) => !first || d >= first));
   const avgStock = snaps.length ? snaps.reduce((a, b) => a + b, 0) / snaps.length : stockValue;
   const rotation = avgStock > 0 && days > 0 ? (cogsWindow * (365 / days)) / avgStock : null;
   const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts where active = 1 and severity = 'CRITIQUE'`).get() as { n: number }).n;
@@ -135,6 +165,7 @@ export const savingsJob: Job = {
 
 export const revenueJob: Job = {
   name: 'revenue',
+  isolated: true,
   description: 'predicted against actual revenue for each of the last 30 days',
   dependsOn: ['predict'],
   async run(ctx) {
@@ -226,6 +257,7 @@ export const topUrgentJob: Job = {
 
 export const dormantJob: Job = {
   name: 'dormant',
+  isolated: true,
   description: 'series with stock on hand and no sale for N days (default 90), with tied-up value',
   dependsOn: [],
   async run(ctx, opts = {}) {

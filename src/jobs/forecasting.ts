@@ -21,6 +21,7 @@ import { forecastMany, forecastWith, intervalFrom, parseAlgorithm, type Algorith
 import { score } from '../ml/metrics.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { nowIso, type Job, type JobContext, type JobResult } from './types.js';
+import { BulkInsert } from '../db/bulk.js';
 
 interface ModelRow {
   id: number;
@@ -219,9 +220,17 @@ export const predictJob: Job = {
     requireSales(ctx);
     const backend = await initBackend(ctx.log);
     const horizon = Number(opts.horizon ?? ctx.config.horizon);
+    const mem = (stage: string) => {
+      const m = process.memoryUsage();
+      ctx.log.debug(`predict: ${stage}: rss ${Math.round(m.rss / 1048576)} MB, heap ${Math.round(m.heapUsed / 1048576)} MB, buffers ${Math.round(m.arrayBuffers / 1048576)} MB`);
+    };
     const hist = historyFor(ctx, ctx.config.train.historyDays, horizon);
-    const models = new Map<string, ModelRow>();
-    for (const m of ctx.sqlite.prepare(`select * from models where status in ('active','fallback') and train_end < ? order by version`).all(ctx.asOf) as ModelRow[])
+    mem('history loaded');
+    // Only what predict needs of each model (the stored backtest errors stay in the database).
+    const models = new Map<string, { id: number; algorithm: string; status: string; interval: string | null }>();
+    for (const m of ctx.sqlite
+      .prepare(`select id, product_id, location_id, algorithm, status, json_extract(params, '$.interval') as interval from models where status in ('active','fallback') and train_end < ? order by version`)
+      .all(ctx.asOf) as { id: number; product_id: number; location_id: number; algorithm: string; status: string; interval: string | null }[])
       models.set(seriesKey(m.product_id, m.location_id), m);
     let fallback = 0;
     const algos: Algorithm[][] = hist.series.map((s) => {
@@ -235,8 +244,9 @@ export const predictJob: Job = {
     });
     if (fallback) ctx.log.warn(`predict: ${fallback} series without a trained model use the fallback (seasonal naive); run \`optiflow train\``);
     const f = await forecastWith(hist.series, algos, horizon, engineOptions(ctx, hist, horizon));
+    mem('forecasts computed');
     const del = ctx.sqlite.prepare('delete from forecasts where run_date = ?');
-    const ins = ctx.sqlite.prepare('insert into forecasts (product_id, location_id, run_date, date, model_id, yhat, yhat_lo, yhat_hi, event_factor, base_yhat, base_lo, base_hi) values (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)');
+    const ins = new BulkInsert(ctx.sqlite, 'forecasts', ['product_id', 'location_id', 'run_date', 'date', 'model_id', 'yhat', 'yhat_lo', 'yhat_hi', 'event_factor', 'base_yhat', 'base_lo', 'base_hi'], 50);
     const dates = Array.from({ length: horizon }, (_, h) => addDays(ctx.asOf, h));
     let n = 0;
     ctx.sqlite.transaction(() => {
@@ -244,15 +254,16 @@ export const predictJob: Job = {
       hist.series.forEach((s, i) => {
         const ref = hist.refs[i];
         const m = models.get(s.id);
-        const iv = m ? (JSON.parse(m.params).interval as { error_lo: number; error_hi: number } | undefined) : undefined;
+        const iv = m?.interval ? (JSON.parse(m.interval) as { error_lo: number; error_hi: number }) : undefined;
         const spread = iv ?? defaultSpread(f[i]);
         const { lo, hi } = intervalFrom(f[i], spread.error_lo, spread.error_hi);
         for (let h = 0; h < horizon; h++) {
           const y = r4(f[i][h]);
-          ins.run(ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, r4(lo[h]), r4(hi[h]), y, r4(lo[h]), r4(hi[h]));
+          ins.push(ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, r4(lo[h]), r4(hi[h]), 1, y, r4(lo[h]), r4(hi[h]));
           n++;
         }
       });
+      ins.flush();
     })();
     ctx.log.info(`predict: ${n} forecasts for ${hist.series.length} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
     return { summary: { series: hist.series.length, predictions: n, fallback, horizon, backend } };

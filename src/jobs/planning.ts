@@ -125,9 +125,10 @@ function normalLoss(z: number): number {
 export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
   const { sqlite, asOf, config } = ctx;
   const hist = loadHistory(sqlite, { asOf, days: 364, horizon: 0 });
-  const reader = new StateReader(sqlite, asOf, (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r ?? asOf).preload();
+  const reader = new StateReader(sqlite, asOf, (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r ?? asOf);
   const refs = new Map((sqlite.prepare(`select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category,'') as category, p.unit_cost as unitCost, p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage from products p cross join locations l`).all() as Parameters<StateReader['read']>[0][]).map((r) => [`${r.productId}:${r.locationId}`, r]));
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
+  reader.preload(hist.refs);
   const R = Math.max(1, config.alerts.reviewPeriodDays);
   const items = hist.series.map((s, i) => {
     const ref = refs.get(s.id)!;
@@ -394,7 +395,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
   return { from, to, days: span, series: hist.series.length, refit_days: refit, service_level: o.serviceLevel ?? 0.95, price_breaks: !!o.priceBreaks, rows: reports, per_series: perSeries };
 }
 
-function demandMean(y: Float64Array, end: number, days: number): number {
+function demandMean(y: ArrayLike<number>, end: number, days: number): number {
   let s = 0;
   let n = 0;
   for (let t = Math.max(0, end - days); t < end; t++) if (!Number.isNaN(y[t])) {

@@ -26,6 +26,11 @@ export interface Job {
   name: string;
   description: string;
   dependsOn: string[];
+  /**
+   * Reads nothing shared within a batch run and runs beside the long main-thread
+   * jobs (predict, events-impact): the batch may run it in a worker thread.
+   */
+  isolated?: boolean;
   run(ctx: JobContext, opts?: Record<string, unknown>): Promise<JobResult>;
 }
 

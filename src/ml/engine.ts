@@ -9,13 +9,13 @@
  * demand, and they are not scored.
  */
 import { fitRegression, type RegressionSeries } from './regression.js';
-import { adi, crostonClassic, dampedHoltWinters, fitHoltWinters, movingAverage, sba, seasonalNaive, tsb, zeroShare } from './models.js';
+import { type Demand, adi, crostonClassic, dampedHoltWinters, fitHoltWinters, movingAverage, sba, seasonalNaive, tsb, zeroShare } from './models.js';
 import { naiveScale, quantile, score } from './metrics.js';
 
 export interface EngineSeries {
   id: string;
   /** History, one value per day, NaN = unknown demand (stock-out, before first sale). */
-  y: Float64Array;
+  y: Demand;
   /** Promotion flags for history + horizon (length y.length + horizon), or null. */
   promo: Uint8Array | Float64Array | null;
   /** log(price / reference) for history + horizon, or null. */
@@ -66,7 +66,7 @@ export interface SeriesForecast {
   kind: 'smooth' | 'intermittent' | 'short';
 }
 
-const STAT: Record<Exclude<Algorithm, 'regression'>, (y: Float64Array, h: number) => { f: Float64Array; params: Record<string, number> }> = {
+const STAT: Record<Exclude<Algorithm, 'regression'>, (y: Demand, h: number) => { f: Float64Array; params: Record<string, number> }> = {
   ets: (y, h) => {
     const p = fitHoltWinters(y);
     return { f: dampedHoltWinters(y, h, p), params: p };
@@ -78,13 +78,13 @@ const STAT: Record<Exclude<Algorithm, 'regression'>, (y: Float64Array, h: number
   tsb: (y, h) => ({ f: tsb(y, h, { alpha: 0.1, beta: 0.05 }), params: { alpha: 0.1, beta: 0.05 } }),
 };
 
-function knownDays(y: Float64Array): number {
+function knownDays(y: Demand): number {
   let n = 0;
   for (let i = 0; i < y.length; i++) if (!Number.isNaN(y[i])) n++;
   return n;
 }
 
-function classify(y: Float64Array, minHistory: number): 'smooth' | 'intermittent' | 'short' {
+function classify(y: Demand, minHistory: number): 'smooth' | 'intermittent' | 'short' {
   if (knownDays(y) < minHistory) return 'short';
   // Syntetos-Boylan: ADI > 1.32 is intermittent/lumpy.
   return adi(y) > 1.32 || zeroShare(y) > 0.3 ? 'intermittent' : 'smooth';
@@ -98,7 +98,8 @@ function candidatesFor(kind: 'smooth' | 'intermittent', allowed: Algorithm[] | u
 async function regressionForecasts(series: EngineSeries[], idx: number[], T: number, H: number, o: EngineOptions) {
   const out = new Map<number, Float64Array>();
   const extra = new Map<number, { promo: number; price: number; smear: number }>();
-  const chunk = o.chunk ?? 4000;
+  // Series per regression batch: each series with own regressors holds a k x k system and its factor.
+  const chunk = o.chunk ?? 2000;
   for (let c = 0; c < idx.length; c += chunk) {
     const part = idx.slice(c, c + chunk);
     const input: RegressionSeries[] = part.map((i) => ({
@@ -158,7 +159,7 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
       choice.push({ algos: [], metrics, rmsse: NaN, errors: [], byOrigin: [], reason: `fewer than ${minHistory} days of known demand: fallback` });
       return;
     }
-    const actualsByOrigin = splits.map(({ trainEnd, testEnd }) => ({ act: s.y.subarray(trainEnd, testEnd), train: s.y.subarray(0, trainEnd) }));
+    const actualsByOrigin: { act: Demand; train: Demand }[] = splits.map(({ trainEnd, testEnd }) => ({ act: s.y.subarray(trainEnd, testEnd), train: s.y.subarray(0, trainEnd) }));
     const nOrig = splits.length;
     const evalForecasts = (fs: Float64Array[]): CandidateMetrics => {
       let r = 0;

@@ -2,9 +2,12 @@
  * The statistical models, each a pure function of arrays: history in (NaN =
  * unknown demand, e.g. a stock-out day), h forecasts out, never negative.
  */
-export type Forecaster = (y: Float64Array, h: number, params?: Record<string, number>) => Float64Array;
+/** Daily demand history: float32 (the history cache) or float64; NaN = unknown. */
+export type Demand = Float32Array | Float64Array;
 
-function lastFinite(y: Float64Array, from: number): number {
+export type Forecaster = (y: Demand, h: number, params?: Record<string, number>) => Float64Array;
+
+function lastFinite(y: Demand, from: number): number {
   for (let i = from; i >= 0; i--) if (!Number.isNaN(y[i])) return y[i];
   return 0;
 }
@@ -39,7 +42,7 @@ export const movingAverage: Forecaster = (y, h, p = {}) => {
  * Additive Holt-Winters with damped trend and weekly seasonality (ETS(A,Ad,A)).
  * Unknown days are filled with the one-step forecast (no update from them).
  */
-export function dampedHoltWinters(y: Float64Array, h: number, p: Record<string, number> = {}): Float64Array {
+export function dampedHoltWinters(y: Demand, h: number, p: Record<string, number> = {}): Float64Array {
   const alpha = p.alpha ?? 0.1;
   const beta = p.beta ?? 0.01;
   const gamma = p.gamma ?? 0.05;
@@ -81,7 +84,7 @@ export function dampedHoltWinters(y: Float64Array, h: number, p: Record<string, 
 }
 
 /** Fits the damped Holt-Winters smoothing parameters on a small grid by one-step squared error. */
-export function fitHoltWinters(y: Float64Array): Record<string, number> {
+export function fitHoltWinters(y: Demand): Record<string, number> {
   const grid = [
     { alpha: 0.05, beta: 0.005, gamma: 0.05, phi: 0.9 },
     { alpha: 0.15, beta: 0.01, gamma: 0.1, phi: 0.9 },
@@ -100,7 +103,7 @@ export function fitHoltWinters(y: Float64Array): Record<string, number> {
   return best;
 }
 
-function holtWintersSse(y: Float64Array, p: Record<string, number>): number {
+function holtWintersSse(y: Demand, p: Record<string, number>): number {
   const { alpha, beta, gamma, phi } = p;
   const m = 7;
   const n = y.length;
@@ -138,7 +141,7 @@ function holtWintersSse(y: Float64Array, p: Record<string, number>): number {
  * probability of demand every day instead of the interval (Teunter-Syntetos-Babai),
  * so the forecast decays when demand stops.
  */
-export function croston(y: Float64Array, h: number, p: Record<string, number> = {}, variant: 'croston' | 'sba' | 'tsb' = 'croston'): Float64Array {
+export function croston(y: Demand, h: number, p: Record<string, number> = {}, variant: 'croston' | 'sba' | 'tsb' = 'croston'): Float64Array {
   const alpha = p.alpha ?? 0.1;
   const beta = p.beta ?? 0.05;
   let z = NaN;
@@ -177,7 +180,7 @@ export const sba: Forecaster = (y, h, p) => croston(y, h, p, 'sba');
 export const tsb: Forecaster = (y, h, p) => croston(y, h, p, 'tsb');
 
 /** Share of known days with zero demand. */
-export function zeroShare(y: Float64Array, last = 365): number {
+export function zeroShare(y: Demand, last = 365): number {
   let z = 0;
   let n = 0;
   for (let i = Math.max(0, y.length - last); i < y.length; i++) if (!Number.isNaN(y[i])) {
@@ -188,7 +191,7 @@ export function zeroShare(y: Float64Array, last = 365): number {
 }
 
 /** Average inter-demand interval (ADI): known days per non-zero day. */
-export function adi(y: Float64Array, last = 365): number {
+export function adi(y: Demand, last = 365): number {
   let nz = 0;
   let n = 0;
   for (let i = Math.max(0, y.length - last); i < y.length; i++) if (!Number.isNaN(y[i])) {

@@ -21,7 +21,7 @@ import { dayOfYear, weekday } from '../dates.js';
 
 export interface RegressionSeries {
   /** History, length T; NaN = unknown demand. */
-  y: Float64Array;
+  y: Float32Array | Float64Array;
   /** 0/1 promotion flag, length T + H, or null. */
   promo: Uint8Array | Float64Array | null;
   /** log(price / reference price), length T + H, or null. */
