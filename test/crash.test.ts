@@ -54,7 +54,9 @@ function killWhen(db: string, when: (cp: Cp) => boolean): Promise<{ killed: bool
     }, 2);
     child.on('exit', (_code, signal) => {
       clearInterval(timer);
-      resolve({ killed: signal === 'SIGKILL', at });
+      // The state at the kill is the checkpoint on disk once the process is gone (it ran on for a moment after `when` held).
+      const f = checkpointOf(db);
+      resolve({ killed: signal === 'SIGKILL', at: at && existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Cp) : at });
     });
   });
 }

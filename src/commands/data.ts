@@ -8,7 +8,7 @@ import { exportEntity } from '../io/export.js';
 import { ENTITIES } from '../io/entities.js';
 import { EXPORTS } from '../io/export.js';
 import { JobError, UsageError } from '../errors.js';
-import { table, keyValues } from './render.js';
+import { table } from './render.js';
 import type { Action } from '../cli.js';
 import { intOption } from './options.js';
 
@@ -114,5 +114,4 @@ export function registerData(program: Command, action: Action): void {
       const r = await exportEntity(db, { entity, format: o.format as 'csv' | 'json', output: o.output, runDate: o.runDate, asOf: ctx.config.asOf });
       ctx.log.info(`exported ${r.rows} ${entity} rows${r.runDate ? ' of run ' + r.runDate : ''}${o.output ? ' to ' + o.output : ''}`);
     }));
-  void keyValues;
 }

@@ -8,7 +8,7 @@ import { currentStock, stockValues } from '../db/state.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { trendStats } from '../inventory/trend-stats.js';
 import { MissingInputError } from '../errors.js';
-import type { Job, JobContext } from './types.js';
+import { type Job, type JobContext, withoutIds } from './types.js';
 
 const r2 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 100) / 100);
 const r3 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
@@ -226,7 +226,7 @@ export const trendsJob: Job = {
       for (const r of rows) ins.run(asOf, r.scope, r.key, r.product_id, r.location_id, r.category, r.growth_28d, r.growth_yoy, r.slope, r.weekly_strength, r.yearly_strength, r.label);
     })();
     const count = (l: string) => rows.filter((r) => r.scope === 'series' && r.label === l).length;
-    const view = rows.map(({ product_id, location_id, ...r }) => (void product_id, void location_id, r));
+    const view = rows.map((r) => withoutIds(r as Record<string, unknown> & { product_id: unknown; location_id: unknown }));
     return { summary: { series: hist.series.length, categories: cats.size, rising: count('rising'), stable: count('stable'), declining: count('declining') }, rows: view.sort((a, b) => (a.scope === b.scope ? 0 : a.scope === 'category' ? -1 : 1)) };
   },
 };
@@ -278,7 +278,7 @@ export const dormantJob: Job = {
       sqlite.prepare('delete from dormant_stock where computed_on = ?').run(asOf);
       for (const r of rows) ins.run(asOf, r.product_id, r.location_id, r.on_hand, r.value, r.last_sale, r.days_since_sale);
     })();
-    return { summary: { days, series: rows.length, tied_up_value: r2(rows.reduce((s, r) => s + r.value, 0)) }, rows: rows.map(({ product_id, location_id, ...r }) => (void product_id, void location_id, r)) };
+    return { summary: { days, series: rows.length, tied_up_value: r2(rows.reduce((s, r) => s + r.value, 0)) }, rows: rows.map(withoutIds) };
   },
 };
 

@@ -2,17 +2,17 @@
  * On-demand planning: suggest, optimize, simulate. They share the stock
  * projection, safety stock and order-quantity code with `alerts`.
  */
-import { addDays, daysBetween, dayNumber, isIsoDate } from '../dates.js';
+import { addDays, daysBetween, isIsoDate } from '../dates.js';
 import { loadHistory } from '../db/history.js';
-import { productRef, StateReader, currentStock } from '../db/state.js';
+import { productRef, StateReader } from '../db/state.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { initBackend } from '../ml/backend.js';
 import { forecastMany, forecastWith, parseAlgorithm, type Algorithm } from '../ml/engine.js';
 import { projectStock, sum } from '../inventory/projection.js';
 import { normalQuantile, safetyStock } from '../inventory/safety-stock.js';
-import { suggestQuantity, totalCost } from '../inventory/suggestion.js';
+import { suggestQuantity } from '../inventory/suggestion.js';
 import { minMaxPolicy, simulateSeries, StockSim, type SimResult } from '../inventory/simulation.js';
-import type { JobContext } from './types.js';
+import { type JobContext, withoutIds } from './types.js';
 
 // ---------------------------------------------------------------- suggest
 
@@ -232,7 +232,7 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
     expected_fill_rate: round(demandW > 0 ? rows.reduce((s, r, k) => s + r.expected_fill_rate * items[k].d, 0) / demandW : 1, 4),
     budget: o.budget ?? null,
   };
-  return { summary, rows: rows.map(({ product_id, location_id, ...r }) => (void product_id, void location_id, r)) };
+  return { summary, rows: rows.map(withoutIds) };
 }
 
 // ---------------------------------------------------------------- simulate
@@ -410,6 +410,3 @@ function round(x: number, d = 2): number {
   return Math.round(x * f) / f;
 }
 
-void dayNumber;
-void totalCost;
-void currentStock;

@@ -19,7 +19,7 @@
  */
 import { addDays, dayNumber, fromDayNumber } from '../dates.js';
 import { initBackend, tf } from '../ml/backend.js';
-import type { Job, JobContext } from './types.js';
+import { type Job, type JobContext, withoutIds } from './types.js';
 
 const RANGES: Record<string, [number, number]> = { chilled: [0, 5], frozen: [-40, -15], ambient: [5, 25] };
 
@@ -134,7 +134,7 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
   const count = (l: string) => rows.filter((r) => r.level === l).length;
   return {
     summary: { series: rows.length, method, incidents: totalIncidents, low: count('low'), medium: count('medium'), high: count('high'), critical: count('critical') },
-    rows: rows.map(({ product_id, location_id, ...r }) => (void product_id, void location_id, r)),
+    rows: rows.map(withoutIds),
   };
 }
 

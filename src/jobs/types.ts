@@ -37,3 +37,9 @@ export interface Job {
 export function nowIso(): string {
   return new Date().toISOString();
 }
+
+/** A row without its database ids (what people and --json see). */
+export function withoutIds<T extends { product_id: unknown; location_id: unknown }>(row: T): Omit<T, 'product_id' | 'location_id'> {
+  const { product_id: _p, location_id: _l, ...rest } = row;
+  return rest;
+}
