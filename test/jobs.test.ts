@@ -68,7 +68,7 @@ test('alerts carry a human message and CRITIQUE alerts were sent through the com
   const r = JSON.parse(run(['alerts', '--json']).stdout) as { rows: { severity: string; message: string }[] };
   const crit = r.rows.filter((a) => a.severity === 'CRITIQUE');
   expect(crit.length).toBeGreaterThan(0);
-  for (const a of crit) expect(a.message).toMatch(/^SKU-\d+ (runs out on \d{4}-\d{2}-\d{2}, in \d+ days?|is out of stock now); supplier lead time \d+ days?: /);
+  for (const a of crit) expect(a.message).toMatch(/^SKU-\d+ (runs out on \d{4}-\d{2}-\d{2}, in \d+ days?|runs out today \(\d{4}-\d{2}-\d{2}\)|is out of stock now); supplier lead time \d+ days?: /);
   const sent = readFileSync(outbox, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   expect(sent.length).toBe(crit.length);
 });

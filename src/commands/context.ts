@@ -24,6 +24,8 @@ export interface Context {
   log: Logger;
   json: boolean;
   quiet: boolean;
+  /** A log level was asked for (flag or environment). */
+  logLevelGiven: boolean;
   out: (s: string) => void;
   /** Opens the database (once) and checks migrations are current unless told not to. */
   db(opts?: { migrated?: boolean }): Promise<Db>;
@@ -47,6 +49,7 @@ export function createContext(g: GlobalOptions, out: (s: string) => void = (s) =
     log,
     json: !!g.json,
     quiet: !!g.quiet,
+    logLevelGiven: g.logLevel !== undefined || !!process.env.OPTIFLOW_LOG_LEVEL,
     out,
     async db(opts = {}) {
       if (!db) {

@@ -12,6 +12,7 @@ import { intOption, listOption } from './options.js';
 import { keyValues, table, type Cell } from './render.js';
 import { onSignal } from '../signals.js';
 import ora from 'ora';
+import winston from 'winston';
 
 export function registerOps(program: Command, action: Action): void {
   program
@@ -87,12 +88,15 @@ export function registerOps(program: Command, action: Action): void {
     .option('--products <n>', 'products in the sample', intOption('--products', 1), 250)
     .addHelpText('after', '\nExample:\n  optiflow demo --db demo.db')
     .action(action(async (ctx, o: { products: number }) => {
+      // The summary is the point of the demo: job lines go to the log file, the console shows warnings.
+      if (!ctx.logLevelGiven)
+        for (const t of ctx.log.transports) if (t instanceof winston.transports.Console) t.level = 'warn';
       const db = await ctx.db({ migrated: false });
       const r = await runDemo(db, { config: ctx.config, asOf: ctx.config.asOf, log: ctx.log }, o);
       if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
       const k = r.kpis;
       ctx.out(`\noptiflow demo on ${r.db} (${r.sampleCreated ? 'sample data created' : 'existing data'}), today ${ctx.config.asOf}\n\n`);
-      ctx.out(`training: ${r.train.trained} series in ${r.trainSeconds.toFixed(1)}s (${r.train.activated} activated, ${r.train.fallback} on the fallback model)\n`);
+      ctx.out(`training: ${r.train.trained} series in ${r.trainSeconds.toFixed(1)}s (${r.train.activated} activated, ${r.train.rejected} rejected by the quality gate, ${r.train.fallback} too short: fallback model)\n`);
       ctx.out(`nightly batch: ${r.batch.status} in ${r.batch.metrics?.duration_seconds}s, ${r.batch.metrics?.predictions_generated} forecasts, ${r.batch.metrics?.alerts_created} alerts\n\n`);
       ctx.out('dashboard\n' + keyValues({
         'alerts CRITIQUE': k.alerts.CRITIQUE, 'alerts ATTENTION': k.alerts.ATTENTION, 'alerts INFO': k.alerts.INFO,

@@ -49,6 +49,14 @@ export function openDb(location: string, opts: { readonly?: boolean; mustExist?:
     close: async () => {
       if (closed) return;
       closed = true;
+      // Keeps the planner's statistics current after large writes (SQLite's recommendation on close).
+      if (!opts.readonly && sqlite.open) {
+        try {
+          sqlite.pragma('optimize');
+        } catch {
+          // Best effort: a busy database skips it.
+        }
+      }
       await kysely.destroy();
     },
   };

@@ -20,16 +20,7 @@ export interface SupplierTerms {
   priceBreaks: { minQty: number; unitCost: number }[];
 }
 
-export interface SeriesState {
-  productId: number;
-  locationId: number;
-  sku: string;
-  location: string;
-  category: string;
-  unitCost: number;
-  unitPrice: number;
-  shelfLifeDays: number | null;
-  storage: string | null;
+export interface SeriesState extends ProductRef {
   onHand: number;
   stockDate: string | null;
   /** Open order quantities by arrival day (0 = today; overdue orders count today). */

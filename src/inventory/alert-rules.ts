@@ -71,7 +71,7 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
     why = 'is out of stock now';
   } else if (so !== null && so < L) {
     severity = 'CRITIQUE';
-    why = `runs out on ${addDays(asOf, so)}, in ${so} day${so === 1 ? '' : 's'}`;
+    why = so === 0 ? `runs out today (${asOf})` : `runs out on ${addDays(asOf, so)}, in ${so} day${so === 1 ? '' : 's'}`;
   } else if (so !== null && so < L + t.reviewPeriodDays + t.safetyDays) {
     severity = 'ATTENTION';
     why = `runs out on ${addDays(asOf, so)}, in ${so} days`;

@@ -19,7 +19,7 @@
  */
 import { addDays } from '../dates.js';
 import { historyFor, seriesKey } from '../db/history.js';
-import { naiveScale } from '../ml/metrics.js';
+import { ErrorSums, naiveScale } from '../ml/metrics.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import type { Job } from './types.js';
 
@@ -56,40 +56,25 @@ export const monitorJob: Job = {
     const rows: Record<string, unknown>[] = [];
     const rowRefs: { productId: number; locationId: number }[] = [];
     const flags: { p: number; l: number; reason: string }[] = [];
-    let gae = 0;
-    let ga = 0;
-    let gse = 0;
-    let gbias = 0;
-    let gn = 0;
-    let gape = 0;
-    let gnape = 0;
+    const total = new ErrorSums();
     hist.series.forEach((s, i) => {
       const y = s.y;
-      let ae = 0, a = 0, se = 0, bias = 0, n = 0, ape = 0, nape = 0, nse = 0;
+      const sums = new ErrorSums();
+      let nse = 0;
       for (let j = 0; j < L; j++) {
         const t = T - L + j;
-        const act = y[t];
-        const fc = f[i][j];
-        if (Number.isNaN(act) || Number.isNaN(fc)) continue;
-        const e = fc - act;
-        ae += Math.abs(e);
-        a += act;
-        se += e * e;
-        bias += e;
-        n++;
-        if (act > 0) {
-          ape += Math.abs(e) / act;
-          nape++;
-        }
+        if (!sums.add(y[t], f[i][j])) continue;
+        // What seasonal naive would have said for the same day.
         const sn = y[t - 7];
-        if (!Number.isNaN(sn)) nse += (sn - act) ** 2;
+        if (!Number.isNaN(sn)) nse += (sn - y[t]) ** 2;
       }
+      const n = sums.n;
       if (!n) return;
-      gae += ae; ga += a; gse += se; gbias += bias; gn += n; gape += ape; gnape += nape;
+      total.merge(sums);
       const ref = hist.refs[i];
-      const rmse = Math.sqrt(se / n);
-      const mape = nape ? (100 * ape) / nape : null;
-      const row = { sku: ref.sku, location: ref.location, n, mape: r3(mape), wape: a > 0 ? r3(ae / a) : null, rmse: r3(rmse), bias: r3(bias / n), flagged: '' };
+      const rmse = sums.rmse;
+      const mape = sums.mape;
+      const row = { sku: ref.sku, location: ref.location, n, mape: r3(mape), wape: r3(sums.wape), rmse: r3(rmse), bias: r3(sums.bias), flagged: '' };
       let reason: string | null = null;
       if (config.monitor.rule === 'mape') {
         if (mape !== null && mape > config.monitor.mapeThreshold) reason = `MAPE ${mape.toFixed(1)} % > ${config.monitor.mapeThreshold} %`;
@@ -107,7 +92,7 @@ export const monitorJob: Job = {
       rows.push(row);
       rowRefs.push(ref);
     });
-    const global = { date: asOf, lookback_days: L, days_with_forecasts: daysWithForecasts, series: rows.length, n: gn, mape: r3(gnape ? (100 * gape) / gnape : null), wape: r3(ga > 0 ? gae / ga : null), rmse: r3(gn ? Math.sqrt(gse / gn) : null), bias: r3(gn ? gbias / gn : null), flagged: flags.length };
+    const global = { date: asOf, lookback_days: L, days_with_forecasts: daysWithForecasts, series: rows.length, n: total.n, mape: r3(total.mape), wape: r3(total.wape), rmse: r3(total.n ? total.rmse : null), bias: r3(total.n ? total.bias : null), flagged: flags.length };
     const insM = sqlite.prepare('insert or replace into forecast_metrics (product_id, location_id, date, mape, wape, rmse, bias, n) values (?, ?, ?, ?, ?, ?, ?, ?)');
     const delM = sqlite.prepare('delete from forecast_metrics where date = ?');
     const delF = sqlite.prepare('delete from retrain_flags where flagged_on = ?');

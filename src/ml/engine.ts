@@ -10,7 +10,7 @@
  */
 import { fitRegression, type RegressionSeries } from './regression.js';
 import { type Demand, adi, crostonClassic, dampedHoltWinters, fitHoltWinters, movingAverage, sba, seasonalNaive, tsb, zeroShare } from './models.js';
-import { naiveScale, quantile, score } from './metrics.js';
+import { ErrorSums, naiveScale, quantile, score } from './metrics.js';
 
 export interface EngineSeries {
   id: string;
@@ -161,16 +161,12 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
     }
     const actualsByOrigin: { act: Demand; train: Demand }[] = splits.map(({ trainEnd, testEnd }) => ({ act: s.y.subarray(trainEnd, testEnd), train: s.y.subarray(0, trainEnd) }));
     const nOrig = splits.length;
+    // RMSSE and MASE: mean over origins (each scaled by its own training part); WAPE, MAPE, bias: over all backtest days.
     const evalForecasts = (fs: Float64Array[]): CandidateMetrics => {
       let r = 0;
       let m = 0;
       let nr = 0;
-      let ae = 0;
-      let sa = 0;
-      let ape = 0;
-      let nape = 0;
-      let bias = 0;
-      let nb = 0;
+      const all = new ErrorSums();
       fs.forEach((f, j) => {
         const sc = score(actualsByOrigin[j].act, f, actualsByOrigin[j].train);
         if (Number.isFinite(sc.rmsse)) {
@@ -179,18 +175,9 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
           nr++;
         }
         const act = actualsByOrigin[j].act;
-        for (let h = 0; h < act.length; h++) if (!Number.isNaN(act[h])) {
-          ae += Math.abs(f[h] - act[h]);
-          sa += act[h];
-          bias += f[h] - act[h];
-          nb++;
-          if (act[h] > 0) {
-            ape += Math.abs(f[h] - act[h]) / act[h];
-            nape++;
-          }
-        }
+        for (let h = 0; h < act.length; h++) all.add(act[h], f[h]);
       });
-      return { rmsse: nr ? r / nr : Infinity, mase: nr ? m / nr : Infinity, wape: sa > 0 ? ae / sa : null, mape: nape ? (100 * ape) / nape : null, bias: nb ? bias / nb : 0 };
+      return { rmsse: nr ? r / nr : Infinity, mase: nr ? m / nr : Infinity, wape: all.wape, mape: all.mape, bias: all.n ? all.bias : 0 };
     };
     for (const a of cands[i]) metrics[a] = evalForecasts(bt[i].get(a)!);
     // Near-ties go to the first candidate in the kind's preference order (intermittent: SBA first;

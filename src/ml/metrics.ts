@@ -32,42 +32,80 @@ export interface Scores {
   n: number;
 }
 
+/**
+ * Running sums of forecast errors: the one implementation of
+ *   MAPE = mean(|f - a| / a) x 100 over days with a > 0    (%)
+ *   WAPE = sum|f - a| / sum|a|
+ *   RMSE = sqrt(mean((f - a)^2)), MAE = mean|f - a|        (units)
+ *   bias = mean(f - a)                                     (units; > 0 = over-forecast)
+ * Days with an unknown actual or forecast (NaN) are skipped.
+ */
+export class ErrorSums {
+  n = 0;
+  private ae = 0;
+  private sa = 0;
+  private se = 0;
+  private e = 0;
+  private ape = 0;
+  private nape = 0;
+
+  add(actual: number, forecast: number): boolean {
+    if (actual !== actual || forecast !== forecast) return false;
+    const d = forecast - actual;
+    this.se += d * d;
+    this.ae += Math.abs(d);
+    this.sa += Math.abs(actual);
+    this.e += d;
+    this.n++;
+    if (actual > 0) {
+      this.ape += Math.abs(d) / actual;
+      this.nape++;
+    }
+    return true;
+  }
+
+  merge(o: ErrorSums): void {
+    this.n += o.n;
+    this.ae += o.ae;
+    this.sa += o.sa;
+    this.se += o.se;
+    this.e += o.e;
+    this.ape += o.ape;
+    this.nape += o.nape;
+  }
+
+  get rmse(): number {
+    return this.n ? Math.sqrt(this.se / this.n) : NaN;
+  }
+  get mae(): number {
+    return this.n ? this.ae / this.n : NaN;
+  }
+  get wape(): number | null {
+    return this.sa > 0 ? this.ae / this.sa : null;
+  }
+  get mape(): number | null {
+    return this.nape ? (100 * this.ape) / this.nape : null;
+  }
+  get bias(): number {
+    return this.n ? this.e / this.n : NaN;
+  }
+}
+
 /** Scores forecasts against actuals; NaN actuals (censored days) are skipped. */
 export function score(actual: ArrayLike<number>, forecast: ArrayLike<number>, train?: ArrayLike<number>): Scores {
-  let se = 0;
-  let ae = 0;
-  let sa = 0;
-  let e = 0;
-  let ape = 0;
-  let nape = 0;
-  let n = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    if (Number.isNaN(a)) continue;
-    const d = forecast[i] - a;
-    se += d * d;
-    ae += Math.abs(d);
-    sa += Math.abs(a);
-    e += d;
-    n++;
-    if (a > 0) {
-      ape += Math.abs(d) / a;
-      nape++;
-    }
-  }
-  const rmse = n ? Math.sqrt(se / n) : NaN;
-  const mae = n ? ae / n : NaN;
+  const sums = new ErrorSums();
+  for (let i = 0; i < actual.length; i++) sums.add(actual[i], forecast[i]);
   const s2 = train ? naiveScale(train, true) : NaN;
   const s1 = train ? naiveScale(train, false) : NaN;
   return {
-    rmse,
-    mae,
-    rmsse: s2 > 0 ? rmse / s2 : NaN,
-    mase: s1 > 0 ? mae / s1 : NaN,
-    wape: sa > 0 ? ae / sa : null,
-    mape: nape ? (100 * ape) / nape : null,
-    bias: n ? e / n : NaN,
-    n,
+    rmse: sums.rmse,
+    mae: sums.mae,
+    rmsse: s2 > 0 ? sums.rmse / s2 : NaN,
+    mase: s1 > 0 ? sums.mae / s1 : NaN,
+    wape: sums.wape,
+    mape: sums.mape,
+    bias: sums.bias,
+    n: sums.n,
   };
 }
 
