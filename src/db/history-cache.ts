@@ -9,13 +9,13 @@
  * look at the database for what lies before a range), so the cache never
  * changes a forecast. A missing or unreadable file is rebuilt.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { dayNumber, fromDayNumber } from '../dates.js';
 import { assemble, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
-const MAGIC = 'optiflow-history-cache-1';
+const MAGIC = 'optiflow-history-cache-2';
 
 interface CacheData {
   startDay: number;
@@ -27,31 +27,53 @@ interface CacheData {
   promo: Uint8Array[];
 }
 
+/**
+ * Layout: header length (u32), header JSON, padding to 4 bytes, then demand
+ * (f32, N x C), prices (f32, N x C), promotion flags (u8, N x C). Demand and
+ * flags are read into buffers the history keeps as views; prices into their own
+ * buffer, dropped once the relative prices are computed.
+ */
 function readCache(file: string): CacheData | null {
   if (!existsSync(file)) return null;
+  let fd: number | null = null;
   try {
-    const buf = readFileSync(file);
-    const hlen = buf.readUInt32LE(0);
-    const h = JSON.parse(buf.subarray(4, 4 + hlen).toString('utf8')) as { magic: string; startDay: number; days: number; changeId: number; keys: string[] };
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(4);
+    readSync(fd, head, 0, 4, 0);
+    const hlen = head.readUInt32LE(0);
+    const hb = Buffer.alloc(hlen);
+    readSync(fd, hb, 0, hlen, 4);
+    const h = JSON.parse(hb.toString('utf8')) as { magic: string; startDay: number; days: number; changeId: number; keys: string[] };
     if (h.magic !== MAGIC) return null;
-    let off = 4 + hlen;
-    off = Math.ceil(off / 4) * 4;
+    const off = Math.ceil((4 + hlen) / 4) * 4;
     const N = h.keys.length;
     const C = h.days;
-    const f32 = new Float32Array(buf.buffer, buf.byteOffset + off, 2 * N * C);
-    const u8 = new Uint8Array(buf.buffer, buf.byteOffset + off + 8 * N * C, N * C);
+    const part = (at: number, bytes: number): ArrayBuffer => {
+      const b = new Uint8Array(bytes);
+      let done = 0;
+      while (done < bytes) {
+        const n = readSync(fd!, b, done, bytes - done, at + done);
+        if (n <= 0) throw new Error('truncated history cache');
+        done += n;
+      }
+      return b.buffer;
+    };
+    const yAll = new Float32Array(part(off, 4 * N * C));
+    const priceAll = new Float32Array(part(off + 4 * N * C, 4 * N * C));
+    const promoAll = new Uint8Array(part(off + 8 * N * C, N * C));
     const y: Float32Array[] = [];
     const price: Float32Array[] = [];
     const promo: Uint8Array[] = [];
-    // Views into the file's buffer: no copy (rows are replaced, not grown, when the window moves).
     for (let i = 0; i < N; i++) {
-      y.push(f32.subarray(i * C, (i + 1) * C));
-      price.push(f32.subarray((N + i) * C, (N + i + 1) * C));
-      promo.push(u8.subarray(i * C, (i + 1) * C));
+      y.push(yAll.subarray(i * C, (i + 1) * C));
+      price.push(priceAll.subarray(i * C, (i + 1) * C));
+      promo.push(promoAll.subarray(i * C, (i + 1) * C));
     }
     return { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo };
   } catch {
     return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 
@@ -164,5 +186,6 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
     const i = index.get(seriesKey(r.productId, r.locationId))!;
     return { y: c!.y[i].subarray(off, off + o.days), promo: c!.promo[i].subarray(off, off + o.days), price: c!.price[i].subarray(off, off + o.days) };
   });
-  return assemble(sqlite, refs, raw, o);
+  c = null;
+  return assemble(sqlite, refs, raw, o); // the price buffer is garbage once `raw` is
 }

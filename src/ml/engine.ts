@@ -99,7 +99,7 @@ async function regressionForecasts(series: EngineSeries[], idx: number[], T: num
   const out = new Map<number, Float64Array>();
   const extra = new Map<number, { promo: number; price: number; smear: number }>();
   // Series per regression batch: each series with own regressors holds a k x k system and its factor.
-  const chunk = o.chunk ?? 2000;
+  const chunk = o.chunk ?? 1000;
   for (let c = 0; c < idx.length; c += chunk) {
     const part = idx.slice(c, c + chunk);
     const input: RegressionSeries[] = part.map((i) => ({
