@@ -65,8 +65,10 @@ export async function exportEntity(db: Db, opts: ExportOptions, stdout: NodeJS.W
     const params = q.includes(':run_date') ? { run_date: runDate } : {};
     for (const row of stmt.iterate(params) as Iterable<Record<string, unknown>>) await emit(row);
   } else {
-    const text = q.replace(':run_date', '$1');
-    const res = await sql.raw<Record<string, unknown>>(text.includes('$1') ? text.replace('$1', `'${String(runDate).replace(/'/g, "''")}'`) : text).execute(db.kysely);
+    // The run date is bound as a parameter, never spliced into the text.
+    const [before, after] = q.split(':run_date');
+    const query = after === undefined ? sql.raw<Record<string, unknown>>(q) : sql<Record<string, unknown>>`${sql.raw(before)}${runDate}${sql.raw(after)}`;
+    const res = await query.execute(db.kysely);
     for (const row of res.rows) await emit(row);
   }
   if (!header) {

@@ -124,7 +124,7 @@ export async function importCsv(db: Db, opts: ImportOptions): Promise<ImportResu
     const it = readCsv(opts.file);
     let colIndex: (ColumnSpec | null)[] = [];
     let headerLen = 0;
-    let batch: { line: number; values: Record<string, Value>; cols: Map<string, number> }[] = [];
+    let batch: { line: number; values: Record<string, Value> }[] = [];
     const colPos = new Map<string, number>();
 
     const flush = async () => {
@@ -178,7 +178,7 @@ export async function importCsv(db: Db, opts: ImportOptions): Promise<ImportResu
         if ('error' in r) throw new InputError(opts.file, rec.line, i + 1, r.error);
         values[spec.name] = r.value;
       }
-      batch.push({ line: rec.line, values, cols: colPos });
+      batch.push({ line: rec.line, values });
       const d = values.date as string | null | undefined;
       if (d) {
         if (minDate === null || d < minDate) minDate = d;
