@@ -86,7 +86,7 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
     const sug = orderFor(s, t, L);
     let lost = 0;
     if (so !== null) for (let d = so; d < Math.min(L, s.yhat.length); d++) lost += d === so ? Math.max(0, -p.stock[d]) : s.yhat[d];
-    const act = sug.quantity > 0 ? `order ${fmt(sug.quantity)} now` : 'open orders already cover it';
+    const act = sug.quantity > 0 ? `order ${fmt(sug.quantity)} now` : 'open orders cover the expected demand and safety stock, watch it';
     out.push({
       severity, kind: 'stockout', stockoutDate: so !== null ? addDays(asOf, so) : s.onHand <= 0 ? asOf : null, daysOfCover: cover,
       suggestedQty: sug.quantity, revenueAtRisk: Math.round(lost * s.unitPrice * 100) / 100,
