@@ -37,11 +37,24 @@ export interface SeriesState extends ProductRef {
   policy: { reorderPoint: number; orderUpTo: number; serviceLevel: number; safetyStock: number; abc: string; xyz: string } | null;
 }
 
+interface SupplierRow { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number }
+interface PolicyRow { reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string }
+
+function toSupplier(s: SupplierRow, priceBreaks: { minQty: number; unitCost: number }[]): SupplierTerms {
+  return {
+    supplierId: s.id, code: s.code, name: s.name, leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days, orderCost: s.order_cost,
+    packSize: s.pack_size || 1, moq: s.min_order_qty, unitCost: s.unit_cost, priceBreaks,
+  };
+}
+
+function toPolicy(p: PolicyRow): NonNullable<SeriesState['policy']> {
+  return { reorderPoint: p.reorder_point, orderUpTo: p.order_up_to, serviceLevel: p.service_level, safetyStock: p.safety_stock, abc: p.abc, xyz: p.xyz };
+}
+
 type Params = { backtest_errors?: number[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] };
 type Policy = NonNullable<SeriesState['policy']>;
 
 interface Preloaded {
-  forecasts: Map<string, { yhat: Float64Array; lo: Float64Array; hi: Float64Array }>;
   orders: Map<string, { id: number; quantity: number; expectedOn: string }[]>;
   suppliers: Map<number, SupplierTerms>;
   params: Map<string, Params>;
@@ -55,7 +68,7 @@ export class StateReader {
     this.q = {
       stock: sqlite.prepare('select on_hand, date from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1'),
       orders: sqlite.prepare(`select id, quantity, expected_on from purchase_orders where product_id = ? and location_id = ? and status = 'open' and ordered_on <= ?`),
-      forecast: sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ? order by date'),
+      forecast: sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true),
       supplier: sqlite.prepare(
         `select s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost
          from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
@@ -68,30 +81,11 @@ export class StateReader {
   }
 
   /**
-   * Reads every series' forecasts, open orders, supplier terms, model parameters
-   * and policies in one pass each, for jobs that read all series (alerts, optimize).
+   * Reads every series' open orders, supplier terms, model parameters and
+   * policies in one pass each, for jobs that read all series (alerts, optimize).
    */
-  preload(refs: { productId: number; locationId: number }[]): this {
+  preload(): this {
     const k = (p: number, l: number) => `${p}:${l}`;
-    const base = dayNumber(this.runDate);
-    const offset = daysBetween(this.runDate, this.asOf);
-    // Per series, along the primary key (product, location, run_date, date): contiguous rows, no table lookups.
-    const forecasts = new Map<string, { yhat: Float64Array; lo: Float64Array; hi: Float64Array }>();
-    const fq = this.sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true);
-    for (const r of refs) {
-      let f: { yhat: Float64Array; lo: Float64Array; hi: Float64Array } | null = null;
-      const rows = fq.all(r.productId, r.locationId, this.runDate) as [string, number, number, number][];
-      const n = Math.max(0, rows.length - offset);
-      for (const [d, y, lo, hi] of rows) {
-        const i = dayNumber(d) - base - offset;
-        if (i < 0 || i >= n) continue;
-        f ??= { yhat: new Float64Array(n), lo: new Float64Array(n), hi: new Float64Array(n) };
-        f.yhat[i] = y;
-        f.lo[i] = lo;
-        f.hi[i] = hi;
-      }
-      if (f) forecasts.set(k(r.productId, r.locationId), f);
-    }
     const orders = new Map<string, { id: number; quantity: number; expectedOn: string }[]>();
     for (const o of this.sqlite.prepare(`select id, product_id, location_id, quantity, expected_on from purchase_orders where status = 'open' and ordered_on <= ?`).all(this.asOf) as { id: number; product_id: number; location_id: number; quantity: number; expected_on: string }[]) {
       const key = k(o.product_id, o.location_id);
@@ -109,50 +103,43 @@ export class StateReader {
          from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
          order by sp.product_id, sp.is_primary desc, s.lead_time_days`,
       )
-      .all() as { product_id: number; id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number }[]) {
+      .all() as (SupplierRow & { product_id: number })[]) {
       // The same choice as the single-series query: primary first, then the shortest lead time.
-      if (suppliers.has(s.product_id)) continue;
-      suppliers.set(s.product_id, {
-        supplierId: s.id, code: s.code, name: s.name, leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days, orderCost: s.order_cost,
-        packSize: s.pack_size || 1, moq: s.min_order_qty, unitCost: s.unit_cost, priceBreaks: breaks.get(k(s.id, s.product_id)) ?? [],
-      });
+      if (!suppliers.has(s.product_id)) suppliers.set(s.product_id, toSupplier(s, breaks.get(k(s.id, s.product_id)) ?? []));
     }
     const params = new Map<string, Params>();
     for (const m of this.sqlite.prepare(`select product_id, location_id, params from models where status in ('active','fallback') order by version`).all() as { product_id: number; location_id: number; params: string }[])
       params.set(k(m.product_id, m.location_id), JSON.parse(m.params));
     const policies = new Map<string, Policy>();
-    for (const p of this.sqlite.prepare('select * from inventory_policies').all() as { product_id: number; location_id: number; reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string }[])
-      policies.set(k(p.product_id, p.location_id), { reorderPoint: p.reorder_point, orderUpTo: p.order_up_to, serviceLevel: p.service_level, safetyStock: p.safety_stock, abc: p.abc, xyz: p.xyz });
-    this.pre = { forecasts, orders, suppliers, params, policies };
+    for (const p of this.sqlite.prepare('select * from inventory_policies').all() as (PolicyRow & { product_id: number; location_id: number })[])
+      policies.set(k(p.product_id, p.location_id), toPolicy(p));
+    this.pre = { orders, suppliers, params, policies };
     return this;
   }
 
-  read(ref: { productId: number; locationId: number; sku: string; location: string; category: string; unitCost: number; unitPrice: number; shelfLifeDays: number | null; storage: string | null }): SeriesState {
+  /** Today's part of the run's forecast, along the primary key (product, location, run_date, date): contiguous rows. */
+  private forecastOf(p: number, l: number): { yhat: Float64Array; lo: Float64Array; hi: Float64Array } {
+    const base = dayNumber(this.runDate);
+    const offset = daysBetween(this.runDate, this.asOf);
+    const rows = this.q.forecast.all(p, l, this.runDate) as [string, number, number, number][];
+    const n = Math.max(0, rows.length - offset);
+    const f = { yhat: new Float64Array(n), lo: new Float64Array(n), hi: new Float64Array(n) };
+    for (const [d, y, lo, hi] of rows) {
+      const i = dayNumber(d) - base - offset;
+      if (i < 0 || i >= n) continue;
+      f.yhat[i] = y;
+      f.lo[i] = lo;
+      f.hi[i] = hi;
+    }
+    return f;
+  }
+
+  read(ref: ProductRef): SeriesState {
     const { productId: p, locationId: l } = ref;
     const key = `${p}:${l}`;
     const pre = this.pre;
     const st = this.q.stock.get(p, l, this.asOf) as { on_hand: number; date: string } | undefined;
-    let yhat: Float64Array;
-    let lo: Float64Array;
-    let hi: Float64Array;
-    if (pre) {
-      const f = pre.forecasts.get(key);
-      yhat = f?.yhat ?? new Float64Array(0);
-      lo = f?.lo ?? new Float64Array(0);
-      hi = f?.hi ?? new Float64Array(0);
-    } else {
-      const fc = this.q.forecast.all(p, l, this.runDate) as { date: string; yhat: number; yhat_lo: number; yhat_hi: number }[];
-      const offset = fc.length ? daysBetween(this.runDate, this.asOf) : 0;
-      const n = Math.max(0, fc.length - offset);
-      yhat = new Float64Array(n);
-      lo = new Float64Array(n);
-      hi = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        yhat[i] = fc[i + offset].yhat;
-        lo[i] = fc[i + offset].yhat_lo;
-        hi[i] = fc[i + offset].yhat_hi;
-      }
-    }
+    const { yhat, lo, hi } = this.forecastOf(p, l);
     const n = yhat.length;
     const openOrders = pre
       ? pre.orders.get(key) ?? []
@@ -162,15 +149,11 @@ export class StateReader {
     for (const o of openOrders) last = Math.max(last, daysBetween(this.asOf, o.expectedOn) + 1);
     const receipts = new Float64Array(Math.max(last, 1));
     for (const o of openOrders) receipts[Math.max(0, daysBetween(this.asOf, o.expectedOn))] += o.quantity;
-    const s = pre ? undefined : (this.q.supplier.get(p) as { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number } | undefined);
+    const s = pre ? undefined : (this.q.supplier.get(p) as SupplierRow | undefined);
     const supplier: SupplierTerms | null = pre
       ? pre.suppliers.get(p) ?? null
       : s
-      ? {
-          supplierId: s.id, code: s.code, name: s.name, leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days, orderCost: s.order_cost,
-          packSize: s.pack_size || 1, moq: s.min_order_qty, unitCost: s.unit_cost,
-          priceBreaks: (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })),
-        }
+      ? toSupplier(s, (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })))
       : null;
     let params: Params = {};
     let policy: Policy | null = null;
@@ -180,8 +163,8 @@ export class StateReader {
     } else {
       const m = this.q.model.get(p, l) as { params: string } | undefined;
       if (m) params = JSON.parse(m.params) as Params;
-      const pol = this.q.policy.get(p, l) as { reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string } | undefined;
-      if (pol) policy = { reorderPoint: pol.reorder_point, orderUpTo: pol.order_up_to, serviceLevel: pol.service_level, safetyStock: pol.safety_stock, abc: pol.abc, xyz: pol.xyz };
+      const pol = this.q.policy.get(p, l) as PolicyRow | undefined;
+      if (pol) policy = toPolicy(pol);
     }
     return {
       ...ref,
@@ -214,12 +197,21 @@ export interface ProductRef {
   storage: string | null;
 }
 
+/** The columns of a ProductRef, from `products p` and `locations l`. */
+const PRODUCT_REF = `p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost,
+  p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage`;
+
+/** Every product at every location, keyed "productId:locationId". */
+export function productRefs(sqlite: BetterSqlite3.Database): Map<string, ProductRef> {
+  const rows = sqlite.prepare(`select ${PRODUCT_REF} from products p cross join locations l`).all() as ProductRef[];
+  return new Map(rows.map((r) => [`${r.productId}:${r.locationId}`, r]));
+}
+
 /** Series that have forecasts for a run date. */
 export function seriesWithForecasts(sqlite: BetterSqlite3.Database, runDate: string): ProductRef[] {
   return sqlite
     .prepare(
-      `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost,
-              p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage
+      `select ${PRODUCT_REF}
        from (select distinct product_id, location_id from forecasts where run_date = ?) f
        join products p on p.id = f.product_id join locations l on l.id = f.location_id order by p.id, l.id`,
     )
@@ -229,21 +221,13 @@ export function seriesWithForecasts(sqlite: BetterSqlite3.Database, runDate: str
 export function productRef(sqlite: BetterSqlite3.Database, sku: string, location: string): ProductRef | undefined {
   return sqlite
     .prepare(
-      `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost,
-              p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage
+      `select ${PRODUCT_REF}
        from products p, locations l where p.sku = ? and l.code = ?`,
     )
     .get(sku, location) as ProductRef | undefined;
 }
 
-export interface StockRow {
-  productId: number;
-  locationId: number;
-  sku: string;
-  location: string;
-  category: string;
-  unitCost: number;
-  unitPrice: number;
+export interface StockRow extends ProductRef {
   onHand: number;
 }
 
@@ -260,14 +244,14 @@ export function stockValues(sqlite: BetterSqlite3.Database, dates: string[]): nu
   return out;
 }
 
-function stockedSeries(sqlite: BetterSqlite3.Database): Omit<StockRow, 'onHand'>[] {
+function stockedSeries(sqlite: BetterSqlite3.Database): ProductRef[] {
   return sqlite
     .prepare(
-      `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost, p.unit_price as unitPrice
+      `select ${PRODUCT_REF}
        from products p cross join locations l where p.active = 1 and exists (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id)
        order by p.id, l.id`,
     )
-    .all() as Omit<StockRow, 'onHand'>[];
+    .all() as ProductRef[];
 }
 
 /** Latest stock on or before a date for every series with stock records (point queries). */

@@ -18,8 +18,7 @@
  * day an order placed now arrives (L), x unit price.
  */
 import { projectStock, sum } from './projection.js';
-import { safetyStock } from './safety-stock.js';
-import { suggestQuantity } from './suggestion.js';
+import { orderFor } from './order.js';
 import { addDays } from '../dates.js';
 import type { SeriesState } from '../db/state.js';
 
@@ -41,19 +40,6 @@ export interface AlertDraft {
   suggestedQty: number | null;
   revenueAtRisk: number | null;
   message: string;
-}
-
-export function orderFor(s: SeriesState, t: AlertThresholds, leadTime: number) {
-  const mean = s.yhat.length ? sum(s.yhat) / s.yhat.length : 0;
-  const ss = safetyStock({
-    errorRuns: s.errorRuns, errorLo: s.errorLo, errorHi: s.errorHi, leadTimeDays: leadTime, reviewDays: t.reviewPeriodDays,
-    leadTimeSdDays: s.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: mean, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel,
-  });
-  return suggestQuantity({
-    onHand: Math.max(0, s.onHand), receipts: s.receipts, demand: s.yhat, leadTimeDays: leadTime, targetDays: leadTime + t.reviewPeriodDays,
-    safetyStock: ss.units, safetyMargin: 0, packSize: s.supplier?.packSize ?? 1, moq: s.supplier?.moq ?? 0,
-    listUnitCost: s.supplier?.unitCost ?? s.unitCost, priceBreaks: s.supplier?.priceBreaks ?? [], holdingRatePerYear: t.holdingRatePerYear, shelfLifeDays: s.shelfLifeDays,
-  });
 }
 
 export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds, quality?: { risk: number; level: string } | null): AlertDraft[] {
@@ -83,7 +69,9 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
     why = `stock position ${fmt(position)} is at or below its reorder point ${fmt(s.policy.reorderPoint)}`;
   }
   if (severity) {
-    const sug = orderFor(s, t, L);
+    const sug = orderFor(s, {
+      leadTime: L, targetDays: L + t.reviewPeriodDays, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear,
+    }).suggestion;
     let lost = 0;
     if (so !== null) for (let d = so; d < Math.min(L, s.yhat.length); d++) lost += d === so ? Math.max(0, -p.stock[d]) : s.yhat[d];
     const act = sug.quantity > 0 ? `order ${fmt(sug.quantity)} now` : 'open orders cover the expected demand and safety stock, watch it';

@@ -22,6 +22,7 @@
  * units bought.
  */
 import { sum } from './projection.js';
+import { roundTo } from '../numbers.js';
 
 export interface PriceBreak {
   minQty: number;
@@ -120,7 +121,7 @@ export function suggestQuantity(i: SuggestInput): Suggestion {
   const mk = (q: number, note: string): Alternative => {
     const c = unitCostAt(q, i.listUnitCost, i.priceBreaks);
     const tc = totalCost(q, c, rate, h);
-    return { quantity: q, unitCost: c, totalCost: round2(tc), costPerUnit: tc / q, note };
+    return { quantity: q, unitCost: c, totalCost: roundTo(tc, 2), costPerUnit: tc / q, note };
   };
   const alternatives: Alternative[] = [mk(q0, 'covers the need')];
   for (const b of [...i.priceBreaks].sort((a, b) => a.minQty - b.minQty)) {
@@ -140,7 +141,4 @@ export function suggestQuantity(i: SuggestInput): Suggestion {
 
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(1);
-}
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
 }

@@ -29,7 +29,7 @@ export const alertsJob: Job = {
     const { sqlite, asOf } = ctx;
     const refs = seriesWithForecasts(sqlite, asOf);
     if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
-    const reader = new StateReader(sqlite, asOf).preload(refs);
+    const reader = new StateReader(sqlite, asOf).preload();
     const t = thresholds(ctx);
     const quality = new Map<string, { risk: number; level: string }>();
     for (const q of sqlite.prepare('select product_id, location_id, risk, level from quality_risk where date = ?').all(asOf) as { product_id: number; location_id: number; risk: number; level: string }[])

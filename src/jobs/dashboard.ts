@@ -9,9 +9,8 @@ import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { trendStats } from '../inventory/trend-stats.js';
 import { MissingInputError } from '../errors.js';
 import { type Job, type JobContext, withoutIds } from './types.js';
+import { roundOrNull } from '../numbers.js';
 
-const r2 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 100) / 100);
-const r3 = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
 
 /** Stock value at past dates, cached per date in kpi_cache (invalidated by stock imports touching it). */
 function snapshotValues(ctx: JobContext, dates: string[]): number[] {
@@ -78,11 +77,11 @@ export function computeKpis(ctx: JobContext) {
   return {
     date: asOf,
     alerts: { CRITIQUE: counts.CRITIQUE ?? 0, ATTENTION: counts.ATTENTION ?? 0, INFO: counts.INFO ?? 0 },
-    stock_value: r2(stockValue),
-    rotation_rate: r3(rotation),
-    rotation_basis: { cogs: r2(cogsWindow), days, average_stock_value: r2(avgStock), snapshots: snaps.length },
+    stock_value: roundOrNull(stockValue, 2),
+    rotation_rate: roundOrNull(rotation, 3),
+    rotation_basis: { cogs: roundOrNull(cogsWindow, 2), days, average_stock_value: roundOrNull(avgStock, 2), snapshots: snaps.length },
     critical_products: critical,
-    savings_mtd: r2(sav.v),
+    savings_mtd: roundOrNull(sav.v, 2),
   };
 }
 
@@ -140,7 +139,7 @@ export const savingsJob: Job = {
       const units = Math.min(o.quantity, (fsum.get(o.product_id, o.location_id, o.created_on, o.stockout_date, addDays(o.stockout_date, o.lead)) as { u: number }).u);
       const v = units * Math.max(0, o.unit_price - o.unit_cost);
       avoided += v;
-      avoidedDetails.push({ order: o.id, alert: o.alert_id, units: r2(units), margin: r2(v) });
+      avoidedDetails.push({ order: o.id, alert: o.alert_id, units: roundOrNull(units, 2), margin: roundOrNull(v, 2) });
     }
     // 2. Reduced overstock: holding cost of the stock below the baseline (baseline days of cover x mean daily COGS).
     const stockValue = currentStock(sqlite, day).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
@@ -156,10 +155,10 @@ export const savingsJob: Job = {
       .all(day) as { id: number; quantity: number; unit_cost: number | null; list_unit_cost: number }[];
     let optimized = 0;
     for (const o of opt) optimized += Math.max(0, o.list_unit_cost - (o.unit_cost ?? o.list_unit_cost)) * o.quantity;
-    const details = { day, avoided_stockouts: avoidedDetails, reduced_overstock: { baseline_value: r2(baseline), stock_value: r2(stockValue), holding_rate: config.savings.holdingRatePerYear }, optimized_orders: opt.map((o) => o.id) };
-    sqlite.prepare('insert or replace into savings (date, avoided_stockouts, reduced_overstock, optimized_orders, details) values (?, ?, ?, ?, ?)').run(asOf, r2(avoided), r2(reduced), r2(optimized), JSON.stringify(details));
+    const details = { day, avoided_stockouts: avoidedDetails, reduced_overstock: { baseline_value: roundOrNull(baseline, 2), stock_value: roundOrNull(stockValue, 2), holding_rate: config.savings.holdingRatePerYear }, optimized_orders: opt.map((o) => o.id) };
+    sqlite.prepare('insert or replace into savings (date, avoided_stockouts, reduced_overstock, optimized_orders, details) values (?, ?, ?, ?, ?)').run(asOf, roundOrNull(avoided, 2), roundOrNull(reduced, 2), roundOrNull(optimized, 2), JSON.stringify(details));
     const history = sqlite.prepare('select date, avoided_stockouts, reduced_overstock, optimized_orders from savings where date <= ? order by date desc limit 30').all(asOf) as Record<string, unknown>[];
-    return { summary: { date: asOf, avoided_stockouts: r2(avoided), reduced_overstock: r2(reduced), optimized_orders: r2(optimized), total: r2(avoided + reduced + optimized) }, rows: history, details };
+    return { summary: { date: asOf, avoided_stockouts: roundOrNull(avoided, 2), reduced_overstock: roundOrNull(reduced, 2), optimized_orders: roundOrNull(optimized, 2), total: roundOrNull(avoided + reduced + optimized, 2) }, rows: history, details };
   },
 };
 
@@ -182,8 +181,8 @@ export const revenueJob: Job = {
       const run = runCovering(sqlite, runs, d);
       const p = run ? (pred.get(run, d) as { v: number; n: number }) : null;
       const a = (act.get(d) as { v: number }).v;
-      const predicted = p && p.n ? r2(p.v) : null;
-      rows.push({ date: d, predicted, actual: r2(a)!, variance_pct: predicted ? r2(((a - predicted) / predicted) * 100) : null, forecast_run: run });
+      const predicted = p && p.n ? roundOrNull(p.v, 2) : null;
+      rows.push({ date: d, predicted, actual: roundOrNull(a, 2)!, variance_pct: predicted ? roundOrNull(((a - predicted) / predicted) * 100, 2) : null, forecast_run: run });
     }
     const ins = sqlite.prepare('insert or replace into revenue_daily (computed_on, date, predicted, actual, variance_pct) values (?, ?, ?, ?, ?)');
     sqlite.transaction(() => {
@@ -193,7 +192,7 @@ export const revenueJob: Job = {
     const withP = rows.filter((r) => r.predicted !== null);
     const tp = withP.reduce((s, r) => s + r.predicted!, 0);
     const ta = withP.reduce((s, r) => s + r.actual, 0);
-    return { summary: { days: rows.length, days_with_forecast: withP.length, predicted: r2(tp), actual: r2(ta), variance_pct: tp > 0 ? r2(((ta - tp) / tp) * 100) : null }, rows };
+    return { summary: { days: rows.length, days_with_forecast: withP.length, predicted: roundOrNull(tp, 2), actual: roundOrNull(ta, 2), variance_pct: tp > 0 ? roundOrNull(((ta - tp) / tp) * 100, 2) : null }, rows };
   },
 };
 
@@ -211,14 +210,14 @@ export const trendsJob: Job = {
     hist.series.forEach((s, i) => {
       const ref = hist.refs[i];
       const t = trendStats(s.y, wd, mo);
-      rows.push({ scope: 'series', key: `${ref.sku}@${ref.location}`, product_id: ref.productId, location_id: ref.locationId, category: ref.category, growth_28d: r3(t.growth28d), growth_yoy: r3(t.growthYoy), slope: r3(t.slope), weekly_strength: r3(t.weeklyStrength), yearly_strength: r3(t.yearlyStrength), label: t.label });
+      rows.push({ scope: 'series', key: `${ref.sku}@${ref.location}`, product_id: ref.productId, location_id: ref.locationId, category: ref.category, growth_28d: roundOrNull(t.growth28d, 3), growth_yoy: roundOrNull(t.growthYoy, 3), slope: roundOrNull(t.slope, 3), weekly_strength: roundOrNull(t.weeklyStrength, 3), yearly_strength: roundOrNull(t.yearlyStrength, 3), label: t.label });
       const c = cats.get(ref.category) ?? new Float64Array(hist.T);
       for (let k = 0; k < hist.T; k++) if (!Number.isNaN(s.y[k])) c[k] += s.y[k];
       cats.set(ref.category, c);
     });
     for (const [cat, y] of cats) {
       const t = trendStats(y, wd, mo);
-      rows.push({ scope: 'category', key: cat, product_id: null, location_id: null, category: cat, growth_28d: r3(t.growth28d), growth_yoy: r3(t.growthYoy), slope: r3(t.slope), weekly_strength: r3(t.weeklyStrength), yearly_strength: r3(t.yearlyStrength), label: t.label });
+      rows.push({ scope: 'category', key: cat, product_id: null, location_id: null, category: cat, growth_28d: roundOrNull(t.growth28d, 3), growth_yoy: roundOrNull(t.growthYoy, 3), slope: roundOrNull(t.slope, 3), weekly_strength: roundOrNull(t.weeklyStrength, 3), yearly_strength: roundOrNull(t.yearlyStrength, 3), label: t.label });
     }
     const ins = sqlite.prepare('insert into trends (date, scope, key, product_id, location_id, category, growth_28d, growth_yoy, slope, weekly_strength, yearly_strength, label) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     sqlite.transaction(() => {
@@ -270,7 +269,7 @@ export const dormantJob: Job = {
       const d = (lastSale.get(s.productId, s.locationId, asOf) as { d: string | null }).d;
       const since = d ? daysBetween(d, asOf) : null;
       if (since !== null && since < days) continue;
-      rows.push({ sku: s.sku, location: s.location, on_hand: s.onHand, value: r2(s.onHand * s.unitCost)!, last_sale: d, days_since_sale: since, product_id: s.productId, location_id: s.locationId });
+      rows.push({ sku: s.sku, location: s.location, on_hand: s.onHand, value: roundOrNull(s.onHand * s.unitCost, 2)!, last_sale: d, days_since_sale: since, product_id: s.productId, location_id: s.locationId });
     }
     rows.sort((a, b) => b.value - a.value);
     const ins = sqlite.prepare('insert into dormant_stock (computed_on, product_id, location_id, on_hand, value, last_sale, days_since_sale) values (?, ?, ?, ?, ?, ?, ?)');
@@ -278,7 +277,7 @@ export const dormantJob: Job = {
       sqlite.prepare('delete from dormant_stock where computed_on = ?').run(asOf);
       for (const r of rows) ins.run(asOf, r.product_id, r.location_id, r.on_hand, r.value, r.last_sale, r.days_since_sale);
     })();
-    return { summary: { days, series: rows.length, tied_up_value: r2(rows.reduce((s, r) => s + r.value, 0)) }, rows: rows.map(withoutIds) };
+    return { summary: { days, series: rows.length, tied_up_value: roundOrNull(rows.reduce((s, r) => s + r.value, 0), 2) }, rows: rows.map(withoutIds) };
   },
 };
 

@@ -23,6 +23,7 @@ import { addDays, dayNumber, fromDayNumber } from '../dates.js';
 import { historyFor } from '../db/history.js';
 import { MissingInputError } from '../errors.js';
 import type { Job } from './types.js';
+import { roundTo } from '../numbers.js';
 
 interface EventRow { id: number; name: string; kind: string; start_date: string; end_date: string; product_id: number | null; category: string | null; location_id: number | null; planned_uplift: number | null }
 
@@ -87,7 +88,7 @@ export const eventsImpactJob: Job = {
       const [ek, category] = k.split('|');
       const mean = a.sum / a.w;
       const sd = a.xs.length > 1 ? Math.sqrt(a.xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (a.xs.length - 1)) : null;
-      return { event: ek, category, factor: r3(mean), sd: sd === null ? null : r3(sd), n: a.xs.length, source: 'measured' };
+      return { event: ek, category, factor: roundTo(mean, 3), sd: sd === null ? null : roundTo(sd, 3), n: a.xs.length, source: 'measured' };
     });
     const byKey = new Map(factors.map((f) => [`${f.event}|${f.category}`, f]));
 
@@ -122,7 +123,7 @@ export const eventsImpactJob: Job = {
           const ek = `${e.kind}:${e.name}`;
           const f = pick(byKey.get(`${ek}|${s.category}`)) ?? pick(byKey.get(`${ek}|*`));
           const factor = f ?? (e.planned_uplift !== null ? 1 + e.planned_uplift : 1);
-          if (f === undefined && e.planned_uplift !== null && !planned.some((p) => p.event === ek)) planned.push({ event: ek, category: '*', factor: r3(factor), sd: null, n: 0, source: 'planned' });
+          if (f === undefined && e.planned_uplift !== null && !planned.some((p) => p.event === ek)) planned.push({ event: ek, category: '*', factor: roundTo(factor, 3), sd: null, n: 0, source: 'planned' });
           for (let d = Math.max(dayNumber(e.start_date), dayNumber(asOf)); d <= dayNumber(e.end_date); d++) dayFactor.set(d, Math.max(dayFactor.get(d) ?? 1, factor));
         }
         for (const [d, f] of dayFactor) {
@@ -141,7 +142,4 @@ export const eventsImpactJob: Job = {
 
 function pick(f: { factor: number; n: number } | undefined): number | undefined {
   return f && f.n >= 3 ? f.factor : undefined;
-}
-function r3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

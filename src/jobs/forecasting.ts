@@ -22,6 +22,7 @@ import { score } from '../ml/metrics.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { nowIso, type Job, type JobContext, type JobResult } from './types.js';
 import { BulkInsert } from '../db/bulk.js';
+import { roundOrNull, roundTo } from '../numbers.js';
 
 interface ModelRow {
   id: number;
@@ -143,7 +144,7 @@ export const trainJob: Job = {
         if (status === 'active') summary.activated = Number(summary.activated) + 1;
         if ((status === 'active' || status === 'fallback') && incumbent) retire.run(incumbent.id);
         insert.run(ref.productId, ref.locationId, version, r.algorithm, JSON.stringify({ ...r.params, carries_events: r.algorithm.includes('regression') ? ['holiday', 'promotion'] : [] }), trainedAt, trainEnd, JSON.stringify(r.metrics), reason, status);
-        rows.push({ sku: ref.sku, location: ref.location, version, algorithm: r.algorithm, rmsse: round(r.chosenRmsse), status });
+        rows.push({ sku: ref.sku, location: ref.location, version, algorithm: r.algorithm, rmsse: roundOrNull(r.chosenRmsse, 3), status });
       });
     })();
     summary.trained = results.length;
@@ -205,7 +206,7 @@ export const validateJob: Job = {
           setStatus.run('rejected', `${c.reason ?? ''}; ${why}`, c.id);
           summary.rejected = Number(summary.rejected) + 1;
         }
-        rows.push({ model: c.id, series: `${c.product_id}:${c.location_id}`, algorithm: c.algorithm, rmsse: round(a), previous: round(b), improvement_pct: round(improvement), decision: approve ? 'approved' : 'rejected' });
+        rows.push({ model: c.id, series: `${c.product_id}:${c.location_id}`, algorithm: c.algorithm, rmsse: roundOrNull(a, 3), previous: roundOrNull(b, 3), improvement_pct: roundOrNull(improvement, 3), decision: approve ? 'approved' : 'rejected' });
       });
     })();
     return { summary, rows };
@@ -258,8 +259,8 @@ export const predictJob: Job = {
         const spread = iv ?? defaultSpread(f[i]);
         const { lo, hi } = intervalFrom(f[i], spread.error_lo, spread.error_hi);
         for (let h = 0; h < horizon; h++) {
-          const y = r4(f[i][h]);
-          ins.push(ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, r4(lo[h]), r4(hi[h]), 1, y, r4(lo[h]), r4(hi[h]));
+          const y = roundTo(f[i][h], 4);
+          ins.push(ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, roundTo(lo[h], 4), roundTo(hi[h], 4), 1, y, roundTo(lo[h], 4), roundTo(hi[h], 4));
           n++;
         }
       });
@@ -324,12 +325,6 @@ export function rollbackModel(ctx: JobContext, sku: string, location?: string): 
   return { from: active.version, to: prev.version };
 }
 
-function round(x: number): number | null {
-  return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null;
-}
-function r4(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
-}
 function fmt(x: number): string {
   return Number.isFinite(x) ? x.toFixed(3) : 'n/a';
 }

@@ -22,6 +22,7 @@ import { historyFor, seriesKey } from '../db/history.js';
 import { ErrorSums, naiveScale } from '../ml/metrics.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import type { Job } from './types.js';
+import { roundOrNull } from '../numbers.js';
 
 export const monitorJob: Job = {
   name: 'monitor',
@@ -74,7 +75,7 @@ export const monitorJob: Job = {
       const ref = hist.refs[i];
       const rmse = sums.rmse;
       const mape = sums.mape;
-      const row = { sku: ref.sku, location: ref.location, n, mape: r3(mape), wape: r3(sums.wape), rmse: r3(rmse), bias: r3(sums.bias), flagged: '' };
+      const row = { sku: ref.sku, location: ref.location, n, mape: roundOrNull(mape, 3), wape: roundOrNull(sums.wape, 3), rmse: roundOrNull(rmse, 3), bias: roundOrNull(sums.bias, 3), flagged: '' };
       let reason: string | null = null;
       if (config.monitor.rule === 'mape') {
         if (mape !== null && mape > config.monitor.mapeThreshold) reason = `MAPE ${mape.toFixed(1)} % > ${config.monitor.mapeThreshold} %`;
@@ -92,7 +93,7 @@ export const monitorJob: Job = {
       rows.push(row);
       rowRefs.push(ref);
     });
-    const global = { date: asOf, lookback_days: L, days_with_forecasts: daysWithForecasts, series: rows.length, n: total.n, mape: r3(total.mape), wape: r3(total.wape), rmse: r3(total.n ? total.rmse : null), bias: r3(total.n ? total.bias : null), flagged: flags.length };
+    const global = { date: asOf, lookback_days: L, days_with_forecasts: daysWithForecasts, series: rows.length, n: total.n, mape: roundOrNull(total.mape, 3), wape: roundOrNull(total.wape, 3), rmse: roundOrNull(total.n ? total.rmse : null, 3), bias: roundOrNull(total.n ? total.bias : null, 3), flagged: flags.length };
     const insM = sqlite.prepare('insert or replace into forecast_metrics (product_id, location_id, date, mape, wape, rmse, bias, n) values (?, ?, ?, ?, ?, ?, ?, ?)');
     const delM = sqlite.prepare('delete from forecast_metrics where date = ?');
     const delF = sqlite.prepare('delete from retrain_flags where flagged_on = ?');
@@ -110,7 +111,3 @@ export const monitorJob: Job = {
     return { summary: global, rows };
   },
 };
-
-function r3(x: number | null): number | null {
-  return x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000;
-}

@@ -4,15 +4,17 @@
  */
 import { addDays, daysBetween, isIsoDate } from '../dates.js';
 import { loadHistory } from '../db/history.js';
-import { productRef, StateReader } from '../db/state.js';
+import { productRef, productRefs, StateReader } from '../db/state.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { initBackend } from '../ml/backend.js';
 import { forecastMany, forecastWith, parseAlgorithm, type Algorithm } from '../ml/engine.js';
 import { projectStock, sum } from '../inventory/projection.js';
 import { normalQuantile, safetyStock } from '../inventory/safety-stock.js';
 import { suggestQuantity } from '../inventory/suggestion.js';
+import { orderFor } from '../inventory/order.js';
 import { minMaxPolicy, simulateSeries, StockSim, type SimResult } from '../inventory/simulation.js';
 import { type JobContext, withoutIds } from './types.js';
+import { roundTo } from '../numbers.js';
 
 // ---------------------------------------------------------------- suggest
 
@@ -49,13 +51,7 @@ export function suggestOrder(ctx: JobContext, o: SuggestOptions) {
   const R = ctx.config.alerts.reviewPeriodDays;
   const targetDays = o.targetDate ? Math.max(1, daysBetween(ctx.asOf, o.targetDate)) : L + R;
   const serviceLevel = o.serviceLevel ?? s.policy?.serviceLevel ?? ctx.config.service.levelB;
-  const mean = s.yhat.length ? sum(s.yhat) / s.yhat.length : 0;
-  const ss = safetyStock({ errorRuns: s.errorRuns, errorLo: s.errorLo, errorHi: s.errorHi, leadTimeDays: L, reviewDays: Math.max(0, targetDays - L), leadTimeSdDays: s.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: mean, serviceLevel });
-  const sug = suggestQuantity({
-    onHand: Math.max(0, s.onHand), receipts: s.receipts, demand: s.yhat, leadTimeDays: L, targetDays, safetyStock: ss.units, safetyMargin: o.safetyMargin ?? 0,
-    packSize: s.supplier?.packSize ?? 1, moq: s.supplier?.moq ?? 0, listUnitCost: s.supplier?.unitCost ?? s.unitCost, priceBreaks: s.supplier?.priceBreaks ?? [],
-    holdingRatePerYear: ctx.config.service.holdingRatePerYear, shelfLifeDays: s.shelfLifeDays,
-  });
+  const { suggestion: sug, safetyStock: ss } = orderFor(s, { leadTime: L, targetDays, serviceLevel, safetyMargin: o.safetyMargin ?? 0, holdingRatePerYear: ctx.config.service.holdingRatePerYear });
   const p = projectStock(s.onHand, s.receipts, s.yhat);
   const orderBy = p.stockoutDay === null ? null : addDays(ctx.asOf, Math.max(0, p.stockoutDay - L));
   const result = {
@@ -70,8 +66,8 @@ export function suggestOrder(ctx: JobContext, o: SuggestOptions) {
     total_cost: sug.totalCost,
     on_hand: s.onHand,
     open_orders: s.openOrders,
-    safety_stock: { units: round(ss.units), service_level: serviceLevel, method: ss.method, windows: ss.windows },
-    alternatives: sug.alternatives.map((a) => ({ quantity: a.quantity, unit_cost: a.unitCost, total_cost: a.totalCost, cost_per_unit: round(a.costPerUnit, 4), note: a.note })),
+    safety_stock: { units: roundTo(ss.units, 2), service_level: serviceLevel, method: ss.method, windows: ss.windows },
+    alternatives: sug.alternatives.map((a) => ({ quantity: a.quantity, unit_cost: a.unitCost, total_cost: a.totalCost, cost_per_unit: roundTo(a.costPerUnit, 4), note: a.note })),
     why: sug.why,
     suggestion_id: null as number | null,
   };
@@ -126,9 +122,9 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
   const { sqlite, asOf, config } = ctx;
   const hist = loadHistory(sqlite, { asOf, days: 364, horizon: 0 });
   const reader = new StateReader(sqlite, asOf, (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r ?? asOf);
-  const refs = new Map((sqlite.prepare(`select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category,'') as category, p.unit_cost as unitCost, p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage from products p cross join locations l`).all() as Parameters<StateReader['read']>[0][]).map((r) => [`${r.productId}:${r.locationId}`, r]));
+  const refs = productRefs(sqlite);
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
-  reader.preload(hist.refs);
+  reader.preload();
   const R = Math.max(1, config.alerts.reviewPeriodDays);
   const items = hist.series.map((s, i) => {
     const ref = refs.get(s.id)!;
@@ -215,8 +211,8 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
     const ss = it.ssAt(sl);
     const rop = it.d * it.L + ss;
     return {
-      sku: it.ref.sku, location: it.ref.location, abc: it.abc, xyz: it.xyz, service_level: sl, target_level: it.target, safety_stock: round(ss),
-      reorder_point: round(rop), order_up_to: round(rop + it.Q), order_qty: it.Q, expected_fill_rate: round(fill(it, sl), 4), avg_stock_value: round(avgValue(it, sl)),
+      sku: it.ref.sku, location: it.ref.location, abc: it.abc, xyz: it.xyz, service_level: sl, target_level: it.target, safety_stock: roundTo(ss, 2),
+      reorder_point: roundTo(rop, 2), order_up_to: roundTo(rop + it.Q, 2), order_qty: it.Q, expected_fill_rate: roundTo(fill(it, sl), 4), avg_stock_value: roundTo(avgValue(it, sl), 2),
       product_id: it.ref.productId, location_id: it.ref.locationId,
     };
   });
@@ -228,8 +224,8 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
   const summary = {
     series: rows.length,
     A: rows.filter((r) => r.abc === 'A').length, B: rows.filter((r) => r.abc === 'B').length, C: rows.filter((r) => r.abc === 'C').length,
-    avg_stock_value: round(rows.reduce((s, r) => s + r.avg_stock_value, 0)),
-    expected_fill_rate: round(demandW > 0 ? rows.reduce((s, r, k) => s + r.expected_fill_rate * items[k].d, 0) / demandW : 1, 4),
+    avg_stock_value: roundTo(rows.reduce((s, r) => s + r.avg_stock_value, 0), 2),
+    expected_fill_rate: roundTo(demandW > 0 ? rows.reduce((s, r, k) => s + r.expected_fill_rate * items[k].d, 0) / demandW : 1, 4),
     budget: o.budget ?? null,
   };
   return { summary, rows: rows.map(withoutIds) };
@@ -273,7 +269,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
   await initBackend(ctx.log);
   const hist = loadHistory(sqlite, { asOf: addDays(to, 1), days: span + pre, horizon: 0 });
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
-  const refs = new Map((sqlite.prepare(`select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category,'') as category, p.unit_cost as unitCost, p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage from products p cross join locations l`).all() as Parameters<StateReader['read']>[0][]).map((r) => [`${r.productId}:${r.locationId}`, r]));
+  const refs = productRefs(sqlite);
   const reader = new StateReader(sqlite, from, from);
   const Tpre = pre;
   // Demand during the window: sales; censored days imputed by the same weekday of the previous 4 weeks.
@@ -312,7 +308,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
   const reports: PolicyReport[] = [];
   const perSeries: Record<string, { sku: string; fill_rate: number; avg_stock_value: number; orders: number }[]> = {};
   const keep = (name: string, res: SimResult[]) =>
-    (perSeries[name] = res.map((r, i) => ({ sku: states[i].sku, fill_rate: round(r.demanded > 0 ? r.served / r.demanded : 1, 4), avg_stock_value: round((r.stockUnitsDays / span) * states[i].unitCost), orders: r.orders })));
+    (perSeries[name] = res.map((r, i) => ({ sku: states[i].sku, fill_rate: roundTo(r.demanded > 0 ? r.served / r.demanded : 1, 4), avg_stock_value: roundTo((r.stockUnitsDays / span) * states[i].unitCost, 2), orders: r.orders })));
   const want = o.policy ?? 'both';
   const report = (name: string, res: SimResult[]): PolicyReport => {
     const demanded = res.reduce((a, r) => a + r.demanded, 0);
@@ -320,10 +316,10 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
     const stockValue = res.reduce((a, r, i) => a + (r.stockUnitsDays / span) * states[i].unitCost, 0);
     const cogs = res.reduce((a, r, i) => a + r.served * states[i].unitCost, 0);
     return {
-      policy: name, fill_rate: round(demanded > 0 ? served / demanded : 1, 4), stockout_days: res.reduce((a, r) => a + r.stockoutDays, 0),
-      avg_stock_value: round(stockValue), turns: stockValue > 0 ? round(((cogs * 365) / span) / stockValue) : null, orders: res.reduce((a, r) => a + r.orders, 0),
-      purchase_cost: round(res.reduce((a, r) => a + r.purchaseCost, 0)),
-      demanded: round(demanded), served: round(served),
+      policy: name, fill_rate: roundTo(demanded > 0 ? served / demanded : 1, 4), stockout_days: res.reduce((a, r) => a + r.stockoutDays, 0),
+      avg_stock_value: roundTo(stockValue, 2), turns: stockValue > 0 ? roundTo(((cogs * 365) / span) / stockValue, 2) : null, orders: res.reduce((a, r) => a + r.orders, 0),
+      purchase_cost: roundTo(res.reduce((a, r) => a + r.purchaseCost, 0), 2),
+      demanded: roundTo(demanded, 2), served: roundTo(served, 2),
     };
   };
   if (want !== 'minmax') {
@@ -403,10 +399,5 @@ function demandMean(y: ArrayLike<number>, end: number, days: number): number {
     n++;
   }
   return n ? s / n : 0;
-}
-
-function round(x: number, d = 2): number {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
 }
 

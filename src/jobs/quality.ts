@@ -20,6 +20,7 @@
 import { addDays, dayNumber, fromDayNumber } from '../dates.js';
 import { initBackend, tf } from '../ml/backend.js';
 import { type Job, type JobContext, withoutIds } from './types.js';
+import { roundTo } from '../numbers.js';
 
 const RANGES: Record<string, [number, number]> = { chilled: [0, 5], frozen: [-40, -15], ambient: [5, 25] };
 
@@ -123,7 +124,7 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
   const rows = items.map((it, k) => {
     const f = feats[k];
     const risk = Math.round(risks[k] * 1000) / 1000;
-    return { sku: it.sku, location: it.location, storage: it.storage, shelf_life_days: it.shelf, risk, level: riskLevel(risk), excursion: r3(f[0]), humidity: r3(f[1]), age: r3(f[2]), incidents: r3(f[3]), product_id: it.product_id, location_id: it.location_id };
+    return { sku: it.sku, location: it.location, storage: it.storage, shelf_life_days: it.shelf, risk, level: riskLevel(risk), excursion: roundTo(f[0], 3), humidity: roundTo(f[1], 3), age: roundTo(f[2], 3), incidents: roundTo(f[3], 3), product_id: it.product_id, location_id: it.location_id };
   });
   rows.sort((a, b) => b.risk - a.risk);
   const ins = sqlite.prepare('insert or replace into quality_risk (product_id, location_id, date, risk, level, method, details) values (?, ?, ?, ?, ?, ?, ?)');
@@ -136,10 +137,6 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
     summary: { series: rows.length, method, incidents: totalIncidents, low: count('low'), medium: count('medium'), high: count('high'), critical: count('critical') },
     rows: rows.map(withoutIds),
   };
-}
-
-function r3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 export const qualityRiskJob: Job = {

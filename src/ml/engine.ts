@@ -10,18 +10,12 @@
  */
 import { fitRegression, type RegressionSeries } from './regression.js';
 import { type Demand, adi, crostonClassic, dampedHoltWinters, fitHoltWinters, movingAverage, sba, seasonalNaive, tsb, zeroShare } from './models.js';
-import { ErrorSums, naiveScale, quantile, score } from './metrics.js';
+import { ErrorSums, mean, naiveScale, quantile, score } from './metrics.js';
+import { roundTo } from '../numbers.js';
 
-export interface EngineSeries {
+/** A series as the engine sees it: the regression's inputs (history, promotion flags, log price, pooling group) and an id. */
+export interface EngineSeries extends RegressionSeries {
   id: string;
-  /** History, one value per day, NaN = unknown demand (stock-out, before first sale). */
-  y: Demand;
-  /** Promotion flags for history + horizon (length y.length + horizon), or null. */
-  promo: Uint8Array | Float64Array | null;
-  /** log(price / reference) for history + horizon, or null. */
-  logPrice: Float32Array | Float64Array | null;
-  /** Pooling group: category. */
-  group: string;
 }
 
 export interface EngineOptions {
@@ -231,7 +225,7 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
     const parts = algos.map((a) => {
       if (a === 'regression') {
         const e = reg.extra.get(i)!;
-        params.regression = { yearly_order: 4, months: true, promo_effect: round(e.promo), price_effect: round(e.price), smear: round(e.smear) };
+        params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4) };
         return reg.out.get(i)!;
       }
       const r = STAT[a](s.y, H);
@@ -257,7 +251,7 @@ export async function forecastMany(series: EngineSeries[], o: EngineOptions): Pr
       lo[h] = Math.max(0, forecast[h] + eLo);
       hi[h] = Math.max(lo[h], forecast[h] + eHi);
     }
-    params.interval = { level, error_lo: round(eLo), error_hi: round(eHi), n_errors: c.errors.length };
+    params.interval = { level, error_lo: roundTo(eLo, 4), error_hi: roundTo(eHi, 4), n_errors: c.errors.length };
     // Daily errors (actual - forecast) of each backtest origin, in order: safety stock reads their sums over lead time.
     params.backtest_errors = c.byOrigin;
     return {
@@ -288,15 +282,7 @@ function avg(a: Float64Array, b: Float64Array): Float64Array {
   return o;
 }
 
-function mean(a: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return a.length ? s / a.length : 0;
-}
 
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
-}
 
 /** Parses a stored algorithm name ("regression", "ensemble(regression+ets)", "fallback:snaive"). */
 export function parseAlgorithm(name: string): Algorithm[] {

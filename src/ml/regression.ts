@@ -18,14 +18,16 @@
  */
 import { tf } from './backend.js';
 import { dayOfYear, weekday } from '../dates.js';
+import type { Demand } from './models.js';
 
 export interface RegressionSeries {
-  /** History, length T; NaN = unknown demand. */
-  y: Float32Array | Float64Array;
-  /** 0/1 promotion flag, length T + H, or null. */
+  /** History, one value per day (length T); NaN = unknown demand (stock-out, before the first sale). */
+  y: Demand;
+  /** 0/1 promotion flags for history + horizon (length T + H), or null. */
   promo: Uint8Array | Float64Array | null;
-  /** log(price / reference price), length T + H, or null. */
+  /** log(price / reference price) for history + horizon, or null. */
   logPrice: Float32Array | Float64Array | null;
+  /** Pooling group: category. */
   group: string;
 }
 
