@@ -6,7 +6,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createContext, globalsOf, type Context } from './commands/context.js';
-import { OptiflowError } from './errors.js';
+import { OptiflowError, UsageError } from './errors.js';
+import { isReadOnlyError, readOnlyMessage } from './db/connection.js';
 import { registerData } from './commands/data.js';
 import { registerCommands } from './commands/index.js';
 import { registerOps } from './commands/ops.js';
@@ -46,6 +47,9 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
     try {
       const r = await fn(ctx, ...([...positional, opts] as never));
       if (typeof r === 'number') state.code = r;
+    } catch (e) {
+      if (isReadOnlyError(e)) throw new UsageError(readOnlyMessage(ctx.config.db));
+      throw e;
     } finally {
       await ctx.close();
     }

@@ -2,7 +2,8 @@
  * Export: every importable entity in its canonical CSV columns (so an export
  * can be imported back), plus forecasts, alerts, models and metrics.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.js';
 import { UsageError } from '../errors.js';
@@ -17,7 +18,7 @@ export const EXPORTS: Record<string, string> = {
   'price-breaks': `select s.code as supplier, p.sku, pb.min_qty, pb.unit_cost from price_breaks pb join suppliers s on s.id = pb.supplier_id join products p on p.id = pb.product_id order by s.code, p.sku, pb.min_qty`,
   sales: `select x.date, p.sku, l.code as location, x.quantity, x.revenue, x.unit_price, x.on_promo from sales x join products p on p.id = x.product_id join locations l on l.id = x.location_id order by p.sku, l.code, x.date`,
   stock: `select x.date, p.sku, l.code as location, x.on_hand from stock_levels x join products p on p.id = x.product_id join locations l on l.id = x.location_id order by p.sku, l.code, x.date`,
-  'purchase-orders': `select coalesce(x.ref, 'PO-' || x.id) as ref, s.code as supplier, p.sku, l.code as location, x.quantity, x.unit_cost, x.ordered_on, x.expected_on, x.received_on, x.status from purchase_orders x join suppliers s on s.id = x.supplier_id join products p on p.id = x.product_id join locations l on l.id = x.location_id order by x.id`,
+  'purchase-orders': `select x.ref, s.code as supplier, p.sku, l.code as location, x.quantity, x.unit_cost, x.ordered_on, x.expected_on, x.received_on, x.status from purchase_orders x join suppliers s on s.id = x.supplier_id join products p on p.id = x.product_id join locations l on l.id = x.location_id order by x.id`,
   events: `select x.name, x.kind, x.start_date, x.end_date, p.sku, x.category, l.code as location, x.planned_uplift from events x left join products p on p.id = x.product_id left join locations l on l.id = x.location_id order by x.start_date, x.name`,
   weather: `select x.date, l.code as location, x.temp_max_c, x.precipitation_mm from weather x join locations l on l.id = x.location_id order by l.code, x.date`,
   sensors: `select x.ts, l.code as location, x.zone, x.temperature_c, x.humidity_pct from sensor_readings x join locations l on l.id = x.location_id order by l.code, x.zone, x.ts`,
@@ -46,14 +47,14 @@ export async function exportEntity(db: Db, opts: ExportOptions, stdout: NodeJS.W
     const r = await sql<{ d: string | null }>`select max(run_date) as d from forecasts where run_date <= ${opts.asOf}`.execute(db.kysely);
     runDate = r.rows[0]?.d ?? opts.asOf;
   }
-  const out = (opts.output ? createWriteStream(opts.output) : stdout) as NodeJS.WritableStream;
+  const out = (opts.output ? await openOutput(opts.output) : stdout) as NodeJS.WritableStream;
   const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((res) => out.once('drain', res)));
   let rows = 0;
   let header: string[] | null = null;
   const emit = async (row: Record<string, unknown>) => {
     if (!header) {
       header = Object.keys(row);
-      if (opts.format === 'csv') await write(header.join(',') + '\n');
+      if (opts.format === 'csv') await write(csvRow(header) + '\n');
       else await write('[');
     }
     if (opts.format === 'csv') await write(csvRow(header.map((h) => row[h])) + '\n');
@@ -77,4 +78,17 @@ export async function exportEntity(db: Db, opts: ExportOptions, stdout: NodeJS.W
   if (opts.format === 'json') await write(rows ? '\n]\n' : ']\n');
   if (opts.output) await new Promise<void>((res, rej) => (out as WriteStream).end((err?: Error | null) => (err ? rej(err) : res())));
   return { rows, runDate };
+}
+
+/** Opens an output file, or says plainly why it cannot be written (exit 2). */
+async function openOutput(path: string): Promise<WriteStream> {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) throw new UsageError(`--output: folder ${dir} does not exist; create it (mkdir -p ${dir}) or choose another path`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--output: ${path} is a folder; give a file path`);
+  const out = createWriteStream(path);
+  await new Promise<void>((res, rej) => {
+    out.once('open', () => res());
+    out.once('error', (e: NodeJS.ErrnoException) => rej(new UsageError(`--output: cannot write ${path} (${e.code ?? e.message}); choose a writable path`)));
+  });
+  return out;
 }

@@ -5,6 +5,7 @@
  * CRITIQUE alerts queue a notification, sent after commit (src/jobs/notify.ts).
  */
 import { seriesWithForecasts, StateReader } from '../db/state.js';
+import { requireCoverage, STOCK_FIX } from '../db/coverage.js';
 import { evaluateAlerts, type AlertThresholds } from '../inventory/alert-rules.js';
 import { MissingInputError } from '../errors.js';
 import { sendPending } from './notify.js';
@@ -27,6 +28,7 @@ export const alertsJob: Job = {
   dependsOn: ['events-impact', 'quality-risk'],
   async run(ctx, opts = {}) {
     const { sqlite, asOf } = ctx;
+    requireCoverage(ctx);
     const refs = seriesWithForecasts(sqlite, asOf);
     if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     const reader = new StateReader(sqlite, asOf).preload();
@@ -34,7 +36,18 @@ export const alertsJob: Job = {
     const quality = new Map<string, { risk: number; level: string }>();
     for (const q of sqlite.prepare('select product_id, location_id, risk, level from quality_risk where date = ?').all(asOf) as { product_id: number; location_id: number; risk: number; level: string }[])
       quality.set(`${q.product_id}:${q.location_id}`, q);
-    const drafts = refs.map((r) => ({ r, alerts: evaluateAlerts(reader.read(r), asOf, t, quality.get(`${r.productId}:${r.locationId}`)) }));
+    // A series without a stock row has unknown stock: no stock-out, overstock or expiry alert (and no notification).
+    let unknownStock = 0;
+    const drafts = refs.map((r) => {
+      const state = reader.read(r);
+      if (!state.stockKnown) {
+        unknownStock++;
+        return { r, alerts: [] };
+      }
+      return { r, alerts: evaluateAlerts(state, asOf, t, quality.get(`${r.productId}:${r.locationId}`)) };
+    });
+    if (unknownStock)
+      ctx.log.warn(`alerts: ${unknownStock} of ${refs.length} series have no stock record before ${asOf}: stock unknown, no stock alert raised for them; import stock levels with \`${STOCK_FIX}\``);
 
     const deactivate = sqlite.prepare(`update alerts set active = 0, resolved_on = ? where active = 1 and created_on < ?`);
     const existing = sqlite.prepare(`select id, product_id, location_id, kind from alerts where created_on = ?`);
@@ -81,6 +94,6 @@ export const alertsJob: Job = {
       )
       .all(asOf) as Record<string, unknown>[];
     ctx.log.info(`alerts: ${rows.length} active (${counts.CRITIQUE} CRITIQUE, ${counts.ATTENTION} ATTENTION, ${counts.INFO} INFO); ${queued} notification(s) queued, ${sent.sent} sent`);
-    return { summary: { series: refs.length, alerts: rows.length, created, critique: counts.CRITIQUE, attention: counts.ATTENTION, info: counts.INFO, notifications_queued: queued, notifications_sent: sent.sent, notifications_failed: sent.failed }, rows };
+    return { summary: { series: refs.length, unknown_stock: unknownStock, ...(unknownStock ? { unknown_stock_fix: STOCK_FIX } : {}), alerts: rows.length, created, critique: counts.CRITIQUE, attention: counts.ATTENTION, info: counts.INFO, notifications_queued: queued, notifications_sent: sent.sent, notifications_failed: sent.failed }, rows };
   },
 };

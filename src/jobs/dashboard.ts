@@ -55,7 +55,7 @@ export function computeKpis(ctx: JobContext) {
   const counts = Object.fromEntries(
     (sqlite.prepare(`select severity, count(*) as n from alerts where active = 1 group by severity`).all() as { severity: string; n: number }[]).map((r) => [r.severity, r.n]),
   );
-  const stock = currentStock(sqlite, addDays(asOf, -1));
+  const stock = currentStock(sqlite, asOf);
   const stockValue = stock.reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
   const first = (sqlite.prepare('select min(date) as d from sales').get() as { d: string | null }).d;
   const days = first ? Math.min(365, daysBetween(first, asOf)) : 0;
@@ -142,7 +142,7 @@ export const savingsJob: Job = {
       avoidedDetails.push({ order: o.id, alert: o.alert_id, units: roundOrNull(units, 2), margin: roundOrNull(v, 2) });
     }
     // 2. Reduced overstock: holding cost of the stock below the baseline (baseline days of cover x mean daily COGS).
-    const stockValue = currentStock(sqlite, day).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
+    const stockValue = currentStock(sqlite, asOf).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
     const dailyCogs = cogs(ctx, addDays(asOf, -365), asOf) / 365;
     const baseline = config.savings.baselineDaysOfCover * dailyCogs;
     const reduced = ((baseline - stockValue) * config.savings.holdingRatePerYear) / 365;
@@ -264,7 +264,7 @@ export const dormantJob: Job = {
     const days = Number(opts.days ?? ctx.config.dormant.days);
     const lastSale = sqlite.prepare('select max(date) as d from sales where product_id = ? and location_id = ? and date < ? and quantity > 0');
     const rows: { sku: string; location: string; on_hand: number; value: number; last_sale: string | null; days_since_sale: number | null; product_id: number; location_id: number }[] = [];
-    for (const s of currentStock(sqlite, addDays(asOf, -1))) {
+    for (const s of currentStock(sqlite, asOf)) {
       if (s.onHand <= 0) continue;
       const d = (lastSale.get(s.productId, s.locationId, asOf) as { d: string | null }).d;
       const since = d ? daysBetween(d, asOf) : null;

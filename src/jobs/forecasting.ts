@@ -22,6 +22,8 @@ import { score } from '../ml/metrics.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { nowIso, type Job, type JobContext, type JobResult } from './types.js';
 import { BulkInsert } from '../db/bulk.js';
+import { retrainFlagged } from '../db/snapshot.js';
+import { requireCoverage } from '../db/coverage.js';
 import { roundOrNull, roundTo } from '../numbers.js';
 
 interface ModelRow {
@@ -73,7 +75,7 @@ function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> 
   for (const r of ctx.sqlite.prepare(`select product_id as p, location_id as l, max(trained_at) as t from models where status in ('active','fallback') group by product_id, location_id`).all() as { p: number; l: number; t: string }[])
     active.set(seriesKey(r.p, r.l), r.t);
   const flagged = new Set(
-    (ctx.sqlite.prepare(`select f.product_id as p, f.location_id as l from retrain_flags f where f.flagged_on >= coalesce((select max(substr(trained_at,1,10)) from models m where m.product_id = f.product_id and m.location_id = f.location_id), '0000')`).all() as { p: number; l: number }[]).map((r) => seriesKey(r.p, r.l)),
+    retrainFlagged(ctx.sqlite, ctx.asOf).map((r) => seriesKey(r.p, r.l)),
   );
   const only = new Set<string>();
   const reasons: Record<string, number> = { forced: 0, no_model: 0, flagged: 0, stale: 0 };
@@ -100,6 +102,7 @@ export const trainJob: Job = {
   dependsOn: [],
   async run(ctx, opts = {}) {
     requireSales(ctx);
+    requireCoverage(ctx);
     const backend = await initBackend(ctx.log);
     const productIds = resolveSkus(ctx, opts.sku as string[] | undefined);
     const { only, reasons } = seriesToTrain(ctx, !!opts.force, productIds);
@@ -219,6 +222,7 @@ export const predictJob: Job = {
   dependsOn: [],
   async run(ctx, opts = {}) {
     requireSales(ctx);
+    requireCoverage(ctx);
     const backend = await initBackend(ctx.log);
     const horizon = Number(opts.horizon ?? ctx.config.horizon);
     const mem = (stage: string) => {

@@ -5,6 +5,7 @@
 import { addDays, daysBetween, isIsoDate } from '../dates.js';
 import { loadHistory } from '../db/history.js';
 import { productRef, productRefs, StateReader } from '../db/state.js';
+import { STOCK_BEFORE_SQL } from '../db/snapshot.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { initBackend } from '../ml/backend.js';
 import { forecastMany, forecastWith, parseAlgorithm, type Algorithm } from '../ml/engine.js';
@@ -302,7 +303,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
   });
   const startStock = hist.series.map((s) => {
     const [p, l] = s.id.split(':').map(Number);
-    const r = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date < ? order by date desc limit 1').get(p, l, from) as { on_hand: number } | undefined;
+    const r = sqlite.prepare(STOCK_BEFORE_SQL).get(p, l, from) as { on_hand: number } | undefined;
     return r?.on_hand ?? 0;
   });
   const reports: PolicyReport[] = [];

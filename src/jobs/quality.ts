@@ -17,6 +17,7 @@
  * Levels: low < 0.3 <= medium < 0.6 <= high < 0.85 <= critical.
  * Written to quality_risk for today; `alerts` raises kind `quality` for high and critical.
  */
+import { STOCK_BEFORE_SQL } from '../db/snapshot.js';
 import { addDays, dayNumber, fromDayNumber } from '../dates.js';
 import { initBackend, tf } from '../ml/backend.js';
 import { type Job, type JobContext, withoutIds } from './types.js';
@@ -57,7 +58,7 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
     (incidentDays.get(k) ?? incidentDays.set(k, []).get(k)!).push(dayNumber(r.date));
   }
   const salesQ = sqlite.prepare('select coalesce(sum(quantity), 0) as q from sales where product_id = ? and location_id = ? and date >= ? and date < ?');
-  const stockQ = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date < ? order by date desc limit 1');
+  const stockQ = sqlite.prepare(STOCK_BEFORE_SQL);
   const featuresAt = (it: Perishable, day: number): number[] => {
     let exc = 0;
     let hum = 0;
