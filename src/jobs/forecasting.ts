@@ -72,8 +72,10 @@ function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> 
   const active = new Map<string, string>();
   for (const r of ctx.sqlite.prepare(`select product_id as p, location_id as l, max(trained_at) as t from models where status in ('active','fallback') group by product_id, location_id`).all() as { p: number; l: number; t: string }[])
     active.set(seriesKey(r.p, r.l), r.t);
+  // A flag raised on day D judges forecasts up to D-1: a model whose training data ends on D-1 or later
+  // (train_end >= D-1) has already seen what raised it. Flags after the run date do not exist yet.
   const flagged = new Set(
-    (ctx.sqlite.prepare(`select f.product_id as p, f.location_id as l from retrain_flags f where f.flagged_on >= coalesce((select max(substr(trained_at,1,10)) from models m where m.product_id = f.product_id and m.location_id = f.location_id), '0000')`).all() as { p: number; l: number }[]).map((r) => seriesKey(r.p, r.l)),
+    (ctx.sqlite.prepare(`select f.product_id as p, f.location_id as l from retrain_flags f where f.flagged_on <= ? and f.flagged_on > coalesce((select date(max(train_end), '+1 day') from models m where m.product_id = f.product_id and m.location_id = f.location_id), '0000')`).all(ctx.asOf) as { p: number; l: number }[]).map((r) => seriesKey(r.p, r.l)),
   );
   const only = new Set<string>();
   const reasons: Record<string, number> = { forced: 0, no_model: 0, flagged: 0, stale: 0 };
