@@ -3,6 +3,7 @@ import * as m001 from './001-initial.js';
 import * as m002 from './002-suggestions.js';
 import * as m003 from './003-data-changes.js';
 import * as m004 from './004-purchase-order-refs.js';
+import * as m005 from './005-integrity.js';
 
 /** Every migration, in order. New migrations are added here. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '002-suggestions': m002,
   '003-data-changes': m003,
   '004-purchase-order-refs': m004,
+  '005-integrity': m005,
 };

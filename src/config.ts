@@ -34,7 +34,8 @@ export interface Config {
   monitor: { lookbackDays: number; rule: string; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
   train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number };
   kpis: { ttlHours: number };
-  savings: { holdingRatePerYear: number; baselineDaysOfCover: number };
+  /** outlierFactor: a sales day above this many times its series' typical day counts at that cap in savings and rotation. */
+  savings: { holdingRatePerYear: number; baselineDaysOfCover: number; outlierFactor: number };
   dormant: { days: number };
   topUrgent: { n: number };
   /** stateDir: checkpoint, lock, log and notifications; '' = a .optiflow folder beside the database. */
@@ -63,7 +64,7 @@ export const DEFAULTS: Config = {
   monitor: { lookbackDays: 7, rule: 'relative', mapeThreshold: 15, naiveRatio: 1.2, backtestRatio: 2 },
   train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730 },
   kpis: { ttlHours: 24 },
-  savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45 },
+  savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45, outlierFactor: 100 },
   dormant: { days: 90 },
   topUrgent: { n: 10 },
   batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000 },

@@ -39,9 +39,11 @@ export function registerOps(program: Command, action: Action): void {
         spinner.text = `${kind} batch: ${done}/${steps.length} done${running.length ? `, running ${running.join(', ')}` : ''}`;
       };
       let r;
+      let off: (() => void) | undefined;
       try {
-        r = await runBatch(jc, { kind, ...o, onProgress }, (h) => onSignal(() => h.interrupt()));
+        r = await runBatch(jc, { kind, ...o, onProgress }, (h) => (off = onSignal(() => h.interrupt())));
       } finally {
+        off?.();
         spinner?.stop();
       }
       if (ctx.json) ctx.out(JSON.stringify(r, null, 2) + '\n');

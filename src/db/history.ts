@@ -217,10 +217,10 @@ export function sliceHistory(h: History, days: number, horizon: number): History
  * state folder (config `historyCache`, on by default), and within a batch run
  * loaded once (the longest window any nightly job reads) and shared as slices.
  */
-export function historyFor(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void } }, days: number, horizon: number): History {
+export function historyFor(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void; warn: (m: string) => void } }, days: number, horizon: number): History {
   const load = (d: number, h: number) =>
     ctx.config.historyCache
-      ? cachedHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), (m) => ctx.log?.debug(m))
+      ? cachedHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), { debug: (m) => ctx.log?.debug(m), warn: (m) => ctx.log?.warn(m) })
       : loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h });
   if (!ctx.cache) return load(days, horizon);
   const fullDays = Math.max(days, ctx.config.train.historyDays, 400);

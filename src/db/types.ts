@@ -35,7 +35,11 @@ export interface AlertsTable {
   kind: 'stockout' | 'overstock' | 'expiry' | 'quality'; stockout_date: string | null; days_of_cover: number | null;
   suggested_qty: number | null; revenue_at_risk: number | null; message: string; active: number; resolved_on: string | null;
 }
-export interface NotificationsTable { id: Generated<number>; alert_id: number | null; channel: string; payload: string; created_at: string; sent_at: string | null; error: string | null; attempts: number }
+export interface NotificationsTable {
+  id: Generated<number>; alert_id: number | null; channel: string; payload: string; created_at: string; sent_at: string | null; error: string | null; attempts: number;
+  claimed_by: string | null; claim_until: string | null; idempotency_key: string | null;
+}
+export interface MetaTable { key: string; value: string }
 export interface ForecastMetricsTable { product_id: number; location_id: number; date: string; mape: number | null; wape: number | null; rmse: number | null; bias: number | null; n: number }
 export interface RetrainFlagsTable { product_id: number; location_id: number; flagged_on: string; reason: string }
 export interface MetricsHistoryTable { date: string; scope: string; payload: string }
@@ -68,11 +72,12 @@ export interface Database {
   savings: SavingsTable;
   batch_runs: BatchRunsTable;
   batch_steps: BatchStepsTable;
+  meta: MetaTable;
 }
 
 export const ALL_TABLES = [
   'locations', 'products', 'suppliers', 'supplier_products', 'price_breaks', 'sales', 'stock_levels', 'purchase_orders', 'events',
   'weather', 'sensor_readings', 'quality_incidents', 'models', 'forecasts', 'alerts', 'notifications', 'forecast_metrics',
   'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'trends', 'event_factors', 'revenue_daily', 'dormant_stock',
-  'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps',
+  'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'meta',
 ] as const;

@@ -10,6 +10,7 @@ import { trendStats } from '../inventory/trend-stats.js';
 import { MissingInputError } from '../errors.js';
 import { type Job, type JobContext, withoutIds } from './types.js';
 import { roundOrNull } from '../numbers.js';
+import { cappedSum, DEFAULT_OUTLIER_FACTOR } from '../inventory/outliers.js';
 
 
 /** Stock value at past dates, cached per date in kpi_cache (invalidated by stock imports touching it). */
@@ -38,16 +39,55 @@ function snapshotValues(ctx: JobContext, dates: string[]): number[] {
   return out as number[];
 }
 
-/** Cost of goods sold (units x unit cost) over [from, to): range scans of the sales key, shared within a batch run. */
+/**
+ * Cost of goods sold (units x unit cost) over [from, to), each series' absurd
+ * days capped (src/inventory/outliers.ts): one definition for rotation and
+ * savings. Range scans of the sales key in key order; shared within a batch run.
+ */
 function cogs(ctx: JobContext, from: string, to: string): number {
   const key = `cogs:${from}:${to}`;
   const hit = ctx.cache?.get(key) as number | undefined;
   if (hit !== undefined) return hit;
-  const r = ctx.sqlite
-    .prepare('select coalesce(sum(s.quantity * p.unit_cost), 0) as v from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date >= ? and s.date < ?')
-    .get(from, to) as { v: number };
-  ctx.cache?.set(key, r.v);
-  return r.v;
+  const rows = ctx.sqlite
+    .prepare('select s.product_id, s.location_id, s.quantity, p.unit_cost from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date >= ? and s.date < ?')
+    .raw(true)
+    .iterate(from, to) as Iterable<[number, number, number, number]>;
+  let total = 0;
+  let capped = 0;
+  const named: string[] = [];
+  let cur = '';
+  let cost = 0;
+  let qs: number[] = [];
+  const flush = () => {
+    if (!qs.length) return;
+    const r = cappedSum(qs, ctx.config.savings.outlierFactor ?? DEFAULT_OUTLIER_FACTOR);
+    total += r.sum * cost;
+    if (r.capped) {
+      capped += r.capped;
+      if (named.length < 5) named.push(cur);
+    }
+    qs = [];
+  };
+  for (const [p, l, q, c] of rows) {
+    const k = `${p}:${l}`;
+    if (k !== cur) {
+      flush();
+      cur = k;
+      cost = c;
+    }
+    qs.push(q);
+  }
+  flush();
+  if (capped) {
+    const names = named.map((k) => {
+      const [p, l] = k.split(':').map(Number);
+      const r = ctx.sqlite.prepare('select p.sku, l.code from products p, locations l where p.id = ? and l.id = ?').get(p, l) as { sku: string; code: string } | undefined;
+      return r ? `${r.sku}@${r.code}` : k;
+    });
+    ctx.log.warn(`cost of goods sold ${from}..${to}: ${capped} sales day(s) above ${ctx.config.savings.outlierFactor ?? DEFAULT_OUTLIER_FACTOR}x their series' typical day counted at that cap (${names.join(', ')}${capped > names.length ? ', ...' : ''}); check those sales rows`);
+  }
+  ctx.cache?.set(key, total);
+  return total;
 }
 
 export function computeKpis(ctx: JobContext) {
@@ -85,6 +125,24 @@ export function computeKpis(ctx: JobContext) {
   };
 }
 
+/**
+ * What the KPIs are computed from, in a few aggregates: alerts (which are
+ * active, at which severity), imports of sales and stock (data_changes),
+ * savings of the month, products' costs. A cached KPI set whose inputs differ
+ * is recomputed, whatever its age.
+ */
+function kpiInputs(ctx: JobContext): string {
+  const r = ctx.sqlite
+    .prepare(
+      `select (select count(*) || ':' || coalesce(max(id), 0) || ':' || total(active) || ':' || total(case when active = 1 then id end) || ':' || total(case when active = 1 and severity = 'CRITIQUE' then 1 end) || ':' || total(case when active = 1 and severity = 'ATTENTION' then 1 end) from alerts) as alerts,
+              (select coalesce(max(id), 0) from data_changes) as changes,
+              (select count(*) || ':' || total(avoided_stockouts + reduced_overstock + optimized_orders) from savings where date >= ? and date <= ?) as savings,
+              (select count(*) || ':' || total(unit_cost) || ':' || total(active) from products) as products`,
+    )
+    .get(ctx.asOf.slice(0, 8) + '01', ctx.asOf);
+  return JSON.stringify(r);
+}
+
 export const kpisJob: Job = {
   name: 'kpis',
   description: 'dashboard KPIs: alerts by severity, stock value, rotation, critical products, savings month to date (cached 24 h)',
@@ -93,13 +151,15 @@ export const kpisJob: Job = {
     const key = `dashboard_kpis:${ctx.asOf}`;
     const now = new Date();
     const cached = ctx.sqlite.prepare('select payload, computed_at, expires_at from kpi_cache where key = ?').get(key) as { payload: string; computed_at: string; expires_at: string } | undefined;
+    const inputs = kpiInputs(ctx);
     if (cached && !opts.refresh && cached.expires_at > now.toISOString()) {
-      const k = JSON.parse(cached.payload);
-      return { summary: flat(k, true), kpis: k, cached: true, computed_at: cached.computed_at };
+      const { inputs: was, ...k } = JSON.parse(cached.payload) as ReturnType<typeof computeKpis> & { inputs?: string };
+      if (was === inputs) return { summary: flat(k, true), kpis: k, cached: true, computed_at: cached.computed_at };
+      ctx.log.info('kpis: inputs changed since the cached figures were computed (alerts, imports, savings or products); recomputing');
     }
     const k = computeKpis(ctx);
     const expires = new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000);
-    ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(key, JSON.stringify(k), now.toISOString(), expires.toISOString());
+    ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(key, JSON.stringify({ ...k, inputs }), now.toISOString(), expires.toISOString());
     return { summary: flat(k, false), kpis: k, cached: false, computed_at: now.toISOString() };
   },
 };

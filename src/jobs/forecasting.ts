@@ -74,6 +74,8 @@ function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> 
   const active = new Map<string, string>();
   for (const r of ctx.sqlite.prepare(`select product_id as p, location_id as l, max(trained_at) as t from models where status in ('active','fallback') group by product_id, location_id`).all() as { p: number; l: number; t: string }[])
     active.set(seriesKey(r.p, r.l), r.t);
+  // A flag raised on day D judges forecasts up to D-1: a model whose training data ends on D-1 or later
+  // (train_end >= D-1) has already seen what raised it. Flags after the run date do not exist yet.
   const flagged = new Set(
     retrainFlagged(ctx.sqlite, ctx.asOf).map((r) => seriesKey(r.p, r.l)),
   );
