@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { isIsoDate, todayIso } from './dates.js';
+import { refuseUnsafeImplicitConfig } from './ops/file-safety.js';
 
 export interface Thresholds {
   /** Days added to lead time before a stock-out is no longer ATTENTION. */
@@ -40,6 +41,14 @@ export interface Config {
   batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number };
   service: { levelA: number; levelB: number; levelC: number; holdingRatePerYear: number };
   cleanup: { forecastsDays: number; alertsDays: number; metricsDays: number; batchRunsDays: number; notificationsDays: number };
+  /** backup: dir '' = a `backups` folder beside the database; keep = how many backups retention leaves. */
+  backup: { dir: string; keep: number };
+  /** metrics: Prometheus textfile ('' = metrics.prom in the state folder, 'off' = none) and its octal mode. */
+  metrics: { textfile: string; textfileMode: string };
+  /** tenants: root folder holding one folder per tenant (its database and state). */
+  tenants: { root: string };
+  /** files: umask (octal) for every file and folder optiflow creates; 077 = private to the user. */
+  files: { umask: string };
 }
 
 export const DEFAULTS: Config = {
@@ -62,6 +71,11 @@ export const DEFAULTS: Config = {
   batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000 },
   service: { levelA: 0.98, levelB: 0.95, levelC: 0.9, holdingRatePerYear: 0.25 },
   cleanup: { forecastsDays: 90, alertsDays: 180, metricsDays: 365, batchRunsDays: 365, notificationsDays: 90 },
+  backup: { dir: '', keep: 7 },
+  // 0644: node_exporter reads the textfile as its own user; the figures hold no business data.
+  metrics: { textfile: '', textfileMode: '0644' },
+  tenants: { root: '' },
+  files: { umask: '077' },
 };
 
 /** Values given on the command line (undefined = not given). */
@@ -150,7 +164,8 @@ export function resolveConfig(fileData: Record<string, unknown>, env: Env, flags
 }
 
 export function loadConfig(flags: Flags, env: Env = process.env): Config {
-  const { data } = readConfigFile(flags.config, env);
+  const { file, data } = readConfigFile(flags.config, env);
+  if (file && flags.config === undefined && !env.OPTIFLOW_CONFIG) refuseUnsafeImplicitConfig(file, data);
   const { config, errors } = resolveConfig(data, env, flags);
   if (errors.length) throw new UsageError(errors[0] + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''));
   return config;
