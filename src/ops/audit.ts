@@ -21,7 +21,7 @@ export function isDataChanging(commandPath: string): boolean {
 }
 
 const SECRET_FLAG = /^--?(password|passwd|pass|token|secret|api-?key|auth|credentials?)$/i;
-const SECRET_KEY = /(password|passwd|token|secret|api_?key|auth)/i;
+const SECRET_KEY = /(password|passwd|token|secret|api[-_]?key|auth)/i;
 
 /** One argument with secrets masked: URL passwords, `key=value` secrets, token-like query parameters. */
 function maskArg(a: string): string {
@@ -30,7 +30,7 @@ function maskArg(a: string): string {
   const eq = s.indexOf('=');
   if (eq > 0 && !s.includes('://')) {
     const key = s.slice(0, eq).replace(/^--?/, '');
-    if (SECRET_KEY.test(key)) s = s.slice(0, eq + 1) + '***';
+    if (/^[A-Za-z_][\w.-]*$/.test(key) && SECRET_KEY.test(key)) s = s.slice(0, eq + 1) + '***';
   }
   return s;
 }

@@ -128,6 +128,8 @@ export interface BackupOptions {
   to?: string;
   keep?: number;
   now?: () => Date;
+  /** Pages copied per step of the backup API (default 4096): between steps the batch goes on writing. */
+  pagesPerStep?: number;
 }
 
 export async function backup(config: Config, o: BackupOptions = {}): Promise<BackupResult> {
@@ -153,7 +155,8 @@ export async function backup(config: Config, o: BackupOptions = {}): Promise<Bac
     try {
       counts = rowCounts(src);
       // Large steps: fewer event-loop turns; the snapshot holds whatever the step size.
-      await src.backup(partial, { progress: () => 4096 });
+      const step = o.pagesPerStep ?? 4096;
+      await src.backup(partial, { progress: () => step });
     } finally {
       src.exec('commit');
     }

@@ -4,8 +4,9 @@
  * 1 degraded, 2 unhealthy, like health.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { existsSync, readdirSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, readdirSync, statfsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { backupDir } from './backup.js';
 import { stateDir, type Config } from '../config.js';
 import { addDays, daysBetween } from '../dates.js';
 import { isPostgresUrl } from '../db/connection.js';
@@ -35,7 +36,6 @@ function healthFix(c: Check, config: Config): string | null {
     case 'last batch': return 'optiflow batch --resume';
     case 'forecasts today': return `optiflow batch --as-of ${config.asOf}`;
     case 'models': return 'optiflow train';
-    case 'disk space': return `optiflow cleanup, then remove old backups (optiflow backup --keep 3) or free space on the disk of ${db}`;
     case 'batch lock': return `rm ${join(stateDir(config), 'batch.lock')}   (or let the next \`optiflow batch --resume\` take it over)`;
     default: return null;
   }
@@ -97,12 +97,47 @@ function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, 
       n.n ? `fix notify.target (try it: echo '{}' | ${target ?? '<target>'}), then \`optiflow alerts\` sends the ${n.n} pending again` : null);
 }
 
-export async function runDoctor(config: Config): Promise<DoctorReport> {
+/** Free bytes on the file system holding a path (injectable for tests). */
+export type FreeBytes = (path: string) => number;
+const statfsFree: FreeBytes = (p) => {
+  const fs = statfsSync(p);
+  return fs.bavail * fs.bsize;
+};
+
+/**
+ * Disk space where optiflow writes: the database's folder, the state folder and
+ * the backup folder (the same thresholds as health: under 100 MB unhealthy,
+ * under 1 GB degraded).
+ */
+function diskCheck(config: Config, free: FreeBytes): DoctorCheck {
+  const MB = 1048576;
+  const places = [dirname(resolve(config.db)), stateDir(config), backupDir(config)].map((p) => {
+    let q = resolve(p);
+    while (!existsSync(q) && dirname(q) !== q) q = dirname(q);
+    return { p, free: free(q) };
+  });
+  const low = places.reduce((a, b) => (b.free < a.free ? b : a));
+  const status = low.free < 100 * MB ? 'fail' : low.free < 1024 * MB ? 'warn' : 'ok';
+  return {
+    check: 'disk space', status, detail: `${Math.round(low.free / MB)} MB free for ${low.p}`,
+    fix: status === 'ok' ? null : `optiflow cleanup; optiflow backup --keep 3 (drops older backups); or free space on the disk of ${low.p}`,
+  };
+}
+
+export async function runDoctor(config: Config, deps: { freeBytes?: FreeBytes } = {}): Promise<DoctorReport> {
   const health = await checkHealth(config);
   // health's backend line is replaced by the one below, which also says when a forced backend is missing.
-  const checks: DoctorCheck[] = health.checks.filter((c) => c.check !== 'tf backend').map((c) => ({ ...c, fix: healthFix(c, config) }));
+  // health's backend and disk lines are replaced by the ones below (forced backend missing; every folder optiflow writes to).
+  const checks: DoctorCheck[] = health.checks.filter((c) => c.check !== 'tf backend' && c.check !== 'disk space').map((c) => ({ ...c, fix: healthFix(c, config) }));
   const add = (check: string, status: Check['status'], detail: string, fix: string | null) => checks.push({ check, status, detail, fix });
 
+  if (!isPostgresUrl(config.db) && existsSync(config.db)) {
+    try {
+      checks.push(diskCheck(config, deps.freeBytes ?? statfsFree));
+    } catch (e) {
+      checks.push({ check: 'disk space', status: 'warn', detail: `cannot read free space: ${(e as Error).message}`, fix: null });
+    }
+  }
   const forced = process.env.OPTIFLOW_TF_BACKEND;
   try {
     const b = await initBackend();
