@@ -10,6 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { stateDir, type Config } from '../config.js';
 import { isPostgresUrl } from '../db/connection.js';
 import { backupDir } from './backup.js';
+import { textfilePath } from './metrics.js';
 
 export interface Finding {
   level: 'error' | 'warn';
@@ -35,11 +36,11 @@ function modeFindings(path: string, what: string, out: Finding[]): void {
   else if (mode & 0o070) out.push({ level: 'warn', what, path, detail: `mode ${mode.toString(8)}: its group can ${mode & 0o020 ? 'change' : 'read'} it`, fix: `chmod ${dir ? 'g-rwx' : 'g-rw'} ${path}   (or ${priv} if the group is not meant to)` });
 }
 
-function walk(path: string, what: string, out: Finding[], checked: string[], depth = 0): void {
-  if (!existsSync(path)) return;
+function walk(path: string, what: string, out: Finding[], checked: string[], skip: Set<string>, depth = 0): void {
+  if (!existsSync(path) || skip.has(resolve(path))) return;
   checked.push(path);
   modeFindings(path, what, out);
-  if (depth < 3 && statSync(path).isDirectory()) for (const f of readdirSync(path)) walk(join(path, f), what, out, checked, depth + 1);
+  if (depth < 3 && statSync(path).isDirectory()) for (const f of readdirSync(path)) walk(join(path, f), what, out, checked, skip, depth + 1);
 }
 
 /** A database URL with a password, or a token, written in the config file. */
@@ -61,10 +62,13 @@ export function securityCheck(config: Config, configFile: string | null, configD
   const findings: Finding[] = [];
   const checked: string[] = [];
   if (!isPostgresUrl(config.db)) for (const f of [config.db, config.db + '-wal', config.db + '-shm']) if (existsSync(f)) { checked.push(f); modeFindings(f, 'database', findings); }
-  walk(stateDir(config), 'state folder', findings, checked);
+  // The metrics textfile is readable by design (node_exporter reads it as its own user; config metrics.textfileMode).
+  const tf = textfilePath(config);
+  const skip = new Set(tf ? [resolve(tf)] : []);
+  walk(stateDir(config), 'state folder', findings, checked, skip);
   if (config.logFile) for (const f of [config.logFile, ...[1, 2, 3, 4, 5].map((i) => config.logFile!.replace(/(\.\w+)?$/, `${i}$1`))]) if (existsSync(f)) { checked.push(f); modeFindings(f, 'log', findings); }
   if (config.notify.channel === 'file' && config.notify.target && existsSync(config.notify.target)) { checked.push(config.notify.target); modeFindings(config.notify.target, 'notification file', findings); }
-  if (!isPostgresUrl(config.db)) walk(backupDir(config), 'backups', findings, checked);
+  if (!isPostgresUrl(config.db)) walk(backupDir(config), 'backups', findings, checked, skip);
 
   if (configFile && existsSync(configFile)) {
     checked.push(configFile);
