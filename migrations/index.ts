@@ -4,6 +4,7 @@ import * as m002 from './002-suggestions.js';
 import * as m003 from './003-data-changes.js';
 import * as m004 from './004-purchase-order-refs.js';
 import * as m005 from './005-integrity.js';
+import * as m007 from './007-audit-log.js';
 
 /** Every migration, in order. New migrations are added here. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '003-data-changes': m003,
   '004-purchase-order-refs': m004,
   '005-integrity': m005,
+  '007-audit-log': m007,
 };

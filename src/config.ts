@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 import { isIsoDate, todayIso } from './dates.js';
+import { refuseUnsafeImplicitConfig } from './ops/file-safety.js';
 
 export interface Thresholds {
   /** Days added to lead time before a stock-out is no longer ATTENTION. */
@@ -48,6 +49,14 @@ export interface Config {
    * reject absurd values at import (a typo or a unit error), with the line named.
    */
   data: { maxStalenessDays: number; maxQuantity: number; maxUnitCost: number; maxLeadTimeDays: number; maxShelfLifeDays: number; maxPackSize: number };
+  /** backup: dir '' = a `backups` folder beside the database; keep = how many backups retention leaves. */
+  backup: { dir: string; keep: number };
+  /** metrics: Prometheus textfile ('' = metrics.prom in the state folder, 'off' = none) and its octal mode. */
+  metrics: { textfile: string; textfileMode: string };
+  /** tenants: root folder holding one folder per tenant (its database and state). */
+  tenants: { root: string };
+  /** files: umask (octal) for every file and folder optiflow creates; 077 = private to the user. */
+  files: { umask: string };
 }
 
 export const DEFAULTS: Config = {
@@ -71,6 +80,11 @@ export const DEFAULTS: Config = {
   service: { levelA: 0.98, levelB: 0.95, levelC: 0.9, holdingRatePerYear: 0.25 },
   cleanup: { forecastsDays: 90, alertsDays: 180, metricsDays: 365, batchRunsDays: 365, notificationsDays: 90 },
   data: { maxStalenessDays: 3, maxQuantity: 1_000_000, maxUnitCost: 1_000_000, maxLeadTimeDays: 365, maxShelfLifeDays: 3650, maxPackSize: 100_000 },
+  backup: { dir: '', keep: 7 },
+  // 0644: node_exporter reads the textfile as its own user; the figures hold no business data.
+  metrics: { textfile: '', textfileMode: '0644' },
+  tenants: { root: '' },
+  files: { umask: '077' },
 };
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
@@ -102,6 +116,10 @@ export const CONFIG_SCHEMA = z.strictObject({
   }),
   service: z.strictObject({ levelA: prob, levelB: prob, levelC: prob, holdingRatePerYear: num(0, 10) }),
   cleanup: z.strictObject({ forecastsDays: days, alertsDays: days, metricsDays: days, batchRunsDays: days, notificationsDays: days }),
+  backup: z.strictObject({ dir: z.string(), keep: int(1, 10_000) }),
+  metrics: z.strictObject({ textfile: z.string(), textfileMode: z.string().regex(/^0?[0-7]{3}$/, 'an octal mode such as 0644') }),
+  tenants: z.strictObject({ root: z.string() }),
+  files: z.strictObject({ umask: z.string().regex(/^0?[0-7]{3}$/, 'an octal umask such as 077') }),
   data: z.strictObject({ maxStalenessDays: int(0, 36_500), maxQuantity: num(0), maxUnitCost: num(0), maxLeadTimeDays: int(0, 36_500), maxShelfLifeDays: int(1, 36_500), maxPackSize: num(1) }),
 });
 
@@ -241,7 +259,8 @@ export function resolveConfig(fileData: Record<string, unknown>, env: Env, flags
 }
 
 export function loadConfig(flags: Flags, env: Env = process.env): Config {
-  const { data } = readConfigFile(flags.config, env);
+  const { file, data } = readConfigFile(flags.config, env);
+  if (file && flags.config === undefined && !env.OPTIFLOW_CONFIG) refuseUnsafeImplicitConfig(file, data);
   const { config, errors } = resolveConfig(data, env, flags);
   if (errors.length) throw new UsageError(errors[0] + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''));
   return config;

@@ -48,6 +48,11 @@ export interface SavingsTable { date: string; avoided_stockouts: number; reduced
 export interface BatchRunsTable { id: Generated<number>; run_uid: string; kind: string; run_date: string; started_at: string; finished_at: string | null; status: string; metrics: string | null }
 export interface BatchStepsTable { run_id: number; step: string; status: string; attempts: number; started_at: string | null; finished_at: string | null; error: string | null; output: string | null }
 
+export interface AuditLogTable {
+  id: Generated<number>; os_user: string; host: string; pid: number; command: string; command_line: string; started_at: string;
+  finished_at: string | null; outcome: 'running' | 'ok' | 'failed' | 'refused'; exit_code: number | null; error: string | null;
+}
+
 export interface Database {
   locations: LocationsTable;
   products: ProductsTable;
@@ -73,11 +78,12 @@ export interface Database {
   batch_runs: BatchRunsTable;
   batch_steps: BatchStepsTable;
   meta: MetaTable;
+  audit_log: AuditLogTable;
 }
 
 export const ALL_TABLES = [
   'locations', 'products', 'suppliers', 'supplier_products', 'price_breaks', 'sales', 'stock_levels', 'purchase_orders', 'events',
   'weather', 'sensor_readings', 'quality_incidents', 'models', 'forecasts', 'alerts', 'notifications', 'forecast_metrics',
   'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'trends', 'event_factors', 'revenue_daily', 'dormant_stock',
-  'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'meta',
+  'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'meta', 'audit_log',
 ] as const;
