@@ -5,6 +5,7 @@ import * as m003 from './003-data-changes.js';
 import * as m004 from './004-purchase-order-refs.js';
 import * as m005 from './005-integrity.js';
 import * as m007 from './007-audit-log.js';
+import * as m006 from './006-planning.js';
 
 /** Every migration, in order. New migrations are added here. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '004-purchase-order-refs': m004,
   '005-integrity': m005,
   '007-audit-log': m007,
+  '006-planning': m006,
 };

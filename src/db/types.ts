@@ -4,9 +4,9 @@ import type { Generated } from 'kysely';
 export interface LocationsTable { id: Generated<number>; code: string; name: string | null }
 export interface ProductsTable {
   id: Generated<number>; sku: string; name: string | null; category: string | null; unit_cost: number; unit_price: number;
-  shelf_life_days: number | null; storage: string | null; active: number;
+  shelf_life_days: number | null; storage: string | null; active: number; like_sku: string | null; like_factor: number | null;
 }
-export interface SuppliersTable { id: Generated<number>; code: string; name: string | null; lead_time_days: number; lead_time_sd_days: number; order_cost: number }
+export interface SuppliersTable { id: Generated<number>; code: string; name: string | null; lead_time_days: number; lead_time_sd_days: number; order_cost: number; review_days: string | null; min_order_value: number | null }
 export interface SupplierProductsTable { supplier_id: number; product_id: number; pack_size: number; min_order_qty: number; unit_cost: number | null; is_primary: number }
 export interface PriceBreaksTable { supplier_id: number; product_id: number; min_qty: number; unit_cost: number }
 export interface SalesTable { product_id: number; location_id: number; date: string; quantity: number; revenue: number | null; unit_price: number | null; on_promo: number }
@@ -52,6 +52,13 @@ export interface AuditLogTable {
   id: Generated<number>; os_user: string; host: string; pid: number; command: string; command_line: string; started_at: string;
   finished_at: string | null; outcome: 'running' | 'ok' | 'failed' | 'refused'; exit_code: number | null; error: string | null;
 }
+export interface ForecastOverridesTable {
+  id: Generated<number>; product_id: number; location_id: number; from_date: string; to_date: string; factor: number | null; quantity: number | null;
+  reason: string; created_by: string; created_at: string; active: number;
+}
+export interface OverrideAuditTable { id: Generated<number>; override_id: number; action: string; os_user: string; at: string; details: string }
+export interface OrderDraftsTable { id: Generated<number>; supplier_id: number; location_id: number; created_on: string; total: number; status: string; note: string | null }
+export interface OrderDraftLinesTable { draft_id: number; product_id: number; quantity: number; unit_cost: number; reason: string }
 
 export interface Database {
   locations: LocationsTable;
@@ -79,6 +86,10 @@ export interface Database {
   batch_steps: BatchStepsTable;
   meta: MetaTable;
   audit_log: AuditLogTable;
+  forecast_overrides: ForecastOverridesTable;
+  override_audit: OverrideAuditTable;
+  order_drafts: OrderDraftsTable;
+  order_draft_lines: OrderDraftLinesTable;
 }
 
 export const ALL_TABLES = [
@@ -86,4 +97,5 @@ export const ALL_TABLES = [
   'weather', 'sensor_readings', 'quality_incidents', 'models', 'forecasts', 'alerts', 'notifications', 'forecast_metrics',
   'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'trends', 'event_factors', 'revenue_daily', 'dormant_stock',
   'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'meta', 'audit_log',
+  'forecast_overrides', 'override_audit', 'order_drafts', 'order_draft_lines',
 ] as const;

@@ -42,7 +42,7 @@ export interface AlertDraft {
   message: string;
 }
 
-export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds, quality?: { risk: number; level: string } | null): AlertDraft[] {
+export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds, quality?: { risk: number; level: string; precision?: number | null } | null): AlertDraft[] {
   const out: AlertDraft[] = [];
   const L = s.supplier?.leadTimeDays ?? t.defaultLeadTimeDays;
   const p = projectStock(s.onHand, s.receipts, s.yhat);
@@ -104,7 +104,7 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
     out.push({
       severity: quality.level === 'critical' ? 'CRITIQUE' : 'ATTENTION', kind: 'quality', stockoutDate: null, daysOfCover: cover, suggestedQty: null,
       revenueAtRisk: Math.round(Math.max(0, s.onHand) * s.unitCost * quality.risk * 100) / 100,
-      message: `${s.sku}: quality risk ${quality.risk.toFixed(2)} (${quality.level}) from storage conditions and stock age: inspect the stock`,
+      message: `${s.sku}: quality risk ${(quality.risk * 100).toFixed(1)} % of an incident within 7 days (${quality.level}${quality.precision != null ? `; ${(quality.precision * 100).toFixed(0)} % of past series-weeks at this level had one` : ''}) from storage conditions and stock age: inspect the stock`,
     });
   }
   return out;

@@ -33,8 +33,8 @@ export const alertsJob: Job = {
     if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     const reader = new StateReader(sqlite, asOf).preload();
     const t = thresholds(ctx);
-    const quality = new Map<string, { risk: number; level: string }>();
-    for (const q of sqlite.prepare('select product_id, location_id, risk, level from quality_risk where date = ?').all(asOf) as { product_id: number; location_id: number; risk: number; level: string }[])
+    const quality = new Map<string, { risk: number; level: string; precision?: number | null }>();
+    for (const q of sqlite.prepare(`select product_id, location_id, risk, level, json_extract(details, '$.alert_precision') as precision from quality_risk where date = ?`).all(asOf) as { product_id: number; location_id: number; risk: number; level: string; precision: number | null }[])
       quality.set(`${q.product_id}:${q.location_id}`, q);
     // A series without a stock row has unknown stock: no stock-out, overstock or expiry alert (and no notification).
     let unknownStock = 0;
