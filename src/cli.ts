@@ -11,6 +11,7 @@ import { registerData } from './commands/data.js';
 import { registerCommands } from './commands/index.js';
 import { registerOps } from './commands/ops.js';
 import { registerPlanning } from './commands/planning.js';
+import { registerReport } from './commands/report.js';
 import { runSignalHooks } from './signals.js';
 
 export type Action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<unknown> | unknown) => (...args: unknown[]) => Promise<void>;
@@ -54,6 +55,7 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
   registerCommands(program, action);
   registerPlanning(program, action);
   registerOps(program, action);
+  registerReport(program, action);
   return program;
 }
 

@@ -40,6 +40,8 @@ export interface Config {
   batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number };
   service: { levelA: number; levelB: number; levelC: number; holdingRatePerYear: number };
   cleanup: { forecastsDays: number; alertsDays: number; metricsDays: number; batchRunsDays: number; notificationsDays: number };
+  /** The HTML report: written after each nightly batch when afterBatch; out '' = report-DATE.html in the state folder. */
+  report: { afterBatch: boolean; out: string; weeks: number; historyDays: number };
 }
 
 export const DEFAULTS: Config = {
@@ -62,6 +64,7 @@ export const DEFAULTS: Config = {
   batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000 },
   service: { levelA: 0.98, levelB: 0.95, levelC: 0.9, holdingRatePerYear: 0.25 },
   cleanup: { forecastsDays: 90, alertsDays: 180, metricsDays: 365, batchRunsDays: 365, notificationsDays: 90 },
+  report: { afterBatch: false, out: '', weeks: 8, historyDays: 56 },
 };
 
 /** Values given on the command line (undefined = not given). */
