@@ -12,6 +12,7 @@ import { registerCommands } from './commands/index.js';
 import { registerOps } from './commands/ops.js';
 import { registerPlanning } from './commands/planning.js';
 import { registerReport } from './commands/report.js';
+import { registerCheck } from './commands/check.js';
 import { runSignalHooks } from './signals.js';
 
 export type Action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<unknown> | unknown) => (...args: unknown[]) => Promise<void>;
@@ -56,6 +57,7 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
   registerPlanning(program, action);
   registerOps(program, action);
   registerReport(program, action);
+  registerCheck(program, action);
   return program;
 }
 

@@ -37,11 +37,13 @@ export interface Config {
   dormant: { days: number };
   topUrgent: { n: number };
   /** stateDir: checkpoint, lock, log and notifications; '' = a .optiflow folder beside the database. */
-  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number };
+  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number; checkFirst: boolean };
   service: { levelA: number; levelB: number; levelC: number; holdingRatePerYear: number };
   cleanup: { forecastsDays: number; alertsDays: number; metricsDays: number; batchRunsDays: number; notificationsDays: number };
   /** The HTML report: written after each nightly batch when afterBatch; out '' = report-DATE.html in the state folder. */
   report: { afterBatch: boolean; out: string; weeks: number; historyDays: number };
+  /** Data-quality thresholds (src/check/rules.ts). */
+  check: { gapProbability: number; anomalyZ: number; priceDeviation: number; stockTolerance: number; anomalyDays: number };
 }
 
 export const DEFAULTS: Config = {
@@ -61,10 +63,11 @@ export const DEFAULTS: Config = {
   savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45 },
   dormant: { days: 90 },
   topUrgent: { n: 10 },
-  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000 },
+  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000, checkFirst: false },
   service: { levelA: 0.98, levelB: 0.95, levelC: 0.9, holdingRatePerYear: 0.25 },
   cleanup: { forecastsDays: 90, alertsDays: 180, metricsDays: 365, batchRunsDays: 365, notificationsDays: 90 },
   report: { afterBatch: false, out: '', weeks: 8, historyDays: 56 },
+  check: { gapProbability: 1e-6, anomalyZ: 6, priceDeviation: 0.5, stockTolerance: 0.5, anomalyDays: 365 },
 };
 
 /** Values given on the command line (undefined = not given). */

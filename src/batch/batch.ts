@@ -25,6 +25,7 @@ import { isUnfinished, readCheckpoint, writeCheckpoint, type Checkpoint } from '
 import { acquireLock } from './lock.js';
 import { runSteps, type StepState } from './runner.js';
 import { runInThread, threadsAvailable } from './threads.js';
+import { refuseOnBlockingFaults, reportAfterBatch } from './quality-gate.js';
 
 export interface BatchOptions {
   kind: 'nightly' | 'weekly';
@@ -86,6 +87,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   const jobs = selectJobs(all, o.only, o.skip);
   const graph = buildGraph(jobs);
   if (o.dryRun) return { runId: '-', kind: o.kind, runDate: ctx.asOf, status: 'dry-run', resumed: false, order: graph.order, levels: graph.levels, steps: [], metrics: null };
+  if (o.kind === 'nightly' && ctx.config.batch.checkFirst) refuseOnBlockingFaults(ctx);
 
   const file = checkpointFile(ctx, o.kind);
   const t0 = Date.now();
@@ -180,6 +182,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
     for (const s of Object.values(result.steps)) if (s.status === 'failed') ctx.log.error(`job ${s.name} failed after ${s.attempts} attempt(s): ${s.error}`, { runId, job: s.name });
 
     if (o.kind === 'nightly' && result.steps.kpis?.status !== 'failed') await warmCaches(ctx);
+    if (o.kind === 'nightly' && ctx.config.report.afterBatch) await reportAfterBatch(ctx);
     const steps = Object.values(result.steps);
     const kept = initial ? Object.values(initial).filter((s) => s.status === 'success').length : 0;
     const metrics: BatchMetrics = {

@@ -39,7 +39,7 @@ export function forecastChart(s: SeriesSection, asOf: string): Chart {
   const ov = new Map(s.overrides.map((o) => [o.date, o.value]));
   const overrides = s.dates.map((d) => ov.get(d) ?? null);
   const option = {
-    legend: { top: 0, data: ['sales', 'forecast', 'interval', ...(s.overrides.length ? ['override'] : [])], itemWidth: 14, itemHeight: 8 },
+    legend: { top: 0, data: ['sales', 'forecast', 'interval', ...(s.overrides.length ? ['override'] : [])], itemWidth: 14, itemHeight: 8, itemGap: 24 },
     xAxis: { type: 'category', data: s.dates, boundaryGap: false, ...axis, axisLabel: { color: PALETTE.muted, formatter: shortDate }, splitLine: { show: false } },
     yAxis: { type: 'value', name: 'units/day', nameTextStyle: { color: PALETTE.muted }, min: 0, ...axis },
     series: [
@@ -66,9 +66,9 @@ export function stockChart(s: SeriesSection): Chart | null {
     ...(s.safetyStock !== null ? [{ name: 'safety stock', type: 'line', data: flat(s.safetyStock), symbol: 'none', color: PALETTE.ss, lineStyle: { type: 'dotted', width: 1.8 } }] : []),
   ];
   const option = {
-    legend: { top: 0, data: ['projected stock', 'receipts', ...levels.map((l) => l.name)], itemWidth: 14, itemHeight: 8 },
+    legend: { top: 0, data: ['projected stock', 'receipts', ...levels.map((l) => l.name)], itemWidth: 14, itemHeight: 8, itemGap: 24 },
     xAxis: { type: 'category', data: p.dates, ...axis, axisLabel: { color: PALETTE.muted, formatter: shortDate }, splitLine: { show: false } },
-    yAxis: { type: 'value', name: 'units', nameTextStyle: { color: PALETTE.muted }, ...axis },
+    yAxis: { type: 'value', name: 'units (below 0: unserved demand)', nameTextStyle: { color: PALETTE.muted }, ...axis },
     series: [
       { name: 'receipts', type: 'bar', data: p.receipts.map((r) => (r > 0 ? r : null)), color: PALETTE.receipt, barMaxWidth: 10 },
       {
@@ -107,7 +107,7 @@ export function abcChart(cells: AbcCell[]): Chart | null {
 export function accuracyChart(weeks: AccuracyRow[]): Chart | null {
   if (!weeks.length) return null;
   const option = {
-    legend: { top: 0, data: ['WAPE %', 'bias'], itemWidth: 14, itemHeight: 8 },
+    legend: { top: 0, data: ['WAPE %', 'bias'], itemWidth: 14, itemHeight: 8, itemGap: 24 },
     grid: { left: 48, right: 48, top: 36, bottom: 28, containLabel: true },
     xAxis: { type: 'category', data: weeks.map((w) => 'wk ' + shortDate(w.label)), ...axis, splitLine: { show: false } },
     yAxis: [
@@ -127,7 +127,8 @@ export function modelChart(models: AccuracyRow[]): Chart | null {
   const rows = models.filter((m) => m.wape !== null);
   if (!rows.length) return null;
   const option = {
-    grid: { left: 16, right: 40, top: 12, bottom: 24, containLabel: true },
+    // Server-side text measurement is approximate: leave the model names room of their own.
+    grid: { left: 12 + 7 * Math.max(...rows.map((m) => m.label.length)), right: 44, top: 12, bottom: 24, containLabel: false },
     xAxis: { type: 'value', min: 0, ...axis, axisLabel: { color: PALETTE.muted, formatter: '{value} %' } },
     yAxis: { type: 'category', data: rows.map((m) => m.label), inverse: true, axisLabel: { color: PALETTE.ink } },
     series: [{ type: 'bar', data: rows.map((m) => Math.round((m.wape as number) * 1000) / 10), color: PALETTE.forecast, barMaxWidth: 16, label: { show: true, position: 'right', fontSize: 10, color: PALETTE.ink } }],
@@ -141,7 +142,7 @@ export function savingsChart(rows: ReportData['savings']['rows']): Chart | null 
   const bar = (name: string, key: 'avoided_stockouts' | 'reduced_overstock' | 'optimized_orders', color: string) =>
     ({ name, type: 'bar', stack: 'savings', data: rows.map((r) => Math.round(r[key] * 100) / 100), color, barMaxWidth: 18 });
   const option = {
-    legend: { top: 0, itemWidth: 14, itemHeight: 8 },
+    legend: { top: 0, itemWidth: 14, itemHeight: 8, itemGap: 24 },
     xAxis: { type: 'category', data: rows.map((r) => shortDate(r.date)), ...axis, splitLine: { show: false } },
     yAxis: { type: 'value', name: 'per day', nameTextStyle: { color: PALETTE.muted }, ...axis },
     series: [bar('avoided stock-outs', 'avoided_stockouts', PALETTE.stock), bar('reduced overstock', 'reduced_overstock', PALETTE.forecast), bar('optimized orders', 'optimized_orders', PALETTE.override)],
