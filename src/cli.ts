@@ -12,6 +12,8 @@ import { registerData } from './commands/data.js';
 import { registerCommands } from './commands/index.js';
 import { registerOps } from './commands/ops.js';
 import { registerPlanning } from './commands/planning.js';
+import { registerReport } from './commands/report.js';
+import { registerCheck } from './commands/check.js';
 import { runSignalHooks } from './signals.js';
 import { beginCommand, commandPath } from './ops/command-hooks.js';
 import { registerOpsAdmin } from './commands/ops-admin.js';
@@ -66,6 +68,8 @@ export function buildProgram(state: { code: number; argv?: string[] }, out?: (s:
   registerPlanning(program, action);
   registerOps(program, action);
   registerOpsAdmin(program, action);
+  registerReport(program, action);
+  registerCheck(program, action);
   return program;
 }
 

@@ -40,7 +40,7 @@ export interface Config {
   dormant: { days: number };
   topUrgent: { n: number };
   /** stateDir: checkpoint, lock, log and notifications; '' = a .optiflow folder beside the database. */
-  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number };
+  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number; checkFirst: boolean };
   service: { levelA: number; levelB: number; levelC: number; holdingRatePerYear: number };
   cleanup: { forecastsDays: number; alertsDays: number; metricsDays: number; batchRunsDays: number; notificationsDays: number };
   /**
@@ -57,6 +57,10 @@ export interface Config {
   tenants: { root: string };
   /** files: umask (octal) for every file and folder optiflow creates; 077 = private to the user. */
   files: { umask: string };
+  /** The HTML report: written after each nightly batch when afterBatch; out '' = report-DATE.html in the state folder. */
+  report: { afterBatch: boolean; out: string; weeks: number; historyDays: number };
+  /** Data-quality thresholds (src/check/rules.ts). */
+  check: { gapProbability: number; anomalyZ: number; priceDeviation: number; stockTolerance: number; anomalyDays: number };
 }
 
 export const DEFAULTS: Config = {
@@ -76,7 +80,7 @@ export const DEFAULTS: Config = {
   savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45, outlierFactor: 100 },
   dormant: { days: 90 },
   topUrgent: { n: 10 },
-  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000 },
+  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000, checkFirst: false },
   service: { levelA: 0.98, levelB: 0.95, levelC: 0.9, holdingRatePerYear: 0.25 },
   cleanup: { forecastsDays: 90, alertsDays: 180, metricsDays: 365, batchRunsDays: 365, notificationsDays: 90 },
   data: { maxStalenessDays: 3, maxQuantity: 1_000_000, maxUnitCost: 1_000_000, maxLeadTimeDays: 365, maxShelfLifeDays: 3650, maxPackSize: 100_000 },
@@ -85,6 +89,8 @@ export const DEFAULTS: Config = {
   metrics: { textfile: '', textfileMode: '0644' },
   tenants: { root: '' },
   files: { umask: '077' },
+  report: { afterBatch: false, out: '', weeks: 8, historyDays: 56 },
+  check: { gapProbability: 1e-6, anomalyZ: 6, priceDeviation: 0.5, stockTolerance: 0.5, anomalyDays: 365 },
 };
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
@@ -107,12 +113,12 @@ export const CONFIG_SCHEMA = z.strictObject({
   monitor: z.strictObject({ lookbackDays: days, rule: z.enum(['relative', 'mape']), mapeThreshold: num(0), naiveRatio: num(0), backtestRatio: num(0) }),
   train: z.strictObject({ maxModelAgeDays: days, gateMape: num(0), gateRmsse: num(0), origins: int(1, 100), backtestHorizon: days, historyDays: int(28, 36_500) }),
   kpis: z.strictObject({ ttlHours: num(0) }),
-  savings: z.strictObject({ holdingRatePerYear: num(0, 10), baselineDaysOfCover: num(0) }),
+  savings: z.strictObject({ holdingRatePerYear: num(0, 10), baselineDaysOfCover: num(0), outlierFactor: num(1) }),
   dormant: z.strictObject({ days }),
   topUrgent: z.strictObject({ n: int(1) }),
   batch: z.strictObject({
     concurrency: int(1, 64), retries: int(1, 100), retryMinDelayMs: int(0), retryFactor: num(1, 100), stateDir: z.string(),
-    threads: z.boolean(), threadsMinSeries: int(0),
+    threads: z.boolean(), threadsMinSeries: int(0), checkFirst: z.boolean(),
   }),
   service: z.strictObject({ levelA: prob, levelB: prob, levelC: prob, holdingRatePerYear: num(0, 10) }),
   cleanup: z.strictObject({ forecastsDays: days, alertsDays: days, metricsDays: days, batchRunsDays: days, notificationsDays: days }),
@@ -120,6 +126,8 @@ export const CONFIG_SCHEMA = z.strictObject({
   metrics: z.strictObject({ textfile: z.string(), textfileMode: z.string().regex(/^0?[0-7]{3}$/, 'an octal mode such as 0644') }),
   tenants: z.strictObject({ root: z.string() }),
   files: z.strictObject({ umask: z.string().regex(/^0?[0-7]{3}$/, 'an octal umask such as 077') }),
+  report: z.strictObject({ afterBatch: z.boolean(), out: z.string(), weeks: int(1, 520), historyDays: int(7, 3650) }),
+  check: z.strictObject({ gapProbability: num(0, 1), anomalyZ: num(0), priceDeviation: num(0), stockTolerance: num(0), anomalyDays: days }),
   data: z.strictObject({ maxStalenessDays: int(0, 36_500), maxQuantity: num(0), maxUnitCost: num(0), maxLeadTimeDays: int(0, 36_500), maxShelfLifeDays: int(1, 36_500), maxPackSize: num(1) }),
 });
 
