@@ -5,8 +5,13 @@
  */
 const hooks: (() => void)[] = [];
 
-export function onSignal(fn: () => void): void {
+/** Registers a hook; the returned function removes it (a finished run must not be marked interrupted). */
+export function onSignal(fn: () => void): () => void {
   hooks.push(fn);
+  return () => {
+    const i = hooks.indexOf(fn);
+    if (i >= 0) hooks.splice(i, 1);
+  };
 }
 
 export function runSignalHooks(): void {

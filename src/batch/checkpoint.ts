@@ -4,8 +4,8 @@
  * atomically at every change: temp file, fsync, rename, fsync of the folder.
  * A corrupt file is reported, never silently ignored.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-file.js';
 import { UsageError } from '../errors.js';
 import type { StepState } from './runner.js';
 
@@ -22,23 +22,7 @@ export interface Checkpoint {
 }
 
 export function writeCheckpoint(file: string, cp: Checkpoint): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, JSON.stringify(cp, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  try {
-    const dfd = openSync(dirname(file), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // Some file systems refuse to fsync a directory; the rename is still atomic.
-  }
+  writeFileAtomic(file, [JSON.stringify(cp, null, 2) + '\n']);
 }
 
 export function readCheckpoint(file: string): Checkpoint | null {

@@ -3,7 +3,8 @@
  * exclusively. A lock left by a process that no longer exists (same host) is
  * taken over with a warning; a live holder stops the second batch.
  */
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-file.js';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { JobError } from '../errors.js';
@@ -61,9 +62,7 @@ export function acquireLock(file: string, runId: string, warn: (m: string) => vo
         },
         setRunId: (id: string) => {
           info.runId = id;
-          const tmp = `${file}.${process.pid}.tmp`;
-          writeFileSync(tmp, JSON.stringify(info) + '\n');
-          renameSync(tmp, file);
+          writeFileAtomic(file, [JSON.stringify(info) + '\n']);
         },
       };
     } catch (e) {

@@ -9,7 +9,8 @@
  * look at the database for what lies before a range), so the cache never
  * changes a forecast. A missing or unreadable file is rebuilt.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-file.js';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { dayNumber, fromDayNumber } from '../dates.js';
@@ -82,22 +83,10 @@ function writeCache(file: string, c: CacheData): void {
   const header = Buffer.from(JSON.stringify({ magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, keys: c.keys }), 'utf8');
   const pre = 4 + header.length;
   const pad = Math.ceil(pre / 4) * 4 - pre;
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(header.length);
-    writeSync(fd, len);
-    writeSync(fd, header);
-    writeSync(fd, Buffer.alloc(pad));
-    for (const a of c.y) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    for (const a of c.price) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    for (const a of c.promo) writeSync(fd, a);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(header.length);
+  const bytes = (a: Float32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  writeFileAtomic(file, [len, header, Buffer.alloc(pad), ...c.y.map(bytes), ...c.price.map(bytes), ...c.promo]);
 }
 
 /** Days [from, to) of `refs` read from the database into cache rows. */
