@@ -7,6 +7,7 @@ import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { predictJob, trainJob } from '../src/jobs/forecasting.js';
 import { alertsJob } from '../src/jobs/alerts.js';
+import { kpisJob } from '../src/jobs/dashboard.js';
 import { checkHealth } from '../src/batch/health.js';
 import { StaleDataError } from '../src/db/coverage.js';
 import { stateDir } from '../src/config.js';
@@ -50,6 +51,10 @@ describe('missing stock is unknown, not zero', () => {
     expect(r.summary.unknown_stock_fix).toBe('optiflow import stock FILE');
     expect(db.sqlite!.prepare(`select count(*) as n from alerts where kind in ('stockout', 'overstock', 'expiry')`).get()).toEqual({ n: 0 });
     expect(db.sqlite!.prepare('select count(*) as n from notifications').get()).toEqual({ n: 0 });
+    const k = await kpisJob.run(ctx, { refresh: true });
+    expect(k.summary.critique).toBe(0);
+    expect(k.summary.critical_products).toBe(0);
+    expect(k.summary.stock_unknown_series).toBe(10);
     const h = await checkHealth(testConfig(path, asOf));
     const stock = h.checks.find((c) => c.check === 'stock data')!;
     expect(stock.status).toBe('warn');

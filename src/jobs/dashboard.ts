@@ -6,6 +6,7 @@ import { addDays, daysBetween, weekday } from '../dates.js';
 import { historyFor } from '../db/history.js';
 import { currentStock, stockValues } from '../db/state.js';
 import { ALERT_ACTIVE_ON } from '../db/snapshot.js';
+import { seriesWithoutStock } from '../db/coverage.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { trendStats } from '../inventory/trend-stats.js';
 import { MissingInputError } from '../errors.js';
@@ -83,6 +84,8 @@ export function computeKpis(ctx: JobContext) {
     rotation_basis: { cogs: roundOrNull(cogsWindow, 2), days, average_stock_value: roundOrNull(avgStock, 2), snapshots: snaps.length },
     critical_products: critical,
     savings_mtd: roundOrNull(sav.v, 2),
+    // Series whose stock was never imported: left out of the stock value, not counted as 0.
+    stock_unknown_series: seriesWithoutStock(sqlite, asOf),
   };
 }
 
@@ -108,7 +111,7 @@ export const kpisJob: Job = {
 function flat(k: ReturnType<typeof computeKpis>, cached: boolean) {
   return {
     date: k.date, critique: k.alerts.CRITIQUE, attention: k.alerts.ATTENTION, info: k.alerts.INFO, stock_value: k.stock_value,
-    rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, cached: cached ? 'yes' : 'no',
+    rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, stock_unknown_series: k.stock_unknown_series ?? null, cached: cached ? 'yes' : 'no',
   };
 }
 
