@@ -35,7 +35,8 @@ export function buildProgram(state: { code: number; argv?: string[] }, out?: (s:
     .version(version(), '-V, --version')
     .exitOverride()
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') })
+    // The error and commander's suggestion ("Did you mean predict?"), without the usage text.
+    .configureOutput({ outputError: (s, write) => write(s.split('\n').filter((l) => l.trim()).slice(0, 2).join('\n') + '\n') })
     .addOption(new Option('--db <path>', 'database file or postgres:// URL (env OPTIFLOW_DB, default ./optiflow.db)'))
     .addOption(new Option('--config <file>', 'config file (env OPTIFLOW_CONFIG, default ./optiflow.config.json when present)'))
     .addOption(new Option('--as-of <date>', 'the date taken as "today", YYYY-MM-DD (env OPTIFLOW_AS_OF)'))

@@ -7,7 +7,7 @@
 import { statfsSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stateDir, type Config } from '../config.js';
-import { canWrite, dbStatus, openDb, isPostgresUrl, readOnlyMessage } from '../db/connection.js';
+import { canWrite, dbStatus, openDb, isPostgresUrl, isReadOnlyError, readOnlyMessage } from '../db/connection.js';
 import { initBackend } from '../ml/backend.js';
 import { lockState } from './lock.js';
 import { daysBetween } from '../dates.js';
@@ -36,7 +36,13 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
     add('database', 'fail', `${config.db} does not exist`);
     return done();
   }
-  const db = openDb(config.db);
+  let db: ReturnType<typeof openDb>;
+  try {
+    db = openDb(config.db);
+  } catch (e) {
+    add('database', 'fail', isReadOnlyError(e) ? readOnlyMessage(config.db) : (e as Error).message);
+    return done();
+  }
   try {
     if (db.sqlite) {
       const r = db.sqlite.pragma('quick_check', { simple: true });
@@ -83,7 +89,7 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
     add('tf backend', 'ok', await initBackend());
     return done();
   } catch (e) {
-    add('database', 'fail', (e as Error).message);
+    add('database', 'fail', isReadOnlyError(e) ? readOnlyMessage(config.db) : (e as Error).message);
     return done();
   } finally {
     await db.close();

@@ -11,6 +11,7 @@
  *   open orders   ordered on or before D-1, not cancelled, and not received before D
  *                 (received_on null or >= D), whatever their status today
  *   retrain flags raised on or before D, and newer than the data of the model in force
+ *   alerts        in force on D: raised on or before D and not resolved by D
  *
  * Queries are point lookups on primary keys or indexes.
  */
@@ -76,3 +77,6 @@ export function retrainFlagged(sqlite: BetterSqlite3.Database, day: string): { p
     )
     .all({ day }) as { p: number; l: number }[];
 }
+
+/** Alerts in force on D (SQL condition on table alias `a`, parameter :day). */
+export const ALERT_ACTIVE_ON = `a.created_on <= :day and (a.resolved_on is null or a.resolved_on > :day) and a.active = 1`;

@@ -106,7 +106,7 @@ export const ENTITIES: Record<string, EntitySpec> = {
     name: 'sensors',
     table: 'sensor_readings',
     key: ['location', 'zone', 'ts'],
-    columns: [c('ts', 'timestamp', true), c('location', 'text'), c('zone', 'text', true), r('temperature_c', 'num', { min: -100, max: 150 }), r('humidity_pct', 'nonneg', { min: 0, max: 100 })],
+    columns: [c('ts', 'timestamp', true), c('location', 'text'), c('zone', 'text', true), r('temperature_c', 'num', { min: -100, max: 150 }), c('humidity_pct', 'nonneg')],
   },
   incidents: {
     name: 'incidents',

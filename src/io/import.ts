@@ -71,7 +71,7 @@ function parseValue(col: ColumnSpec, raw: string, limits: Config['data']): { val
     case 'int':
     case 'num':
     case 'nonneg': {
-      if (!DECIMAL.test(t)) return { error: `${col.name} "${raw}" is not a number (write a plain decimal, e.g. ${col.kind === 'int' ? '12' : '12.5'})` };
+      if (!DECIMAL.test(t)) return { error: `${col.name} "${raw}" is not a number` };
       const n = Number(t);
       if (!Number.isFinite(n)) return { error: `${col.name} "${raw}" is not a finite number` };
       if (col.kind === 'int' && !Number.isInteger(n)) return { error: `${col.name} "${raw}" is not a whole number` };

@@ -5,6 +5,8 @@
 import { addDays, daysBetween, weekday } from '../dates.js';
 import { historyFor } from '../db/history.js';
 import { currentStock, stockValues } from '../db/state.js';
+import { ALERT_ACTIVE_ON } from '../db/snapshot.js';
+import { seriesWithoutStock } from '../db/coverage.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { trendStats } from '../inventory/trend-stats.js';
 import { MissingInputError } from '../errors.js';
@@ -93,11 +95,11 @@ function cogs(ctx: JobContext, from: string, to: string): number {
 export function computeKpis(ctx: JobContext) {
   const { sqlite, asOf } = ctx;
   const counts = Object.fromEntries(
-    (sqlite.prepare(`select severity, count(*) as n from alerts where active = 1 group by severity`).all() as { severity: string; n: number }[]).map((r) => [r.severity, r.n]),
+    (sqlite.prepare(`select severity, count(*) as n from alerts a where ${ALERT_ACTIVE_ON} group by severity`).all({ day: asOf }) as { severity: string; n: number }[]).map((r) => [r.severity, r.n]),
   );
   const stock = currentStock(sqlite, asOf);
   const stockValue = stock.reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
-  const first = (sqlite.prepare('select min(date) as d from sales').get() as { d: string | null }).d;
+  const first = (sqlite.prepare('select min(date) as d from sales where date < ?').get(asOf) as { d: string | null }).d;
   const days = first ? Math.min(365, daysBetween(first, asOf)) : 0;
   const from = addDays(asOf, -days);
   const cogsWindow = days ? cogs(ctx, from, asOf) : 0;
@@ -111,7 +113,7 @@ export function computeKpis(ctx: JobContext) {
   const snaps = snapshotValues(ctx, snapDates.filter((d) => !first || d >= first));
   const avgStock = snaps.length ? snaps.reduce((a, b) => a + b, 0) / snaps.length : stockValue;
   const rotation = avgStock > 0 && days > 0 ? (cogsWindow * (365 / days)) / avgStock : null;
-  const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts where active = 1 and severity = 'CRITIQUE'`).get() as { n: number }).n;
+  const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts a where ${ALERT_ACTIVE_ON} and severity = 'CRITIQUE'`).get({ day: asOf }) as { n: number }).n;
   const monthStart = asOf.slice(0, 8) + '01';
   const sav = sqlite.prepare('select coalesce(sum(avoided_stockouts + reduced_overstock + optimized_orders), 0) as v from savings where date >= ? and date <= ?').get(monthStart, asOf) as { v: number };
   return {
@@ -122,6 +124,8 @@ export function computeKpis(ctx: JobContext) {
     rotation_basis: { cogs: roundOrNull(cogsWindow, 2), days, average_stock_value: roundOrNull(avgStock, 2), snapshots: snaps.length },
     critical_products: critical,
     savings_mtd: roundOrNull(sav.v, 2),
+    // Series whose stock was never imported: left out of the stock value, not counted as 0.
+    stock_unknown_series: seriesWithoutStock(sqlite, asOf),
   };
 }
 
@@ -167,7 +171,7 @@ export const kpisJob: Job = {
 function flat(k: ReturnType<typeof computeKpis>, cached: boolean) {
   return {
     date: k.date, critique: k.alerts.CRITIQUE, attention: k.alerts.ATTENTION, info: k.alerts.INFO, stock_value: k.stock_value,
-    rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, cached: cached ? 'yes' : 'no',
+    rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, stock_unknown_series: k.stock_unknown_series ?? null, cached: cached ? 'yes' : 'no',
   };
 }
 
@@ -303,11 +307,11 @@ export const topUrgentJob: Job = {
     const rows = ctx.sqlite
       .prepare(
         `select a.id, a.severity, a.kind, p.sku, l.code as location, a.stockout_date, a.days_of_cover, a.suggested_qty, a.revenue_at_risk, a.message
-         from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where a.active = 1
+         from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where ${ALERT_ACTIVE_ON}
          order by case a.severity when 'CRITIQUE' then 0 when 'ATTENTION' then 1 else 2 end, a.stockout_date is null, a.stockout_date,
-                  coalesce(a.revenue_at_risk, 0) desc, a.id limit ?`,
+                  coalesce(a.revenue_at_risk, 0) desc, a.id limit :n`,
       )
-      .all(n) as Record<string, unknown>[];
+      .all({ day: ctx.asOf, n }) as Record<string, unknown>[];
     const now = new Date();
     ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(`top_urgent:${ctx.asOf}`, JSON.stringify(rows), now.toISOString(), new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000).toISOString());
     return { summary: { n, returned: rows.length }, rows };
