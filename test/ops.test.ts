@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { dump, jobCtx, newDb, sampleDb, tempDir, testConfig } from './helpers.js';
+import { ROOT, dump, jobCtx, newDb, sampleDb, tempDir, testConfig } from './helpers.js';
 import { parsePrometheusText, valueOf } from './prom-text.js';
 import { backup, listBackups, restore, rowCounts } from '../src/ops/backup.js';
 import { collectSnapshot, metricsText, serveMetrics, writeTextfile } from '../src/ops/metrics.js';
@@ -326,5 +326,21 @@ describe('batch report, compliance, audit masking', () => {
     expect(maskCommandLine(['export', 'sales', '--db', 'postgres://app:s3cret@db.local:5432/optiflow'])).toBe('optiflow export sales --db postgres://app:***@db.local:5432/optiflow');
     expect(maskCommandLine(['notify', '--token', 'abc123', '--api-key=xyz', 'x?password=pw&user=u'])).toBe('optiflow notify --token *** --api-key=*** x?password=***&user=u');
     expect(maskCommandLine(['import', 'sales', 'my file.csv'])).toBe('optiflow import sales "my file.csv"');
+  });
+});
+
+describe('dashboard and alert rules', () => {
+  test('every optiflow metric the Grafana dashboard and the alert rules use is one optiflow emits', async () => {
+    const dir = tempDir();
+    const { db, path } = await metricsDb(dir);
+    await db.close();
+    const { types } = parsePrometheusText(await metricsText(testConfig(path, AS_OF)));
+    const used = (f: string) => [...new Set(readFileSync(join(ROOT, f), 'utf8').match(/optiflow_[a-z_]+/g) ?? [])];
+    const dash = used('docs/grafana/optiflow-dashboard.json');
+    const rules = used('docs/prometheus/optiflow-alerts.yml');
+    expect(dash.length).toBeGreaterThan(10);
+    expect(rules.length).toBeGreaterThan(4);
+    expect([...dash, ...rules].filter((m) => !types.has(m))).toEqual([]);
+    JSON.parse(readFileSync(join(ROOT, 'docs/grafana/optiflow-dashboard.json'), 'utf8'));
   });
 });
