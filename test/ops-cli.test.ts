@@ -55,6 +55,9 @@ describe('tenants', () => {
     const list = JSON.parse(cli(['tenants', 'list', '--json'], { env }).stdout);
     expect(list.map((t: { tenant: string }) => t.tenant)).toEqual(['alpha', 'bravo', 'charlie']);
     expect(cli(['predict', '--tenant', 'bravo', '--db', join(root, 'x.db')], { env }).code).toBe(2);
+    const unknown = cli(['predict', '--tenant', 'delta'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('optiflow tenants create delta');
     const rm = cli(['tenants', 'remove', 'charlie', '--json'], { env });
     expect(rm.code).toBe(0);
     expect(existsSync(JSON.parse(rm.stdout).kept_in)).toBe(true);
@@ -98,6 +101,10 @@ describe('audit trail, security-check, private files', () => {
       expect.objectContaining({ what: 'config secret', detail: 'db holds a URL with a password' }),
     ]));
     chmodSync(db, 0o600);
+    // PostgreSQL backups are pg_dump's: a clear refusal, nothing written.
+    const pgb = cli(['backup', '--db', 'postgres://u:pw@127.0.0.1:1/x']);
+    expect(pgb.code).toBe(2);
+    expect(pgb.stderr).toContain('pg_dump');
     writeFileSync(cfg, JSON.stringify({ notify: { channel: 'command', target: process.execPath } }));
     r = cli(['security-check', '--config', cfg, '--db', db, '--json']);
     expect(JSON.parse(r.stdout).findings).toEqual([]);
