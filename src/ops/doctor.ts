@@ -32,7 +32,7 @@ function healthFix(c: Check, config: Config): string | null {
   if (c.status === 'ok') return null;
   const db = config.db;
   switch (c.check) {
-    case 'database': return existsSync(db) || isPostgresUrl(db) ? `optiflow restore <backup.db> --db ${db} --force   (the newest backup: ls ${join(db, '..', 'backups')})` : `optiflow init --db ${db}`;
+    case 'database': return existsSync(db) || isPostgresUrl(db) ? `optiflow restore <backup.db> --db ${db} --force   (backups: ls ${backupDir(config)})` : `optiflow init --db ${db}`;
     case 'migrations': return `optiflow db migrate --db ${db}`;
     case 'last batch': return 'optiflow batch --resume';
     case 'forecasts today': return `optiflow batch --as-of ${config.asOf}`;
