@@ -2,18 +2,21 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { BIN, cli, tempDir } from './helpers.js';
+import { BIN, cli, tempDir, testConfig } from './helpers.js';
+import { checkTenantName, createTenant, listTenants } from '../src/ops/tenants.js';
+import { UsageError } from '../src/errors.js';
 import { parsePrometheusText, valueOf } from './prom-text.js';
 
 const AS_OF = '2026-03-01';
 
 describe('tenants', () => {
-  test('two tenants, one batch each: no crossover; a broken tenant does not stop the others and is named', () => {
+  test('two tenants, one batch each: no crossover; a broken tenant does not stop the others and is named', async () => {
     const root = tempDir();
     const env = { OPTIFLOW_TENANTS_ROOT: root };
-    for (const t of ['bravo', 'charlie']) expect(cli(['tenants', 'create', t], { env }).code).toBe(0);
-    expect(cli(['tenants', 'create', 'bravo'], { env }).code).toBe(2);
-    expect(cli(['tenants', 'create', '../escape'], { env }).code).toBe(2);
+    const cfg = { ...testConfig(join(root, 'none.db'), AS_OF), tenants: { root } };
+    for (const t of ['bravo', 'charlie']) await createTenant(cfg, t);
+    await expect(createTenant(cfg, 'bravo')).rejects.toThrow(/already exists/);
+    expect(() => checkTenantName('../escape')).toThrow(UsageError);
     expect(cli(['sample', '--tenant', 'bravo', '--products', '3', '--days', '90', '--seed', '1', '--as-of', AS_OF, '-q'], { env }).code).toBe(0);
     expect(cli(['sample', '--tenant', 'charlie', '--products', '5', '--days', '90', '--seed', '2', '--as-of', AS_OF, '-q'], { env }).code).toBe(0);
     // A product only bravo has.
@@ -52,9 +55,11 @@ describe('tenants', () => {
     }
     b.close();
     c.close();
-    const list = JSON.parse(cli(['tenants', 'list', '--json'], { env }).stdout);
-    expect(list.map((t: { tenant: string }) => t.tenant)).toEqual(['alpha', 'bravo', 'charlie']);
+    expect(listTenants(cfg).map((t) => t.tenant)).toEqual(['alpha', 'bravo', 'charlie']);
     expect(cli(['predict', '--tenant', 'bravo', '--db', join(root, 'x.db')], { env }).code).toBe(2);
+    const unknown = cli(['predict', '--tenant', 'delta'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('optiflow tenants create delta');
     const rm = cli(['tenants', 'remove', 'charlie', '--json'], { env });
     expect(rm.code).toBe(0);
     expect(existsSync(JSON.parse(rm.stdout).kept_in)).toBe(true);
@@ -62,7 +67,7 @@ describe('tenants', () => {
   });
 });
 
-describe('audit trail, security-check, private files', () => {
+describe('audit trail and private files', () => {
   test('data-changing commands are recorded with user, masked command line and outcome; read-only ones are not', () => {
     const dir = tempDir();
     const db = join(dir, 'a.db');
@@ -76,48 +81,8 @@ describe('audit trail, security-check, private files', () => {
     expect(rows.map((x) => [x.command, x.outcome, x.exit_code])).toEqual([['init', 'ok', 0], ['import', 'refused', 2], ['cleanup', 'ok', 0]]);
     expect(rows[0].os_user.length).toBeGreaterThan(0);
     expect(rows[1].command_line).toBe(`optiflow import sales ${join(dir, 'missing.csv')} --db ${db}`);
-    expect(JSON.parse(cli(['audit', '--db', db, '--json', '--since', '2999-01-01']).stdout)).toEqual([]);
     // Files optiflow created are private: the database and the state folder.
     expect(statSync(db).mode & 0o777).toBe(0o600);
-  });
-
-  test('security-check: world-readable database, relative notify command; exit 1, then 0 once fixed', () => {
-    const dir = tempDir();
-    const db = join(dir, 's.db');
-    expect(cli(['init', '--db', db, '-q']).code).toBe(0);
-    chmodSync(db, 0o644);
-    const cfg = join(dir, 'c.json');
-    writeFileSync(cfg, JSON.stringify({ notify: { channel: 'command', target: 'notify-team' }, db: 'postgres://u:pw@h/d' }));
-    chmodSync(cfg, 0o600);
-    let r = cli(['security-check', '--config', cfg, '--db', db, '--json']);
-    expect(r.code).toBe(1);
-    const f = JSON.parse(r.stdout).findings as { what: string; level: string; path: string; detail: string }[];
-    expect(f).toEqual(expect.arrayContaining([
-      expect.objectContaining({ what: 'database', level: 'error', path: db }),
-      expect.objectContaining({ what: 'notify command', level: 'error' }),
-      expect.objectContaining({ what: 'config secret', detail: 'db holds a URL with a password' }),
-    ]));
-    chmodSync(db, 0o600);
-    writeFileSync(cfg, JSON.stringify({ notify: { channel: 'command', target: process.execPath } }));
-    r = cli(['security-check', '--config', cfg, '--db', db, '--json']);
-    expect(JSON.parse(r.stdout).findings).toEqual([]);
-    expect(r.code).toBe(0);
-  });
-
-  test('a config found in the current folder may not set notify.target when others can write it', () => {
-    const dir = tempDir();
-    const db = join(dir, 'n.db');
-    expect(cli(['init', '--db', db, '-q']).code).toBe(0);
-    const cfg = join(dir, 'optiflow.config.json');
-    writeFileSync(cfg, JSON.stringify({ notify: { channel: 'command', target: '/bin/sh -c "touch pwned"' } }));
-    chmodSync(cfg, 0o666);
-    const r = cli(['health', '--db', db], { cwd: dir });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/notify\.target.*writable by everyone.*chmod go-w/);
-    // Named explicitly, it is the operator's choice; kept private, it is accepted.
-    expect(cli(['health', '--db', db, '--config', cfg], { cwd: dir }).code).not.toBe(2);
-    chmodSync(cfg, 0o600);
-    expect(cli(['health', '--db', db], { cwd: dir }).code).not.toBe(2);
   });
 });
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { dump, jobCtx, newDb, sampleDb, tempDir, testConfig } from './helpers.js';
+import { ROOT, dump, jobCtx, newDb, sampleDb, tempDir, testConfig } from './helpers.js';
 import { parsePrometheusText, valueOf } from './prom-text.js';
 import { backup, listBackups, restore, rowCounts } from '../src/ops/backup.js';
 import { collectSnapshot, metricsText, serveMetrics, writeTextfile } from '../src/ops/metrics.js';
@@ -15,6 +15,10 @@ import { maskCommandLine } from '../src/ops/audit.js';
 import { stateDir, type Config } from '../src/config.js';
 import type { Job } from '../src/jobs/types.js';
 import { UsageError } from '../src/errors.js';
+import { securityCheck } from '../src/ops/security.js';
+import { loadConfig } from '../src/config.js';
+import { listAudit } from '../src/ops/audit.js';
+import { tenantConfig } from '../src/ops/tenants.js';
 
 const AS_OF = '2026-03-01';
 
@@ -310,12 +314,13 @@ describe('batch report, compliance, audit masking', () => {
     const cfg = testConfig(db.location, AS_OF);
     let r = complianceReport(s, cfg);
     expect(r.retention.find((x) => x.table === 'alerts')!.older_than_rule).toBe(0);
-    s.exec(`insert into locations (id, code) values (1, 'MAIN'); insert into products (id, sku, name, unit_cost, unit_price, active) values (1, 'A', 'ask jane.doe@example.com', 1, 2, 1);
+    s.exec(`insert into locations (id, code) values (1, 'MAIN'); insert into products (id, sku, name, unit_cost, unit_price, active) values (1, 'A', 'ask jane.doe@example.com', 1, 2, 1), (2, 'B', 'call +33 6 12 34 56 78', 1, 2, 1), (3, 'C', 'lot 2026-03-01 12:00', 1, 2, 1);
       insert into alerts (product_id, location_id, created_on, severity, kind, message, active) values (1, 1, '2025-01-01', 'INFO', 'overstock', 'm', 0);`);
     s.prepare(`insert into audit_log (os_user, host, pid, command, command_line, started_at, outcome) values ('op', ?, ?, 'batch', 'optiflow batch', '2026-02-28T00:05:00Z', 'running')`).run(hostname(), spawnSync(process.execPath, ['-e', '']).pid);
     r = complianceReport(s, cfg);
     expect(r.retention.find((x) => x.table === 'alerts')!.older_than_rule).toBe(1);
-    expect(r.personal_data.find((x) => x.column === 'products.name')).toMatchObject({ non_empty: 1, looks_personal: 1 });
+    // The e-mail and the phone number; not the date.
+    expect(r.personal_data.find((x) => x.column === 'products.name')).toMatchObject({ non_empty: 3, looks_personal: 2 });
     expect(r.audit.complete).toBe(false);
     expect(r.audit.unfinished).toBe(1);
     expect(r.exitCode).toBe(1);
@@ -326,5 +331,94 @@ describe('batch report, compliance, audit masking', () => {
     expect(maskCommandLine(['export', 'sales', '--db', 'postgres://app:s3cret@db.local:5432/optiflow'])).toBe('optiflow export sales --db postgres://app:***@db.local:5432/optiflow');
     expect(maskCommandLine(['notify', '--token', 'abc123', '--api-key=xyz', 'x?password=pw&user=u'])).toBe('optiflow notify --token *** --api-key=*** x?password=***&user=u');
     expect(maskCommandLine(['import', 'sales', 'my file.csv'])).toBe('optiflow import sales "my file.csv"');
+  });
+});
+
+describe('dashboard and alert rules', () => {
+  test('every optiflow metric the Grafana dashboard and the alert rules use is one optiflow emits', async () => {
+    const dir = tempDir();
+    const { db, path } = await metricsDb(dir);
+    await db.close();
+    const { types } = parsePrometheusText(await metricsText(testConfig(path, AS_OF)));
+    const used = (f: string) => [...new Set(readFileSync(join(ROOT, f), 'utf8').match(/optiflow_[a-z_]+/g) ?? [])];
+    const dash = used('docs/grafana/optiflow-dashboard.json');
+    const rules = used('docs/prometheus/optiflow-alerts.yml');
+    expect(dash.length).toBeGreaterThan(10);
+    expect(rules.length).toBeGreaterThan(4);
+    expect([...dash, ...rules].filter((m) => !types.has(m))).toEqual([]);
+    JSON.parse(readFileSync(join(ROOT, 'docs/grafana/optiflow-dashboard.json'), 'utf8'));
+  });
+});
+
+describe('security-check and the implicit config rule', () => {
+  test('security-check: a world-readable database, a relative notify command, a password in the config; none once fixed', async () => {
+    const dir = tempDir();
+    const path = join(dir, 's.db');
+    await (await newDb(path)).close();
+    chmodSync(path, 0o644);
+    const cfgFile = join(dir, 'c.json');
+    const data = { notify: { channel: 'command', target: 'notify-team' }, db: 'postgres://u:pw@h/d' };
+    writeFileSync(cfgFile, JSON.stringify(data));
+    chmodSync(cfgFile, 0o600);
+    const cfg = testConfig(path, AS_OF, { notify: { channel: 'command', target: 'notify-team' } });
+    let r = securityCheck(cfg, cfgFile, data);
+    expect(r.exitCode).toBe(1);
+    expect(r.findings).toEqual(expect.arrayContaining([
+      expect.objectContaining({ what: 'database', level: 'error', path }),
+      expect.objectContaining({ what: 'notify command', level: 'error', path: 'notify-team' }),
+      expect.objectContaining({ what: 'config secret', detail: 'db holds a URL with a password' }),
+    ]));
+    chmodSync(path, 0o640);
+    const fixed = { notify: { channel: 'command', target: process.execPath } };
+    writeFileSync(cfgFile, JSON.stringify(fixed));
+    r = securityCheck({ ...cfg, notify: fixed.notify }, cfgFile, fixed);
+    expect(r.findings.map((f) => [f.what, f.level])).toEqual([['database', 'warn']]); // group may read: a warning only
+    expect(r.exitCode).toBe(0);
+    // PostgreSQL backups are pg_dump's: a clear refusal (exit 2), nothing written.
+    await expect(backup({ ...cfg, db: 'postgres://u:pw@127.0.0.1:1/x' })).rejects.toThrow(/pg_dump/);
+  });
+
+  test('a config found in the current folder may set notify.target only when its owner alone can write it', () => {
+    const dir = tempDir();
+    const file = join(dir, 'optiflow.config.json');
+    writeFileSync(file, JSON.stringify({ notify: { channel: 'command', target: '/bin/sh -c "touch pwned"' } }));
+    chmodSync(file, 0o666);
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(() => loadConfig({}, {})).toThrow(/notify\.target.*writable by everyone.*chmod go-w/);
+      chmodSync(file, 0o620);
+      expect(() => loadConfig({}, {})).toThrow(/writable by its group/);
+      // Named explicitly it is the operator's choice; private, it is accepted.
+      expect(loadConfig({ config: file }, {}).notify.target).toContain('touch');
+      chmodSync(file, 0o600);
+      expect(loadConfig({}, {}).notify.target).toContain('touch');
+      // Without notify.target a shared config is read as before.
+      writeFileSync(file, JSON.stringify({ horizon: 14 }));
+      chmodSync(file, 0o666);
+      expect(loadConfig({}, {}).horizon).toBe(14);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test('the audit trail lists from a date; tenants resolve every file under their own folder', async () => {
+    const db = await newDb(join(tempDir(), 'a.db'));
+    db.sqlite!.exec(`insert into audit_log (os_user, host, pid, command, command_line, started_at, finished_at, outcome, exit_code) values
+      ('op', 'h', 1, 'import', 'optiflow import sales s.csv', '2026-02-27T10:00:00Z', '2026-02-27T10:00:01Z', 'ok', 0),
+      ('op', 'h', 2, 'batch', 'optiflow batch', '2026-03-01T00:05:00Z', '2026-03-01T00:06:00Z', 'failed', 1)`);
+    expect(listAudit(db.sqlite!, '2026-03-01').map((r) => r.command)).toEqual(['batch']);
+    expect(listAudit(db.sqlite!).map((r) => r.command)).toEqual(['import', 'batch']);
+    await db.close();
+    const root = tempDir();
+    mkdirSync(join(root, 'shop-a'));
+    const shared = { ...testConfig(join(root, 'x.db'), AS_OF), tenants: { root }, logFile: '/var/log/optiflow.log', metrics: { textfile: '/tmp/tf/optiflow.prom', textfileMode: '0644' } };
+    shared.batch.stateDir = '/var/lib/optiflow-state';
+    const t = tenantConfig(shared, 'shop-a', false);
+    expect(t.db).toBe(join(root, 'shop-a', 'optiflow.db'));
+    expect(stateDir(t).startsWith(join(root, 'shop-a'))).toBe(true);
+    expect(t.logFile).toBeNull();
+    expect(t.metrics.textfile).toBe('/tmp/tf/optiflow-shop-a.prom');
+    expect(() => tenantConfig(shared, 'shop-a', true)).toThrow(/--db/);
   });
 });

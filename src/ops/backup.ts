@@ -8,7 +8,8 @@
  * copy is written under a temporary name, checked (integrity_check, then the
  * row count of every table against the source's at the snapshot) and only then
  * renamed to `<db>-<YYYYMMDD-HHMMSS>Z.db`, with a manifest `<name>.json` and a
- * copy of the state folder (checkpoints, history cache) as `<name>.state/`.
+ * copy of the state folder (checkpoints, history cache) as `<name>.state/`,
+ * taken just before the snapshot (never newer than the database it goes with).
  * Retention keeps the newest N backups of the database.
  *
  * Restore: the file is checked first (integrity, schema, manifest counts);
@@ -146,6 +147,15 @@ export async function backup(config: Config, o: BackupOptions = {}): Promise<Bac
   const file = join(dir, name + '.db');
   const partial = file + '.partial';
 
+  // The state folder is copied BEFORE the database snapshot: a checkpoint or history cache older than
+  // the database is safe (resume re-runs an idempotent job, the cache re-reads changed days); a newer
+  // one could claim work the copied database does not hold. The lock and the logs are not state.
+  const sd = stateDir(config);
+  let stateTmp: string | null = null;
+  if (existsSync(sd)) {
+    stateTmp = join(dir, name + '.state.partial');
+    cpSync(sd, stateTmp, { recursive: true, filter: (f) => !/(^|\/)batch\.lock$|\.tmp$/.test(f) && !/\.log(\.\d+)?$/.test(f) && !f.endsWith('.prom') });
+  }
   const src = new BetterSqlite3(config.db, { fileMustExist: true });
   src.pragma('busy_timeout = 60000');
   let counts: Record<string, number>;
@@ -162,6 +172,7 @@ export async function backup(config: Config, o: BackupOptions = {}): Promise<Bac
     }
   } catch (e) {
     rmSync(partial, { force: true });
+    if (stateTmp) rmSync(stateTmp, { recursive: true, force: true });
     throw new JobError(`backup: copying ${config.db} failed: ${(e as Error).message}`);
   } finally {
     src.close();
@@ -176,17 +187,16 @@ export async function backup(config: Config, o: BackupOptions = {}): Promise<Bac
   const check = verifyDatabaseFile(partial, counts);
   if (check.problems.length) {
     rmSync(partial, { force: true });
+    if (stateTmp) rmSync(stateTmp, { recursive: true, force: true });
     throw new JobError(`backup: the copy of ${config.db} failed verification (${check.problems.join('; ')}); nothing was kept`);
   }
   fsyncFile(partial);
   renameSync(partial, file);
 
-  // The state folder beside it: checkpoints and the history cache of the same night (the lock is not state).
-  const sd = stateDir(config);
   let stateCopy: string | null = null;
-  if (existsSync(sd)) {
+  if (stateTmp) {
     stateCopy = join(dir, name + '.state');
-    cpSync(sd, stateCopy, { recursive: true, filter: (f) => !/(^|\/)batch\.lock$|\.tmp$/.test(f) && !/\.log(\.\d+)?$/.test(f) });
+    renameSync(stateTmp, stateCopy);
   }
   const manifest: BackupManifest = { file, source: resolve(config.db), created_at: when.toISOString(), integrity: check.integrity, tables: counts, size_bytes: statSync(file).size, state_dir: stateCopy };
   const manifestFile = join(dir, name + '.json');

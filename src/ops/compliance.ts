@@ -59,7 +59,12 @@ const FREE_TEXT: [string, string, string][] = [
 ];
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/;
-const PHONE = /(\+\d{1,3}[\s.-]?)?(\(?\d{2,4}\)?[\s.-]?){3,5}\d{2,4}/;
+/** A phone number: starts with + or a national 0, at least 9 digits; ISO dates and times are not candidates. */
+function looksLikePhone(v: string): boolean {
+  const text = v.replace(/\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?/g, ' ');
+  for (const m of text.matchAll(/(?:\+|\b0)\d[\d\s.()-]{7,}\d/g)) if ((m[0].match(/\d/g) ?? []).length >= 9) return true;
+  return false;
+}
 
 function hasColumn(s: BetterSqlite3.Database, table: string, column: string): boolean {
   return (s.prepare(`select name from pragma_table_info(?)`).all(table) as { name: string }[]).some((c) => c.name === column);
@@ -84,7 +89,7 @@ export function complianceReport(s: BetterSqlite3.Database, config: Config): Com
     let looks = 0;
     for (const r of s.prepare(`select "${c}" as v from "${t}" where "${c}" is not null and "${c}" <> ''`).iterate() as Iterable<{ v: string }>) {
       nonEmpty++;
-      if (EMAIL.test(String(r.v)) || PHONE.test(String(r.v))) looks++;
+      if (EMAIL.test(String(r.v)) || looksLikePhone(String(r.v))) looks++;
     }
     personal.push({ column: `${t}.${c}`, holds, non_empty: nonEmpty, looks_personal: looks });
     if (looks && t !== 'audit_log') findings.push(`${looks} value(s) of ${t}.${c} look like an e-mail address or a phone number`);

@@ -7,6 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { existsSync, readdirSync, statfsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { backupDir } from './backup.js';
+import { lastDataDay } from './metrics.js';
 import { stateDir, type Config } from '../config.js';
 import { addDays, daysBetween } from '../dates.js';
 import { isPostgresUrl } from '../db/connection.js';
@@ -31,7 +32,7 @@ function healthFix(c: Check, config: Config): string | null {
   if (c.status === 'ok') return null;
   const db = config.db;
   switch (c.check) {
-    case 'database': return existsSync(db) || isPostgresUrl(db) ? `optiflow restore <backup.db> --db ${db} --force   (the newest backup: ls ${join(db, '..', 'backups')})` : `optiflow init --db ${db}`;
+    case 'database': return existsSync(db) || isPostgresUrl(db) ? `optiflow restore <backup.db> --db ${db} --force   (backups: ls ${backupDir(config)})` : `optiflow init --db ${db}`;
     case 'migrations': return `optiflow db migrate --db ${db}`;
     case 'last batch': return 'optiflow batch --resume';
     case 'forecasts today': return `optiflow batch --as-of ${config.asOf}`;
@@ -75,7 +76,7 @@ function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, 
     : ls === 'held' ? `held by pid ${holder?.pid}, running` : 'no lock',
     ls === 'stale' || ls === 'unreadable' ? `rm ${join(sd, 'batch.lock')}   (or \`optiflow batch --resume\`, which takes it over)` : null);
 
-  const lastSale = (s.prepare('select max(date) as d from sales where date < ?').get(config.asOf) as { d: string | null }).d;
+  const lastSale = lastDataDay(s, 'sales', config.asOf);
   if (!lastSale) add('sales data', 'fail', `no sales before ${config.asOf}: nothing to forecast from`, 'optiflow import sales <sales.csv>');
   else {
     const late = daysBetween(lastSale, config.asOf) - 1;
@@ -83,8 +84,8 @@ function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, 
       late > 0 ? `the last sales day is ${lastSale}, ${late} day(s) before ${addDays(config.asOf, -1)} (yesterday for --as-of ${config.asOf}): those days would count as missing` : `sales up to ${lastSale}`,
       late > 0 ? `optiflow import sales <sales up to ${addDays(config.asOf, -1)}.csv>   (or run for the day the data allows: --as-of ${addDays(lastSale, 1)})` : null);
   }
-  const stock = s.prepare('select count(*) as n, max(date) as d from stock_levels where date < ?').get(config.asOf) as { n: number; d: string | null };
-  add('stock data', stock.n ? 'ok' : 'fail', stock.n ? `${stock.n} stock rows, latest ${stock.d}` : `no stock levels before ${config.asOf}: stock-out alerts and order suggestions cannot be computed`, stock.n ? null : 'optiflow import stock <stock.csv>');
+  const lastStock = lastDataDay(s, 'stock_levels', config.asOf);
+  add('stock data', lastStock ? 'ok' : 'fail', lastStock ? `stock levels up to ${lastStock}` : `no stock levels before ${config.asOf}: stock-out alerts and order suggestions cannot be computed`, lastStock ? null : 'optiflow import stock <stock.csv>');
 
   const m = s.prepare(`select count(*) as n, sum(status in ('active','fallback')) as usable, sum(status = 'rejected') as rejected from models`).get() as { n: number; usable: number | null; rejected: number | null };
   // health reports "no model yet"; the cause here is a gate that rejects everything.

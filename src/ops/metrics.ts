@@ -49,6 +49,14 @@ function dbBytes(db: string): number {
 }
 
 /**
+ * The last day before `before` with a row in sales or stock_levels, found by one
+ * primary-key seek per series (a plain max(date) would scan the whole table).
+ */
+export function lastDataDay(s: BetterSqlite3.Database, table: 'sales' | 'stock_levels', before: string): string | null {
+  return (s.prepare(`select max((select max(x.date) from ${table} x where x.product_id = p.id and x.location_id = l.id and x.date < ?)) as d from products p, locations l`).get(before) as { d: string | null }).d;
+}
+
+/**
  * Yesterday's forecast accuracy over every series with a forecast for that
  * day (the run covering it, issued before the day began): the demand of a
  * series with no sales row that day is 0. WAPE = sum|f - a| / sum a (fraction),
@@ -58,7 +66,8 @@ function yesterdayAccuracy(s: BetterSqlite3.Database, asOf: string): MetricsSnap
   const d = addDays(asOf, -1);
   const none = { wape: null, bias: null, n: 0 };
   // No sales imported for that day at all: the day is unknown, not a day without demand.
-  if (!s.prepare('select 1 from sales where date >= ? limit 1').get(d)) return none;
+  const last = lastDataDay(s, 'sales', asOf);
+  if (!last || last < d) return none;
   const run = runCovering(s, forecastRuns(s, addDays(d, -60), d), d);
   if (!run) return none;
   const sums = new ErrorSums();
@@ -107,8 +116,8 @@ export function collectSnapshot(config: Config): MetricsSnapshot {
     snap.notificationsPending = n.pending;
     snap.notificationsFailed = n.failed ?? 0;
     snap.yesterday = yesterdayAccuracy(s, config.asOf);
-    const lastSale = (s.prepare('select max(date) as d from sales where date < ?').get(config.asOf) as { d: string | null }).d;
-    const lastStock = (s.prepare('select max(date) as d from stock_levels where date < ?').get(config.asOf) as { d: string | null }).d;
+    const lastSale = lastDataDay(s, 'sales', config.asOf);
+    const lastStock = lastDataDay(s, 'stock_levels', config.asOf);
     // Freshness: whole days between the last day with data and "today" minus one (yesterday's data = 0 days old).
     snap.freshnessDays = { sales: lastSale ? daysBetween(lastSale, config.asOf) - 1 : null, stock: lastStock ? daysBetween(lastStock, config.asOf) - 1 : null };
     s.exec('commit');

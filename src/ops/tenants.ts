@@ -49,6 +49,7 @@ function tenantTextfile(textfile: string, name: string): string {
 export function tenantConfig(config: Config, name: string, dbGiven: boolean): Config {
   if (dbGiven) throw new UsageError(`--tenant ${name} and --db (or OPTIFLOW_DB) both name a database; give only one`);
   const dir = tenantDir(config, name);
+  if (!existsSync(dir)) throw new UsageError(`--tenant: no tenant "${name}" under ${tenantsRoot(config)}; create it with \`optiflow tenants create ${name}\` (see \`optiflow tenants list\`)`);
   const c = JSON.parse(JSON.stringify(config)) as Config;
   c.db = join(dir, TENANT_DB);
   c.batch.stateDir = '';
