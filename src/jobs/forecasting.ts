@@ -14,6 +14,7 @@
  * candidate if it is at least as good (the old version becomes `retired`).
  * Series too short for a backtest get a `fallback` model (seasonal naive).
  */
+import { overrideForecast, overridesBySeries } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
 import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
@@ -249,6 +250,9 @@ export const predictJob: Job = {
     const del = ctx.sqlite.prepare('delete from forecasts where run_date = ?');
     const ins = new BulkInsert(ctx.sqlite, 'forecasts', ['product_id', 'location_id', 'run_date', 'date', 'model_id', 'yhat', 'yhat_lo', 'yhat_hi', 'event_factor', 'base_yhat', 'base_lo', 'base_hi'], 50);
     const dates = Array.from({ length: horizon }, (_, h) => addDays(ctx.asOf, h));
+    // Planner overrides on top of the model (src/inventory/overrides.ts).
+    const overrides = overridesBySeries(ctx.sqlite, dates[0], dates[horizon - 1]);
+    let overridden = 0;
     let n = 0;
     ctx.sqlite.transaction(() => {
       del.run(ctx.asOf);
@@ -258,6 +262,7 @@ export const predictJob: Job = {
         const iv = m?.interval ? (JSON.parse(m.interval) as { error_lo: number; error_hi: number }) : undefined;
         const spread = iv ?? defaultSpread(f[i]);
         const { lo, hi } = intervalFrom(f[i], spread.error_lo, spread.error_hi);
+        overridden += overrideForecast(overrides.get(s.id), dates, f[i], lo, hi);
         for (let h = 0; h < horizon; h++) {
           const y = roundTo(f[i][h], 4);
           ins.push(ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, roundTo(lo[h], 4), roundTo(hi[h], 4), 1, y, roundTo(lo[h], 4), roundTo(hi[h], 4));
@@ -267,7 +272,7 @@ export const predictJob: Job = {
       ins.flush();
     })();
     ctx.log.info(`predict: ${n} forecasts for ${hist.series.length} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
-    return { summary: { series: hist.series.length, predictions: n, fallback, horizon, backend } };
+    return { summary: { series: hist.series.length, predictions: n, fallback, horizon, backend, overridden_days: overridden } };
   },
 };
 
