@@ -30,14 +30,14 @@ export const ENTITIES: Record<string, EntitySpec> = {
     key: ['sku'],
     columns: [
       c('sku', 'text', true), c('name', 'text'), c('category', 'text'), c('unit_cost', 'nonneg'), c('unit_price', 'nonneg'),
-      c('shelf_life_days', 'int'), c('storage', 'enum', false, ['ambient', 'chilled', 'frozen']), c('active', 'bool'),
+      c('shelf_life_days', 'int'), c('storage', 'enum', false, ['ambient', 'chilled', 'frozen']), c('active', 'bool'), c('like_sku', 'text'), c('like_factor', 'nonneg'),
     ],
   },
   suppliers: {
     name: 'suppliers',
     table: 'suppliers',
     key: ['code'],
-    columns: [c('code', 'text', true), c('name', 'text'), c('lead_time_days', 'int'), c('lead_time_sd_days', 'nonneg'), c('order_cost', 'nonneg')],
+    columns: [c('code', 'text', true), c('name', 'text'), c('lead_time_days', 'int'), c('lead_time_sd_days', 'nonneg'), c('order_cost', 'nonneg'), c('review_days', 'text'), c('min_order_value', 'nonneg')],
   },
   'supplier-products': {
     name: 'supplier-products',
