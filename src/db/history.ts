@@ -50,7 +50,9 @@ export function listSeries(sqlite: BetterSqlite3.Database, only?: Set<string>): 
     .prepare(
       `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category
        from products p cross join locations l
-       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id)
+       where p.active = 1 and (exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id)
+         -- a new product with a like_sku is forecast from the day that product sells at the location
+         or (p.like_sku is not null and exists (select 1 from products q join sales s on s.product_id = q.id where q.sku = p.like_sku and s.location_id = l.id)))
        order by p.id, l.id`,
     )
     .all() as SeriesRef[];

@@ -11,7 +11,9 @@ import { forecastMany, forecastWith, parseAlgorithm, type Algorithm } from '../m
 import { projectStock, sum } from '../inventory/projection.js';
 import { normalQuantile, safetyStock } from '../inventory/safety-stock.js';
 import { suggestQuantity } from '../inventory/suggestion.js';
-import { orderFor } from '../inventory/order.js';
+import { orderFor, orderTiming } from '../inventory/order.js';
+import { overridesBySeries } from './overrides.js';
+import { describeOverride } from '../inventory/overrides.js';
 import { type JobContext, withoutIds } from './types.js';
 import { roundTo } from '../numbers.js';
 
@@ -46,11 +48,11 @@ export function suggestOrder(ctx: JobContext, o: SuggestOptions) {
   const run = (ctx.sqlite.prepare('select max(run_date) as r from forecasts where product_id = ? and location_id = ? and run_date <= ?').get(ref.productId, ref.locationId, ctx.asOf) as { r: string | null }).r;
   if (!run) throw new MissingInputError(`a forecast for ${o.sku}@${location}`, `optiflow predict --as-of ${ctx.asOf}`);
   const s = new StateReader(ctx.sqlite, ctx.asOf, run).read(ref);
-  const L = s.supplier?.leadTimeDays ?? ctx.config.leadTimeDefaultDays;
-  const R = ctx.config.alerts.reviewPeriodDays;
+  const { L, R } = orderTiming(s, ctx.asOf, { leadTimeDays: ctx.config.leadTimeDefaultDays, reviewPeriodDays: ctx.config.alerts.reviewPeriodDays });
   const targetDays = o.targetDate ? Math.max(1, daysBetween(ctx.asOf, o.targetDate)) : L + R;
   const serviceLevel = o.serviceLevel ?? s.policy?.serviceLevel ?? ctx.config.service.levelB;
-  const { suggestion: sug, safetyStock: ss } = orderFor(s, { leadTime: L, targetDays, serviceLevel, safetyMargin: o.safetyMargin ?? 0, holdingRatePerYear: ctx.config.service.holdingRatePerYear });
+  const { suggestion: sug, safetyStock: ss } = orderFor(s, { leadTime: L, targetDays, serviceLevel, safetyMargin: o.safetyMargin ?? 0, holdingRatePerYear: ctx.config.service.holdingRatePerYear, maxCoverDays: ctx.config.alerts.overstockDays });
+  const overrides = (overridesBySeries(ctx.sqlite, ctx.asOf, addDays(ctx.asOf, targetDays)).get(`${ref.productId}:${ref.locationId}`) ?? []).map(describeOverride);
   const p = projectStock(s.onHand, s.receipts, s.yhat);
   const orderBy = p.stockoutDay === null ? null : addDays(ctx.asOf, Math.max(0, p.stockoutDay - L));
   const result = {
@@ -60,7 +62,8 @@ export function suggestOrder(ctx: JobContext, o: SuggestOptions) {
     expected_arrival: sug.quantity > 0 ? addDays(ctx.asOf, L) : null,
     projected_stockout: p.stockoutDay === null ? null : addDays(ctx.asOf, p.stockoutDay),
     target_date: addDays(ctx.asOf, targetDays),
-    supplier: s.supplier ? { code: s.supplier.code, name: s.supplier.name, lead_time_days: L, lead_time_sd_days: s.supplier.leadTimeSdDays, moq: s.supplier.moq, pack_size: s.supplier.packSize } : null,
+    supplier: s.supplier ? { code: s.supplier.code, name: s.supplier.name, lead_time_days: L, lead_time_sd_days: s.supplier.leadTimeSdDays, lead_time_source: s.supplier.leadTimeSource, receipts: s.supplier.receipts, stated_lead_time_days: s.supplier.statedLeadTimeDays, review_period_days: R, order_cost: s.supplier.orderCost, moq: s.supplier.moq, pack_size: s.supplier.packSize } : null,
+    overrides,
     unit_cost: sug.unitCost,
     total_cost: sug.totalCost,
     on_hand: s.onHand,
@@ -108,7 +111,9 @@ function normalLoss(z: number): number {
  * day, L lead time, R review period, sigma_W the spread of demand over L + R:
  *   safety stock SS = the empirical/normal safety stock at the service level
  *   reorder point ROP = d x L + SS
- *   order quantity Q = max(d x R, EOQ), EOQ = sqrt(2 x 365 d x order cost / (holding rate x unit cost)), rounded up to the pack, >= MOQ
+ *   order quantity Q = the order quantity of one review cycle (R = 7 / review days a week, else the config review period)
+ *     from the shared order-quantity code (src/inventory/suggestion.ts): d x R, or the EOQ or a price break when
+ *     cheaper per unit, never more than sells within the shelf life or than the cover cap; pack, MOQ
  *   order-up-to S = ROP + Q
  *   expected fill rate = 1 - sigma_W G(z) / Q    (normal loss function G)
  *   average stock value = (SS + Q / 2) x unit cost
@@ -150,8 +155,14 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
     const L = st.supplier?.leadTimeDays ?? config.leadTimeDefaultDays;
     const cost = st.supplier?.unitCost ?? ref.unitCost;
     const pack = st.supplier?.packSize ?? 1;
-    const eoq = d > 0 && cost > 0 ? Math.sqrt((2 * 365 * d * (st.supplier?.orderCost ?? 0)) / (config.service.holdingRatePerYear * cost)) : 0;
-    const Q = Math.max(Math.ceil(Math.max(d * R, eoq, st.supplier?.moq ?? 0) / pack - 1e-9) * pack, pack);
+    // The order quantity of one review cycle, by the same code as suggest, orders and simulate (EOQ, breaks, shelf life, cover cap).
+    const Rs = st.supplier?.reviewDays ? 7 / st.supplier.reviewDays.length : R;
+    const cycle = suggestQuantity({
+      onHand: 0, receipts: [], demand: new Float64Array(Math.max(1, Math.ceil(L + Rs))).fill(d), leadTimeDays: L, targetDays: Rs, safetyStock: 0, safetyMargin: 0,
+      packSize: pack, moq: st.supplier?.moq ?? 0, listUnitCost: cost, priceBreaks: st.supplier?.priceBreaks ?? [], holdingRatePerYear: config.service.holdingRatePerYear,
+      shelfLifeDays: st.shelfLifeDays, orderCost: st.supplier?.lineOrderCost ?? 0, maxCoverDays: config.alerts.overstockDays, unitPrice: st.unitPrice,
+    });
+    const Q = d > 0 ? Math.max(cycle.quantity, pack) : pack;
     const ssAt = (sl: number) => safetyStock({ errorRuns: st.errorRuns, errorLo: st.errorLo, errorHi: st.errorHi, leadTimeDays: L, reviewDays: R, leadTimeSdDays: st.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: d, serviceLevel: sl }).units;
     const sigmaW = ssAt(0.8413) || Math.sqrt(Math.max(d, 0) * (L + R)); // SS at z = 1 is one sigma of demand over L + R
     return { i, ref, st, d, value: 365 * d * cost, cv, L, cost, Q, ssAt, sigmaW, level: 0 as number, abc: 'C', xyz: 'Z', target: config.service.levelC };
