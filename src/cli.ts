@@ -13,6 +13,7 @@ import { registerOps } from './commands/ops.js';
 import { registerPlanning } from './commands/planning.js';
 import { registerReport } from './commands/report.js';
 import { registerCheck } from './commands/check.js';
+import { registerWatch } from './commands/watch.js';
 import { runSignalHooks } from './signals.js';
 
 export type Action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<unknown> | unknown) => (...args: unknown[]) => Promise<void>;
@@ -58,6 +59,7 @@ export function buildProgram(state: { code: number }, out?: (s: string) => void)
   registerOps(program, action);
   registerReport(program, action);
   registerCheck(program, action);
+  registerWatch(program, action);
   return program;
 }
 

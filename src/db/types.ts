@@ -43,6 +43,13 @@ export interface KpiCacheTable { key: string; payload: string; computed_at: stri
 export interface SavingsTable { date: string; avoided_stockouts: number; reduced_overstock: number; optimized_orders: number; details: string }
 export interface BatchRunsTable { id: Generated<number>; run_uid: string; kind: string; run_date: string; started_at: string; finished_at: string | null; status: string; metrics: string | null }
 export interface BatchStepsTable { run_id: number; step: string; status: string; attempts: number; started_at: string | null; finished_at: string | null; error: string | null; output: string | null }
+export interface ShadowForecastsTable { product_id: number; location_id: number; run_date: string; date: string; role: string; setting: string; yhat: number }
+export interface ModelScoresTable { product_id: number; location_id: number; date: string; role: string; setting: string; forecast: number; actual: number }
+export interface ModelDriftTable { product_id: number; location_id: number; date: string; psi: number | null; error_ratio: number | null; flagged: number; reason: string | null }
+export interface ModelTrialsTable {
+  id: Generated<number>; kind: 'challenger' | 'canary'; product_id: number; location_id: number; setting: string; model_id: number | null;
+  previous_model_id: number | null; started_on: string; decided_on: string | null; status: string; details: string | null;
+}
 
 export interface Database {
   locations: LocationsTable;
@@ -68,6 +75,10 @@ export interface Database {
   savings: SavingsTable;
   batch_runs: BatchRunsTable;
   batch_steps: BatchStepsTable;
+  shadow_forecasts: ShadowForecastsTable;
+  model_scores: ModelScoresTable;
+  model_drift: ModelDriftTable;
+  model_trials: ModelTrialsTable;
 }
 
 export const ALL_TABLES = [
@@ -75,4 +86,5 @@ export const ALL_TABLES = [
   'weather', 'sensor_readings', 'quality_incidents', 'models', 'forecasts', 'alerts', 'notifications', 'forecast_metrics',
   'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'trends', 'event_factors', 'revenue_daily', 'dormant_stock',
   'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps',
+  'shadow_forecasts', 'model_scores', 'model_drift', 'model_trials',
 ] as const;
