@@ -4,7 +4,8 @@ import type { Action } from '../cli.js';
 import { shadowJob } from '../watch/scores.js';
 import { promoteChallenger, startCanary, canaryStatus } from '../watch/trials.js';
 import { registerJob, jobContext, renderResult } from './jobs.js';
-import { intOption, numOption } from './options.js';
+import { intOption, numOption, dateOption } from './options.js';
+import { explainForecast } from '../jobs/explain.js';
 import { table, type Cell } from './render.js';
 
 export function registerWatch(program: Command, action: Action): void {
@@ -30,6 +31,21 @@ export function registerWatch(program: Command, action: Action): void {
     .action(action(async (ctx) => {
       const r = canaryStatus(await jobContext(ctx));
       ctx.out(ctx.json ? JSON.stringify(r.rows, null, 2) + '\n' : table(r.rows as Record<string, Cell>[]));
+    }));
+  models.command('explain').description('why this model (the backtest of every candidate) and what each forecast day is made of')
+    .argument('<sku>').option('--location <code>', 'location code (default MAIN)')
+    .option('--date <date>', 'one forecast day (default: every day of the latest run on or before today)', dateOption('--date'))
+    .addHelpText('after', '\nExample:\n  optiflow models explain SKU-00042 --date 2026-11-25')
+    .action(action(async (ctx, sku: string, o: { location?: string; date?: string }) => {
+      const r = await explainForecast(await jobContext(ctx), { sku, ...o });
+      if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
+      const m = r.model as Record<string, unknown>;
+      ctx.out(`${r.sku}@${r.location}: forecast run ${r.run_date}, model ${m.algorithm}${m.version ? ` v${m.version} (${m.status}, trained on data to ${m.train_end})` : ''}\n  why: ${m.reason ?? '-'}\n\n`);
+      if (r.candidates.length) ctx.out('backtest of every candidate (lower RMSSE is better):\n' + table(r.candidates.map((c) => ({ ...c, chosen: c.chosen ? '<-' : '' })) as Record<string, Cell>[]) + '\n');
+      const names = [...new Set(r.days.flatMap((d) => Object.keys(d.components)))];
+      ctx.out('components of each forecast day (units/day; they sum to the stored forecast):\n');
+      ctx.out(table(r.days.map((d) => ({ date: d.date, ...Object.fromEntries(names.map((n) => [n, d.components[n] ?? 0])), sum: d.sum, stored: d.stored, ...(d.override !== null ? { override: d.override } : {}) })) as Record<string, Cell>[]));
+      if (r.note) ctx.out(`note: ${r.note}\n`);
     }));
   models.command('drift').description('the latest drift measure per series (PSI, error ratio), flagged first')
     .action(action(async (ctx) => {
