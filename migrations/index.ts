@@ -6,6 +6,7 @@ import * as m004 from './004-purchase-order-refs.js';
 import * as m005 from './005-integrity.js';
 import * as m007 from './007-audit-log.js';
 import * as m006 from './006-planning.js';
+import * as m008 from './008-watched-models.js';
 
 /** Every migration, in order. New migrations are added here. */
 export const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '003-data-changes': m003,
   '004-purchase-order-refs': m004,
   '005-integrity': m005,
-  '007-audit-log': m007,
   '006-planning': m006,
+  '007-audit-log': m007,
+  '008-watched-models': m008,
 };

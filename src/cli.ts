@@ -14,6 +14,7 @@ import { registerOps } from './commands/ops.js';
 import { registerPlanning } from './commands/planning.js';
 import { registerReport } from './commands/report.js';
 import { registerCheck } from './commands/check.js';
+import { registerWatch } from './commands/watch.js';
 import { runSignalHooks } from './signals.js';
 import { beginCommand, commandPath } from './ops/command-hooks.js';
 import { registerOpsAdmin } from './commands/ops-admin.js';
@@ -71,6 +72,7 @@ export function buildProgram(state: { code: number; argv?: string[] }, out?: (s:
   registerOpsAdmin(program, action);
   registerReport(program, action);
   registerCheck(program, action);
+  registerWatch(program, action);
   return program;
 }
 

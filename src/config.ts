@@ -61,6 +61,11 @@ export interface Config {
   report: { afterBatch: boolean; out: string; weeks: number; historyDays: number };
   /** Data-quality thresholds (src/check/rules.ts). */
   check: { gapProbability: number; anomalyZ: number; priceDeviation: number; stockTolerance: number; anomalyDays: number };
+  /** Watched models (src/watch): challenger in shadow, canary, drift. */
+  watch: {
+    challenger: string; shadowHorizon: number; promoteWeeks: number; minDaysPerWeek: number; minImprovement: number;
+    canarySetting: string; canaryShare: number; canaryDays: number; driftDays: number; psiThreshold: number; psiBins: number;
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -91,6 +96,10 @@ export const DEFAULTS: Config = {
   files: { umask: '077' },
   report: { afterBatch: false, out: '', weeks: 8, historyDays: 56 },
   check: { gapProbability: 1e-6, anomalyZ: 6, priceDeviation: 0.5, stockTolerance: 0.5, anomalyDays: 365 },
+  watch: {
+    challenger: '', shadowHorizon: 14, promoteWeeks: 4, minDaysPerWeek: 4, minImprovement: 0.05,
+    canarySetting: '', canaryShare: 0.1, canaryDays: 14, driftDays: 56, psiThreshold: 0.25, psiBins: 5,
+  },
 };
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);

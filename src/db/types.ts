@@ -47,6 +47,13 @@ export interface KpiCacheTable { key: string; payload: string; computed_at: stri
 export interface SavingsTable { date: string; avoided_stockouts: number; reduced_overstock: number; optimized_orders: number; details: string }
 export interface BatchRunsTable { id: Generated<number>; run_uid: string; kind: string; run_date: string; started_at: string; finished_at: string | null; status: string; metrics: string | null }
 export interface BatchStepsTable { run_id: number; step: string; status: string; attempts: number; started_at: string | null; finished_at: string | null; error: string | null; output: string | null }
+export interface ShadowForecastsTable { product_id: number; location_id: number; run_date: string; date: string; role: string; setting: string; yhat: number }
+export interface ModelScoresTable { product_id: number; location_id: number; date: string; role: string; setting: string; forecast: number; actual: number }
+export interface ModelDriftTable { product_id: number; location_id: number; date: string; psi: number | null; error_ratio: number | null; flagged: number; reason: string | null }
+export interface ModelTrialsTable {
+  id: Generated<number>; kind: 'challenger' | 'canary'; product_id: number; location_id: number; setting: string; model_id: number | null;
+  previous_model_id: number | null; started_on: string; decided_on: string | null; status: string; details: string | null;
+}
 
 export interface AuditLogTable {
   id: Generated<number>; os_user: string; host: string; pid: number; command: string; command_line: string; started_at: string;
@@ -90,6 +97,10 @@ export interface Database {
   override_audit: OverrideAuditTable;
   order_drafts: OrderDraftsTable;
   order_draft_lines: OrderDraftLinesTable;
+  shadow_forecasts: ShadowForecastsTable;
+  model_scores: ModelScoresTable;
+  model_drift: ModelDriftTable;
+  model_trials: ModelTrialsTable;
 }
 
 export const ALL_TABLES = [
@@ -98,4 +109,5 @@ export const ALL_TABLES = [
   'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'trends', 'event_factors', 'revenue_daily', 'dormant_stock',
   'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'meta', 'audit_log',
   'forecast_overrides', 'override_audit', 'order_drafts', 'order_draft_lines',
+  'shadow_forecasts', 'model_scores', 'model_drift', 'model_trials',
 ] as const;

@@ -127,7 +127,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
   };
 }
 
-function overridesTable(ctx: JobContext): { table: string; value: string } | null {
+export function overridesTable(ctx: JobContext): { table: string; value: string } | null {
   for (const t of ['forecast_overrides', 'overrides']) {
     const cols = ctx.sqlite.prepare(`select name from pragma_table_info(?)`).all(t) as { name: string }[];
     if (!cols.length) continue;
