@@ -150,6 +150,19 @@ export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw:
     for (let d = dayNumber(e.start_date); d <= dayNumber(e.end_date); d++) holidays.set(d, h);
   }
   const futurePromos = events.filter((e) => e.kind === 'promotion' && e.end_date >= o.asOf);
+  // Planned promotions over the whole range: what a backtest at a past origin may know of the days after it.
+  const planned: (Uint8Array | null)[] = refs.map((r) => {
+    let out: Uint8Array | null = null;
+    for (const e of events) {
+      if (e.kind !== 'promotion') continue;
+      if (e.product_id !== null && e.product_id !== r.productId) continue;
+      if (e.category !== null && e.category !== r.category) continue;
+      if (e.location_id !== null && e.location_id !== r.locationId) continue;
+      out ??= new Uint8Array(T + H);
+      for (let d = Math.max(dayNumber(e.start_date), startDay); d <= Math.min(dayNumber(e.end_date), end + H - 1); d++) out[d - startDay] = 1;
+    }
+    return out;
+  });
   refs.forEach((r, i) => {
     for (const e of futurePromos) {
       if (e.product_id !== null && e.product_id !== r.productId) continue;
@@ -167,6 +180,7 @@ export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw:
       id: seriesKey(r.productId, r.locationId),
       y,
       promo: promo[i],
+      planned: planned[i],
       logPrice: logRelativePrice(raw[i].price, promo[i], T, H),
       group: r.category,
     };
@@ -207,6 +221,7 @@ export function sliceHistory(h: History, days: number, horizon: number): History
       ...s,
       y: s.y.subarray(off),
       promo: s.promo ? s.promo.subarray(off, off + days + horizon) : null,
+      planned: s.planned ? s.planned.subarray(off, off + days + horizon) : null,
       logPrice: s.logPrice ? s.logPrice.subarray(off, off + days + horizon) : null,
     })),
   };
