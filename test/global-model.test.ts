@@ -3,6 +3,9 @@ import { initBackend } from '../src/ml/backend.js';
 import { Rng } from '../src/io/random.js';
 import { dayNumber, weekday } from '../src/dates.js';
 import type { EngineSeries } from '../src/ml/engine.js';
+import { loadGlobalModel, saveGlobalModel } from '../src/db/global-models.js';
+import { newDb, tempDir } from './helpers.js';
+import { join } from 'node:path';
 
 const start = dayNumber('2024-01-01');
 // Mean 1: Monday .. Sunday.
@@ -86,6 +89,22 @@ describe('global model', () => {
     const back = globalFromJSON(json);
     expect(back.forecast(data.series, [1, 2], T, H)).toEqual([forecasts[1], forecasts[2]]);
     expect(() => globalFromJSON({ kind: 'other' })).toThrow(/unknown or unsupported/);
+  });
+
+  test('saved in global_models, the model a run date may use is loaded back', async () => {
+    const db = await newDb(join(tempDir(), 'g.db'));
+    expect(loadGlobalModel(db.sqlite!, '2026-01-01')).toBeNull();
+    const first = saveGlobalModel(db.sqlite!, { model, trainedAt: '2025-12-01T00:00:00Z', trainEnd: '2025-11-30', metrics: { series: 24 } });
+    const second = saveGlobalModel(db.sqlite!, { model, trainedAt: '2025-12-08T00:00:00Z', trainEnd: '2025-12-07' });
+    const statuses = db.sqlite!.prepare('select id, status from global_models order by id').all();
+    expect(statuses).toEqual([{ id: first, status: 'retired' }, { id: second, status: 'active' }]);
+    const now = loadGlobalModel(db.sqlite!, '2025-12-10')!;
+    expect(now.id).toBe(second);
+    expect(now.model.forecast(data.series, [3], T, H)).toEqual([forecasts[3]]);
+    // A replay of an earlier date never uses a model that saw its future.
+    expect(loadGlobalModel(db.sqlite!, '2025-12-05')!.id).toBe(first);
+    expect(loadGlobalModel(db.sqlite!, '2025-11-30')).toBeNull();
+    await db.close();
   });
 
   test('with no series long enough it is marked untrained and forecasts the recent level', async () => {

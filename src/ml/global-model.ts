@@ -28,7 +28,7 @@ export interface GlobalModel {
 
 /**
  * The constants of the fit. Each holds in general, not for one data set:
- * - MAX_ROWS: the network has ~3,000 weights; 100,000 rows is 30 rows per
+ * - MAX_ROWS: the network has ~2,600 weights; 100,000 rows is ~40 rows per
  *   weight, plenty for a Poisson fit, and bounds memory (11 MB of features)
  *   whatever the number of series.
  * - ROWS_PER_SERIES: with few series, fewer rows (each series holds only so
