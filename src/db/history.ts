@@ -68,6 +68,8 @@ export interface RangeArrays {
   lastStock: number;
   /** A sale on or before the last day of the range. */
   hasSale: boolean;
+  /** Units sold on censored days (demand was at least this), or null when no censored day had a sale. */
+  floor?: Float64Array | null;
 }
 
 /**
@@ -98,8 +100,13 @@ export function readRange(sqlite: BetterSqlite3.Database, refs: { productId: num
     const carry = carryQ.get(p, l, from) as [number] | undefined;
     let lastT = 0;
     let lastV = carry ? carry[0] : NaN;
+    let floor: Float64Array | null = null;
     const censor = (until: number) => {
-      if (lastV === 0) for (let u = lastT; u < until; u++) y[u] = NaN;
+      if (lastV === 0)
+        for (let u = lastT; u < until; u++) {
+          if (y[u] > 0) (floor ??= new Float64Array(L))[u] = y[u];
+          y[u] = NaN;
+        }
     };
     for (const [d, v] of stockQ.all(p, l, from, to) as [string, number][]) {
       const t = dayNumber(d) - startDay;
@@ -108,7 +115,7 @@ export function readRange(sqlite: BetterSqlite3.Database, refs: { productId: num
       lastV = v;
     }
     censor(L);
-    return { y, promo, price, lastStock: lastV, hasSale: first < L };
+    return { y, promo, price, lastStock: lastV, hasSale: first < L, floor };
   });
 }
 
@@ -119,7 +126,7 @@ export function loadHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions): 
 }
 
 /** Engine series from raw arrays: holidays and future promotions from `events`, relative log price. */
-export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array }[], o: HistoryOptions): History {
+export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | null }[], o: HistoryOptions): History {
   const end = dayNumber(o.asOf);
   const startDay = end - o.days;
   const T = o.days;
@@ -181,6 +188,7 @@ export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw:
       y,
       promo: promo[i],
       planned: planned[i],
+      floor: raw[i].floor ?? null,
       logPrice: logRelativePrice(raw[i].price, promo[i], T, H),
       group: r.category,
     };
@@ -222,6 +230,7 @@ export function sliceHistory(h: History, days: number, horizon: number): History
       y: s.y.subarray(off),
       promo: s.promo ? s.promo.subarray(off, off + days + horizon) : null,
       planned: s.planned ? s.planned.subarray(off, off + days + horizon) : null,
+      floor: s.floor ? s.floor.subarray(off) : null,
       logPrice: s.logPrice ? s.logPrice.subarray(off, off + days + horizon) : null,
     })),
   };

@@ -7,7 +7,7 @@ import { loadHistory } from '../db/history.js';
 import { productRef, productRefs, StateReader } from '../db/state.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { initBackend } from '../ml/backend.js';
-import { forecastMany, forecastWith, parseAlgorithm, type Algorithm } from '../ml/engine.js';
+import { forecastMany, forecastWith, parseChoice } from '../ml/engine.js';
 import { projectStock, sum } from '../inventory/projection.js';
 import { normalQuantile, safetyStock } from '../inventory/safety-stock.js';
 import { suggestQuantity } from '../inventory/suggestion.js';
@@ -327,7 +327,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
     const trainSeries = hist.series.map((s) => ({ ...s, y: s.y.subarray(0, Tpre), promo: s.promo, logPrice: s.logPrice }));
     const baseOpts = { startDay: hist.startDay, holidays: hist.holidays, nHolidays: hist.holidayNames.length, origins: config.train.origins, backtestHorizon: config.train.backtestHorizon, interval: config.interval };
     const trained = await forecastMany(trainSeries, { ...baseOpts, horizon: 1 });
-    const algos: Algorithm[][] = trained.map((t) => parseAlgorithm(t.algorithm));
+    const algos = trained.map((t) => parseChoice(t.algorithm));
     const maxL = Math.max(...states.map((s) => s.supplier?.leadTimeDays ?? config.leadTimeDefaultDays));
     const H = refit + maxL + R + 2;
     const padded = hist.series.map((s) => {
@@ -345,7 +345,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
     const ss = states.map((s, i) => {
       const L = s.supplier?.leadTimeDays ?? config.leadTimeDefaultDays;
       const mean = demandMean(hist.series[i].y, Tpre, 90);
-      return safetyStock({ errorRuns: (trained[i].params.backtest_errors as number[][]) ?? [], leadTimeDays: L, reviewDays: R, leadTimeSdDays: s.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: mean, serviceLevel: sl }).units;
+      return safetyStock({ errorRuns: (trained[i].params.backtest_errors as (number | null)[][]) ?? [], leadTimeDays: L, reviewDays: R, leadTimeSdDays: s.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: mean, serviceLevel: sl }).units;
     });
     const sims = states.map((st, i) => new StockSim(startStock[i], startPipes[i], st.supplier?.leadTimeDays ?? config.leadTimeDefaultDays, st.supplier?.unitCost ?? st.unitCost));
     for (let t = 0; t < span; t++) {

@@ -63,8 +63,9 @@ export interface IntervalSpec {
 export function conformalBounds(sorted: ArrayLike<number>, level: number): [number, number] {
   const n = sorted.length;
   if (!n) return [NaN, NaN];
-  const kLo = Math.min(n, Math.max(1, Math.floor(((n + 1) * (1 - level)) / 2)));
-  const kHi = Math.min(n, Math.max(1, Math.ceil(((n + 1) * (1 + level)) / 2)));
+  // The 1e-9 keeps exact ranks exact in floating point (20 x 0.2 / 2 must be 2, not 1.999...).
+  const kLo = Math.min(n, Math.max(1, Math.floor(((n + 1) * (1 - level)) / 2 + 1e-9)));
+  const kHi = Math.min(n, Math.max(1, Math.ceil(((n + 1) * (1 + level)) / 2 - 1e-9)));
   return [sorted[kLo - 1], sorted[kHi - 1]];
 }
 
@@ -72,7 +73,7 @@ export function conformalBounds(sorted: ArrayLike<number>, level: number): [numb
 export function conformalQuantile(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (!n) return NaN;
-  const k = Math.min(n, Math.max(1, Math.ceil((n + 1) * q)));
+  const k = Math.min(n, Math.max(1, Math.ceil((n + 1) * q - 1e-9)));
   return sorted[k - 1];
 }
 
@@ -135,9 +136,9 @@ export function applyInterval(forecast: Float64Array, spec: { lo?: number[]; hi?
   const lo = new Float64Array(forecast.length);
   const hi = new Float64Array(forecast.length);
   for (let h = 0; h < forecast.length; h++) {
-    const b = Math.min(BLOCKS - 1, Math.floor(h / BLOCK));
-    const el = spec.lo?.[b] ?? spec.error_lo;
-    const eh = spec.hi?.[b] ?? spec.error_hi;
+    const b = Math.floor(h / BLOCK);
+    const el = spec.lo?.length ? spec.lo[Math.min(b, spec.lo.length - 1)] : spec.error_lo;
+    const eh = spec.hi?.length ? spec.hi[Math.min(b, spec.hi.length - 1)] : spec.error_hi;
     lo[h] = Math.max(0, forecast[h] + el);
     hi[h] = Math.max(lo[h], forecast[h] + eh);
   }

@@ -160,9 +160,10 @@ interface SeriesChoice {
 }
 
 /** Stage 2 (and the errors for stage 4) for one series. */
-function chooseForSeries(s: EngineSeries, kind: SeriesKind, windows: CvWindow[], bt: Map<Algorithm, (Float64Array | null)[]>, o: EngineOptions, minHistory: number, nSeries: number): SeriesChoice {
+function chooseForSeries(s: EngineSeries, actual: Demand, kind: SeriesKind, windows: CvWindow[], bt: Map<Algorithm, (Float64Array | null)[]>, o: EngineOptions, minHistory: number, nSeries: number): SeriesChoice {
   const y = s.y;
-  const sb = new SeriesBacktest(y, windows, bt);
+  // Scored against the demand as recorded: censored days are not errors (their lower bounds only feed the fits).
+  const sb = new SeriesBacktest(actual, windows, bt);
   const use = bt.size ? sb.usable() : [];
   let sel = use.filter((j) => windows[j].role === 'select');
   if (!sel.length) sel = use;
@@ -207,7 +208,7 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
   // 1. backtest
   const bt = await backtest(series, windows, kinds.map((k) => backtestCandidates(k, o, series.length)), o);
   // 2. select (and the cross-fitted errors for 4)
-  const choices = series.map((s, i) => chooseForSeries(s, kinds[i], windows, bt[i], o, minHistory, series.length));
+  const choices = series.map((s, i) => chooseForSeries(s, input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length));
   // 3. refit on the whole history
   const refit = await forecastChoices(series, choices.map((c) => c.choice), H, o, T, o.onGlobal);
   // 4. calibrate
