@@ -21,7 +21,13 @@ import type { EngineOptions, EngineSeries } from './engine.js';
 import { Rng } from '../io/random.js';
 
 export interface GlobalModel {
-  /** Forecasts of the series `idx` from origin `trainEnd` (first unknown day), H days each; never negative. */
+  /**
+   * Forecasts of the series `idx` from origin `trainEnd` (first unknown day), H days each; never negative.
+   * The origin may be later than the day the model was fitted up to: a model fitted at an earlier
+   * origin forecasts a later one without seeing its future (its features read only days before the
+   * origin), so one fit can serve several later backtest windows. A fit costs a fixed ~1,500
+   * optimiser steps (seconds on a CPU backend), whatever the number of series.
+   */
   forecast(series: EngineSeries[], idx: number[], trainEnd: number, H: number): Float64Array[];
   toJSON(): unknown;
 }
