@@ -7,6 +7,7 @@ import * as m005 from './005-integrity.js';
 import * as m007 from './007-audit-log.js';
 import * as m006 from './006-planning.js';
 import * as m008 from './008-watched-models.js';
+import * as m009 from './009-global-model.js';
 
 /** Every migration, in order. New migrations are added here. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '006-planning': m006,
   '007-audit-log': m007,
   '008-watched-models': m008,
+  '009-global-model': m009,
 };

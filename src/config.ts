@@ -33,7 +33,7 @@ export interface Config {
   alerts: Thresholds;
   notify: { channel: string; target: string | null };
   monitor: { lookbackDays: number; rule: string; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
-  train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number };
+  train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number; globalModel: boolean; holdout: boolean };
   kpis: { ttlHours: number };
   /** outlierFactor: a sales day above this many times its series' typical day counts at that cap in savings and rotation. */
   savings: { holdingRatePerYear: number; baselineDaysOfCover: number; outlierFactor: number };
@@ -80,7 +80,7 @@ export const DEFAULTS: Config = {
   alerts: { reviewPeriodDays: 1, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
   notify: { channel: 'file', target: null },
   monitor: { lookbackDays: 7, rule: 'relative', mapeThreshold: 15, naiveRatio: 1.2, backtestRatio: 2 },
-  train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730 },
+  train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730, globalModel: true, holdout: true },
   kpis: { ttlHours: 24 },
   savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45, outlierFactor: 100 },
   dormant: { days: 90 },

@@ -47,7 +47,7 @@ export interface SeriesState extends ProductRef {
   hi: Float64Array;
   lo: Float64Array;
   supplier: SupplierTerms | null;
-  errorRuns: number[][];
+  errorRuns: (number | null)[][];
   errorLo?: number;
   errorHi?: number;
   carriesEvents: string[];
@@ -71,7 +71,7 @@ function toPolicy(p: PolicyRow): NonNullable<SeriesState['policy']> {
   return { reorderPoint: p.reorder_point, orderUpTo: p.order_up_to, serviceLevel: p.service_level, safetyStock: p.safety_stock, abc: p.abc, xyz: p.xyz };
 }
 
-type Params = { backtest_errors?: number[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] };
+type Params = { backtest_errors?: (number | null)[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] };
 type Policy = NonNullable<SeriesState['policy']>;
 
 interface Preloaded {

@@ -26,6 +26,9 @@ export interface ModelsTable {
   id: Generated<number>; product_id: number; location_id: number; version: number; algorithm: string; params: string; trained_at: string;
   train_end: string; metrics: string; reason: string | null; status: 'candidate' | 'active' | 'rejected' | 'retired' | 'fallback';
 }
+export interface GlobalModelsTable {
+  id: Generated<number>; trained_at: string; train_end: string; params: string; model: string; metrics: string; status: 'active' | 'retired';
+}
 export interface ForecastsTable {
   product_id: number; location_id: number; run_date: string; date: string; model_id: number | null; yhat: number; yhat_lo: number;
   yhat_hi: number; event_factor: number; base_yhat: number; base_lo: number; base_hi: number;
@@ -81,6 +84,7 @@ export interface Database {
   sensor_readings: SensorReadingsTable;
   quality_incidents: QualityIncidentsTable;
   models: ModelsTable;
+  global_models: GlobalModelsTable;
   forecasts: ForecastsTable;
   alerts: AlertsTable;
   notifications: NotificationsTable;
@@ -110,4 +114,5 @@ export const ALL_TABLES = [
   'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'meta', 'audit_log',
   'forecast_overrides', 'override_audit', 'order_drafts', 'order_draft_lines',
   'shadow_forecasts', 'model_scores', 'model_drift', 'model_trials',
+  'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'global_models',
 ] as const;

@@ -25,7 +25,7 @@ import { loadHistory } from '../db/history.js';
 import { productRefs, StateReader, type SeriesState } from '../db/state.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { initBackend } from '../ml/backend.js';
-import { forecastMany, forecastWith, parseAlgorithm, type Algorithm, type EngineSeries } from '../ml/engine.js';
+import { forecastMany, forecastWith, parseChoice, type EngineSeries } from '../ml/engine.js';
 import { safetyStock } from '../inventory/safety-stock.js';
 import { suggestQuantity } from '../inventory/suggestion.js';
 import { buildDraft, type DraftCandidate } from '../inventory/purchase-order.js';
@@ -157,14 +157,14 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
     const trainSeries = hist.series.map((s) => ({ ...s, y: s.y.subarray(0, Tpre), promo: s.promo ? s.promo.subarray(0, Tpre) : null, logPrice: s.logPrice ? s.logPrice.subarray(0, Tpre) : null }));
     const baseOpts = { startDay: hist.startDay, holidays: hist.holidays, nHolidays: hist.holidayNames.length, origins: config.train.origins, backtestHorizon: config.train.backtestHorizon, interval: config.interval };
     const trained = await forecastMany(trainSeries, { ...baseOpts, horizon: 1 });
-    const algos: Algorithm[][] = trained.map((t) => parseAlgorithm(t.algorithm));
+    const algos = trained.map((t) => parseChoice(t.algorithm));
     const maxR = Math.max(defaultR, ...[...groups.values()].map((g) => longestReviewGap(g.reviewDays, defaultR)));
     const H = refit + Math.max(...leadTime) + maxR + 2;
     const planned = plannedPromotions(ctx, states, hist.startDay, Tpre + span + H);
     const ss = states.map((st, i) => {
       const g = [...groups.values()].find((x) => x.members.includes(i))!;
       const mean = demandMean(hist.series[i].y, Tpre, 90);
-      const params = trained[i].params as { backtest_errors?: number[][] };
+      const params = trained[i].params as { backtest_errors?: (number | null)[][] };
       return safetyStock({ errorRuns: params.backtest_errors ?? [], leadTimeDays: leadTime[i], reviewDays: longestReviewGap(g.reviewDays, defaultR), leadTimeSdDays: st.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: mean, serviceLevel: sl }).units;
     });
     const sims = states.map((_, i) => new StockSim(startStock[i], startPipes[i], leadTime[i], states[i].shelfLifeDays));
