@@ -243,7 +243,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
  * history), with `H` days of regressors: sales before T; after it, planned
  * promotions only and the last regular price before T carried forward.
  */
-function knownOn(series: EngineSeries[], planned: (Uint8Array | null)[], T: number, H: number): EngineSeries[] {
+export function knownOn(series: EngineSeries[], planned: (Uint8Array | null)[], T: number, H: number): EngineSeries[] {
   return series.map((s, i) => {
     let promo: Uint8Array | null = null;
     if (s.promo || planned[i]) {
