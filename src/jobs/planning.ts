@@ -6,8 +6,6 @@ import { addDays, daysBetween, isIsoDate } from '../dates.js';
 import { loadHistory } from '../db/history.js';
 import { productRef, productRefs, StateReader } from '../db/state.js';
 import { MissingInputError, UsageError } from '../errors.js';
-import { initBackend } from '../ml/backend.js';
-import { forecastMany, forecastWith, parseAlgorithm, type Algorithm } from '../ml/engine.js';
 import { projectStock, sum } from '../inventory/projection.js';
 import { normalQuantile, safetyStock } from '../inventory/safety-stock.js';
 import { suggestQuantity } from '../inventory/suggestion.js';
