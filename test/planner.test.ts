@@ -15,7 +15,7 @@ import { evaluateAlerts, type AlertThresholds } from '../src/inventory/alert-rul
 import { suggestQuantity, type SuggestInput } from '../src/inventory/suggestion.js';
 import { buildDraft, type DraftCandidate } from '../src/inventory/purchase-order.js';
 import { policyTotals, StockSim } from '../src/inventory/simulation.js';
-import { planningLeadTime, receiptStats } from '../src/inventory/lead-times.js';
+import { planningLeadTime, receiptStats, statsFromSums } from '../src/inventory/lead-times.js';
 import { applyOverride } from '../src/inventory/overrides.js';
 import { borrowedForecast, borrowsForecast, MIN_OWN_DAYS } from '../src/inventory/new-products.js';
 import { isReviewDay, longestReviewGap, parseReviewDays, reviewGap } from '../src/inventory/review.js';
@@ -314,6 +314,11 @@ test('lead times from receipts: stated until 10 receipts, then the mean real lea
   expect(st.sdLeadTime).toBeCloseTo(Math.sqrt(10 / 9), 9);
   expect(st.meanLateness).toBeCloseTo(1.2, 9);
   expect(planningLeadTime({ leadTimeDays: 5, leadTimeSdDays: 0.5 }, st)).toMatchObject({ leadTimeDays: 8, source: 'receipts', receipts: 10 });
+  // The SQL path aggregates sums: the same figures.
+  const fromSums = statsFromSums(10, ten.reduce((a, x) => a + x.leadTime, 0), ten.reduce((a, x) => a + x.leadTime ** 2, 0), ten.reduce((a, x) => a + x.lateness, 0), ten.reduce((a, x) => a + x.lateness ** 2, 0));
+  expect(fromSums.meanLeadTime).toBeCloseTo(st.meanLeadTime, 9);
+  expect(fromSums.sdLeadTime).toBeCloseTo(st.sdLeadTime, 9);
+  expect(fromSums.sdLateness).toBeCloseTo(st.sdLateness, 9);
 });
 
 test('overrides: factor and quantity on top of the model', () => {
