@@ -12,6 +12,7 @@ import { savingsJob, rankUrgent } from '../src/jobs/dashboard.js';
 import { addOverride, listOverrides, overrideAudit, removeOverride, osUser } from '../src/jobs/overrides.js';
 import { predictJob } from '../src/jobs/forecasting.js';
 import { evaluateAlerts, type AlertThresholds } from '../src/inventory/alert-rules.js';
+import { coverCapDays } from '../src/inventory/order.js';
 import { suggestQuantity, type SuggestInput } from '../src/inventory/suggestion.js';
 import { buildDraft, type DraftCandidate } from '../src/inventory/purchase-order.js';
 import { policyTotals, StockSim } from '../src/inventory/simulation.js';
@@ -87,8 +88,14 @@ function input(over: Partial<SuggestInput>): SuggestInput {
 
 describe('order quantity: shelf life, order cost, cover', () => {
   test('a 3 % price break does not turn a need of 37 into 480 when holding outweighs it', () => {
-    // 2/day: need = 2 x 18 + 1 = 37; 480 units are 240 days of demand, past the 180-day cover cap and 8 % of holding.
+    // 2/day: need = 2 x 18 + 1 = 37; 480 units are 240 days of demand, past the cover cap, and 8 % of holding.
     const s = suggestQuantity(input({ priceBreaks: [{ minQty: 480, unitCost: 0.97 }] }));
+    expect(s.need).toBeCloseTo(37, 9);
+    expect(s.quantity).toBe(37);
+  });
+  test('a need of 37 at 8/day: a 3 % break at 480 (60 days) is past what the forecast covers, so not taken', () => {
+    // need = 8 x 4 + 5 = 37; cap = horizon 30 + L 2 + R 2 = 34 days x 8 = 272 < 480.
+    const s = suggestQuantity(input({ demand: new Float64Array(30).fill(8), leadTimeDays: 2, targetDays: 4, safetyStock: 5, maxCoverDays: 34, priceBreaks: [{ minQty: 480, unitCost: 0.97 }] }));
     expect(s.need).toBeCloseTo(37, 9);
     expect(s.quantity).toBe(37);
   });
@@ -252,6 +259,11 @@ function state(over: Partial<SeriesState>): SeriesState {
     errorRuns: [], carriesEvents: [], policy: null, ...over,
   };
 }
+
+test('the cover cap: the forecast horizon plus L + R, never past the overstock threshold', () => {
+  expect(coverCapDays({ overstockDays: 180, horizonDays: 30 }, 5, 7)).toBe(42);
+  expect(coverCapDays({ overstockDays: 20, horizonDays: 30 }, 5, 7)).toBe(20);
+});
 
 test('out of stock since long ago: not a tiny order from a forecast that saw no sale, but the rate before, and says since when', () => {
   // The forecast fell to 0.2/day during the stock-out; it sold 5/day before. L 5 + R 1 = 6 days x 5 = 30.

@@ -18,7 +18,7 @@
  * day an order placed now arrives (L), x unit price.
  */
 import { projectStock, sum } from './projection.js';
-import { longStockoutOrder, orderFor, orderTiming } from './order.js';
+import { coverCapDays, longStockoutOrder, orderFor, orderTiming } from './order.js';
 import { addDays } from '../dates.js';
 import type { SeriesState } from '../db/state.js';
 
@@ -26,6 +26,8 @@ export interface AlertThresholds {
   reviewPeriodDays: number;
   safetyDays: number;
   overstockDays: number;
+  /** Forecast horizon (days): with L + R, the most days of demand an order may cover. Default 30. */
+  horizonDays?: number;
   expiryMinUnits: number;
   defaultLeadTimeDays: number;
   serviceLevel: number;
@@ -79,7 +81,7 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
   }
   if (severity) {
     let sug = orderFor(s, {
-      leadTime: L, targetDays: L + R, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear, maxCoverDays: t.overstockDays,
+      leadTime: L, targetDays: L + R, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear, maxCoverDays: coverCapDays(t, L, R),
     }).suggestion;
     // Units forecast but not served before an order placed now can arrive (open orders count on their day).
     let lost = 0;
@@ -101,7 +103,7 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
         ? `open orders cover demand after that, but the one due ${addDays(asOf, due)} arrives after the stock-out: ask the supplier to expedite it`
         : 'nothing ordered now arrives in time: expedite or transfer stock';
     }
-    const long = longStockoutOrder(s, out0, { leadTime: L, targetDays: L + R, holdingRatePerYear: t.holdingRatePerYear, maxCoverDays: t.overstockDays });
+    const long = longStockoutOrder(s, out0, { leadTime: L, targetDays: L + R, holdingRatePerYear: t.holdingRatePerYear, maxCoverDays: coverCapDays(t, L, R) });
     if (long && out0) {
       sug = long.suggestion;
       if (out0.lastRate) lost = out0.lastRate * L;

@@ -27,6 +27,17 @@ export interface OrderOptions {
  * review period R (days until the supplier's next review day after today;
  * `defaultReview` when the supplier takes orders every day).
  */
+/**
+ * The most days of demand an order may bring the position to: the forecast
+ * horizon plus the order's own lead time and review period (beyond that the
+ * quantity would rest on an extrapolated mean, not a forecast), and never past
+ * the overstock threshold (an order never creates the overstock it would be
+ * warned about).   cap = min(overstock days, horizon + L + R)      [days]
+ */
+export function coverCapDays(t: { overstockDays: number; horizonDays?: number }, L: number, R: number): number {
+  return Math.min(t.overstockDays, (t.horizonDays ?? 30) + L + R);
+}
+
 export function orderTiming(s: Pick<SeriesState, 'supplier'>, asOf: string, defaults: { leadTimeDays: number; reviewPeriodDays: number }): { L: number; R: number } {
   const L = s.supplier?.leadTimeDays ?? defaults.leadTimeDays;
   const R = reviewGap(s.supplier?.reviewDays ?? null, dayNumber(asOf), defaults.reviewPeriodDays);

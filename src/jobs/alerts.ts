@@ -22,6 +22,7 @@ export function thresholds(ctx: JobContext): AlertThresholds {
     defaultLeadTimeDays: ctx.config.leadTimeDefaultDays,
     serviceLevel: ctx.config.service.levelB,
     holdingRatePerYear: ctx.config.service.holdingRatePerYear,
+    horizonDays: ctx.config.horizon,
   };
 }
 
