@@ -11,6 +11,7 @@ import { knownOn, simulatePolicies } from '../src/jobs/simulate.js';
 import { savingsJob, rankUrgent } from '../src/jobs/dashboard.js';
 import { addOverride, listOverrides, overrideAudit, removeOverride, osUser } from '../src/jobs/overrides.js';
 import { predictJob } from '../src/jobs/forecasting.js';
+import { draftOrders } from '../src/jobs/orders.js';
 import { evaluateAlerts, type AlertThresholds } from '../src/inventory/alert-rules.js';
 import { coverCapDays } from '../src/inventory/order.js';
 import { suggestQuantity, type SuggestInput } from '../src/inventory/suggestion.js';
@@ -176,6 +177,26 @@ describe('draft purchase order', () => {
     }
     expect(d.total).toBeGreaterThanOrEqual(500);
   });
+});
+
+test('orders on sample data: one draft per supplier with something due, lines in packs >= MOQ, each at the minimum order value or saying why not', async () => {
+  const { db } = await sampleDb({ today: TODAY, products: 40, days: 400, seed: 9 });
+  const ctx = jobCtx(db, TODAY);
+  await predictJob.run(ctx, { horizon: 30 });
+  const r = draftOrders(ctx, { allSuppliers: true });
+  expect(r.drafts.length).toBeGreaterThan(0);
+  expect(new Set(r.drafts.map((d) => `${d.supplier}@${d.location}`)).size).toBe(r.drafts.length);
+  for (const d of r.drafts) {
+    expect(d.lines.length).toBeGreaterThan(0);
+    for (const l of d.lines) {
+      expect(Math.abs(l.quantity / l.pack_size - Math.round(l.quantity / l.pack_size))).toBeLessThan(1e-9);
+      expect(l.quantity).toBeGreaterThanOrEqual(l.moq);
+      expect(l.reason.length).toBeGreaterThan(0);
+    }
+    expect(d.total).toBeCloseTo(d.lines.reduce((s, l) => s + l.value, 0), 1);
+    if (d.total < d.min_order_value) expect(d.status === 'below_minimum' && /below the minimum order value/.test(d.note ?? '')).toBe(true);
+  }
+  await db.close();
 });
 
 describe('review days', () => {
