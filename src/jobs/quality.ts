@@ -301,7 +301,7 @@ function solve(H: number[][], g: number[]): number[] {
 export const qualityRiskJob: Job = {
   name: 'quality-risk',
   isolated: true,
-  description: 'quality risk 0..1 per perishable series from storage conditions, stock age and incidents (feeds alerts)',
+  description: 'calibrated risk of a quality incident within 7 days per perishable series, with a calibration table and an alert level of stated precision (feeds alerts)',
   dependsOn: [],
   run: (ctx) => assessQuality(ctx),
 };
