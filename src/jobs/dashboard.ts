@@ -344,7 +344,7 @@ export const topUrgentJob: Job = {
          from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where ${ALERT_ACTIVE_ON}`,
       )
       .all({ day: ctx.asOf }) as { id: number; severity: string; kind: string; sku: string; location: string; stockout_date: string | null; days_of_cover: number | null; suggested_qty: number | null; revenue_at_risk: number | null; message: string; product_id: number; location_id: number }[];
-    const reader = new StateReader(ctx.sqlite, ctx.asOf);
+    const reader = new StateReader(ctx.sqlite, ctx.asOf).preload();
     const refs = productRefs(ctx.sqlite);
     const lead = new Map<string, number>();
     const withSlack = all.map((a) => {
