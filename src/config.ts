@@ -29,7 +29,8 @@ export interface Config {
   interval: number;
   leadTimeDefaultDays: number;
   alerts: Thresholds;
-  notify: { channel: string; target: string | null };
+  /** timeoutSeconds per command, budgetSeconds per run (all sends), leaseSeconds: how long a claimed send is reserved for its sender. */
+  notify: { channel: string; target: string | null; timeoutSeconds: number; budgetSeconds: number; leaseSeconds: number };
   monitor: { lookbackDays: number; rule: string; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
   train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number };
   kpis: { ttlHours: number };
@@ -53,7 +54,7 @@ export const DEFAULTS: Config = {
   interval: 0.8,
   leadTimeDefaultDays: 7,
   alerts: { reviewPeriodDays: 1, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
-  notify: { channel: 'file', target: null },
+  notify: { channel: 'file', target: null, timeoutSeconds: 30, budgetSeconds: 120, leaseSeconds: 300 },
   monitor: { lookbackDays: 7, rule: 'relative', mapeThreshold: 15, naiveRatio: 1.2, backtestRatio: 2 },
   train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730 },
   kpis: { ttlHours: 24 },
