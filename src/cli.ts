@@ -12,6 +12,7 @@ import { registerCommands } from './commands/index.js';
 import { registerOps } from './commands/ops.js';
 import { registerPlanning } from './commands/planning.js';
 import { runSignalHooks } from './signals.js';
+import { describeIoError, isDiskFull } from './io/file-safety.js';
 
 export type Action = <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<unknown> | unknown) => (...args: unknown[]) => Promise<void>;
 
@@ -87,7 +88,7 @@ export async function main(argv: string[], out?: (s: string) => void): Promise<n
       return e.exitCode;
     }
     const err = e as Error;
-    process.stderr.write(`error: ${err?.message ?? String(e)}\n`);
+    process.stderr.write(`error: ${isDiskFull(e) ? describeIoError(e) : (err?.message ?? String(e))}\n`);
     if (process.env.OPTIFLOW_DEBUG) process.stderr.write((err?.stack ?? '') + '\n');
     return 1;
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadConfig, stateDir, type Config } from '../config.js';
 import { openDb, requireMigrated, type Db } from '../db/connection.js';
 import { createLogger, type Logger } from '../log.js';
+import { assertSafeLogFile } from '../io/file-safety.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -41,7 +42,10 @@ const FILE_LOGGED = new Set(['batch', 'train', 'validate', 'predict', 'events-im
 
 export function createContext(g: GlobalOptions, out: (s: string) => void = (s) => process.stdout.write(s), command = ''): Context {
   const config = loadConfig({ db: g.db, config: g.config, asOf: g.asOf, logLevel: g.logLevel });
-  const file = config.logFile ?? (FILE_LOGGED.has(command) ? join(stateDir(config), 'optiflow.log') : null);
+  const defaultLog = join(stateDir(config), 'optiflow.log');
+  // The log (and what rotation renames it to) never lands on the database, its journal files or the state folder.
+  if (config.logFile) assertSafeLogFile(config.logFile, { db: config.db, stateDir: stateDir(config) }, defaultLog);
+  const file = config.logFile ?? (FILE_LOGGED.has(command) ? defaultLog : null);
   const log = createLogger({ level: config.logLevel, quiet: g.quiet, file });
   let db: Db | null = null;
   return {
