@@ -32,6 +32,7 @@ import { isUnfinished, loadCheckpoint, writeCheckpoint, type Checkpoint } from '
 import { acquireLock } from './lock.js';
 import { runSteps, type StepState } from './runner.js';
 import { runInThread, threadsAvailable } from './threads.js';
+import { refuseOnBlockingFaults, reportAfterBatch } from './quality-gate.js';
 
 export interface BatchOptions {
   kind: 'nightly' | 'weekly';
@@ -131,6 +132,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   const jobs = selectJobs(all, o.only, o.skip);
   const graph = buildGraph(jobs);
   if (o.dryRun) return { runId: '-', kind: o.kind, runDate: ctx.asOf, status: 'dry-run', resumed: false, order: graph.order, levels: graph.levels, steps: [], metrics: null };
+  if (o.kind === 'nightly' && ctx.config.batch.checkFirst) refuseOnBlockingFaults(ctx);
 
   const file = checkpointFile(ctx, o.kind);
   const t0 = Date.now();
@@ -232,6 +234,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
 
     // Only a run that succeeded warms the caches: a failed night would cache figures without its alerts.
     if (o.kind === 'nightly' && result.status === 'success') await warmCaches(ctx);
+    if (o.kind === 'nightly' && ctx.config.report.afterBatch) await reportAfterBatch(ctx);
     const steps = Object.values(result.steps);
     const kept = initial ? Object.values(initial).filter((s) => s.status === 'success').length : 0;
     const metrics: BatchMetrics = {

@@ -7,10 +7,11 @@
  * non-numeric attempt count...) is never half-trusted; the batch archives it
  * with a warning and starts a fresh run.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { isIsoDate } from '../dates.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { UsageError } from '../errors.js';
 import type { StepState } from './runner.js';
 
@@ -64,32 +65,7 @@ export class CorruptCheckpointError extends UsageError {
 }
 
 export function writeCheckpoint(file: string, cp: Checkpoint): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, JSON.stringify(cp, null, 2) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Never created.
-    }
-    throw e;
-  }
-  try {
-    const dfd = openSync(dirname(file), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // Some file systems refuse to fsync a directory; the rename is still atomic.
-  }
+  writeFileAtomic(file, [JSON.stringify(cp, null, 2) + '\n']);
 }
 
 /** The checkpoint in `file`, null when there is none; throws CorruptCheckpointError when it is not a valid one. */

@@ -20,9 +20,10 @@
  * A missing file is built; a file that fails any of these checks is rebuilt
  * from the database with a warning naming the file and what did not match.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { writeFileAtomic } from '../atomic-file.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import { dayNumber, fromDayNumber } from '../dates.js';
 import { describeIoError } from '../io/file-safety.js';
@@ -235,34 +236,18 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
   const pre = Buffer.alloc(8);
   pre.writeUInt32LE(header.length, 0);
   pre.writeUInt32LE(crc32(header), 4);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    try {
-      writeSync(fd, pre);
-      writeSync(fd, header);
-      writeSync(fd, Buffer.alloc(pad8(8 + header.length) - 8 - header.length));
-      const block = (a: Arr) => {
-        writeSync(fd, raw(a));
-        const pad = pad8(a.byteLength) - a.byteLength;
-        if (pad) writeSync(fd, Buffer.alloc(pad));
-      };
-      for (const col of c.y) block(col.a);
-      for (const col of c.price) block(col.a);
-      for (const a of c.promo) writeSync(fd, a);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+  function* parts(): Generator<Uint8Array> {
+    yield pre;
+    yield header;
+    yield Buffer.alloc(pad8(8 + header.length) - 8 - header.length);
+    for (const col of [...c.y, ...c.price]) {
+      yield raw(col.a);
+      const pad = pad8(col.a.byteLength) - col.a.byteLength;
+      if (pad) yield Buffer.alloc(pad);
     }
-    renameSync(tmp, file);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Already gone.
-    }
-    throw e;
+    yield* c.promo;
   }
+  writeFileAtomic(file, parts());
 }
 
 /** Days [from, to) of `refs` read from the database into cache rows. */
