@@ -32,7 +32,7 @@ export interface Config {
   leadTimeDefaultDays: number;
   alerts: Thresholds;
   /** timeoutSeconds per command, budgetSeconds per run (all sends), leaseSeconds: how long a claimed send is reserved for its sender. */
-  notify: { channel: string; target: string | null; timeoutSeconds: number; budgetSeconds: number; leaseSeconds: number };
+  notify: { channel: string; target: string | null; timeoutSeconds?: number; budgetSeconds?: number; leaseSeconds?: number };
   monitor: { lookbackDays: number; rule: string; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
   train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number; globalModel: boolean; holdout: boolean };
   kpis: { ttlHours: number };
@@ -119,7 +119,7 @@ export const CONFIG_SCHEMA = z.strictObject({
   interval: prob,
   leadTimeDefaultDays: int(0, 3650),
   alerts: z.strictObject({ reviewPeriodDays: int(0, 3650), safetyDays: int(0, 3650), overstockDays: num(1), expiryMinUnits: num(0) }),
-  notify: z.strictObject({ channel: z.enum(['command', 'file', 'stdout', 'none']), target: z.string().min(1).nullable() }),
+  notify: z.strictObject({ channel: z.enum(['command', 'file', 'stdout', 'none']), target: z.string().min(1).nullable(), timeoutSeconds: num(0.1, 86_400), budgetSeconds: num(0.1, 86_400), leaseSeconds: num(1, 604_800) }),
   monitor: z.strictObject({ lookbackDays: days, rule: z.enum(['relative', 'mape']), mapeThreshold: num(0), naiveRatio: num(0), backtestRatio: num(0) }),
   train: z.strictObject({ maxModelAgeDays: days, gateMape: num(0), gateRmsse: num(0), origins: int(1, 100), backtestHorizon: days, historyDays: int(28, 36_500) }),
   kpis: z.strictObject({ ttlHours: num(0) }),

@@ -29,7 +29,7 @@ import { dayNumber, fromDayNumber } from '../dates.js';
 import { describeIoError } from '../io/file-safety.js';
 import { assemble, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
-const MAGIC = 'optiflow-history-cache-3';
+const MAGIC = 'optiflow-history-cache-4';
 
 /** How a column of one series is stored: float32, whole cents in an int32 (NaN as INT32_MIN), float64. */
 type Enc = 'f32' | 'c32' | 'f64';
@@ -113,6 +113,8 @@ interface CacheData {
   y: Col[];
   price: Col[];
   promo: Uint8Array[];
+  /** Units sold on censored days (0 elsewhere): demand was at least this. */
+  floor: Col[];
 }
 
 interface DbIdentity {
@@ -140,6 +142,7 @@ interface Header {
   keys: string[];
   yEnc: string;
   pEnc: string;
+  fEnc: string;
   crc: number[];
 }
 
@@ -147,17 +150,19 @@ const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 const bytesOf = (enc: Enc) => (enc === 'f64' ? 8 : 4);
 const raw = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-function seriesCrc(key: string, y: Col, price: Col, promo: Uint8Array): number {
+function seriesCrc(key: string, y: Col, price: Col, promo: Uint8Array, floor: Col): number {
   let c = crc32(key);
   c = crc32(raw(y.a), c);
   c = crc32(raw(price.a), c);
-  return crc32(promo, c);
+  c = crc32(promo, c);
+  return crc32(raw(floor.a), c);
 }
 
 /**
  * Layout: u32 header length, u32 CRC-32 of the header, header JSON, padding
  * to 8 bytes; then every series' demand block, then every series' price block
- * (each padded to 8 bytes), then the promotion flags (u8, N x C). Demand and
+ * (each padded to 8 bytes), then the promotion flags (u8, N x C, padded to 8
+ * bytes), then every series' censored-sales floor block (demand was at least this). Demand and
  * flags stay in buffers the history keeps as views; prices are in their own
  * buffer, dropped once the relative prices are computed.
  */
@@ -188,18 +193,23 @@ function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: Ca
     if (h.changeId > dbChangeId) return { problem: `has seen data changes (${h.changeId}) the database does not hold (${dbChangeId}): the database was replaced or restored` };
     const N = h.keys.length;
     const C = h.days;
-    if (h.yEnc.length !== N || h.pEnc.length !== N || h.crc.length !== N) return { problem: 'has an inconsistent header' };
+    if (h.yEnc?.length !== N || h.pEnc?.length !== N || h.fEnc?.length !== N || h.crc?.length !== N) return { problem: 'has an inconsistent header' };
     const yEnc = [...h.yEnc].map((c) => ENC[c]);
     const pEnc = [...h.pEnc].map((c) => ENC[c]);
-    if (yEnc.some((e) => !e) || pEnc.some((e) => !e)) return { problem: 'has an unknown value encoding' };
+    const fEnc = [...h.fEnc].map((c) => ENC[c]);
+    if (yEnc.some((e) => !e) || pEnc.some((e) => !e) || fEnc.some((e) => !e)) return { problem: 'has an unknown value encoding' };
     const yBytes = yEnc.reduce((s, e) => s + pad8(C * bytesOf(e)), 0);
     const pBytes = pEnc.reduce((s, e) => s + pad8(C * bytesOf(e)), 0);
+    const rBytes = pad8(N * C);
+    const fBytes = fEnc.reduce((s, e) => s + pad8(C * bytesOf(e)), 0);
     const off = pad8(8 + hlen);
-    const expected = off + yBytes + pBytes + N * C;
+    const expected = off + yBytes + pBytes + rBytes + fBytes;
     if (size !== expected) return { problem: `has ${size} bytes where its header describes ${expected}` };
     const yBuf = part(off, yBytes).buffer;
     const pBuf = part(off + yBytes, pBytes).buffer;
     const promoAll = part(off + yBytes + pBytes, N * C);
+    const fBuf = part(off + yBytes + pBytes + rBytes, fBytes).buffer;
+    const floor: Col[] = [];
     const y: Col[] = [];
     const price: Col[] = [];
     const promo: Uint8Array[] = [];
@@ -209,15 +219,18 @@ function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: Ca
     });
     let ya = 0;
     let pa = 0;
+    let fa = 0;
     for (let i = 0; i < N; i++) {
+      floor.push(view(fBuf, fa, fEnc[i]));
+      fa += pad8(C * bytesOf(fEnc[i]));
       y.push(view(yBuf, ya, yEnc[i]));
       price.push(view(pBuf, pa, pEnc[i]));
       promo.push(promoAll.subarray(i * C, (i + 1) * C));
       ya += pad8(C * bytesOf(yEnc[i]));
       pa += pad8(C * bytesOf(pEnc[i]));
-      if (seriesCrc(h.keys[i], y[i], price[i], promo[i]) !== h.crc[i]) return { problem: `has a damaged block for series ${h.keys[i]} (checksum mismatch)` };
+      if (seriesCrc(h.keys[i], y[i], price[i], promo[i], floor[i]) !== h.crc[i]) return { problem: `has a damaged block for series ${h.keys[i]} (checksum mismatch)` };
     }
-    return { data: { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo } };
+    return { data: { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo, floor } };
   } catch (e) {
     return { problem: `is unreadable (${(e as Error).message})` };
   } finally {
@@ -229,8 +242,8 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
   mkdirSync(dirname(file), { recursive: true });
   const h: Header = {
     magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, db, keys: c.keys,
-    yEnc: c.y.map((x) => CODE[x.enc]).join(''), pEnc: c.price.map((x) => CODE[x.enc]).join(''),
-    crc: c.keys.map((k, i) => seriesCrc(k, c.y[i], c.price[i], c.promo[i])),
+    yEnc: c.y.map((x) => CODE[x.enc]).join(''), pEnc: c.price.map((x) => CODE[x.enc]).join(''), fEnc: c.floor.map((x) => CODE[x.enc]).join(''),
+    crc: c.keys.map((k, i) => seriesCrc(k, c.y[i], c.price[i], c.promo[i], c.floor[i])),
   };
   const header = Buffer.from(JSON.stringify(h), 'utf8');
   const pre = Buffer.alloc(8);
@@ -246,6 +259,13 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
       if (pad) yield Buffer.alloc(pad);
     }
     yield* c.promo;
+    const promoBytes = c.promo.reduce((n, a) => n + a.byteLength, 0);
+    if (pad8(promoBytes) > promoBytes) yield Buffer.alloc(pad8(promoBytes) - promoBytes);
+    for (const col of c.floor) {
+      yield raw(col.a);
+      const pad = pad8(col.a.byteLength) - col.a.byteLength;
+      if (pad) yield Buffer.alloc(pad);
+    }
   }
   writeFileAtomic(file, parts());
 }
@@ -259,6 +279,7 @@ function fill(sqlite: BetterSqlite3.Database, c: CacheData, rows: number[], refs
     c.y[row] = setValues(c.y[row], off, read[j].y, Y_ENCS);
     c.price[row] = setValues(c.price[row], off, read[j].price, PRICE_ENCS);
     c.promo[row].set(read[j].promo, off);
+    c.floor[row] = setValues(c.floor[row], off, read[j].floor ?? new Float64Array(to - from), Y_ENCS);
   });
 }
 
@@ -283,12 +304,13 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
   if (!c) {
     // Build: the requested window.
     const C = o.days;
-    c = { startDay: targetStart, days: C, changeId: lastChange, keys: [], y: [], price: [], promo: [] };
+    c = { startDay: targetStart, days: C, changeId: lastChange, keys: [], y: [], price: [], promo: [], floor: [] };
     for (const r of refs) {
       c.keys.push(seriesKey(r.productId, r.locationId));
       c.y.push(newCol('f32', C));
       c.price.push(newCol('f32', C));
       c.promo.push(new Uint8Array(C));
+      c.floor.push(newCol('f32', C));
     }
     fill(sqlite, c, refs.map((_, i) => i), refs, targetStart, targetEnd);
     what = `built for ${refs.length} series x ${C} days`;
@@ -303,6 +325,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       const shift = c.startDay - newStart; // <= 0 when days are dropped
       c.y = c.y.map((a) => moveCol(a, C, shift));
       c.price = c.price.map((a) => moveCol(a, C, shift));
+      c.floor = c.floor.map((a) => moveCol(a, C, shift));
       c.promo = c.promo.map((a) => {
         const out = new Uint8Array(C);
         const srcFrom = Math.max(0, -shift);
@@ -329,6 +352,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       c.y.push(newCol('f32', c.days));
       c.price.push(newCol('f32', c.days));
       c.promo.push(new Uint8Array(c.days));
+      c.floor.push(newCol('f32', c.days));
     }
     fill(sqlite, c, fresh.map((_, j) => index.size + j), fresh, c.startDay, c.startDay + c.days);
     c.changeId = lastChange;
@@ -354,6 +378,8 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       get price() {
         return decode(data.price[i], off, o.days);
       },
+      // What a full read gives: null unless a censored day of the window had sales.
+      floor: ((f) => (f.some((v) => v > 0) ? Float64Array.from(f) : null))(decode(data.floor[i], off, o.days)),
     };
   });
   c = null;
