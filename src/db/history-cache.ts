@@ -16,7 +16,8 @@
  * - the file records the database it was built from (the `instance_id` of its
  *   `meta` table and its path) and the change counter it has seen;
  * - a CRC-32 covers the header and each series' block (key, demand, prices,
- *   flags).
+ *   flags); the units sold on censored days (the lower bound of their demand)
+ *   are few, so they sit in the header, under its checksum.
  * A missing file is built; a file that fails any of these checks is rebuilt
  * from the database with a warning naming the file and what did not match.
  */
@@ -113,8 +114,8 @@ interface CacheData {
   y: Col[];
   price: Col[];
   promo: Uint8Array[];
-  /** Units sold on censored days (0 elsewhere): demand was at least this. */
-  floor: Col[];
+  /** Units sold on censored days (demand was at least this), by day number; null when none. Rare, so kept sparse. */
+  floor: (Map<number, number> | null)[];
 }
 
 interface DbIdentity {
@@ -142,27 +143,26 @@ interface Header {
   keys: string[];
   yEnc: string;
   pEnc: string;
-  fEnc: string;
   crc: number[];
+  /** Sparse censored-day floors: [series row, [[day number, units], ...]]; covered by the header's checksum. */
+  floors: [number, [number, number][]][];
 }
 
 const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 const bytesOf = (enc: Enc) => (enc === 'f64' ? 8 : 4);
 const raw = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-function seriesCrc(key: string, y: Col, price: Col, promo: Uint8Array, floor: Col): number {
+function seriesCrc(key: string, y: Col, price: Col, promo: Uint8Array): number {
   let c = crc32(key);
   c = crc32(raw(y.a), c);
   c = crc32(raw(price.a), c);
-  c = crc32(promo, c);
-  return crc32(raw(floor.a), c);
+  return crc32(promo, c);
 }
 
 /**
  * Layout: u32 header length, u32 CRC-32 of the header, header JSON, padding
  * to 8 bytes; then every series' demand block, then every series' price block
- * (each padded to 8 bytes), then the promotion flags (u8, N x C, padded to 8
- * bytes), then every series' censored-sales floor block (demand was at least this). Demand and
+ * (each padded to 8 bytes), then the promotion flags (u8, N x C). Demand and
  * flags stay in buffers the history keeps as views; prices are in their own
  * buffer, dropped once the relative prices are computed.
  */
@@ -193,23 +193,23 @@ function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: Ca
     if (h.changeId > dbChangeId) return { problem: `has seen data changes (${h.changeId}) the database does not hold (${dbChangeId}): the database was replaced or restored` };
     const N = h.keys.length;
     const C = h.days;
-    if (h.yEnc?.length !== N || h.pEnc?.length !== N || h.fEnc?.length !== N || h.crc?.length !== N) return { problem: 'has an inconsistent header' };
+    if (h.yEnc.length !== N || h.pEnc.length !== N || h.crc.length !== N || !Array.isArray(h.floors)) return { problem: 'has an inconsistent header' };
+    const floor: (Map<number, number> | null)[] = new Array(N).fill(null);
+    for (const [row, days] of h.floors) {
+      if (!Number.isInteger(row) || row < 0 || row >= N || !Array.isArray(days)) return { problem: 'has an inconsistent header' };
+      floor[row] = new Map(days.filter((d) => Array.isArray(d) && Number.isFinite(d[0]) && Number.isFinite(d[1])));
+    }
     const yEnc = [...h.yEnc].map((c) => ENC[c]);
     const pEnc = [...h.pEnc].map((c) => ENC[c]);
-    const fEnc = [...h.fEnc].map((c) => ENC[c]);
-    if (yEnc.some((e) => !e) || pEnc.some((e) => !e) || fEnc.some((e) => !e)) return { problem: 'has an unknown value encoding' };
+    if (yEnc.some((e) => !e) || pEnc.some((e) => !e)) return { problem: 'has an unknown value encoding' };
     const yBytes = yEnc.reduce((s, e) => s + pad8(C * bytesOf(e)), 0);
     const pBytes = pEnc.reduce((s, e) => s + pad8(C * bytesOf(e)), 0);
-    const rBytes = pad8(N * C);
-    const fBytes = fEnc.reduce((s, e) => s + pad8(C * bytesOf(e)), 0);
     const off = pad8(8 + hlen);
-    const expected = off + yBytes + pBytes + rBytes + fBytes;
+    const expected = off + yBytes + pBytes + N * C;
     if (size !== expected) return { problem: `has ${size} bytes where its header describes ${expected}` };
     const yBuf = part(off, yBytes).buffer;
     const pBuf = part(off + yBytes, pBytes).buffer;
     const promoAll = part(off + yBytes + pBytes, N * C);
-    const fBuf = part(off + yBytes + pBytes + rBytes, fBytes).buffer;
-    const floor: Col[] = [];
     const y: Col[] = [];
     const price: Col[] = [];
     const promo: Uint8Array[] = [];
@@ -219,16 +219,13 @@ function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: Ca
     });
     let ya = 0;
     let pa = 0;
-    let fa = 0;
     for (let i = 0; i < N; i++) {
-      floor.push(view(fBuf, fa, fEnc[i]));
-      fa += pad8(C * bytesOf(fEnc[i]));
       y.push(view(yBuf, ya, yEnc[i]));
       price.push(view(pBuf, pa, pEnc[i]));
       promo.push(promoAll.subarray(i * C, (i + 1) * C));
       ya += pad8(C * bytesOf(yEnc[i]));
       pa += pad8(C * bytesOf(pEnc[i]));
-      if (seriesCrc(h.keys[i], y[i], price[i], promo[i], floor[i]) !== h.crc[i]) return { problem: `has a damaged block for series ${h.keys[i]} (checksum mismatch)` };
+      if (seriesCrc(h.keys[i], y[i], price[i], promo[i]) !== h.crc[i]) return { problem: `has a damaged block for series ${h.keys[i]} (checksum mismatch)` };
     }
     return { data: { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo, floor } };
   } catch (e) {
@@ -242,8 +239,9 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
   mkdirSync(dirname(file), { recursive: true });
   const h: Header = {
     magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, db, keys: c.keys,
-    yEnc: c.y.map((x) => CODE[x.enc]).join(''), pEnc: c.price.map((x) => CODE[x.enc]).join(''), fEnc: c.floor.map((x) => CODE[x.enc]).join(''),
-    crc: c.keys.map((k, i) => seriesCrc(k, c.y[i], c.price[i], c.promo[i], c.floor[i])),
+    yEnc: c.y.map((x) => CODE[x.enc]).join(''), pEnc: c.price.map((x) => CODE[x.enc]).join(''),
+    crc: c.keys.map((k, i) => seriesCrc(k, c.y[i], c.price[i], c.promo[i])),
+    floors: c.floor.flatMap((m, i) => (m && m.size ? [[i, [...m.entries()]] as [number, [number, number][]]] : [])),
   };
   const header = Buffer.from(JSON.stringify(h), 'utf8');
   const pre = Buffer.alloc(8);
@@ -259,13 +257,6 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
       if (pad) yield Buffer.alloc(pad);
     }
     yield* c.promo;
-    const promoBytes = c.promo.reduce((n, a) => n + a.byteLength, 0);
-    if (pad8(promoBytes) > promoBytes) yield Buffer.alloc(pad8(promoBytes) - promoBytes);
-    for (const col of c.floor) {
-      yield raw(col.a);
-      const pad = pad8(col.a.byteLength) - col.a.byteLength;
-      if (pad) yield Buffer.alloc(pad);
-    }
   }
   writeFileAtomic(file, parts());
 }
@@ -279,7 +270,12 @@ function fill(sqlite: BetterSqlite3.Database, c: CacheData, rows: number[], refs
     c.y[row] = setValues(c.y[row], off, read[j].y, Y_ENCS);
     c.price[row] = setValues(c.price[row], off, read[j].price, PRICE_ENCS);
     c.promo[row].set(read[j].promo, off);
-    c.floor[row] = setValues(c.floor[row], off, read[j].floor ?? new Float64Array(to - from), Y_ENCS);
+    const m = c.floor[row];
+    if (m) for (const d of [...m.keys()]) if (d >= from && d < to) m.delete(d);
+    const f = read[j].floor;
+    if (f)
+      for (let u = 0; u < f.length; u++)
+        if (f[u] > 0) (c.floor[row] ??= new Map()).set(from + u, f[u]);
   });
 }
 
@@ -310,7 +306,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       c.y.push(newCol('f32', C));
       c.price.push(newCol('f32', C));
       c.promo.push(new Uint8Array(C));
-      c.floor.push(newCol('f32', C));
+      c.floor.push(null);
     }
     fill(sqlite, c, refs.map((_, i) => i), refs, targetStart, targetEnd);
     what = `built for ${refs.length} series x ${C} days`;
@@ -325,13 +321,13 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       const shift = c.startDay - newStart; // <= 0 when days are dropped
       c.y = c.y.map((a) => moveCol(a, C, shift));
       c.price = c.price.map((a) => moveCol(a, C, shift));
-      c.floor = c.floor.map((a) => moveCol(a, C, shift));
       c.promo = c.promo.map((a) => {
         const out = new Uint8Array(C);
         const srcFrom = Math.max(0, -shift);
         out.set(a.subarray(srcFrom, Math.min(a.length, srcFrom + C)), Math.max(0, shift));
         return out;
       });
+      for (const m of c.floor) if (m) for (const d of [...m.keys()]) if (d < newStart || d >= newEnd) m.delete(d);
       c.startDay = newStart;
       c.days = C;
     }
@@ -352,7 +348,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       c.y.push(newCol('f32', c.days));
       c.price.push(newCol('f32', c.days));
       c.promo.push(new Uint8Array(c.days));
-      c.floor.push(newCol('f32', c.days));
+      c.floor.push(null);
     }
     fill(sqlite, c, fresh.map((_, j) => index.size + j), fresh, c.startDay, c.startDay + c.days);
     c.changeId = lastChange;
@@ -372,14 +368,18 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
   // Demand: views into the cache's arrays (no copy; the engine never writes to them). Prices: decoded when read, once per series.
   const rawArrays = refs.map((r) => {
     const i = index.get(seriesKey(r.productId, r.locationId))!;
+    let floor: Float64Array | null = null;
+    const m = data.floor[i];
+    if (m)
+      for (const [d, v] of m)
+        if (d >= targetStart && d < targetEnd) (floor ??= new Float64Array(o.days))[d - targetStart] = v;
     return {
       y: decode(data.y[i], off, o.days),
+      floor,
       promo: data.promo[i].subarray(off, off + o.days),
       get price() {
         return decode(data.price[i], off, o.days);
       },
-      // What a full read gives: null unless a censored day of the window had sales.
-      floor: ((f) => (f.some((v) => v > 0) ? Float64Array.from(f) : null))(decode(data.floor[i], off, o.days)),
     };
   });
   c = null;
