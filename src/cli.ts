@@ -16,6 +16,7 @@ import { registerReport } from './commands/report.js';
 import { registerCheck } from './commands/check.js';
 import { registerWatch } from './commands/watch.js';
 import { runSignalHooks } from './signals.js';
+import { describeIoError, isDiskFull } from './io/file-safety.js';
 import { beginCommand, commandPath } from './ops/command-hooks.js';
 import { registerOpsAdmin } from './commands/ops-admin.js';
 
@@ -110,7 +111,7 @@ export async function main(argv: string[], out?: (s: string) => void): Promise<n
       return e.exitCode;
     }
     const err = e as Error;
-    process.stderr.write(`error: ${err?.message ?? String(e)}\n`);
+    process.stderr.write(`error: ${isDiskFull(e) ? describeIoError(e) : (err?.message ?? String(e))}\n`);
     if (process.env.OPTIFLOW_DEBUG) process.stderr.write((err?.stack ?? '') + '\n');
     return 1;
   }

@@ -31,7 +31,8 @@ export interface Config {
   interval: number;
   leadTimeDefaultDays: number;
   alerts: Thresholds;
-  notify: { channel: string; target: string | null };
+  /** timeoutSeconds per command, budgetSeconds per run (all sends), leaseSeconds: how long a claimed send is reserved for its sender. */
+  notify: { channel: string; target: string | null; timeoutSeconds?: number; budgetSeconds?: number; leaseSeconds?: number };
   monitor: { lookbackDays: number; rule: string; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
   train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number; globalModel: boolean; holdout: boolean };
   kpis: { ttlHours: number };
@@ -78,7 +79,7 @@ export const DEFAULTS: Config = {
   interval: 0.8,
   leadTimeDefaultDays: 7,
   alerts: { reviewPeriodDays: 1, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
-  notify: { channel: 'file', target: null },
+  notify: { channel: 'file', target: null, timeoutSeconds: 30, budgetSeconds: 120, leaseSeconds: 300 },
   monitor: { lookbackDays: 7, rule: 'relative', mapeThreshold: 15, naiveRatio: 1.2, backtestRatio: 2 },
   train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730, globalModel: true, holdout: true },
   kpis: { ttlHours: 24 },
@@ -118,7 +119,7 @@ export const CONFIG_SCHEMA = z.strictObject({
   interval: prob,
   leadTimeDefaultDays: int(0, 3650),
   alerts: z.strictObject({ reviewPeriodDays: int(0, 3650), safetyDays: int(0, 3650), overstockDays: num(1), expiryMinUnits: num(0) }),
-  notify: z.strictObject({ channel: z.enum(['command', 'file', 'stdout', 'none']), target: z.string().min(1).nullable() }),
+  notify: z.strictObject({ channel: z.enum(['command', 'file', 'stdout', 'none']), target: z.string().min(1).nullable(), timeoutSeconds: num(0.1, 86_400), budgetSeconds: num(0.1, 86_400), leaseSeconds: num(1, 604_800) }),
   monitor: z.strictObject({ lookbackDays: days, rule: z.enum(['relative', 'mape']), mapeThreshold: num(0), naiveRatio: num(0), backtestRatio: num(0) }),
   train: z.strictObject({ maxModelAgeDays: days, gateMape: num(0), gateRmsse: num(0), origins: int(1, 100), backtestHorizon: days, historyDays: int(28, 36_500), globalModel: z.boolean(), holdout: z.boolean() }),
   kpis: z.strictObject({ ttlHours: num(0) }),

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { checkpointFile, runBatch, type BatchHandle } from '../src/batch/batch.js';
 import { openDb, type Db } from '../src/db/connection.js';
+import { DEFAULTS } from '../src/config.js';
 import { generateSample } from '../src/io/sample.js';
 import { predictJob } from '../src/jobs/forecasting.js';
 import type { Job, JobContext } from '../src/jobs/types.js';
@@ -42,7 +43,7 @@ function orderedJobs(fail: { side: boolean }): Job[] {
 async function orderedDb(): Promise<{ db: Db; ctx: JobContext }> {
   const db = await newDb(join(tempDir(), 'o.db'));
   db.sqlite!.exec('create table t (k integer primary key, v real); create table u (s real); create table w (x integer)');
-  return { db, ctx: jobCtx(db, DAY, { batch: { concurrency: 2, retries: 1, retryMinDelayMs: 0, retryFactor: 2, stateDir: join(tempDir(), 'state'), threads: false, threadsMinSeries: 1 } }) };
+  return { db, ctx: jobCtx(db, DAY, { batch: { ...DEFAULTS.batch, concurrency: 2, retries: 1, retryMinDelayMs: 0, retryFactor: 2, stateDir: join(tempDir(), 'state'), threads: false, threadsMinSeries: 1 } }) };
 }
 const outputs = (db: Db) => JSON.stringify(['t', 'u', 'w'].map((x) => db.sqlite!.prepare(`select * from ${x} order by 1`).all()));
 

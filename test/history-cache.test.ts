@@ -14,7 +14,9 @@ import { jobCtx, newDb, tempDir } from './helpers.js';
 function firstDifference(a: History, b: History): string | null {
   if (a.startDay !== b.startDay || a.series.length !== b.series.length) return `window or series count: ${a.startDay}/${a.series.length} vs ${b.startDay}/${b.series.length}`;
   if (JSON.stringify(a.refs) !== JSON.stringify(b.refs) || JSON.stringify([...a.holidays]) !== JSON.stringify([...b.holidays])) return 'series or holidays';
-  const diff = (x: ArrayLike<number> | null, y: ArrayLike<number> | null): number => {
+  const diff = (x: ArrayLike<number> | null | undefined, y: ArrayLike<number> | null | undefined): number => {
+    x ??= null;
+    y ??= null;
     if (!x || !y) return x === y ? -1 : 0;
     if (x.length !== y.length) return 0;
     for (let t = 0; t < x.length; t++) if (!Object.is(x[t], y[t])) return t;
@@ -24,7 +26,7 @@ function firstDifference(a: History, b: History): string | null {
     const s = a.series[i];
     const t = b.series[i];
     if (s.id !== t.id) return `series ${i}: ${s.id} vs ${t.id}`;
-    for (const k of ['y', 'promo', 'logPrice'] as const) {
+    for (const k of ['y', 'promo', 'logPrice', 'floor', 'planned'] as const) {
       const d = diff(s[k], t[k]);
       if (d >= 0) return `${s.id} ${k}[${d}]: ${s[k]?.[d]} vs ${t[k]?.[d]}`;
     }
@@ -196,7 +198,7 @@ describe('a damaged or foreign cache never reaches the models', () => {
         fc.constantFrom('bits', 'bytes', 'truncate', 'append', 'keys'),
         fc.integer({ min: 1, max: 8 }),
         (pos, kind, n) => {
-          let b = Buffer.from(clean);
+          let b: Buffer = Buffer.from(clean);
           if (kind === 'bits') for (let k = 0; k < n; k++) b[(pos * (k + 7)) % b.length] ^= 1 << ((pos >> k) % 8);
           else if (kind === 'bytes') for (let k = 0; k < n; k++) b[(pos + k * 977) % b.length] = (pos >> (k % 8)) & 0xff;
           else if (kind === 'truncate') b = b.subarray(0, pos % b.length);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadConfig, readConfigFile, stateDir, type Config } from '../config.js';
 import { openDb, requireMigrated, type Db } from '../db/connection.js';
 import { createLogger, type Logger } from '../log.js';
+import { assertSafeLogFile } from '../io/file-safety.js';
 import { tenantConfig } from '../ops/tenants.js';
 import { applyUmask } from '../ops/file-safety.js';
 
@@ -53,7 +54,10 @@ export function createContext(g: GlobalOptions, out: (s: string) => void = (s) =
   // A notification command learns which shop it speaks for.
   if (tenant) process.env.OPTIFLOW_TENANT = tenant;
   applyUmask(config.files.umask);
-  const file = config.logFile ?? (FILE_LOGGED.has(command) ? join(stateDir(config), 'optiflow.log') : null);
+  const defaultLog = join(stateDir(config), 'optiflow.log');
+  // The log (and what rotation renames it to) never lands on the database, its journal files or the state folder.
+  if (config.logFile) assertSafeLogFile(config.logFile, { db: config.db, stateDir: stateDir(config) }, defaultLog);
+  const file = config.logFile ?? (FILE_LOGGED.has(command) ? defaultLog : null);
   const log = createLogger({ level: config.logLevel, quiet: g.quiet, file });
   let db: Db | null = null;
   return {

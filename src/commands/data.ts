@@ -12,6 +12,7 @@ import { JobError, UsageError } from '../errors.js';
 import { table } from './render.js';
 import type { Action } from '../cli.js';
 import { intOption } from './options.js';
+import { stateDir } from '../config.js';
 
 export function registerData(program: Command, action: Action): void {
   program
@@ -114,10 +115,12 @@ export function registerData(program: Command, action: Action): void {
     .option('--format <fmt>', 'csv or json', 'csv')
     .option('--output <file>', 'write to a file instead of stdout')
     .option('--run-date <date>', 'forecasts: the run date (default: the latest run on or before today)')
+    .option('--raw', 'CSV: write text cells as stored, without the leading \' that stops spreadsheets running =, +, -, @ cells as formulas')
     .addHelpText('after', '\nExample:\n  optiflow export forecasts --format csv > forecasts.csv')
-    .action(action(async (ctx, entity: string, o: { format: string; output?: string; runDate?: string }) => {
+    .action(action(async (ctx, entity: string, o: { format: string; output?: string; runDate?: string; raw?: boolean }) => {
       const db = await ctx.db();
-      const r = await exportEntity(db, { entity, format: o.format as 'csv' | 'json', output: o.output, runDate: o.runDate, asOf: ctx.config.asOf });
+      const protect = { db: ctx.config.db, stateDir: stateDir(ctx.config) };
+      const r = await exportEntity(db, { entity, format: o.format as 'csv' | 'json', output: o.output, runDate: o.runDate, asOf: ctx.config.asOf, raw: o.raw, protect });
       ctx.log.info(`exported ${r.rows} ${entity} rows${r.runDate ? ' of run ' + r.runDate : ''}${o.output ? ' to ' + o.output : ''}`);
     }));
 }

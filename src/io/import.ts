@@ -3,12 +3,13 @@
  * ONE transaction. The first bad row aborts with `file:line:column: reason` and
  * the database is left exactly as it was. `dryRun` validates and rolls back.
  */
+import { describeIoError, isDiskFull } from './file-safety.js';
 import { parseReviewDays, WEEKDAYS } from '../inventory/review.js';
 import { existsSync } from 'node:fs';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Db } from '../db/connection.js';
 import type { Database } from '../db/types.js';
-import { InputError, UsageError } from '../errors.js';
+import { InputError, JobError, UsageError } from '../errors.js';
 import { isIsoDate } from '../dates.js';
 import { readCsv } from './csv.js';
 import { DEFAULT_LOCATION, ENTITIES, eventRef, type ColumnSpec, type EntitySpec } from './entities.js';
@@ -212,10 +213,23 @@ export async function importCsv(db: Db, opts: ImportOptions): Promise<ImportResu
     if (opts.dryRun) throw new DryRunRollback();
   };
 
+  // The first error is kept: after SQLITE_FULL, SQLite has already rolled back and the driver's own
+  // ROLLBACK fails with "no transaction is active", which must not hide the cause.
+  let first: unknown = null;
   try {
-    await db.kysely.transaction().execute(run);
+    await db.kysely.transaction().execute(async (tx) => {
+      try {
+        await run(tx);
+      } catch (e) {
+        first = e;
+        throw e;
+      }
+    });
   } catch (e) {
-    if (!(e instanceof DryRunRollback)) throw e;
+    const cause = first ?? e;
+    if (cause instanceof DryRunRollback) return { entity: entity.name, file: opts.file, rows, created, dryRun: true, seconds: (performance.now() - t0) / 1000 };
+    if (isDiskFull(cause)) throw new JobError(`import ${opts.file}: ${describeIoError(cause, db.location)}`);
+    throw cause;
   }
   return { entity: entity.name, file: opts.file, rows, created, dryRun: !!opts.dryRun, seconds: (performance.now() - t0) / 1000 };
 }

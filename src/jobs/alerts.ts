@@ -12,7 +12,7 @@ import { addDays } from '../dates.js';
 import { outOfStockSince } from '../db/stockouts.js';
 import { overridesBySeries } from './overrides.js';
 import { describeOverride } from '../inventory/overrides.js';
-import { sendPending } from './notify.js';
+import { idempotencyKey, sendPending } from './notify.js';
 import { join } from 'node:path';
 import { stateDir } from '../config.js';
 import { nowIso, type Job, type JobContext } from './types.js';
@@ -63,7 +63,7 @@ export const alertsJob: Job = {
     const update = sqlite.prepare(`update alerts set severity = ?, stockout_date = ?, days_of_cover = ?, suggested_qty = ?, revenue_at_risk = ?, message = ?, active = 1, resolved_on = null where id = ?`);
     const insert = sqlite.prepare(`insert into alerts (product_id, location_id, created_on, severity, kind, stockout_date, days_of_cover, suggested_qty, revenue_at_risk, message, active) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`);
     const remove = sqlite.prepare('delete from alerts where id = ?');
-    const queue = sqlite.prepare('insert into notifications (alert_id, channel, payload, created_at) values (?, ?, ?, ?)');
+    const queue = sqlite.prepare('insert into notifications (alert_id, channel, payload, created_at, idempotency_key) values (?, ?, ?, ?, ?)');
     const hasNotification = sqlite.prepare('select 1 from notifications where alert_id = ?');
     const counts = { CRITIQUE: 0, ATTENTION: 0, INFO: 0 } as Record<string, number>;
     let created = 0;
@@ -85,16 +85,18 @@ export const alertsJob: Job = {
             created++;
           }
           if (a.severity === 'CRITIQUE' && !hasNotification.get(id)) {
-            const payload = { alert_id: id, severity: a.severity, kind: a.kind, sku: r.sku, location: r.location, created_on: asOf, stockout_date: a.stockoutDate, suggested_qty: a.suggestedQty, message: a.message };
-            queue.run(id, ctx.config.notify.channel, JSON.stringify(payload), nowIso());
+            const key = idempotencyKey(id, asOf);
+            const payload = { alert_id: id, idempotency_key: key, severity: a.severity, kind: a.kind, sku: r.sku, location: r.location, created_on: asOf, stockout_date: a.stockoutDate, suggested_qty: a.suggestedQty, message: a.message };
+            queue.run(id, ctx.config.notify.channel, JSON.stringify(payload), nowIso(), key);
             queued++;
           }
         }
       }
       for (const id of prior.values()) remove.run(id);
     })();
-    const sent = sendPending(sqlite, ctx.config.notify, join(stateDir(ctx.config), 'notifications.jsonl'), opts.emit as ((l: string) => void) | undefined);
+    const sent = await sendPending(sqlite, ctx.config.notify, join(stateDir(ctx.config), 'notifications.jsonl'), opts.emit as ((l: string) => void) | undefined);
     if (sent.failed) ctx.log.warn(`alerts: ${sent.failed} notification(s) failed to send; they stay queued and are retried on the next run`);
+    if (sent.pending > sent.failed) ctx.log.warn(`alerts: ${sent.pending - sent.failed} notification(s) still queued (time budget notify.budgetSeconds spent, or being sent by another run); the next run sends them`);
     const rows = sqlite
       .prepare(
         `select a.severity, a.kind, p.sku, l.code as location, a.stockout_date, a.days_of_cover, a.suggested_qty, a.message from alerts a
