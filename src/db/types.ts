@@ -46,7 +46,7 @@ export interface BatchStepsTable { run_id: number; step: string; status: string;
 
 export interface AuditLogTable {
   id: Generated<number>; os_user: string; host: string; pid: number; command: string; command_line: string; started_at: string;
-  finished_at: string | null; outcome: 'running' | 'ok' | 'failed' | 'refused'; exit_code: number | null; error: string | null;
+  finished_at: string | null; outcome: 'ok' | 'failed' | 'refused'; exit_code: number | null; error: string | null;
 }
 
 export interface Database {
