@@ -77,7 +77,8 @@ function openAuditable(dbPath: string): BetterSqlite3.Database | null {
 }
 
 export interface AuditEntry {
-  end(exitCode: number, error?: unknown): void;
+  /** Records the command when it changed the database; returns whether it did. */
+  end(exitCode: number, error?: unknown): boolean;
 }
 
 /** The identity of the file at a path (a restore or a first `init` puts another file there). */
@@ -99,7 +100,7 @@ function fileId(path: string): string | null {
  * outcome is what the operator needs first.
  */
 export function beginAudit(dbPath: () => string, commandPath: string, args: string[], warn: (m: string) => void = () => {}): AuditEntry {
-  if (!isDataChanging(commandPath)) return { end() {} };
+  if (!isDataChanging(commandPath)) return { end: () => false };
   const startedAt = new Date().toISOString();
   const line = maskCommandLine(args);
   let watcher: BetterSqlite3.Database | null = null;
@@ -128,12 +129,12 @@ export function beginAudit(dbPath: () => string, commandPath: string, args: stri
       } finally {
         watcher?.close();
       }
-      if (!changed) return;
+      if (!changed) return false;
       const outcome = error === undefined && exitCode === 0 ? 'ok' : exitCode === 2 ? 'refused' : 'failed';
       const message = error === undefined ? null : error instanceof Error ? error.message : String(error);
       try {
         const s = openAuditable(dbPath());
-        if (!s) return;
+        if (!s) return true;
         try {
           s.prepare(`insert into audit_log (os_user, host, pid, command, command_line, started_at, finished_at, outcome, exit_code, error) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
             .run(osUser(), hostname(), process.pid, commandPath, line, startedAt, new Date().toISOString(), outcome, exitCode, message);
@@ -143,6 +144,7 @@ export function beginAudit(dbPath: () => string, commandPath: string, args: stri
       } catch (e) {
         warn(`audit: could not record ${commandPath}: ${(e as Error).message}`);
       }
+      return true;
     },
   };
 }
