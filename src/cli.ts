@@ -6,11 +6,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createContext, globalsOf, type Context } from './commands/context.js';
-import { OptiflowError } from './errors.js';
+import { OptiflowError, UsageError } from './errors.js';
+import { isReadOnlyError, readOnlyMessage } from './db/connection.js';
 import { registerData } from './commands/data.js';
 import { registerCommands } from './commands/index.js';
 import { registerOps } from './commands/ops.js';
 import { registerPlanning } from './commands/planning.js';
+import { registerReport } from './commands/report.js';
+import { registerCheck } from './commands/check.js';
+import { registerWatch } from './commands/watch.js';
 import { runSignalHooks } from './signals.js';
 import { beginCommand, commandPath } from './ops/command-hooks.js';
 import { registerOpsAdmin } from './commands/ops-admin.js';
@@ -32,7 +36,8 @@ export function buildProgram(state: { code: number; argv?: string[] }, out?: (s:
     .version(version(), '-V, --version')
     .exitOverride()
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (s, write) => write(s.split('\n')[0] + '\n') })
+    // The error and commander's suggestion ("Did you mean predict?"), without the usage text.
+    .configureOutput({ outputError: (s, write) => write(s.split('\n').filter((l) => l.trim()).slice(0, 2).join('\n') + '\n') })
     .addOption(new Option('--db <path>', 'database file or postgres:// URL (env OPTIFLOW_DB, default ./optiflow.db)'))
     .addOption(new Option('--config <file>', 'config file (env OPTIFLOW_CONFIG, default ./optiflow.config.json when present)'))
     .addOption(new Option('--as-of <date>', 'the date taken as "today", YYYY-MM-DD (env OPTIFLOW_AS_OF)'))
@@ -53,8 +58,8 @@ export function buildProgram(state: { code: number; argv?: string[] }, out?: (s:
       const r = await fn(ctx, ...([...positional, opts] as never));
       if (typeof r === 'number') state.code = r;
     } catch (e) {
-      error = e;
-      throw e;
+      error = isReadOnlyError(e) ? new UsageError(readOnlyMessage(ctx.config.db)) : e;
+      throw error;
     } finally {
       await ctx.close();
       await hook.end(error === undefined ? state.code : e2code(error), error);
@@ -65,6 +70,9 @@ export function buildProgram(state: { code: number; argv?: string[] }, out?: (s:
   registerPlanning(program, action);
   registerOps(program, action);
   registerOpsAdmin(program, action);
+  registerReport(program, action);
+  registerCheck(program, action);
+  registerWatch(program, action);
   return program;
 }
 

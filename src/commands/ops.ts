@@ -11,7 +11,7 @@ import { jobContext } from './jobs.js';
 import { intOption, listOption } from './options.js';
 import { keyValues, table, type Cell } from './render.js';
 import { onSignal } from '../signals.js';
-import ora from 'ora';
+import { startProgress } from './progress.js';
 import winston from 'winston';
 import { batchAllTenants } from './ops-admin.js';
 
@@ -34,17 +34,24 @@ export function registerOps(program: Command, action: Action): void {
       if (o.allTenants) return batchAllTenants(ctx, kind, o);
       const jc = await jobContext(ctx);
       // A spinner for people at a terminal; cron and CI (no TTY) get plain log lines.
-      const spinner = process.stderr.isTTY && !ctx.json && !ctx.quiet && !o.dryRun ? ora({ stream: process.stderr, text: `${kind} batch starting` }).start() : null;
+      const spinner = !ctx.json && !ctx.quiet && !o.dryRun ? startProgress(`${kind} batch starting`) : null;
       const onProgress = (steps: { name: string; status: string }[]) => {
         if (!spinner) return;
         const running = steps.filter((s) => s.status === 'running').map((s) => s.name);
         const done = steps.filter((s) => s.status === 'success').length;
-        spinner.text = `${kind} batch: ${done}/${steps.length} done${running.length ? `, running ${running.join(', ')}` : ''}`;
+        spinner.set(`${kind} batch: ${done}/${steps.length} done${running.length ? `, running ${running.join(', ')}` : ''}`);
       };
       let r;
+      let unhook = () => undefined as void;
       try {
-        r = await runBatch(jc, { kind, ...o, onProgress }, (h) => onSignal(() => h.interrupt()));
+        r = await runBatch(jc, { kind, ...o, onProgress }, (h) => {
+          unhook = onSignal(() => {
+            spinner?.stop();
+            h.interrupt();
+          });
+        });
       } finally {
+        unhook();
         spinner?.stop();
       }
       if (ctx.json) ctx.out(JSON.stringify(r, null, 2) + '\n');

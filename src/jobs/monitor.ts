@@ -17,12 +17,14 @@
  *   mape: the original rule, MAPE > mapeThreshold (15 %).
  * `train` retrains flagged series.
  */
+import { MODEL_IN_FORCE_WHERE } from '../db/snapshot.js';
 import { addDays } from '../dates.js';
 import { historyFor, seriesKey } from '../db/history.js';
 import { ErrorSums, naiveScale } from '../ml/metrics.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import type { Job } from './types.js';
 import { roundOrNull } from '../numbers.js';
+import { watchModels } from '../watch/index.js';
 
 export const monitorJob: Job = {
   name: 'monitor',
@@ -49,7 +51,7 @@ export const monitorJob: Job = {
       }
     }
     const backtest = new Map<string, number>();
-    for (const m of sqlite.prepare(`select product_id, location_id, metrics, algorithm from models where status in ('active','fallback')`).all() as { product_id: number; location_id: number; metrics: string; algorithm: string }[]) {
+    for (const m of sqlite.prepare(`select product_id, location_id, metrics, algorithm from models where ${MODEL_IN_FORCE_WHERE} order by version`).all({ day: asOf }) as { product_id: number; location_id: number; metrics: string; algorithm: string }[]) {
       const met = JSON.parse(m.metrics) as Record<string, { rmsse: number }>;
       const r = met[m.algorithm]?.rmsse;
       if (r !== undefined && Number.isFinite(r)) backtest.set(seriesKey(m.product_id, m.location_id), r);
@@ -108,6 +110,8 @@ export const monitorJob: Job = {
     })();
     if (!daysWithForecasts) ctx.log.warn(`monitor: no forecasts were issued for the ${L} days before ${asOf}; nothing to score yet`);
     ctx.log.info(`monitor: ${rows.length} series scored over ${daysWithForecasts} day(s); WAPE ${global.wape ?? 'n/a'}; ${flags.length} flagged for retraining`);
-    return { summary: global, rows };
+    // Watched models: shadow and canary scores on the same days, drift, canary decisions (src/watch).
+    const watch = watchModels(ctx);
+    return { summary: { ...global, ...watch.summary }, rows, drift: watch.drift.filter((d) => d.flagged) };
   },
 };

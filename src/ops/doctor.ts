@@ -59,7 +59,8 @@ function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, 
       if (!cp || cp.runDate < keptFrom) continue;
       if (!s.prepare('select 1 from batch_runs where run_uid = ?').get(cp.runId)) foreign.push(`${f} (run ${cp.runId.slice(0, 8)} of ${cp.runDate})`);
     }
-    const lock = readLock(join(sd, 'batch.lock'));
+    const raw = readLock(join(sd, 'batch.lock'));
+    const lock = raw && !('unreadable' in raw) ? raw : null;
     if (lock && lock.runId !== 'starting' && lock.runId !== 'unknown' && !s.prepare('select 1 from batch_runs where run_uid = ?').get(lock.runId)) foreign.push(`batch.lock (run ${lock.runId.slice(0, 8)})`);
   }
   add('state folder', foreign.length ? 'fail' : 'ok',
@@ -67,9 +68,13 @@ function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, 
     foreign.length ? `mv ${sd} ${sd}.foreign   (and give each database its own folder: batch.stateDir, or leave it empty for the default beside the database)` : null);
 
   const ls = lockState(join(sd, 'batch.lock'));
-  const holder = readLock(join(sd, 'batch.lock'));
-  add('stale lock', ls === 'stale' ? 'warn' : 'ok', ls === 'stale' ? `lock left by pid ${holder?.pid} (started ${holder?.startedAt}), which is no longer running` : ls === 'held' ? `held by pid ${holder?.pid}, running` : 'no lock',
-    ls === 'stale' ? `rm ${join(sd, 'batch.lock')}   (or \`optiflow batch --resume\`, which takes it over)` : null);
+  const rawHolder = readLock(join(sd, 'batch.lock'));
+  const holder = rawHolder && !('unreadable' in rawHolder) ? rawHolder : null;
+  add('stale lock', ls === 'stale' || ls === 'unreadable' ? 'warn' : 'ok',
+    ls === 'stale' ? `lock left by pid ${holder?.pid} (started ${holder?.startedAt}), which is no longer running`
+    : ls === 'unreadable' ? 'the lock file is empty or unreadable (a crash between its creation and its write)'
+    : ls === 'held' ? `held by pid ${holder?.pid}, running` : 'no lock',
+    ls === 'stale' || ls === 'unreadable' ? `rm ${join(sd, 'batch.lock')}   (or \`optiflow batch --resume\`, which takes it over)` : null);
 
   const lastSale = lastDataDay(s, 'sales', config.asOf);
   if (!lastSale) add('sales data', 'fail', `no sales before ${config.asOf}: nothing to forecast from`, 'optiflow import sales <sales.csv>');
