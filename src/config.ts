@@ -120,7 +120,7 @@ export const CONFIG_SCHEMA = z.strictObject({
   alerts: z.strictObject({ reviewPeriodDays: int(0, 3650), safetyDays: int(0, 3650), overstockDays: num(1), expiryMinUnits: num(0) }),
   notify: z.strictObject({ channel: z.enum(['command', 'file', 'stdout', 'none']), target: z.string().min(1).nullable() }),
   monitor: z.strictObject({ lookbackDays: days, rule: z.enum(['relative', 'mape']), mapeThreshold: num(0), naiveRatio: num(0), backtestRatio: num(0) }),
-  train: z.strictObject({ maxModelAgeDays: days, gateMape: num(0), gateRmsse: num(0), origins: int(1, 100), backtestHorizon: days, historyDays: int(28, 36_500) }),
+  train: z.strictObject({ maxModelAgeDays: days, gateMape: num(0), gateRmsse: num(0), origins: int(1, 100), backtestHorizon: days, historyDays: int(28, 36_500), globalModel: z.boolean(), holdout: z.boolean() }),
   kpis: z.strictObject({ ttlHours: num(0) }),
   savings: z.strictObject({ holdingRatePerYear: num(0, 10), baselineDaysOfCover: num(0), outlierFactor: num(1) }),
   dormant: z.strictObject({ days }),
@@ -137,6 +137,10 @@ export const CONFIG_SCHEMA = z.strictObject({
   files: z.strictObject({ umask: z.string().regex(/^0?[0-7]{3}$/, 'an octal umask such as 077') }),
   report: z.strictObject({ afterBatch: z.boolean(), out: z.string(), weeks: int(1, 520), historyDays: int(7, 3650) }),
   check: z.strictObject({ gapProbability: num(0, 1), anomalyZ: num(0), priceDeviation: num(0), stockTolerance: num(0), anomalyDays: days }),
+  watch: z.strictObject({
+    challenger: z.string(), shadowHorizon: int(1, 365), promoteWeeks: int(1, 520), minDaysPerWeek: int(1, 7), minImprovement: num(0, 1),
+    canarySetting: z.string(), canaryShare: num(0, 1), canaryDays: int(1, 3650), driftDays: int(7, 3650), psiThreshold: num(0), psiBins: int(2, 100),
+  }),
   data: z.strictObject({ maxStalenessDays: int(0, 36_500), maxQuantity: num(0), maxUnitCost: num(0), maxLeadTimeDays: int(0, 36_500), maxShelfLifeDays: int(1, 36_500), maxPackSize: num(1) }),
 });
 
