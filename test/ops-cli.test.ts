@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { BIN, cli, tempDir, testConfig } from './helpers.js';
+import { BIN, cli, fileHash, tempDir, testConfig } from './helpers.js';
 import { checkTenantName, createTenant, listTenants } from '../src/ops/tenants.js';
 import { UsageError } from '../src/errors.js';
 import { DEFAULTS, stateDir } from '../src/config.js';
@@ -69,20 +69,25 @@ describe('tenants', () => {
 });
 
 describe('audit trail and private files', () => {
-  test('data-changing commands are recorded with user, masked command line and outcome; read-only ones are not', () => {
+  test('commands that changed the database are recorded with user, masked command line and outcome; a refusal leaves the file untouched', () => {
     const dir = tempDir();
     const db = join(dir, 'a.db');
     expect(cli(['init', '--db', db, '-q']).code).toBe(0);
+    const csv = join(dir, 'p.csv');
+    writeFileSync(csv, 'sku,name,unit_cost,unit_price\nA,a,1,2\n');
+    expect(cli(['import', 'products', csv, '--db', db, '-q']).code).toBe(0);
+    const before = fileHash(db);
     expect(cli(['import', 'sales', join(dir, 'missing.csv'), '--db', db]).code).toBe(2);
     expect(cli(['export', 'products', '--db', db]).code).toBe(0);
-    expect(cli(['cleanup', '--db', db, '--as-of', AS_OF, '-q']).code).toBe(0);
+    expect(fileHash(db)).toBe(before);
     const r = cli(['audit', '--db', db, '--json']);
     expect(r.code).toBe(0);
-    const rows = JSON.parse(r.stdout) as { command: string; outcome: string; exit_code: number; os_user: string; command_line: string }[];
-    expect(rows.map((x) => [x.command, x.outcome, x.exit_code])).toEqual([['init', 'ok', 0], ['import', 'refused', 2], ['cleanup', 'ok', 0]]);
+    const rows = JSON.parse(r.stdout) as { command: string; outcome: string; exit_code: number; os_user: string; command_line: string; finished_at: string }[];
+    expect(rows.map((x) => [x.command, x.outcome, x.exit_code])).toEqual([['init', 'ok', 0], ['import', 'ok', 0]]);
     expect(rows[0].os_user.length).toBeGreaterThan(0);
-    expect(rows[1].command_line).toBe(`optiflow import sales ${join(dir, 'missing.csv')} --db ${db}`);
-    // Files optiflow created are private: the database and the state folder.
+    expect(rows[1].command_line).toBe(`optiflow import products ${csv} --db ${db} -q`);
+    expect(rows[1].finished_at >= rows[0].finished_at).toBe(true);
+    // Files optiflow created are private.
     expect(statSync(db).mode & 0o777).toBe(0o600);
   });
 });

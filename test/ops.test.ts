@@ -308,7 +308,7 @@ describe('batch report, compliance, audit masking', () => {
     await db.close();
   });
 
-  test('compliance: rows older than their rule, a killed command in the audit trail, an e-mail in a free-text field', async () => {
+  test('compliance: rows older than their rule, a batch run the audit trail misses, an e-mail and a phone number in a free-text field', async () => {
     const db = await newDb(join(tempDir(), 'c.db'));
     const s = db.sqlite!;
     const cfg = testConfig(db.location, AS_OF);
@@ -316,13 +316,17 @@ describe('batch report, compliance, audit masking', () => {
     expect(r.retention.find((x) => x.table === 'alerts')!.older_than_rule).toBe(0);
     s.exec(`insert into locations (id, code) values (1, 'MAIN'); insert into products (id, sku, name, unit_cost, unit_price, active) values (1, 'A', 'ask jane.doe@example.com', 1, 2, 1), (2, 'B', 'call +33 6 12 34 56 78', 1, 2, 1), (3, 'C', 'lot 2026-03-01 12:00', 1, 2, 1);
       insert into alerts (product_id, location_id, created_on, severity, kind, message, active) values (1, 1, '2025-01-01', 'INFO', 'overstock', 'm', 0);`);
-    s.prepare(`insert into audit_log (os_user, host, pid, command, command_line, started_at, outcome) values ('op', ?, ?, 'batch', 'optiflow batch', '2026-02-28T00:05:00Z', 'running')`).run(hostname(), spawnSync(process.execPath, ['-e', '']).pid);
+    // An audited batch, then a batch run no audited command covers (killed before it could record its end).
+    s.exec(`insert into audit_log (os_user, host, pid, command, command_line, started_at, finished_at, outcome, exit_code) values ('op', 'h', 1, 'batch', 'optiflow batch', '2026-02-28T00:05:00Z', '2026-02-28T00:07:00Z', 'ok', 0);
+      insert into batch_runs (run_uid, kind, run_date, started_at, finished_at, status) values ('a', 'nightly', '2026-02-28', '2026-02-28T00:05:01Z', '2026-02-28T00:06:59Z', 'success');`);
+    expect(complianceReport(s, cfg).audit).toMatchObject({ complete: true, batch_runs_without_entry: 0 });
+    s.exec(`insert into batch_runs (run_uid, kind, run_date, started_at, status) values ('b', 'nightly', '2026-03-01', '2026-03-01T00:05:01Z', 'running');`);
     r = complianceReport(s, cfg);
     expect(r.retention.find((x) => x.table === 'alerts')!.older_than_rule).toBe(1);
     // The e-mail and the phone number; not the date.
     expect(r.personal_data.find((x) => x.column === 'products.name')).toMatchObject({ non_empty: 3, looks_personal: 2 });
     expect(r.audit.complete).toBe(false);
-    expect(r.audit.unfinished).toBe(1);
+    expect(r.audit.batch_runs_without_entry).toBe(1);
     expect(r.exitCode).toBe(1);
     await db.close();
   });

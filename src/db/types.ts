@@ -60,7 +60,7 @@ export interface ModelTrialsTable {
 
 export interface AuditLogTable {
   id: Generated<number>; os_user: string; host: string; pid: number; command: string; command_line: string; started_at: string;
-  finished_at: string | null; outcome: 'running' | 'ok' | 'failed' | 'refused'; exit_code: number | null; error: string | null;
+  finished_at: string | null; outcome: 'ok' | 'failed' | 'refused'; exit_code: number | null; error: string | null;
 }
 export interface ForecastOverridesTable {
   id: Generated<number>; product_id: number; location_id: number; from_date: string; to_date: string; factor: number | null; quantity: number | null;

@@ -1,12 +1,12 @@
 /**
  * The audit trail: every command that changes data records who ran it (OS
  * user), when, the command line with secrets masked, and how it ended, in the
- * `audit_log` table of the database it ran on. A row is written as the command
- * starts (outcome `running`) and completed when it ends; a row left `running`
- * by a process that no longer exists is a command that was killed.
+ * `audit_log` table of the database it ran on, when it ends. A command killed
+ * before its end leaves no row: `compliance` finds batch runs no audited
+ * command covers (a killed import leaves nothing to audit: it is one transaction).
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { isPostgresUrl } from '../db/connection.js';
 
@@ -77,57 +77,74 @@ function openAuditable(dbPath: string): BetterSqlite3.Database | null {
 }
 
 export interface AuditEntry {
-  end(exitCode: number, error?: unknown): void;
+  /** Records the command when it changed the database; returns whether it did. */
+  end(exitCode: number, error?: unknown): boolean;
+}
+
+/** The identity of the file at a path (a restore or a first `init` puts another file there). */
+function fileId(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
 }
 
 /**
- * Starts the audit row of a command. Audit failures never fail the command
- * (a read-only file system, a database that is not initialised yet): the
- * command's own outcome is what the operator needs first.
+ * Watches a command and records it when it changed the database. A connection
+ * opened before the command reads SQLite's data_version, which moves when any
+ * other connection (the command's, a worker thread's) commits; a command that
+ * changed nothing (a refusal, a missing input) leaves the database file exactly
+ * as it was, audit included. Audit failures never fail the command: its own
+ * outcome is what the operator needs first.
  */
 export function beginAudit(dbPath: () => string, commandPath: string, args: string[], warn: (m: string) => void = () => {}): AuditEntry {
-  if (!isDataChanging(commandPath)) return { end() {} };
+  if (!isDataChanging(commandPath)) return { end: () => false };
   const startedAt = new Date().toISOString();
   const line = maskCommandLine(args);
-  let id: number | null = null;
+  let watcher: BetterSqlite3.Database | null = null;
+  let version: number | null = null;
   let startPath: string | null = null;
+  let startFile: string | null = null;
   try {
     startPath = dbPath();
-    const s = openAuditable(startPath);
-    if (s) {
-      try {
-        id = Number(
-          s.prepare(`insert into audit_log (os_user, host, pid, command, command_line, started_at, outcome) values (?, ?, ?, ?, ?, ?, 'running')`)
-            .run(osUser(), hostname(), process.pid, commandPath, line, startedAt).lastInsertRowid,
-        );
-      } finally {
-        s.close();
-      }
+    if (!isPostgresUrl(startPath) && existsSync(startPath)) {
+      startFile = fileId(startPath);
+      watcher = new BetterSqlite3(startPath, { fileMustExist: true });
+      version = watcher.pragma('data_version', { simple: true }) as number;
     }
-  } catch (e) {
-    warn(`audit: could not record the start of ${commandPath}: ${(e as Error).message}`);
+  } catch {
+    watcher?.close();
+    watcher = null;
   }
   return {
     end(exitCode, error) {
+      let changed = true;
+      try {
+        const path = dbPath();
+        if (watcher && path === startPath && fileId(path) === startFile) changed = watcher.pragma('data_version', { simple: true }) !== version;
+      } catch {
+        changed = true;
+      } finally {
+        watcher?.close();
+      }
+      if (!changed) return false;
       const outcome = error === undefined && exitCode === 0 ? 'ok' : exitCode === 2 ? 'refused' : 'failed';
       const message = error === undefined ? null : error instanceof Error ? error.message : String(error);
       try {
-        const path = dbPath();
-        const s = openAuditable(path);
-        if (!s) return;
+        const s = openAuditable(dbPath());
+        if (!s) return true;
         try {
-          const upd = id !== null && path === startPath
-            ? s.prepare(`update audit_log set finished_at = ?, outcome = ?, exit_code = ?, error = ? where id = ? and pid = ?`).run(new Date().toISOString(), outcome, exitCode, message, id, process.pid).changes
-            : 0;
-          if (!upd)
-            s.prepare(`insert into audit_log (os_user, host, pid, command, command_line, started_at, finished_at, outcome, exit_code, error) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-              .run(osUser(), hostname(), process.pid, commandPath, line, startedAt, new Date().toISOString(), outcome, exitCode, message);
+          s.prepare(`insert into audit_log (os_user, host, pid, command, command_line, started_at, finished_at, outcome, exit_code, error) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+            .run(osUser(), hostname(), process.pid, commandPath, line, startedAt, new Date().toISOString(), outcome, exitCode, message);
         } finally {
           s.close();
         }
       } catch (e) {
-        warn(`audit: could not record the end of ${commandPath}: ${(e as Error).message}`);
+        warn(`audit: could not record ${commandPath}: ${(e as Error).message}`);
       }
+      return true;
     },
   };
 }

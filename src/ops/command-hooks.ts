@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { isPostgresUrl } from '../db/connection.js';
-import { beginAudit, isDataChanging } from './audit.js';
+import { beginAudit } from './audit.js';
 import { writeTextfile } from './metrics.js';
 
 /** `db migrate`, `models rollback`, `tenants create`...: the command's path below the program. */
@@ -26,8 +26,9 @@ export function beginCommand(config: Config, tenant: string | null, path: string
   const audit = beginAudit(() => config.db, path, args, warn);
   return {
     async end(exitCode, error) {
-      audit.end(exitCode, error);
-      if (!isDataChanging(path) || isPostgresUrl(config.db) || !existsSync(config.db)) return;
+      const changed = audit.end(exitCode, error);
+      // After every change of data, and after every batch whatever its outcome.
+      if (!(changed || path === 'batch') || isPostgresUrl(config.db) || !existsSync(config.db)) return;
       try {
         await writeTextfile(config, tenant);
       } catch (e) {

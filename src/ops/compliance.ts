@@ -3,15 +3,13 @@
  * `backup.keep`) and how many rows are older than them (what `optiflow
  * cleanup` would remove today), the free-text columns where personal data
  * could sit (with how many values look like an e-mail address or a phone
- * number), and whether the audit trail is complete (no command left without
- * an outcome by a process that is gone, every batch run recorded). Exit 1 when
+ * number), and whether the audit trail is complete (every batch run since the
+ * trail began lies within an audited batch command). Exit 1 when
  * something is older than its rule or the audit trail has gaps.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import { cleanup } from '../batch/cleanup.js';
-import { processAlive } from '../batch/lock.js';
 import { listBackups } from './backup.js';
 
 export interface ComplianceReport {
@@ -19,7 +17,7 @@ export interface ComplianceReport {
   retention: { table: string; rule: string; older_than_rule: number }[];
   backups: { keep: number; present: number; beyond_rule: number };
   personal_data: { column: string; holds: string; non_empty: number; looks_personal: number }[];
-  audit: { complete: boolean; entries: number; since: string | null; unfinished: number; batch_runs_without_entry: number; notes: string[] };
+  audit: { complete: boolean; entries: number; since: string | null; batch_runs_without_entry: number; notes: string[] };
   findings: string[];
   exitCode: 0 | 1;
 }
@@ -97,22 +95,19 @@ export function complianceReport(s: BetterSqlite3.Database, config: Config): Com
 
   const notes: string[] = [];
   const hasAudit = !!s.prepare(`select 1 from sqlite_master where type = 'table' and name = 'audit_log'`).get();
-  let audit: ComplianceReport['audit'] = { complete: false, entries: 0, since: null, unfinished: 0, batch_runs_without_entry: 0, notes };
+  let audit: ComplianceReport['audit'] = { complete: false, entries: 0, since: null, batch_runs_without_entry: 0, notes };
   if (!hasAudit) {
     notes.push('no audit_log table: run `optiflow db migrate`');
   } else {
     const a = s.prepare('select count(*) as n, min(started_at) as since from audit_log').get() as { n: number; since: string | null };
-    const host = hostname();
-    const running = s.prepare(`select pid, host, command, started_at from audit_log where outcome = 'running'`).all() as { pid: number; host: string; command: string; started_at: string }[];
-    const dead = running.filter((r) => r.host === host && !processAlive(r.pid));
-    for (const r of dead) notes.push(`\`${r.command}\` started ${r.started_at} (pid ${r.pid}) never recorded its outcome: it was killed`);
-    // Batch runs since the trail began must each lie within an audited `batch` command.
+    // Every batch run since the trail began must lie within an audited `batch` command: one that
+    // ended (finished_at) inside it, or, for a run that never finished (killed), one that began it.
     const missing = a.since
       ? (s.prepare(`select count(*) as n from batch_runs b where b.started_at >= ? and not exists (
-           select 1 from audit_log l where l.command = 'batch' and l.started_at <= b.started_at and (l.finished_at is null or l.finished_at >= b.started_at))`).get(a.since) as { n: number }).n
+           select 1 from audit_log l where l.command = 'batch' and l.started_at <= coalesce(b.finished_at, b.started_at) and l.finished_at >= coalesce(b.finished_at, b.started_at))`).get(a.since) as { n: number }).n
       : (s.prepare('select count(*) as n from batch_runs').get() as { n: number }).n;
-    if (missing) notes.push(`${missing} batch run(s) have no audit entry (run by a tool that bypasses the command line, or before an audit row could be written)`);
-    audit = { complete: dead.length === 0 && missing === 0, entries: a.n, since: a.since, unfinished: dead.length, batch_runs_without_entry: missing, notes };
+    if (missing) notes.push(`${missing} batch run(s) have no audit entry: a batch killed before it ended (resume it with \`optiflow batch --resume\`), or run by a tool that bypasses the command line`);
+    audit = { complete: missing === 0, entries: a.n, since: a.since, batch_runs_without_entry: missing, notes };
   }
   if (!audit.complete) findings.push(`audit trail incomplete: ${notes.join('; ') || 'no entries'}`);
   return { as_of: config.asOf, retention, backups, personal_data: personal, audit, findings, exitCode: findings.length ? 1 : 0 };

@@ -35,6 +35,9 @@ function healthFix(c: Check, config: Config): string | null {
     case 'database': return existsSync(db) || isPostgresUrl(db) ? `optiflow restore <backup.db> --db ${db} --force   (backups: ls ${backupDir(config)})` : `optiflow init --db ${db}`;
     case 'migrations': return `optiflow db migrate --db ${db}`;
     case 'last batch': return 'optiflow batch --resume';
+    case 'sales data': return 'optiflow import sales <sales.csv>';
+    case 'stock data': return 'optiflow import stock <stock.csv>';
+    case 'database writable': return `chmod u+w ${db} $(dirname ${db})   (as the user who runs optiflow)`;
     case 'forecasts today': return `optiflow batch --as-of ${config.asOf}`;
     case 'models': return 'optiflow train';
     case 'batch lock': return `rm ${join(stateDir(config), 'batch.lock')}   (or let the next \`optiflow batch --resume\` take it over)`;
@@ -135,11 +138,13 @@ export async function runDoctor(config: Config, deps: { freeBytes?: FreeBytes } 
   // health's backend line is replaced by the one below, which also says when a forced backend is missing.
   // health's backend and disk lines are replaced by the ones below (forced backend missing; every folder optiflow writes to).
   const checks: DoctorCheck[] = health.checks.filter((c) => c.check !== 'tf backend' && c.check !== 'disk space').map((c) => ({ ...c, fix: healthFix(c, config) }));
-  // A known-cause check named like one of health's replaces it: one line per check, with its fix.
+  // A cause health also checks (sales, stock) is one line: the worse of the two findings, with its fix.
+  const rank = { ok: 0, warn: 1, fail: 2 };
   const add = (check: string, status: Check['status'], detail: string, fix: string | null) => {
-    const at = checks.findIndex((c) => c.check === check);
-    if (at >= 0) checks[at] = { check, status, detail, fix };
-    else checks.push({ check, status, detail, fix });
+    const cur = checks.find((c) => c.check === check);
+    if (!cur) checks.push({ check, status, detail, fix });
+    else if (rank[status] > rank[cur.status]) Object.assign(cur, { status, detail, fix: fix ?? cur.fix });
+    else if (cur.status !== 'ok' && !cur.fix) cur.fix = fix;
   };
 
   if (!isPostgresUrl(config.db) && existsSync(config.db)) {
