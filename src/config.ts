@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 import { isIsoDate, todayIso } from './dates.js';
+import { refuseUnsafeImplicitConfig } from './ops/file-safety.js';
 
 export interface Thresholds {
   /** Days added to lead time before a stock-out is no longer ATTENTION. */
@@ -32,13 +33,14 @@ export interface Config {
   alerts: Thresholds;
   notify: { channel: string; target: string | null };
   monitor: { lookbackDays: number; rule: string; mapeThreshold: number; naiveRatio: number; backtestRatio: number };
-  train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number };
+  train: { maxModelAgeDays: number; gateMape: number; gateRmsse: number; origins: number; backtestHorizon: number; historyDays: number; globalModel: boolean; holdout: boolean };
   kpis: { ttlHours: number };
-  savings: { holdingRatePerYear: number; baselineDaysOfCover: number };
+  /** outlierFactor: a sales day above this many times its series' typical day counts at that cap in savings and rotation. */
+  savings: { holdingRatePerYear: number; baselineDaysOfCover: number; outlierFactor: number };
   dormant: { days: number };
   topUrgent: { n: number };
   /** stateDir: checkpoint, lock, log and notifications; '' = a .optiflow folder beside the database. */
-  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number };
+  batch: { concurrency: number; retries: number; retryMinDelayMs: number; retryFactor: number; stateDir: string; threads: boolean; threadsMinSeries: number; checkFirst: boolean };
   service: { levelA: number; levelB: number; levelC: number; holdingRatePerYear: number };
   cleanup: { forecastsDays: number; alertsDays: number; metricsDays: number; batchRunsDays: number; notificationsDays: number };
   /**
@@ -47,6 +49,23 @@ export interface Config {
    * reject absurd values at import (a typo or a unit error), with the line named.
    */
   data: { maxStalenessDays: number; maxQuantity: number; maxUnitCost: number; maxLeadTimeDays: number; maxShelfLifeDays: number; maxPackSize: number };
+  /** backup: dir '' = a `backups` folder beside the database; keep = how many backups retention leaves. */
+  backup: { dir: string; keep: number };
+  /** metrics: Prometheus textfile ('' = metrics.prom in the state folder, 'off' = none) and its octal mode. */
+  metrics: { textfile: string; textfileMode: string };
+  /** tenants: root folder holding one folder per tenant (its database and state). */
+  tenants: { root: string };
+  /** files: umask (octal) for every file and folder optiflow creates; 077 = private to the user. */
+  files: { umask: string };
+  /** The HTML report: written after each nightly batch when afterBatch; out '' = report-DATE.html in the state folder. */
+  report: { afterBatch: boolean; out: string; weeks: number; historyDays: number };
+  /** Data-quality thresholds (src/check/rules.ts). */
+  check: { gapProbability: number; anomalyZ: number; priceDeviation: number; stockTolerance: number; anomalyDays: number };
+  /** Watched models (src/watch): challenger in shadow, canary, drift. */
+  watch: {
+    challenger: string; shadowHorizon: number; promoteWeeks: number; minDaysPerWeek: number; minImprovement: number;
+    canarySetting: string; canaryShare: number; canaryDays: number; driftDays: number; psiThreshold: number; psiBins: number;
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -61,15 +80,26 @@ export const DEFAULTS: Config = {
   alerts: { reviewPeriodDays: 1, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
   notify: { channel: 'file', target: null },
   monitor: { lookbackDays: 7, rule: 'relative', mapeThreshold: 15, naiveRatio: 1.2, backtestRatio: 2 },
-  train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730 },
+  train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730, globalModel: true, holdout: true },
   kpis: { ttlHours: 24 },
-  savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45 },
+  savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45, outlierFactor: 100 },
   dormant: { days: 90 },
   topUrgent: { n: 10 },
-  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000 },
+  batch: { concurrency: 4, retries: 3, retryMinDelayMs: 1000, retryFactor: 2, stateDir: '', threads: true, threadsMinSeries: 5000, checkFirst: false },
   service: { levelA: 0.98, levelB: 0.95, levelC: 0.9, holdingRatePerYear: 0.25 },
   cleanup: { forecastsDays: 90, alertsDays: 180, metricsDays: 365, batchRunsDays: 365, notificationsDays: 90 },
   data: { maxStalenessDays: 3, maxQuantity: 1_000_000, maxUnitCost: 1_000_000, maxLeadTimeDays: 365, maxShelfLifeDays: 3650, maxPackSize: 100_000 },
+  backup: { dir: '', keep: 7 },
+  // 0644: node_exporter reads the textfile as its own user; the figures hold no business data.
+  metrics: { textfile: '', textfileMode: '0644' },
+  tenants: { root: '' },
+  files: { umask: '077' },
+  report: { afterBatch: false, out: '', weeks: 8, historyDays: 56 },
+  check: { gapProbability: 1e-6, anomalyZ: 6, priceDeviation: 0.5, stockTolerance: 0.5, anomalyDays: 365 },
+  watch: {
+    challenger: '', shadowHorizon: 14, promoteWeeks: 4, minDaysPerWeek: 4, minImprovement: 0.05,
+    canarySetting: '', canaryShare: 0.1, canaryDays: 14, driftDays: 56, psiThreshold: 0.25, psiBins: 5,
+  },
 };
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
@@ -92,15 +122,21 @@ export const CONFIG_SCHEMA = z.strictObject({
   monitor: z.strictObject({ lookbackDays: days, rule: z.enum(['relative', 'mape']), mapeThreshold: num(0), naiveRatio: num(0), backtestRatio: num(0) }),
   train: z.strictObject({ maxModelAgeDays: days, gateMape: num(0), gateRmsse: num(0), origins: int(1, 100), backtestHorizon: days, historyDays: int(28, 36_500) }),
   kpis: z.strictObject({ ttlHours: num(0) }),
-  savings: z.strictObject({ holdingRatePerYear: num(0, 10), baselineDaysOfCover: num(0) }),
+  savings: z.strictObject({ holdingRatePerYear: num(0, 10), baselineDaysOfCover: num(0), outlierFactor: num(1) }),
   dormant: z.strictObject({ days }),
   topUrgent: z.strictObject({ n: int(1) }),
   batch: z.strictObject({
     concurrency: int(1, 64), retries: int(1, 100), retryMinDelayMs: int(0), retryFactor: num(1, 100), stateDir: z.string(),
-    threads: z.boolean(), threadsMinSeries: int(0),
+    threads: z.boolean(), threadsMinSeries: int(0), checkFirst: z.boolean(),
   }),
   service: z.strictObject({ levelA: prob, levelB: prob, levelC: prob, holdingRatePerYear: num(0, 10) }),
   cleanup: z.strictObject({ forecastsDays: days, alertsDays: days, metricsDays: days, batchRunsDays: days, notificationsDays: days }),
+  backup: z.strictObject({ dir: z.string(), keep: int(1, 10_000) }),
+  metrics: z.strictObject({ textfile: z.string(), textfileMode: z.string().regex(/^0?[0-7]{3}$/, 'an octal mode such as 0644') }),
+  tenants: z.strictObject({ root: z.string() }),
+  files: z.strictObject({ umask: z.string().regex(/^0?[0-7]{3}$/, 'an octal umask such as 077') }),
+  report: z.strictObject({ afterBatch: z.boolean(), out: z.string(), weeks: int(1, 520), historyDays: int(7, 3650) }),
+  check: z.strictObject({ gapProbability: num(0, 1), anomalyZ: num(0), priceDeviation: num(0), stockTolerance: num(0), anomalyDays: days }),
   data: z.strictObject({ maxStalenessDays: int(0, 36_500), maxQuantity: num(0), maxUnitCost: num(0), maxLeadTimeDays: int(0, 36_500), maxShelfLifeDays: int(1, 36_500), maxPackSize: num(1) }),
 });
 
@@ -240,7 +276,8 @@ export function resolveConfig(fileData: Record<string, unknown>, env: Env, flags
 }
 
 export function loadConfig(flags: Flags, env: Env = process.env): Config {
-  const { data } = readConfigFile(flags.config, env);
+  const { file, data } = readConfigFile(flags.config, env);
+  if (file && flags.config === undefined && !env.OPTIFLOW_CONFIG) refuseUnsafeImplicitConfig(file, data);
   const { config, errors } = resolveConfig(data, env, flags);
   if (errors.length) throw new UsageError(errors[0] + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''));
   return config;

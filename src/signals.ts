@@ -5,7 +5,7 @@
  */
 const hooks: (() => void)[] = [];
 
-/** Registers a hook; the returned function removes it (a finished run must not be marked interrupted). */
+/** Registers a hook; returns the function that removes it (when what it guards is over). */
 export function onSignal(fn: () => void): () => void {
   hooks.push(fn);
   return () => {

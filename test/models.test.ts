@@ -11,15 +11,15 @@ describe('models on hand-worked cases', () => {
   test('moving average of the last known days', () => {
     expect(Array.from(movingAverage(F([100, 1, 2, NaN, 3]), 2, { window: 3 }))).toEqual([2, 2]);
   });
-  test('Croston: z/p; SBA: x (1 - alpha/2); TSB decays after demand stops', () => {
+  test('Croston: z/p; SBA: x (1 - alpha/2); TSB decays after demand stops (start values: means over the first demands)', () => {
     // Demand 4 every 2 days: z = 4, p = 2 -> 2 per day.
     const y = F([0, 4, 0, 4, 0, 4, 0, 4]);
     expect(crostonClassic(y, 1, { alpha: 0.1 })[0]).toBeCloseTo(2, 6);
     expect(sba(y, 1, { alpha: 0.1 })[0]).toBeCloseTo(2 * 0.95, 6);
     const stopped = F([4, 4, 4, 4, 0, 0, 0, 0, 0, 0]);
     const t = tsb(stopped, 1, { alpha: 0.1, beta: 0.5 })[0];
-    // prob after 6 zeros with beta 0.5 from 1: 0.5^6; size 4.
-    expect(t).toBeCloseTo(4 * Math.pow(0.5, 6), 6);
+    // Start: 4 demands over 10 known days -> prob 0.4, size 4. Then 3 demands (beta 0.5): 0.7, 0.85, 0.925; then 6 zeros: x 0.5^6.
+    expect(t).toBeCloseTo(4 * 0.925 * Math.pow(0.5, 6), 6);
     expect(crostonClassic(F([0, 0, 0]), 2)[0]).toBe(0);
     expect(adi(F([0, 4, 0, 4]))).toBe(2);
   });

@@ -82,8 +82,10 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
     } catch (e) {
       add('disk space', 'warn', `cannot read free space: ${(e as Error).message}`);
     }
-    const ls = lockState(join(stateDir(config), 'batch.lock'));
-    add('batch lock', ls === 'stale' ? 'warn' : 'ok', ls === 'free' ? 'no batch running' : ls === 'held' ? 'a batch is running' : 'stale lock left by a dead process (the next batch takes it over)');
+    const lockFile = join(stateDir(config), 'batch.lock');
+    const ls = lockState(lockFile);
+    const lockDetail = { free: 'no batch running', held: 'a batch is running', stale: `stale lock ${lockFile} (its holder is gone, or it is empty or unreadable); the next batch takes it over`, unreadable: `lock ${lockFile} is empty or unreadable and recent; the next batch takes it over once it is older than a minute` };
+    add('batch lock', ls === 'stale' || ls === 'unreadable' ? 'warn' : 'ok', lockDetail[ls]);
     add('tf backend', 'ok', await initBackend());
     return done();
   } catch (e) {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { dbStatus, migrateToLatest, sqliteOf } from '../db/connection.js';
 import { generateSample } from '../io/sample.js';
+import { FAMILY_NAMES, sampleFamily } from '../io/sample-families.js';
 import { importCsv } from '../io/import.js';
 import { exportEntity } from '../io/export.js';
 import { ENTITIES } from '../io/entities.js';
@@ -53,10 +54,13 @@ export function registerData(program: Command, action: Action): void {
     .description('write a realistic synthetic data set (deterministic for a seed) into a new database')
     .option('--products <n>', 'number of products', intOption('--products', 1), 250)
     .option('--locations <n>', 'number of locations', intOption('--locations', 1), 1)
-    .option('--days <n>', 'days of history ending the day before today', intOption('--days', 60), 730)
+    .option('--days <n>', 'days of history ending the day before today (default 730; family intermittent 365, yearly 548)', intOption('--days', 60))
     .option('--seed <n>', 'random seed', intOption('--seed', 0), 42)
-    .addHelpText('after', '\nExample:\n  optiflow sample --db sample.db --products 250 --seed 42')
-    .action(action(async (ctx, o: { products: number; locations: number; days: number; seed: number }) => {
+    .option('--family <name>', `mix of series: ${FAMILY_NAMES.join(' | ')} (intermittent: slow movers with stock-outs; yearly: strong yearly cycles, short history)`, 'default')
+    .addHelpText('after', '\nExample:\n  optiflow sample --db sample.db --products 250 --seed 42\n  optiflow sample --db slow.db --family intermittent --products 200')
+    .action(action(async (ctx, o: { products: number; locations: number; days?: number; seed: number; family: string }) => {
+      if (!(FAMILY_NAMES as readonly string[]).includes(o.family)) throw new UsageError(`--family: unknown family "${o.family}"; use one of ${FAMILY_NAMES.join(', ')}`);
+      const family = sampleFamily(o.family);
       const db = await ctx.db({ migrated: false });
       const r = await migrateToLatest(db);
       if (r.error) throw new JobError(`migration failed: ${(r.error as Error).message}`);
@@ -69,6 +73,8 @@ export function registerData(program: Command, action: Action): void {
       sqlite.pragma('synchronous = OFF');
       const { summary } = generateSample(sqlite, {
         ...o,
+        days: o.days ?? family.days,
+        family: family.name,
         today: ctx.config.asOf,
         onProgress: (done, total) => ctx.log.debug(`sample: ${done}/${total} products`),
       });

@@ -13,6 +13,7 @@ import { keyValues, table, type Cell } from './render.js';
 import { onSignal } from '../signals.js';
 import { startProgress } from './progress.js';
 import winston from 'winston';
+import { batchAllTenants } from './ops-admin.js';
 
 export function registerOps(program: Command, action: Action): void {
   program
@@ -25,10 +26,12 @@ export function registerOps(program: Command, action: Action): void {
     .option('--skip <jobs>', 'skip these jobs (comma-separated)', listOption)
     .option('--dry-run', 'print the order and the parallel groups, run nothing')
     .option('--concurrency <n>', 'jobs at once (default 4)', intOption('--concurrency', 1))
-    .addHelpText('after', '\nExamples:\n  optiflow batch\n  optiflow batch --resume\n  optiflow batch weekly\n  optiflow batch --dry-run --json')
-    .action(action(async (ctx, kind: string, o: { resume?: boolean; fresh?: boolean; only?: string[]; skip?: string[]; dryRun?: boolean; concurrency?: number }) => {
+    .option('--all-tenants', 'run each tenant\'s batch in turn; a failing tenant does not stop the others (exit 1 names it)')
+    .addHelpText('after', '\nExamples:\n  optiflow batch\n  optiflow batch --resume\n  optiflow batch weekly\n  optiflow batch --dry-run --json\n  optiflow batch --all-tenants --resume')
+    .action(action(async (ctx, kind: string, o: { resume?: boolean; fresh?: boolean; only?: string[]; skip?: string[]; dryRun?: boolean; concurrency?: number; allTenants?: boolean }) => {
       if (kind !== 'nightly' && kind !== 'weekly') throw new UsageError(`batch: unknown kind "${kind}"; nightly or weekly`);
       if (o.resume && o.fresh) throw new UsageError('batch: --resume and --fresh exclude each other');
+      if (o.allTenants) return batchAllTenants(ctx, kind, o);
       const jc = await jobContext(ctx);
       // A spinner for people at a terminal; cron and CI (no TTY) get plain log lines.
       const spinner = !ctx.json && !ctx.quiet && !o.dryRun ? startProgress(`${kind} batch starting`) : null;

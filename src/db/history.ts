@@ -50,7 +50,9 @@ export function listSeries(sqlite: BetterSqlite3.Database, only?: Set<string>): 
     .prepare(
       `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category
        from products p cross join locations l
-       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id)
+       where p.active = 1 and (exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id)
+         -- a new product with a like_sku is forecast from the day that product sells at the location
+         or (p.like_sku is not null and exists (select 1 from products q join sales s on s.product_id = q.id where q.sku = p.like_sku and s.location_id = l.id)))
        order by p.id, l.id`,
     )
     .all() as SeriesRef[];
@@ -68,6 +70,8 @@ export interface RangeArrays {
   lastStock: number;
   /** A sale on or before the last day of the range. */
   hasSale: boolean;
+  /** Units sold on censored days (demand was at least this), or null when no censored day had a sale. */
+  floor?: Float64Array | null;
 }
 
 /**
@@ -98,8 +102,13 @@ export function readRange(sqlite: BetterSqlite3.Database, refs: { productId: num
     const carry = carryQ.get(p, l, from) as [number] | undefined;
     let lastT = 0;
     let lastV = carry ? carry[0] : NaN;
+    let floor: Float64Array | null = null;
     const censor = (until: number) => {
-      if (lastV === 0) for (let u = lastT; u < until; u++) y[u] = NaN;
+      if (lastV === 0)
+        for (let u = lastT; u < until; u++) {
+          if (y[u] > 0) (floor ??= new Float64Array(L))[u] = y[u];
+          y[u] = NaN;
+        }
     };
     for (const [d, v] of stockQ.all(p, l, from, to) as [string, number][]) {
       const t = dayNumber(d) - startDay;
@@ -108,7 +117,7 @@ export function readRange(sqlite: BetterSqlite3.Database, refs: { productId: num
       lastV = v;
     }
     censor(L);
-    return { y, promo, price, lastStock: lastV, hasSale: first < L };
+    return { y, promo, price, lastStock: lastV, hasSale: first < L, floor };
   });
 }
 
@@ -119,7 +128,7 @@ export function loadHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions): 
 }
 
 /** Engine series from raw arrays: holidays and future promotions from `events`, relative log price. */
-export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array }[], o: HistoryOptions): History {
+export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | null }[], o: HistoryOptions): History {
   const end = dayNumber(o.asOf);
   const startDay = end - o.days;
   const T = o.days;
@@ -150,6 +159,19 @@ export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw:
     for (let d = dayNumber(e.start_date); d <= dayNumber(e.end_date); d++) holidays.set(d, h);
   }
   const futurePromos = events.filter((e) => e.kind === 'promotion' && e.end_date >= o.asOf);
+  // Planned promotions over the whole range: what a backtest at a past origin may know of the days after it.
+  const planned: (Uint8Array | null)[] = refs.map((r) => {
+    let out: Uint8Array | null = null;
+    for (const e of events) {
+      if (e.kind !== 'promotion') continue;
+      if (e.product_id !== null && e.product_id !== r.productId) continue;
+      if (e.category !== null && e.category !== r.category) continue;
+      if (e.location_id !== null && e.location_id !== r.locationId) continue;
+      out ??= new Uint8Array(T + H);
+      for (let d = Math.max(dayNumber(e.start_date), startDay); d <= Math.min(dayNumber(e.end_date), end + H - 1); d++) out[d - startDay] = 1;
+    }
+    return out;
+  });
   refs.forEach((r, i) => {
     for (const e of futurePromos) {
       if (e.product_id !== null && e.product_id !== r.productId) continue;
@@ -167,6 +189,8 @@ export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw:
       id: seriesKey(r.productId, r.locationId),
       y,
       promo: promo[i],
+      planned: planned[i],
+      floor: raw[i].floor ?? null,
       logPrice: logRelativePrice(raw[i].price, promo[i], T, H),
       group: r.category,
     };
@@ -207,6 +231,8 @@ export function sliceHistory(h: History, days: number, horizon: number): History
       ...s,
       y: s.y.subarray(off),
       promo: s.promo ? s.promo.subarray(off, off + days + horizon) : null,
+      planned: s.planned ? s.planned.subarray(off, off + days + horizon) : null,
+      floor: s.floor ? s.floor.subarray(off) : null,
       logPrice: s.logPrice ? s.logPrice.subarray(off, off + days + horizon) : null,
     })),
   };
@@ -217,10 +243,10 @@ export function sliceHistory(h: History, days: number, horizon: number): History
  * state folder (config `historyCache`, on by default), and within a batch run
  * loaded once (the longest window any nightly job reads) and shared as slices.
  */
-export function historyFor(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void } }, days: number, horizon: number): History {
+export function historyFor(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void; warn: (m: string) => void } }, days: number, horizon: number): History {
   const load = (d: number, h: number) =>
     ctx.config.historyCache
-      ? cachedHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), (m) => ctx.log?.debug(m))
+      ? cachedHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), { debug: (m) => ctx.log?.debug(m), warn: (m) => ctx.log?.warn(m) })
       : loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h });
   if (!ctx.cache) return load(days, horizon);
   const fullDays = Math.max(days, ctx.config.train.historyDays, 400);

@@ -64,7 +64,7 @@ export function modelsInForce(sqlite: BetterSqlite3.Database, day: string, serie
 /**
  * Series flagged for retraining as of D: a flag raised on or before D that saw
  * data the model in force did not (a flag raised on day F judged data up to
- * F-1; a model's data ends on train_end), so training twice on one day, or a
+ * F-1; any model trained before D, candidate or not, saw data up to its train_end), so training twice on one day, or a
  * flag raised after D, never counts.
  */
 export function retrainFlagged(sqlite: BetterSqlite3.Database, day: string): { p: number; l: number }[] {

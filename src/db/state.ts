@@ -7,6 +7,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { addDays, dayNumber, daysBetween } from '../dates.js';
 import { modelsInForce, openOrdersOn, stockReader, STOCK_BEFORE_SQL, MODEL_IN_FORCE_WHERE, OPEN_ORDER_WHERE } from './snapshot.js';
+import { supplierReceiptStats } from './lead-times.js';
+import { planningLeadTime, type ReceiptStats } from '../inventory/lead-times.js';
+import { parseReviewDays } from '../inventory/review.js';
 
 export interface SupplierTerms {
   supplierId: number;
@@ -19,6 +22,16 @@ export interface SupplierTerms {
   moq: number;
   unitCost: number;
   priceBreaks: { minQty: number; unitCost: number }[];
+  /** Weekdays the supplier takes orders (0 = Monday); null = every day. */
+  reviewDays: number[] | null;
+  /** The order cost shared by the supplier's products ordered together: order cost / products (currency per line). */
+  lineOrderCost: number;
+  /** Smallest order value the supplier accepts (currency); 0 = none. */
+  minOrderValue: number;
+  /** Where the lead time comes from: the supplier's stated terms or its receipts. */
+  leadTimeSource: 'stated' | 'receipts';
+  statedLeadTimeDays: number;
+  receipts: number;
 }
 
 export interface SeriesState extends ProductRef {
@@ -34,20 +47,23 @@ export interface SeriesState extends ProductRef {
   hi: Float64Array;
   lo: Float64Array;
   supplier: SupplierTerms | null;
-  errorRuns: number[][];
+  errorRuns: (number | null)[][];
   errorLo?: number;
   errorHi?: number;
   carriesEvents: string[];
   policy: { reorderPoint: number; orderUpTo: number; serviceLevel: number; safetyStock: number; abc: string; xyz: string } | null;
 }
 
-interface SupplierRow { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number }
+interface SupplierRow { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number; review_days: string | null; min_order_value: number | null; n_products: number }
 interface PolicyRow { reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string }
 
-function toSupplier(s: SupplierRow, priceBreaks: { minQty: number; unitCost: number }[]): SupplierTerms {
+function toSupplier(s: SupplierRow, priceBreaks: { minQty: number; unitCost: number }[], receipts?: ReceiptStats): SupplierTerms {
+  // Learned from receipts once there are enough of them (rule in src/inventory/lead-times.ts).
+  const lt = planningLeadTime({ leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days }, receipts);
   return {
-    supplierId: s.id, code: s.code, name: s.name, leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days, orderCost: s.order_cost,
+    supplierId: s.id, code: s.code, name: s.name, leadTimeDays: lt.leadTimeDays, leadTimeSdDays: lt.leadTimeSdDays, orderCost: s.order_cost ?? 0,
     packSize: s.pack_size || 1, moq: s.min_order_qty, unitCost: s.unit_cost, priceBreaks,
+    reviewDays: parseReviewDays(s.review_days), lineOrderCost: (s.order_cost ?? 0) / Math.max(1, s.n_products), minOrderValue: s.min_order_value ?? 0, leadTimeSource: lt.source, statedLeadTimeDays: s.lead_time_days, receipts: lt.receipts,
   };
 }
 
@@ -55,7 +71,7 @@ function toPolicy(p: PolicyRow): NonNullable<SeriesState['policy']> {
   return { reorderPoint: p.reorder_point, orderUpTo: p.order_up_to, serviceLevel: p.service_level, safetyStock: p.safety_stock, abc: p.abc, xyz: p.xyz };
 }
 
-type Params = { backtest_errors?: number[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] };
+type Params = { backtest_errors?: (number | null)[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] };
 type Policy = NonNullable<SeriesState['policy']>;
 
 interface Preloaded {
@@ -68,13 +84,22 @@ interface Preloaded {
 export class StateReader {
   private q: Record<string, BetterSqlite3.Statement>;
   private pre: Preloaded | null = null;
+  private receipts: Map<number, ReceiptStats> | null = null;
+  /** Receipt statistics per supplier as of today, read once. */
+  private receiptStats(): Map<number, ReceiptStats> {
+    return (this.receipts ??= supplierReceiptStats(this.sqlite, this.asOf));
+  }
+  private receiptStatsOf(supplierId: number): ReceiptStats | undefined {
+    return this.receipts ? this.receipts.get(supplierId) : supplierReceiptStats(this.sqlite, this.asOf, supplierId).get(supplierId);
+  }
   constructor(private sqlite: BetterSqlite3.Database, readonly asOf: string, readonly runDate: string = asOf) {
     this.q = {
       stock: sqlite.prepare(STOCK_BEFORE_SQL),
       orders: sqlite.prepare(`select id, quantity, expected_on from purchase_orders where product_id = :p and location_id = :l and ${OPEN_ORDER_WHERE} order by id`),
       forecast: sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true),
       supplier: sqlite.prepare(
-        `select s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost
+        `select s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost, s.review_days, s.min_order_value,
+         (select count(*) from supplier_products x where x.supplier_id = s.id) as n_products
          from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
          where sp.product_id = ? order by sp.is_primary desc, s.lead_time_days limit 1`,
       ),
@@ -103,13 +128,14 @@ export class StateReader {
     }
     for (const s of this.sqlite
       .prepare(
-        `select sp.product_id, s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost
+        `select sp.product_id, s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost, s.review_days, s.min_order_value,
+         (select count(*) from supplier_products x where x.supplier_id = s.id) as n_products
          from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
          order by sp.product_id, sp.is_primary desc, s.lead_time_days`,
       )
       .all() as (SupplierRow & { product_id: number })[]) {
       // The same choice as the single-series query: primary first, then the shortest lead time.
-      if (!suppliers.has(s.product_id)) suppliers.set(s.product_id, toSupplier(s, breaks.get(k(s.id, s.product_id)) ?? []));
+      if (!suppliers.has(s.product_id)) suppliers.set(s.product_id, toSupplier(s, breaks.get(k(s.id, s.product_id)) ?? [], this.receiptStats().get(s.id)));
     }
     const params = new Map<string, Params>();
     for (const m of modelsInForce(this.sqlite, this.asOf)) params.set(k(m.productId, m.locationId), JSON.parse(m.params));
@@ -156,7 +182,7 @@ export class StateReader {
     const supplier: SupplierTerms | null = pre
       ? pre.suppliers.get(p) ?? null
       : s
-      ? toSupplier(s, (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })))
+      ? toSupplier(s, (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })), this.receiptStatsOf(s.id))
       : null;
     let params: Params = {};
     let policy: Policy | null = null;

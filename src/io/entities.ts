@@ -42,14 +42,14 @@ export const ENTITIES: Record<string, EntitySpec> = {
     key: ['sku'],
     columns: [
       c('sku', 'text', true), c('name', 'text'), c('category', 'text'), cost('unit_cost'), cost('unit_price'),
-      r('shelf_life_days', 'int', { min: 1, max: 'maxShelfLifeDays' }), c('storage', 'enum', false, ['ambient', 'chilled', 'frozen']), c('active', 'bool'),
+      r('shelf_life_days', 'int', { min: 1, max: 'maxShelfLifeDays' }), c('storage', 'enum', false, ['ambient', 'chilled', 'frozen']), c('active', 'bool'), c('like_sku', 'text'), c('like_factor', 'nonneg'),
     ],
   },
   suppliers: {
     name: 'suppliers',
     table: 'suppliers',
     key: ['code'],
-    columns: [c('code', 'text', true), c('name', 'text'), r('lead_time_days', 'int', { min: 0, max: 'maxLeadTimeDays' }), r('lead_time_sd_days', 'nonneg', { min: 0, max: 'maxLeadTimeDays' }), cost('order_cost')],
+    columns: [c('code', 'text', true), c('name', 'text'), r('lead_time_days', 'int', { min: 0, max: 'maxLeadTimeDays' }), r('lead_time_sd_days', 'nonneg', { min: 0, max: 'maxLeadTimeDays' }), cost('order_cost'), c('review_days', 'text'), cost('min_order_value')],
   },
   'supplier-products': {
     name: 'supplier-products',

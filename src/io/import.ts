@@ -3,6 +3,7 @@
  * ONE transaction. The first bad row aborts with `file:line:column: reason` and
  * the database is left exactly as it was. `dryRun` validates and rolls back.
  */
+import { parseReviewDays, WEEKDAYS } from '../inventory/review.js';
 import { existsSync } from 'node:fs';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Db } from '../db/connection.js';
@@ -250,7 +251,18 @@ async function toDbRow(tx: Tx, e: EntitySpec, v: Record<string, Value>, refs: Re
   const create = CREATES_REFS.has(e.name);
   const at = (c: string) => pos.get(c) ?? 1;
   const row: Record<string, Value> = {};
-  if (e.name === 'products') return { ...v };
+  if (e.name === 'products') {
+    if (v.like_sku !== undefined && v.like_sku !== null && v.like_sku === v.sku) throw new InputError(file, line, at('like_sku'), `like_sku "${v.like_sku}" names the product itself; name an existing product with a sales history`);
+    return { ...v };
+  }
+  if (e.name === 'suppliers' && v.review_days !== undefined && v.review_days !== null) {
+    // Normalised to "mon,thu"; a bad weekday names itself.
+    try {
+      v = { ...v, review_days: (parseReviewDays(String(v.review_days)) ?? []).map((d) => WEEKDAYS[d]).join(',') || null };
+    } catch (err) {
+      throw new InputError(file, line, at('review_days'), (err as Error).message);
+    }
+  }
   for (const [k, val] of Object.entries(v)) if (!['sku', 'location', 'supplier'].includes(k)) row[k] = val;
   if ('sku' in v && v.sku !== null) row.product_id = await productId(tx, refs, String(v.sku), create, file, line, at('sku'));
   if (e.name !== 'products' && e.name !== 'locations' && e.name !== 'suppliers' && e.name !== 'supplier-products' && e.name !== 'price-breaks' && e.name !== 'events')

@@ -4,9 +4,11 @@
  * truth that tests check the models against.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { WEEKDAYS } from '../inventory/review.js';
 import { Rng } from './random.js';
 import { eventRef } from './entities.js';
 import { BulkInsert } from '../db/bulk.js';
+import { sampleFamily, type FamilyName } from './sample-families.js';
 import { addDays, dayNumber, dayOfYear, fromDayNumber, weekday } from '../dates.js';
 
 export interface CategorySpec {
@@ -61,6 +63,8 @@ export interface SampleOptions {
   seed: number;
   /** "today": history ends the day before. */
   today: string;
+  /** Which mix of series to draw (sample-families.ts); default: the mixed shop below. */
+  family?: FamilyName;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -106,6 +110,7 @@ function holidayOn(dn: number): number {
  */
 export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptions): { summary: SampleSummary; truth: SeriesTruth[] } {
   const rng = new Rng(opts.seed);
+  const family = sampleFamily(opts.family);
   const todayN = dayNumber(opts.today);
   const lastDay = todayN - 1;
   const firstDay = todayN - opts.days;
@@ -204,6 +209,16 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
       ins.supplier.run(s, `SUP-${String(s).padStart(3, '0')}`, `Supplier ${s}`, lead, sd, Math.round(rng.uniform(10, 60)));
       count('suppliers');
     }
+    // Ordering terms from their own stream, so the rest of the data set does not move:
+    // 1 to 3 review weekdays, a minimum order value of 100..1,500.
+    const terms = new Rng((opts.seed ^ 0x5eed) >>> 0);
+    const setTerms = sqlite.prepare('update suppliers set review_days = ?, min_order_value = ? where id = ?');
+    for (let s = 1; s <= nSuppliers; s++) {
+      const n = terms.int(1, 3);
+      const first = terms.int(0, 6);
+      const days = [...new Set(Array.from({ length: n }, (_, k) => (first + Math.round((k * 7) / n)) % 7))].sort((a, b) => a - b);
+      setTerms.run(days.map((d) => WEEKDAYS[d]).join(','), Math.round(terms.uniform(100, 1500) / 50) * 50, s);
+    }
   })();
 
   const truth: SeriesTruth[] = [];
@@ -216,7 +231,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
       const cat = CATEGORIES[ci];
       const sku = `SKU-${String(pid).padStart(5, '0')}`;
       const r = rng.next();
-      const cls: DemandClass = p === 7 || (opts.products > 100 && r < 0.015) ? 'dormant' : r < 0.6 ? 'fast' : r < 0.85 ? 'slow' : 'intermittent';
+      const cls: DemandClass = family.demandClass(r, p, opts.products);
       const unitCost = Math.round(rng.uniform(cat.unitCost[0], cat.unitCost[1]) * 100) / 100;
       const regularPrice0 = Math.round(unitCost * rng.uniform(1.3, 1.8) * 100) / 100;
       const shelf = cat.perishable ? rng.int(cat.perishable.shelfLife[0], cat.perishable.shelfLife[1]) : null;
@@ -235,13 +250,14 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
       const priceChangeDay = rng.next() < 0.4 ? rng.int(Math.floor(nDays * 0.3), nDays - 30) : -1;
       const priceStep = 1 + rng.uniform(0.05, 0.15);
       const growth = rng.uniform(-0.15, 0.25);
-      const base = cls === 'fast' ? rng.uniform(8, 60) : cls === 'slow' ? rng.uniform(1, 4) : cls === 'dormant' ? rng.uniform(1, 5) : rng.uniform(0.15, 0.5);
-      const poorPolicy = rng.next() < 0.12;
+      const base = family.baseLevel(cls, rng);
+      const poorPolicy = family.poorPolicy(rng);
+      const season = family.yearly(cat, rng);
       const promos = promoWindows(ci, firstDay, lastDay);
       const promoDay = new Uint8Array(nDays);
       for (const [ps, pe] of promos) for (let dn = ps; dn <= pe; dn++) if (dn - firstDay < nDays) promoDay[dn - firstDay] = 1;
       const yearly = new Float64Array(nDays);
-      for (let d = 0; d < nDays; d++) yearly[d] = 1 + cat.yearlyAmplitude * Math.cos((2 * Math.PI * (doyOf[d] - cat.yearlyPeakDoy)) / 365.25);
+      for (let d = 0; d < nDays; d++) yearly[d] = 1 + season.amplitude * Math.cos((2 * Math.PI * (doyOf[d] - season.peakDoy)) / 365.25);
       for (let l = 1; l <= opts.locations; l++) {
         const locScale = l === 1 ? 1 : rng.uniform(0.4, 1.2);
         truth.push({ sku, location: l === 1 ? 'MAIN' : `LOC-${String(l).padStart(2, '0')}`, category: cat.name, demandClass: cls, baseLevel: base * locScale, growthPerYear: growth });
@@ -255,7 +271,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
           if (h >= 0) mu *= HOLIDAYS[h].uplift;
           if (priceChangeDay >= 0 && d >= priceChangeDay) mu *= Math.pow(priceStep, PRICE_ELASTICITY);
           if (cls === 'dormant' && d >= nDays - 150) mu = 0;
-          if (cls === 'intermittent') demand[d] = rng.next() < mu ? 1 + rng.poisson(1.5) : 0;
+          if (cls === 'intermittent') demand[d] = family.intermittentDemand(mu, rng);
           else if (cls === 'fast') demand[d] = rng.poisson(mu * (rng.gamma(20) / 20));
           else demand[d] = rng.poisson(mu);
         }

@@ -3,22 +3,38 @@
  * and the model lifecycle (list, show, rollback).
  *
  * Lifecycle: `train` backtests every candidate per series and stores the
- * choice as a new version. The quality gate: a candidate passes when its mean
+ * choice as a new version. The quality gate: a candidate passes when its
  * backtest RMSSE is at most `train.gateRmsse` (default 1.0) or, for series
  * with sales on most days, its backtest MAPE is below `train.gateMape` (15 %,
- * the original rule); and it must not be worse than seasonal naive. A failing
- * candidate is `rejected` and the active model stays. A passing candidate of a
- * series with no active model is activated at once (there is nothing to
- * compare it with); otherwise it waits for `validate`, which refits both on
- * the data before the last 28 days, scores those days, and promotes the
- * candidate if it is at least as good (the old version becomes `retired`).
- * Series too short for a backtest get a `fallback` model (seasonal naive).
+ * the original rule); and it must not be worse than seasonal naive where that
+ * was a candidate. A failing candidate is `rejected` only when the series has
+ * something no worse to keep: an incumbent whose algorithm backtested no
+ * better, or (without an incumbent) the fallback level model, keeps the
+ * series only if the backtest scored it at least as well; otherwise the
+ * candidate itself becomes the series' `fallback` model, since any other
+ * choice would hand the series to a model its own backtest scored worse.
+ * A passing candidate of a series with no active model is activated at once;
+ * otherwise it waits for `validate`, which refits both on the data before a
+ * window that selection never saw (the days after the candidate's train end
+ * when there are enough, else the holdout window kept out of selection) and
+ * promotes the candidate if it is at least as good there.
+ * Series too short for a backtest get a `fallback` level model (never
+ * seasonal naive on intermittent data).
+ * Per-series isolation: a series with unusable input (e.g. a quantity of
+ * 1e308) is skipped and named; a series whose fit fails gets its fallback;
+ * the run goes on and the summary counts and names them.
  */
+import { borrowedForecast, borrowsForecast } from '../inventory/new-products.js';
+import { overrideForecast, overridesBySeries } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
 import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
-import { forecastMany, forecastWith, intervalFrom, parseAlgorithm, type Algorithm, type EngineOptions } from '../ml/engine.js';
-import { score } from '../ml/metrics.js';
+import { forecastDetailed, forecastMany, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
+import { fallbackFor } from '../ml/forecasters.js';
+import { globalFromJSON, globalSummary, type GlobalModel } from '../ml/global-model.js';
+import type { IntervalSpec } from '../ml/calibrate.js';
+import { dayNumber } from '../dates.js';
+import { normalQuantile, score } from '../ml/metrics.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { nowIso, type Job, type JobContext, type JobResult } from './types.js';
 import { BulkInsert } from '../db/bulk.js';
@@ -54,7 +70,52 @@ function engineOptions(ctx: JobContext, h: History, horizon: number): EngineOpti
     origins: ctx.config.train.origins,
     backtestHorizon: ctx.config.train.backtestHorizon,
     interval: ctx.config.interval,
+    globalModel: flag(ctx.config.train.globalModel),
+    holdout: flag(ctx.config.train.holdout),
   };
+}
+
+/** Config booleans may arrive as strings from the environment. */
+function flag(v: unknown): boolean {
+  return v === true || v === 'true' || v === '1';
+}
+
+/** Names at most 10 problem series for a log line or summary. */
+function nameSeries(items: { sku: string; location: string; problem: string }[]): string {
+  const shown = items.slice(0, 10).map((p) => `${p.sku}@${p.location} (${p.problem})`);
+  return shown.join('; ') + (items.length > 10 ? `; and ${items.length - 10} more` : '');
+}
+
+/**
+ * The global model fitted by train, stored in global_models when that table
+ * exists (columns trained_at, train_end, model JSON); predict reads the latest
+ * one trained before its run date. Without the table, predict refits it.
+ */
+function hasGlobalTable(ctx: JobContext): boolean {
+  return !!ctx.sqlite.prepare(`select 1 from sqlite_master where type = 'table' and name = 'global_models'`).get();
+}
+
+function storeGlobal(ctx: JobContext, m: GlobalModel, trainedAt: string, trainEnd: string): boolean {
+  if (!hasGlobalTable(ctx)) return false;
+  const cols = new Set((ctx.sqlite.prepare(`pragma table_info(global_models)`).all() as { name: string }[]).map((c) => c.name));
+  const row: Record<string, unknown> = { trained_at: trainedAt, train_end: trainEnd, model: JSON.stringify(m.toJSON()) };
+  if (cols.has('summary')) row.summary = JSON.stringify(globalSummary(m));
+  if (cols.has('status')) row.status = 'active';
+  const names = Object.keys(row).filter((k) => cols.has(k));
+  ctx.sqlite.prepare(`insert into global_models (${names.join(', ')}) values (${names.map(() => '?').join(', ')})`).run(...names.map((k) => row[k]));
+  return true;
+}
+
+function loadGlobal(ctx: JobContext): GlobalModel | null {
+  if (!hasGlobalTable(ctx)) return null;
+  const r = ctx.sqlite.prepare(`select model from global_models where train_end < ? order by trained_at desc limit 1`).get(ctx.asOf) as { model: string } | undefined;
+  if (!r) return null;
+  try {
+    return globalFromJSON(r.model);
+  } catch (e) {
+    ctx.log.warn(`predict: stored global model unreadable (${(e as Error).message}); refitting it for this run`);
+    return null;
+  }
 }
 
 function resolveSkus(ctx: JobContext, skus: string[] | undefined): Set<number> | null {
@@ -74,6 +135,8 @@ function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> 
   const active = new Map<string, string>();
   for (const r of ctx.sqlite.prepare(`select product_id as p, location_id as l, max(trained_at) as t from models where status in ('active','fallback') group by product_id, location_id`).all() as { p: number; l: number; t: string }[])
     active.set(seriesKey(r.p, r.l), r.t);
+  // A flag raised on day D judges forecasts up to D-1: a model whose training data ends on D-1 or later
+  // (train_end >= D-1) has already seen what raised it. Flags after the run date do not exist yet.
   const flagged = new Set(
     retrainFlagged(ctx.sqlite, ctx.asOf).map((r) => seriesKey(r.p, r.l)),
   );
@@ -116,44 +179,81 @@ export const trainJob: Job = {
       ? filterHistory(historyFor(ctx, ctx.config.train.historyDays, ctx.config.horizon), only)
       : loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: ctx.config.horizon, only });
     ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}, ${hist.censoredDays} stock-out days treated as unknown demand`);
-    const results = await forecastMany(hist.series, engineOptions(ctx, hist, ctx.config.horizon));
+    if (!hist.series.length) throw new MissingInputError(`sales of the ${only.size} series to train in the ${ctx.config.train.historyDays} days before ${ctx.asOf}`, 'optiflow import sales FILE, or a later --as-of');
+    let globalModel: GlobalModel | null = null;
+    const results = await forecastMany(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
     const trainedAt = nowIso();
     const trainEnd = addDays(ctx.asOf, -1);
     const maxVersion = ctx.sqlite.prepare('select coalesce(max(version), 0) as v from models where product_id = ? and location_id = ?');
-    const hasActive = ctx.sqlite.prepare(`select id from models where product_id = ? and location_id = ? and status in ('active','fallback') order by version desc limit 1`);
+    const hasActive = ctx.sqlite.prepare(`select id, algorithm from models where product_id = ? and location_id = ? and status in ('active','fallback') order by version desc limit 1`);
     const insert = ctx.sqlite.prepare('insert into models (product_id, location_id, version, algorithm, params, trained_at, train_end, metrics, reason, status) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const retire = ctx.sqlite.prepare(`update models set status = 'retired' where id = ?`);
     const rows: Record<string, unknown>[] = [];
+    const skipped: { sku: string; location: string; problem: string }[] = [];
+    const rejectWhy: Record<string, number> = {};
     ctx.sqlite.transaction(() => {
       results.forEach((r, i) => {
         const ref = hist.refs[i];
+        if (r.skipped) {
+          skipped.push({ sku: ref.sku, location: ref.location, problem: r.problem ?? 'unusable input' });
+          rows.push({ sku: ref.sku, location: ref.location, version: null, algorithm: null, rmsse: null, status: 'skipped', problem: r.problem });
+          return;
+        }
         const version = (maxVersion.get(ref.productId, ref.locationId) as { v: number }).v + 1;
-        const incumbent = hasActive.get(ref.productId, ref.locationId) as { id: number } | undefined;
+        const incumbent = hasActive.get(ref.productId, ref.locationId) as { id: number; algorithm: string } | undefined;
         let status: string;
         let reason = r.reason;
-        const chosen = Object.entries(r.metrics).find(([k]) => k === r.algorithm)?.[1] ?? { rmsse: r.chosenRmsse, mape: null };
         if (r.fallback) {
-          status = incumbent ? 'rejected' : 'fallback';
+          status = incumbent && !incumbent.algorithm.startsWith('fallback:') ? 'rejected' : 'fallback';
+          if (status === 'rejected') reason += '; a trained model stays active';
           summary.fallback = Number(summary.fallback) + 1;
         } else {
-          const g = gate(ctx, r.chosenRmsse, chosen.mape ?? null, r.metrics.snaive?.rmsse, r.kind);
+          const g = gate(ctx, r.chosenRmsse, r.metrics[r.algorithm]?.mape ?? null, r.metrics.snaive?.trimmed, r.kind);
           reason += `; gate: ${g.why}`;
-          if (!g.pass) status = 'rejected';
-          else if (!incumbent) status = 'active';
-          else status = 'candidate';
+          if (g.pass) status = incumbent ? 'candidate' : 'active';
+          else {
+            // Never hand the series to a model its own backtest scored worse than this candidate.
+            const keep = incumbent ? parseChoice(incumbent.algorithm).algos.join('+') : fallbackFor(hist.series[i].y);
+            const keepScore = r.metrics[keep]?.trimmed;
+            const keepBetter = keepScore !== undefined && keepScore <= r.chosenRmsse;
+            if (keepBetter || (incumbent && keepScore === undefined)) {
+              status = 'rejected';
+              reason += incumbent ? `; ${incumbent.algorithm} stays active` : `; the fallback ${keep} (backtest ${fmt(keepScore!)}) does at least as well`;
+              rejectWhy[g.why.replace(/[\d.]+/g, '#')] = (rejectWhy[g.why.replace(/[\d.]+/g, '#')] ?? 0) + 1;
+            } else {
+              status = incumbent ? 'candidate' : 'fallback';
+              reason += `; kept as ${status}: the alternative (${incumbent ? incumbent.algorithm : keep}) backtested worse (${fmt(keepScore ?? NaN)})`;
+            }
+          }
         }
         if (status === 'rejected') summary.rejected = Number(summary.rejected) + 1;
         if (status === 'candidate') summary.candidates = Number(summary.candidates) + 1;
         if (status === 'active') summary.activated = Number(summary.activated) + 1;
         if ((status === 'active' || status === 'fallback') && incumbent) retire.run(incumbent.id);
-        insert.run(ref.productId, ref.locationId, version, r.algorithm, JSON.stringify({ ...r.params, carries_events: r.algorithm.includes('regression') ? ['holiday', 'promotion'] : [] }), trainedAt, trainEnd, JSON.stringify(r.metrics), reason, status);
+        const params = { ...r.params, holdout_rmsse: roundOrNull(r.holdoutRmsse, 4), carries_events: r.algorithm.includes('regression') ? ['holiday', 'promotion'] : [] };
+        insert.run(ref.productId, ref.locationId, version, r.algorithm, JSON.stringify(params), trainedAt, trainEnd, JSON.stringify(r.metrics), reason, status);
         rows.push({ sku: ref.sku, location: ref.location, version, algorithm: r.algorithm, rmsse: roundOrNull(r.chosenRmsse, 3), status });
       });
+      if (globalModel) summary.global_model = storeGlobal(ctx, globalModel, trainedAt, trainEnd) ? 'stored' : 'not stored (no global_models table: predict refits it)';
     })();
-    summary.trained = results.length;
+    summary.trained = results.length - skipped.length;
+    summary.skipped = skipped.length;
+    if (skipped.length) {
+      summary.skipped_series = nameSeries(skipped);
+      ctx.log.warn(`train: ${skipped.length} series skipped for unusable input: ${nameSeries(skipped)}`);
+    }
     const counts: Record<string, number> = {};
     for (const r of results) counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
-    ctx.log.info(`train: models chosen ${JSON.stringify(counts)}; ${summary.fallback} series on the fallback model`);
+    ctx.log.info(`train: models chosen ${JSON.stringify(counts)}; ${summary.fallback} series on a fallback model`);
+    if (results.length && Number(summary.rejected) + skipped.length === results.length) {
+      // Every series rejected: say why, including the usual cause (history that ends long before --as-of).
+      const last = ctx.sqlite.prepare('select max(date) as d from sales where date < ?').get(ctx.asOf) as { d: string | null };
+      const gap = last.d ? daysBetween(last.d, ctx.asOf) : null;
+      const why = Object.entries(rejectWhy).sort((x, y) => y[1] - x[1]).map(([k, n]) => `${n} x ${k}`).join(', ');
+      const stale = gap !== null && gap > ctx.config.train.backtestHorizon ? `; the sales history ends ${last.d}, ${gap} days before ${ctx.asOf}: the backtest windows hold no sales (import recent sales, or pass --as-of ${addDays(last.d!, 1)})` : '';
+      summary.all_rejected = `${why || 'every series skipped'}${stale}`;
+      ctx.log.warn(`train: every series was rejected or skipped: ${summary.all_rejected}`);
+    }
     return { summary, rows, algorithms: counts };
   },
 };
@@ -181,26 +281,56 @@ export const validateJob: Job = {
     for (const m of ctx.sqlite.prepare(`select * from models where status in ('active','fallback')`).all() as ModelRow[]) incumbents.set(seriesKey(m.product_id, m.location_id), m);
     const hb = ctx.config.train.backtestHorizon;
     const hist = loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: hb, only });
-    const T = hist.T - hb;
     const byKey = new Map(hist.series.map((s, i) => [s.id, i]));
-    const idx = cands.map((c) => byKey.get(seriesKey(c.product_id, c.location_id))!).filter((i) => i !== undefined);
-    const series = idx.map((i) => hist.series[i]);
-    const o = engineOptions(ctx, hist, hb);
-    const candF = await forecastWith(series, cands.map((c) => parseAlgorithm(c.algorithm)), hb, o, T);
-    const incF = await forecastWith(series, cands.map((c) => parseAlgorithm(incumbents.get(seriesKey(c.product_id, c.location_id))?.algorithm ?? 'snaive')), hb, o, T);
     const rows: Record<string, unknown>[] = [];
     const setStatus = ctx.sqlite.prepare('update models set status = ?, reason = ? where id = ?');
-    ctx.sqlite.transaction(() => {
-      cands.forEach((c, j) => {
+    // Candidates whose series is gone from the history (product deactivated, no sales) cannot be scored: rejected with the reason.
+    const gone = cands.filter((c) => !byKey.has(seriesKey(c.product_id, c.location_id)));
+    const live = cands.filter((c) => byKey.has(seriesKey(c.product_id, c.location_id)));
+    // The window: the hb days after the candidate's train end when they have passed, else the holdout window that selection never saw.
+    const windowOf = (c: ModelRow) => {
+      const afterEnd = dayNumber(c.train_end) + 1 - hist.startDay;
+      const end = Math.min(hist.T, afterEnd + hb <= hist.T ? afterEnd + hb : afterEnd);
+      return { T: end - hb, end, after: afterEnd + hb <= hist.T };
+    };
+    const groups = new Map<number, ModelRow[]>();
+    for (const c of live) {
+      const w = windowOf(c);
+      if (w.T < 28) continue;
+      groups.set(w.T, [...(groups.get(w.T) ?? []), c]);
+    }
+    const o = engineOptions(ctx, hist, hb);
+    const scored = new Map<number, { a: number; b: number; T: number; after: boolean }>();
+    for (const [T, group] of groups) {
+      const series = group.map((c) => hist.series[byKey.get(seriesKey(c.product_id, c.location_id))!]);
+      const incumbentOf = (c: ModelRow) => incumbents.get(seriesKey(c.product_id, c.location_id))?.algorithm;
+      const candF = await forecastDetailed(series, group.map((c) => parseChoice(c.algorithm)), hb, o, T);
+      const incF = await forecastDetailed(series, group.map((c, j) => parseChoice(incumbentOf(c) ?? fallbackFor(series[j].y.subarray(0, T)))), hb, o, T);
+      group.forEach((c, j) => {
         const s = series[j];
         const act = s.y.subarray(T, T + hb);
         const train = s.y.subarray(0, T);
-        const a = score(act, candF[j], train).rmsse;
-        const b = score(act, incF[j], train).rmsse;
+        const fa = candF.forecasts[j];
+        const fb = incF.forecasts[j];
+        scored.set(c.id, { a: fa ? score(act, fa, train).rmsse : NaN, b: fb ? score(act, fb, train).rmsse : NaN, T, after: windowOf(c).after });
+      });
+    }
+    ctx.sqlite.transaction(() => {
+      for (const c of cands) {
         const inc = incumbents.get(seriesKey(c.product_id, c.location_id));
+        const sc = scored.get(c.id);
+        if (!sc) {
+          const why = gone.includes(c) ? 'no sales history for this series before ' + ctx.asOf + ' (product inactive or data removed)' : 'too little history before the validation window';
+          setStatus.run('rejected', `${c.reason ?? ''}; validation: ${why}`, c.id);
+          summary.rejected = Number(summary.rejected) + 1;
+          rows.push({ model: c.id, series: `${c.product_id}:${c.location_id}`, algorithm: c.algorithm, rmsse: null, previous: null, improvement_pct: null, decision: 'rejected', why });
+          continue;
+        }
+        const { a, b } = sc;
         const improvement = Number.isFinite(a) && Number.isFinite(b) && b > 0 ? ((b - a) / b) * 100 : 0;
-        const approve = !(a > b * 1.0001);
-        const why = `validation on ${hb} days before ${ctx.asOf}: RMSSE ${fmt(a)} vs ${fmt(b)} (${inc?.algorithm ?? 'none'} v${inc?.version ?? '-'}), improvement ${improvement.toFixed(1)} %`;
+        const approve = Number.isFinite(a) && !(a > b * 1.0001);
+        const window = sc.after ? `the ${hb} days after its train end` : `the holdout window (${hb} days kept out of selection)`;
+        const why = `validation on ${window}: RMSSE ${fmt(a)} vs ${fmt(b)} (${inc?.algorithm ?? 'fallback'} v${inc?.version ?? '-'}), improvement ${improvement.toFixed(1)} %`;
         if (approve) {
           if (inc) setStatus.run('retired', inc.reason, inc.id);
           setStatus.run('active', `${c.reason ?? ''}; ${why}`, c.id);
@@ -210,7 +340,7 @@ export const validateJob: Job = {
           summary.rejected = Number(summary.rejected) + 1;
         }
         rows.push({ model: c.id, series: `${c.product_id}:${c.location_id}`, algorithm: c.algorithm, rmsse: roundOrNull(a, 3), previous: roundOrNull(b, 3), improvement_pct: roundOrNull(improvement, 3), decision: approve ? 'approved' : 'rejected' });
-      });
+      }
     })();
     return { summary, rows };
   },
@@ -238,49 +368,93 @@ export const predictJob: Job = {
       .all(ctx.asOf) as { id: number; product_id: number; location_id: number; algorithm: string; status: string; interval: string | null }[])
       models.set(seriesKey(m.product_id, m.location_id), m);
     let fallback = 0;
-    const algos: Algorithm[][] = hist.series.map((s) => {
+    const choices = hist.series.map((s) => {
       const m = models.get(s.id);
       if (!m) {
         fallback++;
-        return ['snaive'];
+        return { algos: [fallbackFor(s.y)], combine: 'single' as const };
       }
       if (m.status === 'fallback') fallback++;
-      return parseAlgorithm(m.algorithm);
+      return parseChoice(m.algorithm);
     });
-    if (fallback) ctx.log.warn(`predict: ${fallback} series without a trained model use the fallback (seasonal naive); run \`optiflow train\``);
-    const f = await forecastWith(hist.series, algos, horizon, engineOptions(ctx, hist, horizon));
+    if (fallback) ctx.log.warn(`predict: ${fallback} series without a trained model use a fallback level model; run \`optiflow train\``);
+    const stored = choices.some((c) => c.algos.includes('global')) ? loadGlobal(ctx) : null;
+    const run = await forecastDetailed(hist.series, choices, horizon, engineOptions(ctx, hist, horizon), undefined, stored);
+    const f = run.forecasts;
+    const borrowed = borrowLikeForecasts(ctx, hist, f);
     mem('forecasts computed');
     const del = ctx.sqlite.prepare('delete from forecasts where run_date = ?');
     const ins = new BulkInsert(ctx.sqlite, 'forecasts', ['product_id', 'location_id', 'run_date', 'date', 'model_id', 'yhat', 'yhat_lo', 'yhat_hi', 'event_factor', 'base_yhat', 'base_lo', 'base_hi'], 50);
     const dates = Array.from({ length: horizon }, (_, h) => addDays(ctx.asOf, h));
+    // Planner overrides on top of the model (src/inventory/overrides.ts).
+    const overrides = overridesBySeries(ctx.sqlite, dates[0], dates[horizon - 1]);
+    let overridden = 0;
     let n = 0;
     ctx.sqlite.transaction(() => {
       del.run(ctx.asOf);
       hist.series.forEach((s, i) => {
+        const fi = f[i];
+        if (!fi) return;
         const ref = hist.refs[i];
         const m = models.get(s.id);
-        const iv = m?.interval ? (JSON.parse(m.interval) as { error_lo: number; error_hi: number }) : undefined;
-        const spread = iv ?? defaultSpread(f[i]);
-        const { lo, hi } = intervalFrom(f[i], spread.error_lo, spread.error_hi);
+        const iv = m?.interval && !run.fellBack.includes(i) ? (JSON.parse(m.interval) as IntervalSpec) : undefined;
+        const { lo, hi } = intervalFrom(fi, iv ?? defaultSpread(fi, ctx.config.interval));
+        overridden += overrideForecast(overrides.get(s.id), dates, fi, lo, hi);
         for (let h = 0; h < horizon; h++) {
-          const y = roundTo(f[i][h], 4);
+          const y = roundTo(fi[h], 4);
           ins.push(ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, roundTo(lo[h], 4), roundTo(hi[h], 4), 1, y, roundTo(lo[h], 4), roundTo(hi[h], 4));
           n++;
         }
       });
       ins.flush();
     })();
-    ctx.log.info(`predict: ${n} forecasts for ${hist.series.length} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
-    return { summary: { series: hist.series.length, predictions: n, fallback, horizon, backend } };
+    const problems = run.problems.map((p) => ({ sku: hist.refs[p.index].sku, location: hist.refs[p.index].location, problem: p.problem }));
+    const skipped = f.filter((x) => !x).length;
+    if (problems.length) ctx.log.warn(`predict: ${skipped} series skipped, ${run.fellBack.length} on the fallback after a failed fit: ${nameSeries(problems)}`);
+    ctx.log.info(`predict: ${n} forecasts for ${hist.series.length - skipped} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
+    const summary: JobResult['summary'] = { series: hist.series.length, predictions: n, fallback: fallback + run.fellBack.length, skipped, horizon, backend, overridden_days: overridden, borrowed_from_like_sku: borrowed };
+    if (problems.length) summary.problem_series = nameSeries(problems);
+    return { summary };
   },
 };
 
-function defaultSpread(f: Float64Array): { error_lo: number; error_hi: number } {
+/**
+ * New products with a like_sku and too little history of their own take that
+ * product's forecast at the same location, times like_factor
+ * (src/inventory/new-products.ts). Changes `f` in place; returns how many.
+ */
+function borrowLikeForecasts(ctx: JobContext, hist: { series: { id: string; y: ArrayLike<number> }[] }, f: (Float64Array | null | undefined)[]): number {
+  const likes = ctx.sqlite
+    .prepare('select p.id, q.id as like_id, p.like_factor, p.like_sku from products p left join products q on q.sku = p.like_sku where p.like_sku is not null')
+    .all() as { id: number; like_id: number | null; like_factor: number | null; like_sku: string }[];
+  if (!likes.length) return 0;
+  const index = new Map(hist.series.map((s, i) => [s.id, i]));
+  let n = 0;
+  for (const l of likes)
+    hist.series.forEach((s, i) => {
+      const [p, loc] = s.id.split(':').map(Number);
+      if (p !== l.id) return;
+      const j = l.like_id === null ? undefined : index.get(`${l.like_id}:${loc}`);
+      if (j === undefined) {
+        ctx.log.warn(`predict: like_sku "${l.like_sku}" of product ${p} has no series at this location; its own model is used`);
+        return;
+      }
+      const like = f[j];
+      if (!like || !f[i] || !borrowsForecast(s.y, true)) return;
+      f[i] = borrowedForecast(like, l.like_factor);
+      n++;
+    });
+  return n;
+}
+
+/** Spread for a series without stored errors: normal with a Poisson-like sd at the configured level (units). */
+function defaultSpread(f: Float64Array, level: number): { error_lo: number; error_hi: number } {
   let m = 0;
   for (const v of f) m += v;
   m /= Math.max(1, f.length);
+  const z = normalQuantile((1 + level) / 2);
   const sd = Math.sqrt(Math.max(m, 0.25));
-  return { error_lo: -1.2816 * sd, error_hi: 1.2816 * sd };
+  return { error_lo: -z * sd, error_hi: z * sd };
 }
 
 // ---- models list | show | rollback

@@ -6,8 +6,9 @@ import { predictJob, trainJob, validateJob } from './forecasting.js';
 import { monitorJob } from './monitor.js';
 import { qualityRiskJob } from './quality.js';
 import type { Job } from './types.js';
+import { shadowJob } from '../watch/scores.js';
 
-export const NIGHTLY: Job[] = [predictJob, eventsImpactJob, qualityRiskJob, alertsJob, monitorJob, kpisJob, savingsJob, revenueJob, trendsJob, topUrgentJob, dormantJob];
+export const NIGHTLY: Job[] = [predictJob, eventsImpactJob, qualityRiskJob, alertsJob, monitorJob, kpisJob, savingsJob, revenueJob, trendsJob, topUrgentJob, dormantJob, shadowJob];
 export const WEEKLY: Job[] = [trainJob, validateJob];
 export const ALL_JOBS: Job[] = [...NIGHTLY, ...WEEKLY];
 

@@ -24,6 +24,7 @@ import { ErrorSums, naiveScale } from '../ml/metrics.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import type { Job } from './types.js';
 import { roundOrNull } from '../numbers.js';
+import { watchModels } from '../watch/index.js';
 
 export const monitorJob: Job = {
   name: 'monitor',
@@ -109,6 +110,8 @@ export const monitorJob: Job = {
     })();
     if (!daysWithForecasts) ctx.log.warn(`monitor: no forecasts were issued for the ${L} days before ${asOf}; nothing to score yet`);
     ctx.log.info(`monitor: ${rows.length} series scored over ${daysWithForecasts} day(s); WAPE ${global.wape ?? 'n/a'}; ${flags.length} flagged for retraining`);
-    return { summary: global, rows };
+    // Watched models: shadow and canary scores on the same days, drift, canary decisions (src/watch).
+    const watch = watchModels(ctx);
+    return { summary: { ...global, ...watch.summary }, rows, drift: watch.drift.filter((d) => d.flagged) };
   },
 };

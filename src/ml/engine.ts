@@ -1,21 +1,40 @@
 /**
- * The forecasting engine: for many series at once, backtest every candidate
- * model on rolling origins (horizon 28 by default), choose per series by mean
- * RMSSE (or the mean of the best two when that backtests better), refit the
- * choice on the whole history and forecast with an interval calibrated on the
- * chosen model's own backtest errors.
+ * The forecasting engine, as four stages a reader can follow (statsforecast's
+ * shape: fit/predict over arrays, explicit cross-validation windows,
+ * conformal intervals):
  *
- * Censored days (stock-outs) arrive as NaN: no model learns them as zero
- * demand, and they are not scored.
+ *   1. backtest   (backtest.ts)  every candidate at every window, on what was known at its origin
+ *   2. select     (select.ts)    per series, by trimmed mean RMSSE over the selection windows
+ *   3. refit      (this file)    the choice on the whole history, forecast H days
+ *   4. calibrate  (calibrate.ts) intervals at the configured level from cross-fitted errors
+ *
+ * Censored days (stock-outs) arrive as NaN; where the sales of such a day are
+ * known (`floor`), demand is at least that (see `withCensoredFloor`).
+ * Per-series isolation: a series with non-finite or absurd input is skipped
+ * (and reported), a series whose fit throws or returns a non-finite forecast
+ * gets the fallback model; the others go on.
  */
-import { fitRegression, type RegressionSeries } from './regression.js';
-import { type Demand, adi, crostonClassic, dampedHoltWinters, fitHoltWinters, movingAverage, sba, seasonalNaive, tsb, zeroShare } from './models.js';
-import { ErrorSums, mean, naiveScale, quantile, score } from './metrics.js';
+import { type RegressionSeries } from './regression.js';
+import { fitGlobal, type GlobalModel } from './global-model.js';
+import { backtest, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
+import { SeriesBacktest, choiceName, combine, parseChoice, selectModel, type CandidateMetrics, type Choice } from './select.js';
+import { applyInterval, crossFitErrors, errorScale, intervalSpec, type IntervalSpec } from './calibrate.js';
+import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
+import { mean, naiveScale, normalQuantile } from './metrics.js';
+import type { Demand } from './models.js';
 import { roundTo } from '../numbers.js';
 
-/** A series as the engine sees it: the regression's inputs (history, promotion flags, log price, pooling group) and an id. */
+export type { Algorithm } from './forecasters.js';
+export type { CandidateMetrics } from './select.js';
+export { crossValidationWindows } from './backtest.js';
+
+/** A series as the engine sees it. */
 export interface EngineSeries extends RegressionSeries {
   id: string;
+  /** Promotions planned in the events table, per day of history + horizon (what a backtest may know after its origin). */
+  planned?: Uint8Array | null;
+  /** Units sold per day, kept on censored (stock-out) days: demand there is at least this. */
+  floor?: Demand | null;
 }
 
 export interface EngineOptions {
@@ -23,26 +42,26 @@ export interface EngineOptions {
   horizon: number;
   holidays: Map<number, number>;
   nHolidays: number;
+  /** Recent backtest windows (the latest is the holdout). */
   origins?: number;
   backtestHorizon?: number;
+  /** Interval level, e.g. 0.8. */
   interval?: number;
   /** Restrict candidates (tests, benchmarks). */
   candidates?: Algorithm[];
   /** Series per regression batch (memory bound). */
   chunk?: number;
-  /** Known days below which a series gets the fallback model. */
+  /** Known days below which a series is 'short' (level models only). */
   minHistory?: number;
-}
-
-export type Algorithm = 'regression' | 'ets' | 'snaive' | 'ma28' | 'croston' | 'sba' | 'tsb';
-export const STAT_ALGORITHMS: Algorithm[] = ['ets', 'snaive', 'ma28', 'croston', 'sba', 'tsb'];
-
-export interface CandidateMetrics {
-  rmsse: number;
-  mase: number;
-  wape: number | null;
-  mape: number | null;
-  bias: number;
+  /** The global TF.js model as a candidate (config train.globalModel). */
+  globalModel?: boolean;
+  /** Keep the most recent window out of selection (for validate and calibration); default true. */
+  holdout?: boolean;
+  /** Seasonal windows over the last year for long series; default true. */
+  seasonalWindows?: boolean;
+  seed?: number;
+  /** Receives the global model fitted on the whole history, when a series chose it (train stores it). */
+  onGlobal?: (m: GlobalModel) => void;
 }
 
 export interface SeriesForecast {
@@ -53,269 +72,309 @@ export interface SeriesForecast {
   lo: Float64Array;
   hi: Float64Array;
   metrics: Record<string, CandidateMetrics>;
-  /** Backtest RMSSE of the chosen model and of seasonal naive, for the gate and the monitor. */
+  /** Selection criterion of the chosen model (trimmed mean RMSSE). */
   chosenRmsse: number;
+  /** RMSSE of the choice on the holdout window (never used to choose), NaN without one. */
+  holdoutRmsse: number;
   reason: string;
   fallback: boolean;
-  kind: 'smooth' | 'intermittent' | 'short';
+  kind: SeriesKind;
+  /** Why the series was skipped or fell back (bad input, a fit that threw, a non-finite forecast). */
+  problem?: string;
+  skipped?: boolean;
 }
 
-const STAT: Record<Exclude<Algorithm, 'regression'>, (y: Demand, h: number) => { f: Float64Array; params: Record<string, number> }> = {
-  ets: (y, h) => {
-    const p = fitHoltWinters(y);
-    return { f: dampedHoltWinters(y, h, p), params: p };
-  },
-  snaive: (y, h) => ({ f: seasonalNaive(y, h), params: { period: 7 } }),
-  ma28: (y, h) => ({ f: movingAverage(y, h, { window: 28 }), params: { window: 28 } }),
-  croston: (y, h) => ({ f: crostonClassic(y, h, { alpha: 0.1 }), params: { alpha: 0.1 } }),
-  sba: (y, h) => ({ f: sba(y, h, { alpha: 0.1 }), params: { alpha: 0.1 } }),
-  tsb: (y, h) => ({ f: tsb(y, h, { alpha: 0.1, beta: 0.05 }), params: { alpha: 0.1, beta: 0.05 } }),
-};
+/**
+ * Largest believable demand of one day (units). A value above it is a data
+ * error (a stray exponent, a barcode in the quantity column); it also keeps
+ * every sum of squares of a history finite.
+ */
+export const MAX_DAILY_DEMAND = 1e12;
 
-function knownDays(y: Demand): number {
-  let n = 0;
-  for (let i = 0; i < y.length; i++) if (!Number.isNaN(y[i])) n++;
-  return n;
-}
-
-function classify(y: Demand, minHistory: number): 'smooth' | 'intermittent' | 'short' {
-  if (knownDays(y) < minHistory) return 'short';
-  // Syntetos-Boylan: ADI > 1.32 is intermittent/lumpy.
-  return adi(y) > 1.32 || zeroShare(y) > 0.3 ? 'intermittent' : 'smooth';
-}
-
-function candidatesFor(kind: 'smooth' | 'intermittent', allowed: Algorithm[] | undefined): Algorithm[] {
-  const base: Algorithm[] = kind === 'smooth' ? ['regression', 'ets', 'snaive', 'ma28'] : ['sba', 'tsb', 'croston', 'ma28', 'regression'];
-  return allowed ? base.filter((a) => allowed.includes(a)) : base;
-}
-
-async function regressionForecasts(series: EngineSeries[], idx: number[], T: number, H: number, o: EngineOptions) {
-  const out = new Map<number, Float64Array>();
-  const extra = new Map<number, { promo: number; price: number; smear: number }>();
-  // Series per regression batch: each series with own regressors holds a k x k system and its factor.
-  const chunk = o.chunk ?? 1000;
-  for (let c = 0; c < idx.length; c += chunk) {
-    const part = idx.slice(c, c + chunk);
-    const input: RegressionSeries[] = part.map((i) => ({
-      y: series[i].y.subarray(0, T),
-      promo: series[i].promo ? series[i].promo!.subarray(0, T + H) : null,
-      logPrice: series[i].logPrice ? series[i].logPrice!.subarray(0, T + H) : null,
-      group: series[i].group,
-    }));
-    const fit = await fitRegression(input, { startDay: o.startDay, T, H, holidays: o.holidays, nHolidays: o.nHolidays, yearlyOrder: 4, months: true });
-    part.forEach((i, j) => {
-      out.set(i, fit.forecast[j]);
-      extra.set(i, { promo: fit.promoEffect[j], price: fit.priceEffect[j], smear: fit.smear[j] });
-    });
+/** Why a series' input cannot be forecast, or null. */
+export function badInput(s: EngineSeries): string | null {
+  for (let t = 0; t < s.y.length; t++) {
+    const v = s.y[t];
+    if (v !== v) continue;
+    if (!Number.isFinite(v) || Math.abs(v) > MAX_DAILY_DEMAND) return `demand ${v} on day ${t + 1} of the history is not a believable quantity`;
+    if (v < 0) return `negative demand ${v} on day ${t + 1} of the history`;
   }
-  return { out, extra };
+  return null;
 }
 
-/** The rolling origins of the backtest: [train end, test end) windows of `h` days, oldest first, all inside the history. */
-export function rollingOrigins(T: number, origins: number, h: number, minTrain = 56): { trainEnd: number; testEnd: number }[] {
-  const out: { trainEnd: number; testEnd: number }[] = [];
-  for (let org = origins; org >= 1; org--) {
-    const cut = T - org * h;
-    if (cut >= minTrain) out.push({ trainEnd: cut, testEnd: cut + h });
+/**
+ * Censored days with known sales: demand was at least what sold. The day gets
+ * max(sold, mean known demand of the 28 days before) so that a stock-out day
+ * never teaches a model less than what sold, nor (when a few units sold before
+ * the shelf emptied) less than a usual day. Days with no known sales stay NaN.
+ */
+export function withCensoredFloor(y: Demand, floor: Demand | null | undefined): Demand {
+  if (!floor) return y;
+  let any = false;
+  for (let t = 0; t < y.length && !any; t++) if (y[t] !== y[t] && floor[t] > 0) any = true;
+  if (!any) return y;
+  const out = Float64Array.from(y);
+  for (let t = 0; t < y.length; t++) {
+    if (y[t] === y[t] || !(floor[t] > 0)) continue;
+    const m = mean(y.subarray(Math.max(0, t - 28), t));
+    out[t] = Math.max(floor[t], Number.isFinite(m) ? m : 0);
   }
   return out;
 }
 
-export async function forecastMany(series: EngineSeries[], o: EngineOptions): Promise<SeriesForecast[]> {
-  const origins = o.origins ?? 3;
+function seriesForModels(s: EngineSeries): EngineSeries {
+  return s.floor ? { ...s, y: withCensoredFloor(s.y, s.floor) } : s;
+}
+
+/**
+ * Series below which the global model is not fitted: a model learned across
+ * series needs many of them to learn anything the per-series models cannot,
+ * and its fixed training cost (a few seconds per window) buys nothing on a
+ * handful of series.
+ */
+export const GLOBAL_MIN_SERIES = 50;
+
+function allowedCandidates(kind: SeriesKind, o: EngineOptions, nSeries = Infinity): Algorithm[] {
+  return candidatesFor(kind, o.candidates).filter((a) => a !== 'global' || (o.globalModel && nSeries >= GLOBAL_MIN_SERIES));
+}
+
+/**
+ * Candidates backtested for a series: both the smooth and the intermittent
+ * lists whatever the series' class today, so that the backtest at an origin
+ * does not depend on a class computed from later data.
+ */
+function backtestCandidates(kind: SeriesKind, o: EngineOptions, n: number): Algorithm[] {
+  if (kind === 'short') return allowedCandidates('short', o, n);
+  const all = new Set([...allowedCandidates('smooth', o, n), ...allowedCandidates('intermittent', o, n)]);
+  return [...all];
+}
+
+interface SeriesChoice {
+  choice: Choice;
+  fallback: boolean;
+  metrics: Record<string, CandidateMetrics>;
+  score: number;
+  holdout: number;
+  reason: string;
+  errors: ReturnType<typeof crossFitErrors> | null;
+}
+
+/** Stage 2 (and the errors for stage 4) for one series. */
+function chooseForSeries(s: EngineSeries, actual: Demand, kind: SeriesKind, windows: CvWindow[], bt: Map<Algorithm, (Float64Array | null)[]>, o: EngineOptions, minHistory: number, nSeries: number): SeriesChoice {
+  const y = s.y;
+  // Scored against the demand as recorded: censored days are not errors (their lower bounds only feed the fits).
+  const sb = new SeriesBacktest(actual, windows, bt);
+  const use = bt.size ? sb.usable() : [];
+  let sel = use.filter((j) => windows[j].role === 'select');
+  if (!sel.length) sel = use;
+  const allowed = allowedCandidates(kind, o, nSeries);
+  const picked = sel.length ? selectModel(sb, allowed, sel) : null;
+  const metrics: Record<string, CandidateMetrics> = {};
+  if (!picked) {
+    const fb: Choice = { algos: [fallbackFor(y)], combine: 'single' };
+    const why = kind === 'short' ? `${knownDays(y)} known days (< ${minHistory}) and no backtest window` : 'no backtest window with known demand';
+    return { choice: fb, fallback: true, metrics, score: NaN, holdout: NaN, reason: `${why}: fallback level model ${fb.algos[0]}`, errors: null };
+  }
+  for (const a of allowed) metrics[a] = sb.metrics({ algos: [a], combine: 'single' }, sel);
+  const name = choiceName(picked.choice);
+  if (picked.choice.combine !== 'single') metrics[name] = sb.metrics(picked.choice, sel);
+  const hIdx = use.find((j) => windows[j].role === 'holdout' && !sel.includes(j));
+  const holdout = hIdx === undefined ? NaN : sb.rmsseByWindow(picked.choice)[hIdx];
+  const nSeasonal = sel.filter((j) => windows[j].kind === 'seasonal').length;
+  const hb = windows[0] ? windows[0].testEnd - windows[0].trainEnd : 0;
+  const sn = metrics.snaive;
+  const reason =
+    `${kind} series; lowest trimmed mean backtest RMSSE over ${sel.length} windows x ${hb} days` +
+    (nSeasonal ? ` (${nSeasonal} a season back)` : '') +
+    `: ${name} ${picked.score.toFixed(3)}` +
+    (sn && name !== 'snaive' ? ` (seasonal naive ${sn.trimmed.toFixed(3)})` : '') +
+    (Number.isFinite(holdout) ? `; holdout window RMSSE ${holdout.toFixed(3)}` : '');
+  const errors = crossFitErrors(sb, allowed, use, picked.choice);
+  return { choice: picked.choice, fallback: kind === 'short', metrics, score: picked.score, holdout, reason, errors };
+}
+
+/** Backtest, select, refit and calibrate every series. */
+export async function forecastMany(input: EngineSeries[], o: EngineOptions): Promise<SeriesForecast[]> {
   const hb = o.backtestHorizon ?? 28;
   const H = o.horizon;
   const level = o.interval ?? 0.8;
-  const minHistory = o.minHistory ?? Math.max(56, origins * hb + 28);
+  const minHistory = o.minHistory ?? 4 * hb;
+  const T = input.length ? input[0].y.length : 0;
+  const problems = input.map(badInput);
+  const okIdx = input.map((_, i) => i).filter((i) => !problems[i]);
+  const series = okIdx.map((i) => seriesForModels(input[i]));
   const kinds = series.map((s) => classify(s.y, minHistory));
-  const cands = kinds.map((k) => (k === 'short' ? [] : candidatesFor(k, o.candidates)));
-  // Backtest: forecasts per series, candidate and origin.
-  const bt: Map<Algorithm, Float64Array[]>[] = series.map(() => new Map());
-  const T = series.length ? series[0].y.length : 0;
-  const splits = rollingOrigins(T, origins, hb);
-  for (const { trainEnd: cut } of splits) {
-    const regIdx = series.map((_, i) => i).filter((i) => cands[i].includes('regression'));
-    if (regIdx.length) {
-      const { out } = await regressionForecasts(series, regIdx, cut, hb, o);
-      for (const i of regIdx) push(bt[i], 'regression', out.get(i)!);
-    }
-    series.forEach((s, i) => {
-      const train = s.y.subarray(0, cut);
-      for (const a of cands[i]) if (a !== 'regression') push(bt[i], a, STAT[a](train, hb).f);
-    });
-  }
-
-  // Choose.
-  const choice: { algos: Algorithm[]; metrics: Record<string, CandidateMetrics>; rmsse: number; errors: number[]; byOrigin: number[][]; reason: string }[] = [];
-  series.forEach((s, i) => {
-    const metrics: Record<string, CandidateMetrics> = {};
-    if (!cands[i].length) {
-      choice.push({ algos: [], metrics, rmsse: NaN, errors: [], byOrigin: [], reason: `fewer than ${minHistory} days of known demand: fallback` });
-      return;
-    }
-    const actualsByOrigin: { act: Demand; train: Demand }[] = splits.map(({ trainEnd, testEnd }) => ({ act: s.y.subarray(trainEnd, testEnd), train: s.y.subarray(0, trainEnd) }));
-    const nOrig = splits.length;
-    // RMSSE and MASE: mean over origins (each scaled by its own training part); WAPE, MAPE, bias: over all backtest days.
-    const evalForecasts = (fs: Float64Array[]): CandidateMetrics => {
-      let r = 0;
-      let m = 0;
-      let nr = 0;
-      const all = new ErrorSums();
-      fs.forEach((f, j) => {
-        const sc = score(actualsByOrigin[j].act, f, actualsByOrigin[j].train);
-        if (Number.isFinite(sc.rmsse)) {
-          r += sc.rmsse;
-          m += sc.mase;
-          nr++;
-        }
-        const act = actualsByOrigin[j].act;
-        for (let h = 0; h < act.length; h++) all.add(act[h], f[h]);
-      });
-      return { rmsse: nr ? r / nr : Infinity, mase: nr ? m / nr : Infinity, wape: all.wape, mape: all.mape, bias: all.n ? all.bias : 0 };
-    };
-    for (const a of cands[i]) metrics[a] = evalForecasts(bt[i].get(a)!);
-    // Near-ties go to the first candidate in the kind's preference order (intermittent: SBA first;
-    // smooth: regression first), so backtest noise does not pick the model. Intermittent series keep an
-    // intermittent-demand model unless another is better by more than 5 % (three sparse 28-day windows are noisy).
-    const bestScore = Math.min(...cands[i].map((a) => metrics[a].rmsse));
-    const tolerance = kinds[i] === 'intermittent' ? 1.05 : 1.01;
-    const preferred = cands[i].find((a) => metrics[a].rmsse <= bestScore * tolerance)!;
-    const ranked = [preferred, ...[...cands[i]].filter((a) => a !== preferred).sort((a, b) => metrics[a].rmsse - metrics[b].rmsse)];
-    let algos: Algorithm[] = [ranked[0]];
-    let best = metrics[ranked[0]].rmsse;
-    if (ranked.length > 1 && nOrig && Number.isFinite(best)) {
-      const ens = bt[i].get(ranked[0])!.map((f, j) => avg(f, bt[i].get(ranked[1])![j]));
-      const em = evalForecasts(ens);
-      metrics[`ensemble(${ranked[0]}+${ranked[1]})`] = em;
-      if (em.rmsse < best * 0.99) {
-        algos = [ranked[0], ranked[1]];
-        best = em.rmsse;
-      }
-    }
-    const chosenFs = algos.length === 1 ? bt[i].get(algos[0])! : bt[i].get(algos[0])!.map((f, j) => avg(f, bt[i].get(algos[1])![j]));
-    const errors: number[] = [];
-    const byOrigin: number[][] = [];
-    chosenFs.forEach((f, j) => {
-      const act = actualsByOrigin[j].act;
-      const run: number[] = [];
-      for (let h = 0; h < act.length; h++) {
-        // Censored days keep their place in the run (as 0 error) so windows stay consecutive.
-        const e = Number.isNaN(act[h]) ? 0 : act[h] - f[h];
-        if (!Number.isNaN(act[h])) errors.push(e);
-        run.push(Math.round(e * 100) / 100);
-      }
-      byOrigin.push(run);
-    });
-    const sn = metrics.snaive?.rmsse;
-    const reason =
-      `${kinds[i]} series; lowest mean backtest RMSSE over ${nOrig} origins x ${hb} days: ${algos.join('+')} ${best.toFixed(3)}` +
-      (sn !== undefined && algos[0] !== 'snaive' ? ` (seasonal naive ${sn.toFixed(3)})` : '');
-    choice.push({ algos, metrics, rmsse: best, errors, byOrigin, reason });
-  });
-
-  // Final fit on the whole history.
-  const regFinal = series.map((_, i) => i).filter((i) => choice[i].algos.includes('regression'));
-  const reg = regFinal.length ? await regressionForecasts(series, regFinal, T, H, o) : { out: new Map<number, Float64Array>(), extra: new Map() };
-  const z = (1 - level) / 2;
-  return series.map((s, i) => {
-    const c = choice[i];
-    const fallback = !c.algos.length;
-    const algos: Algorithm[] = fallback ? (knownDays(s.y) >= 14 ? ['snaive'] : ['ma28']) : c.algos;
-    const params: Record<string, unknown> = {};
-    const parts = algos.map((a) => {
-      if (a === 'regression') {
-        const e = reg.extra.get(i)!;
-        params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4) };
-        return reg.out.get(i)!;
-      }
-      const r = STAT[a](s.y, H);
-      params[a] = r.params;
-      return r.f;
-    });
-    const forecast = parts.length === 1 ? parts[0] : avg(parts[0], parts[1]);
-    const lo = new Float64Array(H);
-    const hi = new Float64Array(H);
-    let eLo: number;
-    let eHi: number;
-    if (c.errors.length >= 20) {
-      const sorted = Float64Array.from(c.errors).sort();
-      eLo = quantile(sorted, z);
-      eHi = quantile(sorted, 1 - z);
-    } else {
-      // Too few backtest errors: Poisson-like spread around the level, widened by the naive scale.
-      const sd = Math.max(Math.sqrt(Math.max(0, mean(forecast))), naiveScale(s.y, true) || 0);
-      eLo = -1.2816 * sd;
-      eHi = 1.2816 * sd;
-    }
-    for (let h = 0; h < H; h++) {
-      lo[h] = Math.max(0, forecast[h] + eLo);
-      hi[h] = Math.max(lo[h], forecast[h] + eHi);
-    }
-    params.interval = { level, error_lo: roundTo(eLo, 4), error_hi: roundTo(eHi, 4), n_errors: c.errors.length };
-    // Daily errors (actual - forecast) of each backtest origin, in order: safety stock reads their sums over lead time.
-    params.backtest_errors = c.byOrigin;
-    return {
+  const windows = crossValidationWindows(T, hb, { recent: o.origins ?? 3, seasonal: o.seasonalWindows, holdout: o.holdout });
+  // 1. backtest
+  const bt = await backtest(series, windows, kinds.map((k) => backtestCandidates(k, o, series.length)), o);
+  // 2. select (and the cross-fitted errors for 4)
+  const choices = series.map((s, i) => chooseForSeries(s, input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length));
+  // 3. refit on the whole history
+  const refit = await forecastChoices(series, choices.map((c) => c.choice), H, o, T, o.onGlobal);
+  // 4. calibrate
+  const out: SeriesForecast[] = new Array(input.length);
+  okIdx.forEach((orig, i) => {
+    const s = series[i];
+    const c = choices[i];
+    const r = refit.results[i];
+    const choice = r.fellBack ? r.used : c.choice;
+    const forecast = r.forecast;
+    const params: Record<string, unknown> = { ...r.params };
+    const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
+    const spec = (!r.fellBack && c.errors && intervalSpec(c.errors, level, scale)) || defaultInterval(forecast, s.y, level);
+    const { lo, hi } = applyInterval(forecast, spec);
+    params.interval = spec;
+    // Out-of-sample daily errors (actual - forecast) per window, null on censored days: safety stock reads their sums.
+    params.backtest_errors = c.errors?.runs ?? [];
+    const fallback = c.fallback || r.fellBack;
+    out[orig] = {
       id: s.id,
-      algorithm: fallback ? `fallback:${algos[0]}` : algos.length === 1 ? algos[0] : `ensemble(${algos.join('+')})`,
+      algorithm: fallback ? `fallback:${choiceName(choice)}` : choiceName(choice),
       params,
       forecast,
       lo,
       hi,
       metrics: c.metrics,
-      chosenRmsse: c.rmsse,
-      reason: c.reason,
+      chosenRmsse: c.score,
+      holdoutRmsse: c.holdout,
+      reason: r.fellBack ? `${c.reason}; ${r.problem}` : c.reason,
       fallback,
       kind: kinds[i],
+      problem: r.problem,
     };
   });
+  problems.forEach((p, i) => {
+    if (!p) return;
+    const z = new Float64Array(H);
+    out[i] = { id: input[i].id, algorithm: 'skipped', params: {}, forecast: z, lo: z, hi: z, metrics: {}, chosenRmsse: NaN, holdoutRmsse: NaN, reason: p, fallback: true, kind: 'short', problem: p, skipped: true };
+  });
+  return out;
 }
 
-function push(m: Map<Algorithm, Float64Array[]>, a: Algorithm, f: Float64Array) {
-  const l = m.get(a) ?? [];
-  l.push(f);
-  m.set(a, l);
+/** Interval without backtest errors: normal with a Poisson-like spread, widened to the naive scale (units). */
+function defaultInterval(forecast: Float64Array, y: Demand, level: number): IntervalSpec {
+  const sd = Math.max(Math.sqrt(Math.max(0, mean(forecast))), naiveScale(y, true) || 0, 0.5);
+  const z = normalQuantile((1 + level) / 2);
+  const e = roundTo(z * sd, 4);
+  return { level, lo: [-e], hi: [e], error_lo: -e, error_hi: e, n_errors: 0, scale: roundTo(mean(forecast) || 0, 4) };
 }
 
-function avg(a: Float64Array, b: Float64Array): Float64Array {
-  const o = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) o[i] = (a[i] + b[i]) / 2;
-  return o;
-}
-
-
-
-/** Parses a stored algorithm name ("regression", "ensemble(regression+ets)", "fallback:snaive"). */
-export function parseAlgorithm(name: string): Algorithm[] {
-  const n = name.replace(/^fallback:/, '');
-  const m = /^ensemble\((.+)\)$/.exec(n);
-  return (m ? m[1].split('+') : [n]) as Algorithm[];
+interface RefitResult {
+  forecast: Float64Array;
+  params: Record<string, unknown>;
+  used: Choice;
+  fellBack: boolean;
+  problem?: string;
 }
 
 /**
- * Forecasts each series with given algorithms (no backtest): the path of
- * `predict` and `validate`. Regression series are fitted in batches.
- * `truncate` fits on the first T days only (for validation on recent weeks).
+ * Stage 3: fits each series' choice on its first T days and forecasts H days.
+ * Pooled models run once over the series that use them. A fit that throws or
+ * returns a non-finite value hands that series to its fallback level model.
  */
-export async function forecastWith(series: EngineSeries[], algos: Algorithm[][], H: number, o: EngineOptions, T?: number): Promise<Float64Array[]> {
-  const len = T ?? (series.length ? series[0].y.length : 0);
-  const regIdx = series.map((_, i) => i).filter((i) => algos[i].includes('regression') && knownDays(series[i].y.subarray(0, len)) >= 56);
-  const reg = regIdx.length ? (await regressionForecasts(series, regIdx, len, H, o)).out : new Map<number, Float64Array>();
-  return series.map((s, i) => {
-    const parts = algos[i].map((a) => {
-      if (a === 'regression') return reg.get(i) ?? STAT.snaive(s.y.subarray(0, len), H).f;
-      return STAT[a](s.y.subarray(0, len), H).f;
-    });
-    return parts.length === 1 ? parts[0] : avg(parts[0], parts[1]);
+async function forecastChoices(series: EngineSeries[], choices: Choice[], H: number, o: EngineOptions, T: number, onGlobal?: (m: GlobalModel) => void, stored?: GlobalModel | null): Promise<{ results: RefitResult[] }> {
+  const pooled = new Map<Algorithm, Map<number, Float64Array>>();
+  const pooledErr = new Map<Algorithm, string>();
+  const regExtra = new Map<number, { promo: number; price: number; smear: number }>();
+  const cut = series.map((s) => (s.y.length === T ? s : { ...s, y: s.y.subarray(0, T) }));
+  for (const a of ['regression', 'global'] as Algorithm[]) {
+    const idx = series.map((_, i) => i).filter((i) => choices[i].algos.includes(a) && knownDays(cut[i].y) >= 56);
+    if (!idx.length) continue;
+    try {
+      if (a === 'regression') {
+        const r = await regressionForecasts(cut, idx, T, H, o);
+        pooled.set(a, r.out);
+        r.extra.forEach((v, k) => regExtra.set(k, v));
+      } else {
+        const m = stored ?? (await fitGlobal(cut, T, { ...o, seed: o.seed }));
+        if (!stored) onGlobal?.(m);
+        const f = m.forecast(cut, idx, T, H);
+        pooled.set(a, new Map(idx.map((i, j) => [i, f[j]])));
+      }
+    } catch (e) {
+      pooledErr.set(a, `${a} fit failed: ${(e as Error).message}`);
+    }
+  }
+  const results = cut.map((s, i): RefitResult => {
+    const c = choices[i];
+    const params: Record<string, unknown> = {};
+    try {
+      const parts = c.algos.map((a) => {
+        if (a === 'regression' || a === 'global') {
+          const f = pooled.get(a)?.get(i);
+          if (!f) throw new Error(pooledErr.get(a) ?? `${a}: too few known days`);
+          if (a === 'regression') {
+            const e = regExtra.get(i)!;
+            params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4) };
+          } else params.global = { fitted_on_days: T };
+          return f;
+        }
+        const r = LOCAL[a as LocalAlgorithm](s.y, H);
+        params[a] = r.params;
+        return r.f;
+      });
+      const f = combine(parts, c.combine);
+      for (let h = 0; h < H; h++) if (!Number.isFinite(f[h])) throw new Error(`${choiceName(c)} gave a non-finite forecast`);
+      return { forecast: f, params, used: c, fellBack: false };
+    } catch (e) {
+      const fb = fallbackFor(s.y);
+      const r = LOCAL[fb](s.y, H);
+      return { forecast: r.f, params: { [fb]: r.params }, used: { algos: [fb], combine: 'single' }, fellBack: true, problem: `${(e as Error).message}; fallback ${fb}` };
+    }
   });
+  return { results };
 }
 
-/** Interval bounds from the error quantiles stored with a model. */
-export function intervalFrom(forecast: Float64Array, errLo: number, errHi: number): { lo: Float64Array; hi: Float64Array } {
-  const lo = new Float64Array(forecast.length);
-  const hi = new Float64Array(forecast.length);
-  for (let h = 0; h < forecast.length; h++) {
-    lo[h] = Math.max(0, forecast[h] + errLo);
-    hi[h] = Math.max(lo[h], forecast[h] + errHi);
-  }
-  return { lo, hi };
+/** Parses a stored algorithm name into its algorithms (see parseChoice for the combination). */
+export function parseAlgorithm(name: string): Algorithm[] {
+  return parseChoice(name).algos;
+}
+export { parseChoice } from './select.js';
+
+/**
+ * Forecasts each series with given choices (no backtest): the path of
+ * `predict` and `validate`. `T` fits on the first T days only. Series with bad
+ * input get null and a problem; a fit that fails gets the fallback.
+ */
+export async function forecastDetailed(
+  input: EngineSeries[], choices: (Choice | Algorithm[])[], H: number, o: EngineOptions, T?: number,
+  global?: GlobalModel | null,
+): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[] }> {
+  const len = T ?? (input.length ? input[0].y.length : 0);
+  const problems: { index: number; problem: string }[] = [];
+  const okIdx: number[] = [];
+  input.forEach((s, i) => {
+    const p = badInput({ ...s, y: s.y.subarray(0, len) });
+    if (p) problems.push({ index: i, problem: p });
+    else okIdx.push(i);
+  });
+  const series = okIdx.map((i) => seriesForModels(input[i]));
+  const cs = okIdx.map((i) => {
+    const c = choices[i];
+    return Array.isArray(c) ? { algos: c, combine: (c.length > 1 ? 'mean' : 'single') as Choice['combine'] } : c;
+  });
+  // A stored global model (from train) is used as is; without one the global model is fitted here on the first T days.
+  const { results } = await forecastChoices(series, cs, H, o, len, undefined, global);
+  const forecasts: (Float64Array | null)[] = input.map(() => null);
+  const fellBack: number[] = [];
+  okIdx.forEach((orig, i) => {
+    forecasts[orig] = results[i].forecast;
+    if (results[i].fellBack) {
+      fellBack.push(orig);
+      problems.push({ index: orig, problem: results[i].problem ?? 'fit failed' });
+    }
+  });
+  return { forecasts, problems, fellBack };
+}
+
+/** forecastDetailed for callers that need a forecast for every series (zeros where the input is unusable). */
+export async function forecastWith(series: EngineSeries[], algos: (Choice | Algorithm[])[], H: number, o: EngineOptions, T?: number): Promise<Float64Array[]> {
+  const r = await forecastDetailed(series, algos, H, o, T);
+  return r.forecasts.map((f) => f ?? new Float64Array(H));
+}
+
+/** Interval bounds from scalar error quantiles (older stored models) or a per-block spec. */
+export function intervalFrom(forecast: Float64Array, errLo: number | { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number }, errHi?: number): { lo: Float64Array; hi: Float64Array } {
+  if (typeof errLo === 'object') return applyInterval(forecast, errLo);
+  return applyInterval(forecast, { error_lo: errLo, error_hi: errHi ?? -errLo });
 }

@@ -140,37 +140,61 @@ function holtWintersSse(y: Demand, p: Record<string, number>): number {
  * (1 - alpha/2) (Syntetos-Boylan bias correction); 'tsb' smooths the
  * probability of demand every day instead of the interval (Teunter-Syntetos-Babai),
  * so the forecast decays when demand stops.
+ *
+ * Start values are the means over the first demands (sizes, intervals,
+ * occurrence) rather than the first observation alone: a first interval that
+ * counts the quiet days before a product's first sale, or a first size that
+ * happens to be small, otherwise biases the level for months with alpha 0.1.
  */
 export function croston(y: Demand, h: number, p: Record<string, number> = {}, variant: 'croston' | 'sba' | 'tsb' = 'croston'): Float64Array {
   const alpha = p.alpha ?? 0.1;
   const beta = p.beta ?? 0.05;
-  let z = NaN;
-  let interval = NaN;
-  let prob = NaN;
+  // Start values over the first (up to) 5 demands, and the occurrence rate over the days they span.
+  let nz = 0;
+  let sizeSum = 0;
+  let firstDemand = -1;
+  let spanKnown = 0;
+  let intervals = 0;
+  let nInt = 0;
+  let gap = 0;
+  for (let t = 0; t < y.length && nz < 5; t++) {
+    const v = y[t];
+    if (Number.isNaN(v)) continue;
+    if (firstDemand >= 0) spanKnown++;
+    gap++;
+    if (v > 0) {
+      if (firstDemand >= 0) {
+        intervals += gap;
+        nInt++;
+      } else spanKnown = 1;
+      if (firstDemand < 0) firstDemand = t;
+      nz++;
+      sizeSum += v;
+      gap = 0;
+    }
+  }
+  if (!nz) return new Float64Array(h);
+  let z = sizeSum / nz;
+  let interval = nInt ? intervals / nInt : Math.max(1, gap);
+  let prob = nInt ? nz / Math.max(1, spanKnown) : 1 / Math.max(1, interval);
   let since = 1;
-  for (let t = 0; t < y.length; t++) {
+  for (let t = firstDemand + 1; t < y.length; t++) {
     const v = y[t];
     if (Number.isNaN(v)) continue;
     if (variant === 'tsb') {
       const occ = v > 0 ? 1 : 0;
-      prob = Number.isNaN(prob) ? occ : prob + beta * (occ - prob);
-      if (v > 0) z = Number.isNaN(z) ? v : z + alpha * (v - z);
+      prob += beta * (occ - prob);
+      if (v > 0) z += alpha * (v - z);
       continue;
     }
     if (v > 0) {
-      if (Number.isNaN(z)) {
-        z = v;
-        interval = since;
-      } else {
-        z += alpha * (v - z);
-        interval += alpha * (since - interval);
-      }
+      z += alpha * (v - z);
+      interval += alpha * (since - interval);
       since = 1;
     } else since++;
   }
   let f: number;
-  if (Number.isNaN(z)) f = 0;
-  else if (variant === 'tsb') f = prob * z;
+  if (variant === 'tsb') f = prob * z;
   else f = (z / Math.max(1, interval)) * (variant === 'sba' ? 1 - alpha / 2 : 1);
   return new Float64Array(h).fill(Math.max(0, f));
 }
@@ -200,3 +224,94 @@ export function adi(y: Demand, last = 365): number {
   }
   return nz ? n / nz : Infinity;
 }
+
+/**
+ * Simple exponential smoothing (ETS(A,N,N)) level: l_t = l_{t-1} + alpha (y_t - l_{t-1});
+ * unknown days leave the level unchanged. Start: mean of the first 7 known days.
+ */
+export function sesLevel(y: Demand, alpha: number): { level: number; sse: number; n: number } {
+  let level = NaN;
+  let sum = 0;
+  let k = 0;
+  let sse = 0;
+  let n = 0;
+  for (let t = 0; t < y.length; t++) {
+    const v = y[t];
+    if (Number.isNaN(v)) continue;
+    if (k < 7) {
+      sum += v;
+      k++;
+      level = sum / k;
+      continue;
+    }
+    const e = v - level;
+    sse += e * e;
+    n++;
+    level += alpha * e;
+  }
+  return { level: Number.isNaN(level) ? 0 : level, sse, n };
+}
+
+/** Smoothing constants tried by the level models: from a near-mean (0.02) to a fast follower (0.5). */
+const ALPHAS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
+
+/** SES with alpha chosen by in-sample one-step squared error. */
+export function sesFit(y: Demand): { level: number; alpha: number } {
+  let best = { level: 0, alpha: 0.1 };
+  let bestSse = Infinity;
+  for (const alpha of ALPHAS) {
+    const r = sesLevel(y, alpha);
+    const sse = r.n ? r.sse : 0;
+    if (sse < bestSse) {
+      bestSse = sse;
+      best = { level: r.level, alpha };
+    }
+  }
+  return best;
+}
+
+export const ses: Forecaster = (y, h, p = {}) => {
+  const level = p.alpha !== undefined ? sesLevel(y, p.alpha).level : sesFit(y).level;
+  return new Float64Array(h).fill(Math.max(0, level));
+};
+
+/** Sums of consecutive blocks of k known days, the last block ending at the last known day (ADIDA's temporal aggregation). */
+function aggregate(y: Demand, k: number): Float64Array {
+  const known: number[] = [];
+  for (let t = 0; t < y.length; t++) if (!Number.isNaN(y[t])) known.push(y[t]);
+  const nb = Math.floor(known.length / k);
+  const out = new Float64Array(nb);
+  const off = known.length - nb * k;
+  for (let b = 0; b < nb; b++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += known[off + b * k + j];
+    out[b] = s;
+  }
+  return out;
+}
+
+/**
+ * ADIDA (Nikolopoulos et al. 2011): sum demand into buckets of k = round(ADI)
+ * days, forecast the bucket total with SES, spread it evenly over the k days.
+ * Aggregation removes most zeros, so the level is an unbiased rate estimate.
+ */
+export const adida: Forecaster = (y, h, p = {}) => {
+  const k = p.k ?? Math.max(1, Math.min(28, Math.round(adi(y))));
+  const agg = aggregate(y, k);
+  if (agg.length < 2) return movingAverage(y, h, { window: 28 });
+  return new Float64Array(h).fill(Math.max(0, sesFit(agg).level / k));
+};
+
+/** IMAPA (Petropoulos and Kourentzes 2015): the mean of ADIDA over aggregation levels 1..max(2, round(ADI)). */
+export const imapa: Forecaster = (y, h) => {
+  const K = Math.max(2, Math.min(28, Math.round(adi(y))));
+  let s = 0;
+  let n = 0;
+  for (let k = 1; k <= K; k++) {
+    const agg = aggregate(y, k);
+    if (agg.length < 2) continue;
+    s += sesFit(agg).level / k;
+    n++;
+  }
+  return n ? new Float64Array(h).fill(Math.max(0, s / n)) : movingAverage(y, h, { window: 28 });
+};

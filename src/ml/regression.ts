@@ -56,6 +56,9 @@ export interface RegressionFit {
   priceEffect: number[];
   smear: number[];
   columns: string[];
+  /** Per series: the coefficients (calendar columns, then promo, log price) and the shared design rows (T + H) x k, for explanations. */
+  beta: Float64Array[];
+  design: { X: Float64Array; k: number; names: string[] };
 }
 
 interface Design {
@@ -349,6 +352,8 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     priceEffect: beta.map((b, s) => (extra[s].price ? b[k + 1] : 0)),
     smear,
     columns: [...D.names, 'promo', 'log_price'],
+    beta,
+    design: { X, k, names: D.names },
   };
 }
 

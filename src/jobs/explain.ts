@@ -1,0 +1,115 @@
+/**
+ * `models explain`: why a series has its model (the backtest of every
+ * candidate, as stored when it was trained) and what each forecast day is
+ * made of.
+ *
+ * For a model with the regression (alone or in an ensemble), the regression
+ * fit of the run is reproduced and each day's forecast split into level/trend,
+ * weekday, yearly, events (holiday regressors), promotion, price and the
+ * never-negative floor (src/ml/regression-explain.ts); an ensemble adds its
+ * other model's half and halves the regression's parts. Then the event factor
+ * applied by `events-impact` (stored yhat - base), and the storage rounding
+ * (4 decimals, and float32 values in the history cache). The components sum to the stored forecast. A
+ * planner override, when one exists for the day, is one more component on top.
+ * When the reproduction is off by more than the rounding (the data before the
+ * run changed since), the explanation says so and the gap is shown as
+ * `unexplained`.
+ */
+import { productRef } from '../db/state.js';
+import { seriesKey } from '../db/history.js';
+import { MissingInputError, UsageError } from '../errors.js';
+import { parseAlgorithm } from '../ml/engine.js';
+import { explainRegression, REGRESSION_COMPONENTS } from '../ml/regression-explain.js';
+import { regressionFitAt, settingForecastOf } from '../watch/engine-adapter.js';
+import { overridesTable } from '../report/data.js';
+import { roundTo } from '../numbers.js';
+import type { JobContext } from './types.js';
+
+/**
+ * A reproduction this close is exact: stored forecasts have 4 decimals, and the
+ * nightly history cache holds demand and prices in float32 (relative 1e-7).
+ */
+const tolerance = (y: number) => 0.5e-4 + 1e-5 * Math.max(1, Math.abs(y));
+
+export interface ExplainOptions { sku: string; location?: string; date?: string }
+
+export interface ExplainedDay { date: string; stored: number; components: Record<string, number>; sum: number; override: number | null }
+
+export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
+  const { sqlite, asOf } = ctx;
+  const location = o.location ?? 'MAIN';
+  const ref = productRef(sqlite, o.sku, location);
+  if (!ref) throw new UsageError(sqlite.prepare('select 1 from products where sku = ?').get(o.sku) ? `--location: unknown location "${location}"` : `unknown SKU "${o.sku}"`);
+  // The run that forecast the day: the latest on or before it (and never after today).
+  const upTo = o.date && o.date < asOf ? o.date : asOf;
+  const run = (sqlite.prepare('select max(run_date) as r from forecasts where product_id = ? and location_id = ? and run_date <= ?').get(ref.productId, ref.locationId, upTo) as { r: string | null }).r;
+  if (!run) throw new MissingInputError(`a forecast for ${o.sku}@${location} issued on or before ${upTo}`, `optiflow predict --as-of ${upTo}`);
+  const rows = sqlite.prepare('select date, yhat, base_yhat, model_id from forecasts where product_id = ? and location_id = ? and run_date = ? order by date').all(ref.productId, ref.locationId, run) as { date: string; yhat: number; base_yhat: number; model_id: number | null }[];
+  if (o.date && !rows.some((r) => r.date === o.date)) throw new UsageError(`--date: ${o.date} is not a forecast day of the run of ${run} (${rows[0].date} to ${rows[rows.length - 1].date})`);
+  const modelId = rows[0].model_id;
+  const model = modelId === null ? null : (sqlite.prepare('select id, version, algorithm, status, trained_at, train_end, metrics, reason from models where id = ?').get(modelId) as { id: number; version: number; algorithm: string; status: string; trained_at: string; train_end: string; metrics: string; reason: string | null });
+  const algorithm = model?.algorithm ?? 'fallback:snaive';
+  const candidates = model
+    ? Object.entries(JSON.parse(model.metrics) as Record<string, { rmsse?: number; mase?: number; wape?: number | null; mape?: number | null; bias?: number }>)
+        .filter(([, m]) => typeof m === 'object' && m !== null && 'rmsse' in m)
+        .map(([name, m]) => ({ candidate: name, rmsse: m.rmsse ?? null, mase: m.mase ?? null, wape: m.wape ?? null, mape: m.mape ?? null, bias: m.bias ?? null, chosen: name === model.algorithm }))
+        .sort((a, b) => (a.rmsse ?? Infinity) - (b.rmsse ?? Infinity))
+    : [];
+
+  // The base forecast's parts, from the reproduced model.
+  const H = rows.length;
+  const key = seriesKey(ref.productId, ref.locationId);
+  const algos = parseAlgorithm(algorithm);
+  const parts: Record<string, number>[] = rows.map(() => ({}));
+  let computed: Float64Array | null = null;
+  if (algos.includes('regression')) {
+    const algorithmOf = new Map((sqlite.prepare('select f.product_id, f.location_id, m.algorithm from (select distinct product_id, location_id, model_id from forecasts where run_date = ?) f left join models m on m.id = f.model_id').all(run) as { product_id: number; location_id: number; algorithm: string | null }[])
+      .map((r) => [seriesKey(r.product_id, r.location_id), r.algorithm ?? 'snaive']));
+    const runCtx = { ...ctx, asOf: run };
+    const fit = await regressionFitAt(runCtx, key, algorithmOf, H);
+    if (fit) {
+      const e = explainRegression(fit.fit, fit.index, fit.T, H, fit.series.promo, fit.series.logPrice);
+      const w = algos.length === 2 ? 0.5 : 1;
+      computed = new Float64Array(H);
+      e.components.forEach((c, h) => {
+        for (const n of REGRESSION_COMPONENTS) parts[h][n] = w * c[n];
+        computed![h] = w * e.forecast[h];
+      });
+      if (algos.length === 2) {
+        const other = algos.find((a) => a !== 'regression') ?? 'regression';
+        const of = await settingForecastOf(runCtx, fit.history, key, other, H);
+        of.forEach((v, h) => {
+          parts[h][`${other} (other half of the ensemble)`] = 0.5 * v;
+          computed![h] += 0.5 * v;
+        });
+      }
+    }
+  }
+  const ov = overridesTable(ctx);
+  const overrides = new Map(ov ? (sqlite.prepare(`select date, ${ov.value} as v from ${ov.table} where product_id = ? and location_id = ?`).all(ref.productId, ref.locationId) as { date: string; v: number }[]).map((r) => [r.date, r.v]) : []);
+  let maxGap = 0;
+  const days: ExplainedDay[] = rows.map((r, h) => {
+    const c = { ...parts[h] };
+    if (!computed) c[`model (${algorithm})`] = r.base_yhat;
+    const base = computed ? computed[h] : r.base_yhat;
+    const gap = r.base_yhat - base;
+    const exact = Math.abs(gap) <= tolerance(r.base_yhat);
+    if (!exact) maxGap = Math.max(maxGap, Math.abs(gap));
+    c[exact ? 'rounding' : 'unexplained'] = gap;
+    c['event factor'] = r.yhat - r.base_yhat;
+    const sum = Object.values(c).reduce((a, b) => a + b, 0);
+    const override = overrides.get(r.date) ?? null;
+    if (override !== null) c.override = override - r.yhat;
+    return { date: r.date, stored: r.yhat, components: c, sum, override };
+  });
+  const note = !computed && algos.includes('regression')
+    ? 'the regression had under 56 known days, so the model used its seasonal-naive fallback: no components'
+    : maxGap > 0 ? `the stored forecast of ${run} is not reproduced (largest gap ${roundTo(maxGap, 6)} units/day): the history before ${run} changed since the run; re-run \`optiflow predict --as-of ${run}\` to explain a current forecast` : null;
+  return {
+    sku: ref.sku, location: ref.location, run_date: run,
+    model: model ? { id: model.id, version: model.version, algorithm: model.algorithm, status: model.status, trained_at: model.trained_at, train_end: model.train_end, reason: model.reason } : { algorithm, reason: 'no trained model at the run: the fallback (seasonal naive)' },
+    candidates,
+    days: o.date ? days.filter((d) => d.date === o.date) : days,
+    note,
+  };
+}

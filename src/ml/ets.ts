@@ -1,0 +1,267 @@
+/**
+ * AutoETS: exponential smoothing state-space models (Hyndman et al. 2008),
+ * the form chosen per series by AICc among
+ *
+ *   error A or M  x  trend N or Ad (damped)  x  season N, A or M (weekly, m = 7)
+ *
+ * (multiplicative error or season only where every known day is positive).
+ * Recursions, with mu = forecast of the day, e = y - mu (additive error) or
+ * (y - mu) / mu (multiplicative error), q = e for additive error and mu e for
+ * multiplicative error (the error in units):
+ *
+ *   season N: mu = l + phi b          l' = l + phi b + alpha q        b' = phi b + beta q
+ *   season A: mu = l + phi b + s      l' = l + phi b + alpha q        s' = s + gamma q
+ *   season M: mu = (l + phi b) s      l' = l + phi b + alpha q / s    s' = s + gamma q / (l + phi b)
+ *
+ * Forecast h days ahead: (l + (phi + ... + phi^h) b) (+ or x) s of the weekday.
+ * Likelihood (concentrated): n log(SSE / n), plus 2 sum log|mu| for
+ * multiplicative error; AICc = -2 logL + 2k + 2k(k + 1) / (n - k - 1), with k
+ * the smoothing parameters plus the initial states.
+ *
+ * Hand-written rather than a library: it must fit 30,000 series at several
+ * backtest origins in a weekly run of a few minutes, so it is a tight loop over
+ * typed arrays with a bounded Nelder-Mead search (no allocation per step), and
+ * it treats unknown (censored) days as the model's own forecast.
+ */
+import type { Demand } from './models.js';
+
+export type EtsForm = { error: 'A' | 'M'; trend: 'N' | 'Ad'; season: 'N' | 'A' | 'M' };
+export interface EtsFit extends EtsForm {
+  alpha: number;
+  beta: number;
+  gamma: number;
+  phi: number;
+  aicc: number;
+  /** Final states: level, trend, and the 7 season values indexed by (day index mod 7). */
+  level: number;
+  slope: number;
+  seasonStates: Float64Array;
+  /** Index of the day after the last fitted day (to align the weekday of the season). */
+  end: number;
+}
+
+const M = 7;
+/**
+ * Days the parameters are fitted on: the last 53 weeks. A year of daily data
+ * pins down four smoothing constants well; older days add fit time (30,000
+ * series x several origins) without changing the weekly pattern's estimate much.
+ */
+const FIT_DAYS = 371;
+
+function sigmoid(u: number): number {
+  return 1 / (1 + Math.exp(-u));
+}
+
+interface Params {
+  alpha: number;
+  beta: number;
+  gamma: number;
+  phi: number;
+}
+
+function toParams(u: number[], f: EtsForm): Params {
+  const alpha = 0.0001 + 0.9998 * sigmoid(u[0]);
+  let k = 1;
+  const beta = f.trend === 'Ad' ? alpha * sigmoid(u[k++]) * 0.999 : 0;
+  const gamma = f.season !== 'N' ? (1 - alpha) * sigmoid(u[k++]) * 0.999 : 0;
+  // Damping between 0.8 and 0.98: the usual bounds (Hyndman and Athanasopoulos), so a trend never runs away over 28 days.
+  const phi = f.trend === 'Ad' ? 0.8 + 0.18 * sigmoid(u[k++]) : 1;
+  return { alpha, beta, gamma, phi };
+}
+
+/** Runs the recursions over y[from..to); returns -2 log-likelihood (concentrated) and the final states. */
+function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: EtsFit): number {
+  // Initial states from the first two known weeks.
+  let first = from;
+  while (first < to && Number.isNaN(y[first])) first++;
+  let l = 0;
+  let cnt = 0;
+  const lim = Math.min(to, first + 2 * M);
+  for (let t = first; t < lim; t++) if (!Number.isNaN(y[t])) {
+    l += y[t];
+    cnt++;
+  }
+  l = cnt ? l / cnt : 0;
+  const s = new Float64Array(M);
+  const sc = new Float64Array(M);
+  const mult = f.season === 'M';
+  for (let t = first; t < lim; t++) if (!Number.isNaN(y[t])) {
+    s[t % M] += mult ? (l > 0 ? y[t] / l : 1) : y[t] - l;
+    sc[t % M]++;
+  }
+  let ms = 0;
+  for (let j = 0; j < M; j++) {
+    s[j] = sc[j] ? s[j] / sc[j] : mult ? 1 : 0;
+    ms += s[j];
+  }
+  for (let j = 0; j < M; j++) s[j] = mult ? (ms > 0 ? (s[j] * M) / ms : 1) : s[j] - ms / M;
+  let b = 0;
+  const { alpha, beta, gamma, phi } = p;
+  let sse = 0;
+  let logMu = 0;
+  let n = 0;
+  const multErr = f.error === 'M';
+  for (let t = first; t < to; t++) {
+    const st = f.season === 'N' ? (mult ? 1 : 0) : s[t % M];
+    const base = l + phi * b;
+    const mu = mult ? base * st : base + (f.season === 'A' ? st : 0);
+    const v = y[t];
+    let q = 0;
+    if (!Number.isNaN(v)) {
+      const e = multErr ? (v - mu) / (Math.abs(mu) > 1e-9 ? mu : 1e-9) : v - mu;
+      q = multErr ? mu * e : e;
+      sse += e * e;
+      if (multErr) logMu += Math.log(Math.max(Math.abs(mu), 1e-9));
+      n++;
+    }
+    if (mult) {
+      l = base + (alpha * q) / st;
+      b = phi * b + (beta * q) / st;
+      if (f.season === 'M') s[t % M] = st + (gamma * q) / (Math.abs(base) > 1e-9 ? base : 1e-9);
+    } else {
+      l = base + alpha * q;
+      b = phi * b + beta * q;
+      if (f.season === 'A') s[t % M] = st + gamma * q;
+    }
+    if (!Number.isFinite(l)) return Infinity;
+  }
+  if (out) {
+    out.level = l;
+    out.slope = b;
+    out.seasonStates = s;
+    out.end = to;
+  }
+  if (n < 2) return Infinity;
+  return n * Math.log(Math.max(sse / n, 1e-12)) + 2 * logMu;
+}
+
+/** Nelder-Mead minimisation with a bounded number of evaluations (small dimension, smooth objective). */
+export function nelderMead(fn: (u: number[]) => number, x0: number[], maxEval = 60, step = 1): number[] {
+  const d = x0.length;
+  const pts: number[][] = [x0.slice()];
+  for (let i = 0; i < d; i++) {
+    const p = x0.slice();
+    p[i] += step;
+    pts.push(p);
+  }
+  let vals = pts.map(fn);
+  let evals = pts.length;
+  while (evals < maxEval) {
+    const order = vals.map((v, i) => i).sort((a, b) => vals[a] - vals[b]);
+    const P = order.map((i) => pts[i]);
+    const V = order.map((i) => vals[i]);
+    pts.splice(0, pts.length, ...P);
+    vals = V;
+    const c = new Array(d).fill(0);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) c[j] += pts[i][j] / d;
+    const worst = pts[d];
+    const refl = c.map((cj, j) => cj + (cj - worst[j]));
+    const fr = fn(refl);
+    evals++;
+    if (fr < vals[0]) {
+      const exp = c.map((cj, j) => cj + 2 * (cj - worst[j]));
+      const fe = fn(exp);
+      evals++;
+      if (fe < fr) {
+        pts[d] = exp;
+        vals[d] = fe;
+      } else {
+        pts[d] = refl;
+        vals[d] = fr;
+      }
+    } else if (fr < vals[d - 1]) {
+      pts[d] = refl;
+      vals[d] = fr;
+    } else {
+      const con = c.map((cj, j) => cj + 0.5 * (worst[j] - cj));
+      const fc = fn(con);
+      evals++;
+      if (fc < vals[d]) {
+        pts[d] = con;
+        vals[d] = fc;
+      } else {
+        for (let i = 1; i <= d; i++) {
+          pts[i] = pts[i].map((x, j) => pts[0][j] + 0.5 * (x - pts[0][j]));
+          vals[i] = fn(pts[i]);
+          evals++;
+        }
+      }
+    }
+    if (Math.abs(vals[d] - vals[0]) < 1e-6 * (Math.abs(vals[0]) + 1e-9)) break;
+  }
+  let bi = 0;
+  for (let i = 1; i < vals.length; i++) if (vals[i] < vals[bi]) bi = i;
+  return pts[bi];
+}
+
+/** Fits one ETS form; returns its AICc and final states. */
+export function fitEtsForm(y: Demand, f: EtsForm, maxEval = 60): EtsFit {
+  const to = y.length;
+  const from = Math.max(0, to - FIT_DAYS);
+  const dim = 1 + (f.trend === 'Ad' ? 2 : 0) + (f.season !== 'N' ? 1 : 0);
+  // Start: alpha ~ 0.1, beta ~ 0.1 alpha, gamma ~ 0.1 (1 - alpha), phi ~ 0.9.
+  const x0 = [-2.2];
+  if (f.trend === 'Ad') x0.push(-2.2);
+  if (f.season !== 'N') x0.push(-2.2);
+  if (f.trend === 'Ad') x0.push(0.5);
+  const obj = (u: number[]) => run(y, from, to, f, toParams(u, f));
+  const u = nelderMead(obj, x0, maxEval);
+  const p = toParams(u, f);
+  const fit: EtsFit = { ...f, ...p, aicc: Infinity, level: 0, slope: 0, seasonStates: new Float64Array(M), end: to };
+  const m2ll = run(y, from, to, f, p, fit);
+  let n = 0;
+  for (let t = from; t < to; t++) if (!Number.isNaN(y[t])) n++;
+  const k = dim + 1 + (f.trend === 'Ad' ? 1 : 0) + (f.season !== 'N' ? M - 1 : 0);
+  fit.aicc = n - k - 1 > 0 ? m2ll + 2 * k + (2 * k * (k + 1)) / (n - k - 1) : Infinity;
+  return fit;
+}
+
+/** The forms AutoETS considers for a series: multiplicative ones only on strictly positive data. */
+export function etsForms(y: Demand): EtsForm[] {
+  let positive = true;
+  for (let t = Math.max(0, y.length - FIT_DAYS); t < y.length; t++) if (y[t] <= 0) {
+    positive = false;
+    break;
+  }
+  const forms: EtsForm[] = [];
+  for (const trend of ['N', 'Ad'] as const) {
+    for (const season of ['N', 'A'] as const) forms.push({ error: 'A', trend, season });
+    if (positive) {
+      forms.push({ error: 'A', trend, season: 'M' });
+      forms.push({ error: 'M', trend, season: 'M' });
+    }
+  }
+  return forms;
+}
+
+/** AutoETS: the form with the lowest AICc. */
+export function autoEts(y: Demand): EtsFit | null {
+  let best: EtsFit | null = null;
+  for (const f of etsForms(y)) {
+    const fit = fitEtsForm(y, f);
+    if (Number.isFinite(fit.aicc) && (!best || fit.aicc < best.aicc)) best = fit;
+  }
+  return best;
+}
+
+export function etsForecast(fit: EtsFit, h: number): Float64Array {
+  const out = new Float64Array(h);
+  let damp = 0;
+  let pk = 1;
+  for (let i = 0; i < h; i++) {
+    if (fit.trend === 'Ad') {
+      pk *= fit.phi;
+      damp += pk;
+    }
+    const base = fit.level + damp * fit.slope;
+    const s = fit.season === 'N' ? null : fit.seasonStates[(fit.end + i) % M];
+    const v = s === null ? base : fit.season === 'M' ? base * s : base + s;
+    out[i] = Math.max(0, Number.isFinite(v) ? v : 0);
+  }
+  return out;
+}
+
+/** Short name of a fitted form, e.g. "ETS(A,Ad,M)". */
+export function etsName(f: EtsForm): string {
+  return `ETS(${f.error},${f.trend},${f.season})`;
+}

@@ -1,0 +1,65 @@
+/**
+ * The regression's forecast of each day split into its components, from the
+ * fitted coefficients (fitRegression's `beta` and design).
+ *
+ * On the log scale the forecast is a sum: eta = level/trend + weekday + yearly
+ * + events + promotion + price, and the forecast is f(eta) = max(0, exp(eta) x
+ * smear - 1) units/day. f is not linear, so the units of each component are
+ * its step in a fixed order (level/trend first, then weekday, yearly, events,
+ * promotion, price):
+ *
+ *   level/trend = exp(eta_level) x smear - 1
+ *   component_c = (exp(eta_before_c + eta_c) - exp(eta_before_c)) x smear
+ *   floor       = max(0, F) - F, F = exp(eta) x smear - 1   (the never-negative rule)
+ *
+ * The steps telescope: their sum is the forecast exactly (up to float64).
+ * Level/trend can be negative (a smearing below 1 on a slow mover).
+ */
+import type { RegressionFit } from './regression.js';
+
+export const REGRESSION_COMPONENTS = ['level/trend', 'weekday', 'yearly', 'events', 'promotion', 'price', 'floor'] as const;
+export type RegressionComponent = (typeof REGRESSION_COMPONENTS)[number];
+
+/** Which part of eta each design column belongs to. */
+function groupOf(name: string): Exclude<RegressionComponent, 'promotion' | 'price' | 'floor'> {
+  if (name === 'intercept' || name === 'trend' || name.startsWith('cp')) return 'level/trend';
+  if (name.startsWith('dow')) return 'weekday';
+  if (name.startsWith('ysin') || name.startsWith('ycos') || name.startsWith('mon')) return 'yearly';
+  if (name.startsWith('hol')) return 'events';
+  throw new Error(`regression column "${name}" has no component: extend groupOf`);
+}
+
+/**
+ * Components of series `s` of a fit, for each forecast day h (design row T + h).
+ * `promo` and `logPrice` are the series' regressors over history + horizon (or null).
+ */
+export function explainRegression(
+  fit: RegressionFit, s: number, T: number, H: number,
+  promo: ArrayLike<number> | null, logPrice: ArrayLike<number> | null,
+): { components: Record<RegressionComponent, number>[]; forecast: Float64Array } {
+  const { X, k, names } = fit.design;
+  const beta = fit.beta[s];
+  const sm = fit.smear[s];
+  const groups = names.map(groupOf);
+  const out: Record<RegressionComponent, number>[] = [];
+  const forecast = new Float64Array(H);
+  for (let h = 0; h < H; h++) {
+    const r = (T + h) * k;
+    const eta: Record<string, number> = { 'level/trend': 0, weekday: 0, yearly: 0, events: 0 };
+    for (let i = 0; i < k; i++) eta[groups[i]] += X[r + i] * beta[i];
+    eta.promotion = beta[k] * (promo ? promo[T + h] : 0);
+    eta.price = beta[k + 1] * (logPrice ? logPrice[T + h] : 0);
+    const c = {} as Record<RegressionComponent, number>;
+    let acc = eta['level/trend'];
+    c['level/trend'] = Math.exp(acc) * sm - 1;
+    for (const g of ['weekday', 'yearly', 'events', 'promotion', 'price'] as const) {
+      c[g] = (Math.exp(acc + eta[g]) - Math.exp(acc)) * sm;
+      acc += eta[g];
+    }
+    const F = Math.exp(acc) * sm - 1;
+    c.floor = Math.max(0, F) - F;
+    forecast[h] = Math.max(0, F);
+    out.push(c);
+  }
+  return { components: out, forecast };
+}

@@ -1,0 +1,81 @@
+/**
+ * The one place the watched-models and explanation code call the forecasting
+ * engine (and the regression it holds). For the watched models: an
+ * engine setting (an algorithm, or an ensemble such as
+ * "ensemble(regression+ets)", as the models table names them) forecasts the
+ * given series from their history, without a backtest.
+ */
+import { historyFor, filterHistory, loadHistory, type History } from '../db/history.js';
+import { forecastWith, parseAlgorithm, type Algorithm, type EngineOptions } from '../ml/engine.js';
+import { initBackend } from '../ml/backend.js';
+import { fitRegression } from '../ml/regression.js';
+import { UsageError } from '../errors.js';
+import type { JobContext } from '../jobs/types.js';
+
+const KNOWN: Algorithm[] = ['regression', 'ets', 'snaive', 'ma28', 'croston', 'sba', 'tsb'];
+
+/** Parses and checks an engine setting; a bad one is a usage error naming where it came from. */
+export function parseSetting(setting: string, where: string): Algorithm[] {
+  const algos = parseAlgorithm(setting.trim());
+  const bad = algos.filter((a) => !KNOWN.includes(a));
+  if (!algos.length || bad.length || algos.length > 2)
+    throw new UsageError(`${where}: "${setting}" is not an engine setting; use one of ${KNOWN.join(', ')} or ensemble(a+b)`);
+  return algos;
+}
+
+export interface SettingForecasts {
+  history: History;
+  /** Per series of `history`, the forecast from today (units/day). */
+  forecasts: Float64Array[];
+}
+
+/** Forecasts the series in `only` ("productId:locationId" -> setting) for H days from today. */
+export async function forecastSettings(ctx: JobContext, only: Map<string, string>, H: number): Promise<SettingForecasts> {
+  await initBackend(ctx.log);
+  const full = historyFor(ctx, ctx.config.train.historyDays, H);
+  const history = filterHistory(full, new Set(only.keys()));
+  const o: EngineOptions = { startDay: history.startDay, horizon: H, holidays: history.holidays, nHolidays: history.holidayNames.length, interval: ctx.config.interval };
+  const algos = history.series.map((s) => parseSetting(only.get(s.id)!, 'engine setting'));
+  const f = await forecastWith(history.series, algos, H, o);
+  return { history, forecasts: f.map((x) => x.map((v) => Math.max(0, v))) };
+}
+
+/**
+ * The regression fit `predict` made on a run date, reproduced: the same
+ * history (read as of that date), the same series in the regression batch
+ * (those whose model of the run includes the regression and that have 56+
+ * known days), the same batches of 1000 and options as the engine's
+ * regression stage. Returns the fit of the batch holding `key` and its index.
+ */
+export async function regressionFitAt(ctx: JobContext, key: string, algorithmOf: Map<string, string>, H: number) {
+  await initBackend(ctx.log);
+  // Read directly (not through the nightly history cache, which holds tonight's date).
+  const hist = loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: H });
+  const T = hist.T;
+  const known = (y: ArrayLike<number>) => {
+    let n = 0;
+    for (let t = 0; t < y.length; t++) if (!Number.isNaN(y[t])) n++;
+    return n;
+  };
+  const reg = hist.series.map((s, i) => i).filter((i) => parseAlgorithm(algorithmOf.get(hist.series[i].id) ?? 'snaive').includes('regression') && known(hist.series[i].y.subarray(0, T)) >= 56);
+  const at = reg.findIndex((i) => hist.series[i].id === key);
+  if (at < 0) return null;
+  const CHUNK = 1000; // the engine's default regression batch
+  const part = reg.slice(Math.floor(at / CHUNK) * CHUNK, Math.floor(at / CHUNK) * CHUNK + CHUNK);
+  const input = part.map((i) => ({
+    y: hist.series[i].y.subarray(0, T),
+    promo: hist.series[i].promo ? hist.series[i].promo!.subarray(0, T + H) : null,
+    logPrice: hist.series[i].logPrice ? hist.series[i].logPrice!.subarray(0, T + H) : null,
+    group: hist.series[i].group,
+  }));
+  const fit = await fitRegression(input, { startDay: hist.startDay, T, H, holidays: hist.holidays, nHolidays: hist.holidayNames.length, yearlyOrder: 4, months: true });
+  const j = at % CHUNK;
+  return { fit, index: j, T, series: input[j], history: hist };
+}
+
+/** One series' forecast by a statistical setting (the other half of an ensemble), as `predict` computes it. */
+export async function settingForecastOf(ctx: JobContext, history: History, key: string, setting: string, H: number): Promise<Float64Array> {
+  const i = history.series.findIndex((s) => s.id === key);
+  const o: EngineOptions = { startDay: history.startDay, horizon: H, holidays: history.holidays, nHolidays: history.holidayNames.length, interval: ctx.config.interval };
+  return (await forecastWith([history.series[i]], [parseSetting(setting, 'model')], H, o))[0];
+}

@@ -1,0 +1,68 @@
+/** models explain: the components of each forecast day sum to the stored forecast; a changed history is caught. */
+import { addDays } from '../src/dates.js';
+import { predictJob, trainJob } from '../src/jobs/forecasting.js';
+import { eventsImpactJob } from '../src/jobs/events-impact.js';
+import { explainForecast } from '../src/jobs/explain.js';
+import { UsageError } from '../src/errors.js';
+import type { Db } from '../src/db/connection.js';
+import { jobCtx, sampleDb } from './helpers.js';
+
+const TODAY = '2026-12-14';
+let db: Db;
+
+beforeAll(async () => {
+  ({ db } = await sampleDb({ today: TODAY, products: 10, days: 500, seed: 5 }));
+  await trainJob.run(jobCtx(db, TODAY), {});
+  // One series on the regression + ETS ensemble, so both halves are explained.
+  db.sqlite!.prepare(`update models set algorithm = 'ensemble(regression+ets)' where id = (select min(id) from models where status = 'active' and algorithm = 'regression')`).run();
+  await predictJob.run(jobCtx(db, TODAY), {});
+  await eventsImpactJob.run(jobCtx(db, TODAY), {});
+}, 300_000);
+
+function regressionModels() {
+  return db.sqlite!.prepare(`select p.sku, m.algorithm, m.metrics from models m join products p on p.id = m.product_id where m.status = 'active' and m.algorithm like '%regression%' order by p.sku`).all() as { sku: string; algorithm: string; metrics: string }[];
+}
+
+test('components sum to the stored forecast within 1e-6 on every day, reproduced to the storage rounding', async () => {
+  const models = regressionModels();
+  expect(models.length).toBeGreaterThanOrEqual(3);
+  expect(models.some((m) => m.algorithm.startsWith('ensemble'))).toBe(true);
+  for (const m of models) {
+    const r = await explainForecast(jobCtx(db, TODAY), { sku: m.sku });
+    expect(r.note).toBeNull();
+    expect(r.days).toHaveLength(30);
+    // Why: every candidate of the stored backtest, the chosen one marked, best first.
+    expect(r.candidates.map((c) => c.candidate).sort()).toEqual(Object.keys(JSON.parse(m.metrics)).sort());
+    expect(r.candidates.find((c) => c.chosen)?.candidate).toBe(m.algorithm);
+    for (const d of r.days) {
+      const sum = Object.values(d.components).reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - d.stored)).toBeLessThanOrEqual(1e-6);
+      expect(d.components.unexplained).toBeUndefined();
+      // The only gap between the reproduced model and the stored value is its rounding to 4 decimals.
+      expect(Math.abs(d.components.rounding)).toBeLessThanOrEqual(0.5e-4 + 1e-5 * Math.max(1, d.stored));
+      for (const c of ['level/trend', 'weekday', 'yearly', 'events', 'promotion', 'price', 'floor', 'event factor']) expect(d.components[c]).toEqual(expect.any(Number));
+    }
+    // The weekday part moves with the day of the week.
+    const wk = r.days.slice(0, 7).map((d) => d.components.weekday);
+    expect(Math.max(...wk) - Math.min(...wk)).toBeGreaterThan(0);
+  }
+  // A holiday of the horizon (Christmas Eve, also in the history) shows up as an event for some series.
+  const any = await Promise.all(models.map((m) => explainForecast(jobCtx(db, TODAY), { sku: m.sku, date: '2026-12-24' })));
+  expect(any.every((r) => r.days.length === 1 && r.days[0].date === '2026-12-24')).toBe(true);
+  expect(any.some((r) => r.days[0].components.events !== 0)).toBe(true);
+});
+
+test('a forecast whose history changed since the run is not passed off as explained', async () => {
+  const sku = regressionModels()[0].sku;
+  const p = (db.sqlite!.prepare('select id from products where sku = ?').get(sku) as { id: number }).id;
+  db.sqlite!.prepare('update sales set quantity = quantity * 3 where product_id = ? and date >= ? and date < ?').run(p, addDays(TODAY, -60), TODAY);
+  const r = await explainForecast(jobCtx(db, TODAY, { historyCache: false }), { sku });
+  expect(r.note).toMatch(/is not reproduced .* re-run `optiflow predict --as-of 2026-12-14`/);
+  expect(r.days.some((d) => d.components.unexplained !== undefined)).toBe(true);
+});
+
+test('bad input: unknown SKU, a date outside the run', async () => {
+  await expect(explainForecast(jobCtx(db, TODAY), { sku: 'NOPE' })).rejects.toThrow(new UsageError('unknown SKU "NOPE"'));
+  const sku = regressionModels()[0].sku;
+  await expect(explainForecast(jobCtx(db, TODAY), { sku, date: addDays(TODAY, 40) })).rejects.toThrow(/--date: 2027-01-23 is not a forecast day of the run of 2026-12-14/);
+});

@@ -1,0 +1,79 @@
+import { join } from 'node:path';
+import { addDays } from '../src/dates.js';
+import { generateSample } from '../src/io/sample.js';
+import { initBackend } from '../src/ml/backend.js';
+import { predictJob, trainJob, validateJob } from '../src/jobs/forecasting.js';
+import { jobCtx, newDb, tempDir } from './helpers.js';
+import type { Db } from '../src/db/connection.js';
+
+const TODAY = '2026-04-01';
+const noCache = { historyCache: false };
+
+async function sampleDb(products = 6, days = 400, today = TODAY): Promise<Db> {
+  const db = await newDb(join(tempDir(), 'f.db'));
+  generateSample(db.sqlite!, { products, locations: 1, days, seed: 5, today });
+  return db;
+}
+
+const idOf = (db: Db, sku: string) => (db.sqlite!.prepare('select id from products where sku = ?').get(sku) as { id: number }).id;
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+test('one series with a quantity of 1e308: train skips and names it, predict forecasts all the others and names it', async () => {
+  const db = await sampleDb();
+  const bad = idOf(db, 'SKU-00002');
+  db.sqlite!.prepare(`update sales set quantity = 1e308 where product_id = ? and date = (select max(date) from sales where product_id = ?)`).run(bad, bad);
+  const t = await trainJob.run(jobCtx(db, TODAY, noCache), {});
+  expect(t.summary.skipped).toBe(1);
+  expect(String(t.summary.skipped_series)).toMatch(/SKU-00002/);
+  const p = await predictJob.run(jobCtx(db, TODAY, noCache), {});
+  expect(p.summary.skipped).toBe(1);
+  expect(String(p.summary.problem_series)).toMatch(/SKU-00002@MAIN \(demand 1e\+308/);
+  expect(p.summary.predictions).toBe(5 * 30);
+  const rows = db.sqlite!.prepare('select product_id, count(*) as n from forecasts where run_date = ? group by product_id').all(TODAY) as { product_id: number; n: number }[];
+  expect(rows.map((r) => r.product_id)).not.toContain(bad);
+  expect(rows).toHaveLength(5);
+  await db.close();
+});
+
+test('validate with a deactivated candidate: no crash, that candidate rejected with the reason, the others scored with their own models', async () => {
+  // Two identical databases: in the first, SKU-00001 (a candidate) is deactivated before validate.
+  const run = async (deactivate: boolean) => {
+    const db = await sampleDb();
+    await trainJob.run(jobCtx(db, addDays(TODAY, -7), noCache), {});
+    await trainJob.run(jobCtx(db, TODAY, noCache), { force: true, sku: ['SKU-00001', 'SKU-00003'] });
+    if (deactivate) db.sqlite!.prepare(`update products set active = 0 where sku = 'SKU-00001'`).run();
+    const v = await validateJob.run(jobCtx(db, TODAY, noCache), {});
+    const cands = db.sqlite!.prepare(`select m.id, p.sku, m.algorithm from models m join products p on p.id = m.product_id where m.version = 2 order by p.sku`).all() as { id: number; sku: string; algorithm: string }[];
+    await db.close();
+    return { v, cands };
+  };
+  const a = await run(true);
+  const b = await run(false);
+  const rowOf = (r: typeof a, sku: string) => {
+    const id = r.cands.find((c) => c.sku === sku)!.id;
+    return r.v.rows!.find((x) => (x as { model: number }).model === id) as { algorithm: string; rmsse: number | null; decision: string; why?: string };
+  };
+  expect(rowOf(a, 'SKU-00001').decision).toBe('rejected');
+  expect(rowOf(a, 'SKU-00001').why).toMatch(/no sales history for this series/);
+  // SKU-00003 is scored exactly as when nothing was deactivated: paired with its own candidate.
+  expect(rowOf(a, 'SKU-00003').algorithm).toBe(a.cands.find((c) => c.sku === 'SKU-00003')!.algorithm);
+  expect(rowOf(a, 'SKU-00003').rmsse).not.toBeNull();
+  expect(rowOf(a, 'SKU-00003').rmsse).toBe(rowOf(b, 'SKU-00003').rmsse);
+});
+
+test('train that rejects every series says why, naming history that ends long before --as-of', async () => {
+  const db = await sampleDb(4, 300, '2026-01-01');
+  const impossible = { ...noCache, train: { maxModelAgeDays: 28, gateMape: 0.01, gateRmsse: 0.0001, origins: 3, backtestHorizon: 28, historyDays: 730, globalModel: false, holdout: true } };
+  // Give every series an incumbent first, so that a failing candidate is rejected rather than kept as the fallback.
+  await trainJob.run(jobCtx(db, '2026-01-01', noCache), {});
+  // Incumbents of a kind this backtest does not score (Croston is no longer a candidate): they stay when a candidate fails.
+  db.sqlite!.prepare(`update models set algorithm = 'croston' where status in ('active', 'fallback')`).run();
+  const r = await trainJob.run(jobCtx(db, '2026-04-01', impossible), { force: true });
+  expect(r.summary.rejected).toBe(4);
+  expect(String(r.summary.all_rejected)).toMatch(/4 x RMSSE # > #/);
+  expect(String(r.summary.all_rejected)).toMatch(/sales history ends 2025-12-31, 91 days before 2026-04-01/);
+  await db.close();
+});
