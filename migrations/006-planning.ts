@@ -6,6 +6,7 @@
  * - forecast_overrides: planner adjustments applied by `predict` on top of the model
  * - override_audit: who changed an override and when
  * - order_drafts / order_draft_lines: drafts stored by `orders --record`
+ * - an index on purchase_orders (supplier_id, received_on) for lead times learned from receipts
  */
 import { Kysely, sql } from 'kysely';
 import { isPostgres } from './001-initial.js';
@@ -17,6 +18,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     pg ? t.addColumn('id', 'serial', (c: any) => c.primaryKey()) : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
   await db.schema.alterTable('suppliers').addColumn('review_days', 'text').execute();
   await db.schema.alterTable('suppliers').addColumn('min_order_value', real).execute();
+  // Receipts per supplier (learned lead times): a range on received_on within one supplier.
+  await db.schema.createIndex('purchase_orders_receipts').on('purchase_orders').columns(['supplier_id', 'received_on']).execute();
   await db.schema.alterTable('products').addColumn('like_sku', 'text').execute();
   await db.schema.alterTable('products').addColumn('like_factor', real).execute();
   await serial(db.schema.createTable('forecast_overrides'))
@@ -57,6 +60,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex('purchase_orders_receipts').ifExists().execute();
   for (const t of ['order_draft_lines', 'order_drafts', 'override_audit', 'forecast_overrides']) await db.schema.dropTable(t).ifExists().execute();
   await db.schema.alterTable('products').dropColumn('like_factor').execute();
   await db.schema.alterTable('products').dropColumn('like_sku').execute();

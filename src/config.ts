@@ -107,48 +107,41 @@ const num = (min: number, max = Number.MAX_VALUE) => z.number().finite().min(min
 const days = int(1, 36_500);
 const prob = z.number().gt(0).lt(1);
 
-const octal = z.string().regex(/^0?[0-7]{3}$/, 'an octal mode such as 077');
-const bool = z.boolean();
-
-/**
- * The schema every resolved configuration must satisfy: types, ranges and
- * enums (messages name the key). Unknown keys are reported when the file is
- * merged onto the defaults; a key without a rule here is only type-checked there.
- */
-export const CONFIG_SCHEMA = z.object({
+/** The schema every resolved configuration must satisfy: types, ranges and enums (messages name the key). */
+export const CONFIG_SCHEMA = z.strictObject({
   db: z.string().min(1),
   asOf: z.string(),
   logLevel: z.enum(['error', 'warn', 'info', 'debug']),
   logFile: z.string().min(1).nullable(),
-  historyCache: bool,
+  historyCache: z.boolean(),
   horizon: int(1, 3650),
   interval: prob,
   leadTimeDefaultDays: int(0, 3650),
-  alerts: z.object({ reviewPeriodDays: int(0, 3650), safetyDays: int(0, 3650), overstockDays: num(1), expiryMinUnits: num(0) }),
-  notify: z.object({ channel: z.enum(['command', 'file', 'stdout', 'none']), target: z.string().min(1).nullable() }),
-  monitor: z.object({ lookbackDays: days, rule: z.enum(['relative', 'mape']), mapeThreshold: num(0), naiveRatio: num(0), backtestRatio: num(0) }),
-  train: z.object({ maxModelAgeDays: days, gateMape: num(0), gateRmsse: num(0), origins: int(1, 100), backtestHorizon: days, historyDays: int(28, 36_500), globalModel: bool, holdout: bool }),
-  kpis: z.object({ ttlHours: num(0) }),
-  savings: z.object({ holdingRatePerYear: num(0, 10), baselineDaysOfCover: num(0), outlierFactor: num(1) }),
-  dormant: z.object({ days }),
-  topUrgent: z.object({ n: int(1) }),
-  batch: z.object({
+  alerts: z.strictObject({ reviewPeriodDays: int(0, 3650), safetyDays: int(0, 3650), overstockDays: num(1), expiryMinUnits: num(0) }),
+  notify: z.strictObject({ channel: z.enum(['command', 'file', 'stdout', 'none']), target: z.string().min(1).nullable() }),
+  monitor: z.strictObject({ lookbackDays: days, rule: z.enum(['relative', 'mape']), mapeThreshold: num(0), naiveRatio: num(0), backtestRatio: num(0) }),
+  train: z.strictObject({ maxModelAgeDays: days, gateMape: num(0), gateRmsse: num(0), origins: int(1, 100), backtestHorizon: days, historyDays: int(28, 36_500), globalModel: z.boolean(), holdout: z.boolean() }),
+  kpis: z.strictObject({ ttlHours: num(0) }),
+  savings: z.strictObject({ holdingRatePerYear: num(0, 10), baselineDaysOfCover: num(0), outlierFactor: num(1) }),
+  dormant: z.strictObject({ days }),
+  topUrgent: z.strictObject({ n: int(1) }),
+  batch: z.strictObject({
     concurrency: int(1, 64), retries: int(1, 100), retryMinDelayMs: int(0), retryFactor: num(1, 100), stateDir: z.string(),
-    threads: bool, threadsMinSeries: int(0), checkFirst: bool,
+    threads: z.boolean(), threadsMinSeries: int(0), checkFirst: z.boolean(),
   }),
-  service: z.object({ levelA: prob, levelB: prob, levelC: prob, holdingRatePerYear: num(0, 10) }),
-  cleanup: z.object({ forecastsDays: days, alertsDays: days, metricsDays: days, batchRunsDays: days, notificationsDays: days }),
-  data: z.object({ maxStalenessDays: int(0, 36_500), maxQuantity: num(0), maxUnitCost: num(0), maxLeadTimeDays: int(0, 36_500), maxShelfLifeDays: int(1, 36_500), maxPackSize: num(1) }),
-  backup: z.object({ dir: z.string(), keep: int(1) }),
-  metrics: z.object({ textfile: z.string(), textfileMode: octal }),
-  tenants: z.object({ root: z.string() }),
-  files: z.object({ umask: octal }),
-  report: z.object({ afterBatch: bool, out: z.string(), weeks: int(1, 520), historyDays: days }),
-  check: z.object({ gapProbability: prob, anomalyZ: num(0), priceDeviation: num(0), stockTolerance: num(0), anomalyDays: days }),
-  watch: z.object({
-    challenger: z.string(), shadowHorizon: days, promoteWeeks: int(1), minDaysPerWeek: int(1, 7), minImprovement: num(0, 1),
-    canarySetting: z.string(), canaryShare: num(0, 1), canaryDays: days, driftDays: days, psiThreshold: num(0), psiBins: int(2, 1000),
+  service: z.strictObject({ levelA: prob, levelB: prob, levelC: prob, holdingRatePerYear: num(0, 10) }),
+  cleanup: z.strictObject({ forecastsDays: days, alertsDays: days, metricsDays: days, batchRunsDays: days, notificationsDays: days }),
+  backup: z.strictObject({ dir: z.string(), keep: int(1, 10_000) }),
+  metrics: z.strictObject({ textfile: z.string(), textfileMode: z.string().regex(/^0?[0-7]{3}$/, 'an octal mode such as 0644') }),
+  tenants: z.strictObject({ root: z.string() }),
+  files: z.strictObject({ umask: z.string().regex(/^0?[0-7]{3}$/, 'an octal umask such as 077') }),
+  report: z.strictObject({ afterBatch: z.boolean(), out: z.string(), weeks: int(1, 520), historyDays: int(7, 3650) }),
+  check: z.strictObject({ gapProbability: num(0, 1), anomalyZ: num(0), priceDeviation: num(0), stockTolerance: num(0), anomalyDays: days }),
+  watch: z.strictObject({
+    challenger: z.string(), shadowHorizon: int(1, 365), promoteWeeks: int(1, 520), minDaysPerWeek: int(1, 7), minImprovement: num(0, 1),
+    canarySetting: z.string(), canaryShare: num(0, 1), canaryDays: int(1, 3650), driftDays: int(7, 3650), psiThreshold: num(0), psiBins: int(2, 100),
   }),
+  data: z.strictObject({ maxStalenessDays: int(0, 36_500), maxQuantity: num(0), maxUnitCost: num(0), maxLeadTimeDays: int(0, 36_500), maxShelfLifeDays: int(1, 36_500), maxPackSize: num(1) }),
 });
 
 /** One line per problem: `<where> "<key>": <what> (got <value>)`. */
@@ -157,6 +150,7 @@ function schemaErrors(cfg: unknown, where: (path: string) => string): string[] {
   if (r.success) return [];
   return r.error.issues.map((i) => {
     const path = i.path.join('.');
+    if (i.code === 'unrecognized_keys') return `unknown config key "${[path, ...i.keys].filter(Boolean).join('.')}"`;
     const got = i.path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)?.[k as string], cfg);
     const issue = i as { code: string; minimum?: number | bigint; maximum?: number | bigint; inclusive?: boolean; expected?: string; values?: unknown[]; format?: string };
     const what =

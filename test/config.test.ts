@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULTS, envName, resolveConfig, stateDir } from '../src/config.js';
+import { CONFIG_SCHEMA, DEFAULTS, envName, resolveConfig, stateDir } from '../src/config.js';
 import { cli, tempDir } from './helpers.js';
 
 describe('config precedence: flag > env > file > default', () => {
@@ -75,4 +75,9 @@ describe('state folder per database', () => {
     expect(a).toBe(join('/srv/shop', '.optiflow', 'a.db'));
     expect(stateDir({ db: '/x/a.db', batch: { ...DEFAULTS.batch, stateDir: '/state/{db}' } })).toBe('/state/a.db');
   });
+});
+
+test('the built-in defaults satisfy the configuration schema (every key a module adds is declared in it)', () => {
+  const r = CONFIG_SCHEMA.safeParse(DEFAULTS);
+  expect(r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
 });

@@ -14,7 +14,7 @@ function state(over: Partial<SeriesState> & { demand?: number; days?: number; le
   return {
     productId: 1, locationId: 1, sku: 'SKU-0042', location: 'MAIN', category: 'grocery', unitCost: 2, unitPrice: 3, shelfLifeDays: null, storage: null,
     onHand: 10, stockDate: '2026-11-22', receipts: new Float64Array(H + 400), openOrders: [], yhat, lo: yhat.map((v) => v * 0.8), hi: over.hi ?? yhat.map((v) => v * 1.2),
-    supplier: { supplierId: 1, code: 'S1', name: 'Supplier', leadTimeDays: over.lead ?? 5, leadTimeSdDays: 0, orderCost: 0, packSize: 1, moq: 0, unitCost: 2, priceBreaks: [] },
+    supplier: { supplierId: 1, code: 'S1', name: 'Supplier', leadTimeDays: over.lead ?? 5, leadTimeSdDays: 0, orderCost: 0, packSize: 1, moq: 0, unitCost: 2, priceBreaks: [], reviewDays: null, lineOrderCost: 0, minOrderValue: 0, leadTimeSource: 'stated', statedLeadTimeDays: over.lead ?? 5, receipts: 0 },
     errorRuns: [], carriesEvents: [], policy: null,
     ...over,
   };

@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { BIN, cli, tempDir, testConfig } from './helpers.js';
 import { checkTenantName, createTenant, listTenants } from '../src/ops/tenants.js';
 import { UsageError } from '../src/errors.js';
+import { DEFAULTS, stateDir } from '../src/config.js';
 import { parsePrometheusText, valueOf } from './prom-text.js';
 
 const AS_OF = '2026-03-01';
@@ -92,7 +93,7 @@ describe('metrics serve and batch report on the command line', () => {
     const db = join(dir, 'm.db');
     expect(cli(['sample', '--db', db, '--products', '3', '--days', '60', '--as-of', AS_OF, '-q']).code).toBe(0);
     expect(cli(['batch', '--db', db, '--only', 'predict', '--as-of', AS_OF, '-q']).code).toBe(0);
-    const prom = join(dir, '.optiflow', 'm.db', 'metrics.prom');
+    const prom = join(stateDir({ ...DEFAULTS, db }), 'metrics.prom');
     expect(existsSync(prom)).toBe(true);
     const child = spawn(process.execPath, [BIN, 'metrics', 'serve', '--port', '0', '--db', db, '--as-of', AS_OF, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {

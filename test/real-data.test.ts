@@ -7,7 +7,8 @@ import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { predictJob, trainJob } from '../src/jobs/forecasting.js';
 import { alertsJob } from '../src/jobs/alerts.js';
-import { kpisJob } from '../src/jobs/dashboard.js';
+import { kpisJob, revenueJob } from '../src/jobs/dashboard.js';
+import { monitorJob } from '../src/jobs/monitor.js';
 import { checkHealth } from '../src/batch/health.js';
 import { StaleDataError } from '../src/db/coverage.js';
 import { stateDir } from '../src/config.js';
@@ -75,7 +76,7 @@ describe('days after the last imported sale are missing data, not zero demand', 
     const r = await predictJob.run(wide, {});
     expect(Number(r.summary.series)).toBeGreaterThan(0);
     const ctx = jobCtx(db, later, { historyCache: false });
-    for (const job of [predictJob, alertsJob, trainJob]) {
+    for (const job of [predictJob, alertsJob, trainJob, monitorJob, revenueJob]) {
       const err = await job.run(ctx, {}).then(() => null, (e) => e);
       expect(err).toBeInstanceOf(StaleDataError);
       expect(err.exitCode).toBe(1);

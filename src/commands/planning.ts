@@ -1,4 +1,4 @@
-/** On-demand planning commands: suggest, optimize, patterns, quality-risk, simulate. */
+/** On-demand planning commands: suggest, optimize, patterns, quality-risk, simulate (and orders, override). */
 import type { Command } from 'commander';
 import type { Action } from '../cli.js';
 import { suggestOrder, optimizePolicies, simulatePolicies } from '../jobs/planning.js';
@@ -87,7 +87,7 @@ export function registerPlanning(program: Command, action: Action): void {
 
   program
     .command('simulate')
-    .description('replay history day by day with optiflow\'s policy and a static min/max baseline: fill rate, stock-outs, stock value, turns, orders')
+    .description('replay history day by day, each morning knowing only what was known then, with optiflow\'s policy (orders per supplier on review days) and a static min/max baseline: fill rate, stock-outs, stock value, orders, purchase, holding, ordering cost, lost margin, total cost')
     .option('--policy <name>', 'optiflow, minmax or both', 'both')
     .option('--from <date>', 'first day (default: 180 days before --to)')
     .option('--to <date>', 'last day (default: yesterday)')
@@ -102,5 +102,6 @@ export function registerPlanning(program: Command, action: Action): void {
       if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
       ctx.out(`simulation ${r.from} .. ${r.to} (${r.days} days, ${r.series} series, models refitted every ${r.refit_days} days, service level ${r.service_level}, price breaks ${r.price_breaks ? 'on' : 'off'})\n`);
       ctx.out(table(r.rows as unknown as Record<string, Cell>[]));
+      ctx.out('total cost = purchase cost of the demand + holding + ordering + lost margin; orders = purchase orders (supplier-days); formulas in docs/planning.md\n');
     }));
 }

@@ -16,7 +16,8 @@
  * - the file records the database it was built from (the `instance_id` of its
  *   `meta` table and its path) and the change counter it has seen;
  * - a CRC-32 covers the header and each series' block (key, demand, prices,
- *   flags).
+ *   flags); the units sold on censored days (the lower bound of their demand)
+ *   are few, so they sit in the header, under its checksum.
  * A missing file is built; a file that fails any of these checks is rebuilt
  * from the database with a warning naming the file and what did not match.
  */
@@ -29,7 +30,7 @@ import { dayNumber, fromDayNumber } from '../dates.js';
 import { describeIoError } from '../io/file-safety.js';
 import { assemble, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
-const MAGIC = 'optiflow-history-cache-3';
+const MAGIC = 'optiflow-history-cache-4';
 
 /** How a column of one series is stored: float32, whole cents in an int32 (NaN as INT32_MIN), float64. */
 type Enc = 'f32' | 'c32' | 'f64';
@@ -113,6 +114,8 @@ interface CacheData {
   y: Col[];
   price: Col[];
   promo: Uint8Array[];
+  /** Units sold on censored days (demand was at least this), by day number; null when none. Rare, so kept sparse. */
+  floor: (Map<number, number> | null)[];
 }
 
 interface DbIdentity {
@@ -141,6 +144,8 @@ interface Header {
   yEnc: string;
   pEnc: string;
   crc: number[];
+  /** Sparse censored-day floors: [series row, [[day number, units], ...]]; covered by the header's checksum. */
+  floors: [number, [number, number][]][];
 }
 
 const pad8 = (n: number) => Math.ceil(n / 8) * 8;
@@ -188,7 +193,12 @@ function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: Ca
     if (h.changeId > dbChangeId) return { problem: `has seen data changes (${h.changeId}) the database does not hold (${dbChangeId}): the database was replaced or restored` };
     const N = h.keys.length;
     const C = h.days;
-    if (h.yEnc.length !== N || h.pEnc.length !== N || h.crc.length !== N) return { problem: 'has an inconsistent header' };
+    if (h.yEnc.length !== N || h.pEnc.length !== N || h.crc.length !== N || !Array.isArray(h.floors)) return { problem: 'has an inconsistent header' };
+    const floor: (Map<number, number> | null)[] = new Array(N).fill(null);
+    for (const [row, days] of h.floors) {
+      if (!Number.isInteger(row) || row < 0 || row >= N || !Array.isArray(days)) return { problem: 'has an inconsistent header' };
+      floor[row] = new Map(days.filter((d) => Array.isArray(d) && Number.isFinite(d[0]) && Number.isFinite(d[1])));
+    }
     const yEnc = [...h.yEnc].map((c) => ENC[c]);
     const pEnc = [...h.pEnc].map((c) => ENC[c]);
     if (yEnc.some((e) => !e) || pEnc.some((e) => !e)) return { problem: 'has an unknown value encoding' };
@@ -217,7 +227,7 @@ function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: Ca
       pa += pad8(C * bytesOf(pEnc[i]));
       if (seriesCrc(h.keys[i], y[i], price[i], promo[i]) !== h.crc[i]) return { problem: `has a damaged block for series ${h.keys[i]} (checksum mismatch)` };
     }
-    return { data: { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo } };
+    return { data: { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo, floor } };
   } catch (e) {
     return { problem: `is unreadable (${(e as Error).message})` };
   } finally {
@@ -231,6 +241,7 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
     magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, db, keys: c.keys,
     yEnc: c.y.map((x) => CODE[x.enc]).join(''), pEnc: c.price.map((x) => CODE[x.enc]).join(''),
     crc: c.keys.map((k, i) => seriesCrc(k, c.y[i], c.price[i], c.promo[i])),
+    floors: c.floor.flatMap((m, i) => (m && m.size ? [[i, [...m.entries()]] as [number, [number, number][]]] : [])),
   };
   const header = Buffer.from(JSON.stringify(h), 'utf8');
   const pre = Buffer.alloc(8);
@@ -259,6 +270,12 @@ function fill(sqlite: BetterSqlite3.Database, c: CacheData, rows: number[], refs
     c.y[row] = setValues(c.y[row], off, read[j].y, Y_ENCS);
     c.price[row] = setValues(c.price[row], off, read[j].price, PRICE_ENCS);
     c.promo[row].set(read[j].promo, off);
+    const m = c.floor[row];
+    if (m) for (const d of [...m.keys()]) if (d >= from && d < to) m.delete(d);
+    const f = read[j].floor;
+    if (f)
+      for (let u = 0; u < f.length; u++)
+        if (f[u] > 0) (c.floor[row] ??= new Map()).set(from + u, f[u]);
   });
 }
 
@@ -283,12 +300,13 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
   if (!c) {
     // Build: the requested window.
     const C = o.days;
-    c = { startDay: targetStart, days: C, changeId: lastChange, keys: [], y: [], price: [], promo: [] };
+    c = { startDay: targetStart, days: C, changeId: lastChange, keys: [], y: [], price: [], promo: [], floor: [] };
     for (const r of refs) {
       c.keys.push(seriesKey(r.productId, r.locationId));
       c.y.push(newCol('f32', C));
       c.price.push(newCol('f32', C));
       c.promo.push(new Uint8Array(C));
+      c.floor.push(null);
     }
     fill(sqlite, c, refs.map((_, i) => i), refs, targetStart, targetEnd);
     what = `built for ${refs.length} series x ${C} days`;
@@ -309,6 +327,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
         out.set(a.subarray(srcFrom, Math.min(a.length, srcFrom + C)), Math.max(0, shift));
         return out;
       });
+      for (const m of c.floor) if (m) for (const d of [...m.keys()]) if (d < newStart || d >= newEnd) m.delete(d);
       c.startDay = newStart;
       c.days = C;
     }
@@ -329,6 +348,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       c.y.push(newCol('f32', c.days));
       c.price.push(newCol('f32', c.days));
       c.promo.push(new Uint8Array(c.days));
+      c.floor.push(null);
     }
     fill(sqlite, c, fresh.map((_, j) => index.size + j), fresh, c.startDay, c.startDay + c.days);
     c.changeId = lastChange;
@@ -348,8 +368,14 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
   // Demand: views into the cache's arrays (no copy; the engine never writes to them). Prices: decoded when read, once per series.
   const rawArrays = refs.map((r) => {
     const i = index.get(seriesKey(r.productId, r.locationId))!;
+    let floor: Float64Array | null = null;
+    const m = data.floor[i];
+    if (m)
+      for (const [d, v] of m)
+        if (d >= targetStart && d < targetEnd) (floor ??= new Float64Array(o.days))[d - targetStart] = v;
     return {
       y: decode(data.y[i], off, o.days),
+      floor,
       promo: data.promo[i].subarray(off, off + o.days),
       get price() {
         return decode(data.price[i], off, o.days);

@@ -18,8 +18,7 @@
  * day an order placed now arrives (L), x unit price.
  */
 import { projectStock, sum } from './projection.js';
-import { orderFor, orderTiming } from './order.js';
-import { suggestQuantity } from './suggestion.js';
+import { coverCapDays, longStockoutOrder, orderFor, orderTiming } from './order.js';
 import { addDays } from '../dates.js';
 import type { SeriesState } from '../db/state.js';
 
@@ -27,6 +26,8 @@ export interface AlertThresholds {
   reviewPeriodDays: number;
   safetyDays: number;
   overstockDays: number;
+  /** Forecast horizon (days): with L + R, the most days of demand an order may cover. Default 30. */
+  horizonDays?: number;
   expiryMinUnits: number;
   defaultLeadTimeDays: number;
   serviceLevel: number;
@@ -50,8 +51,7 @@ export interface OutOfStock {
   lastRate: number | null;
 }
 
-/** Out of stock longer than this, the forecast has no recent sales behind it: the order is sized on the rate before. */
-export const LONG_STOCKOUT_DAYS = 28;
+export { LONG_STOCKOUT_DAYS } from './order.js';
 
 export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds, quality?: { risk: number; level: string; precision?: number | null } | null, out0?: OutOfStock | null, overrideNote?: string | null): AlertDraft[] {
   const out: AlertDraft[] = [];
@@ -81,7 +81,7 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
   }
   if (severity) {
     let sug = orderFor(s, {
-      leadTime: L, targetDays: L + R, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear, maxCoverDays: t.overstockDays,
+      leadTime: L, targetDays: L + R, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear, maxCoverDays: coverCapDays(t, L, R),
     }).suggestion;
     // Units forecast but not served before an order placed now can arrive (open orders count on their day).
     let lost = 0;
@@ -103,19 +103,11 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
         ? `open orders cover demand after that, but the one due ${addDays(asOf, due)} arrives after the stock-out: ask the supplier to expedite it`
         : 'nothing ordered now arrives in time: expedite or transfer stock';
     }
-    if (s.onHand <= 0 && out0 && out0.days > LONG_STOCKOUT_DAYS) {
-      // No sale for weeks: today's forecast learned nothing recent, so the order is sized on the rate before the stock-out,
-      // the smallest that covers L + R days (no economic lot on a demand that may be gone).
-      if (out0.lastRate && out0.lastRate > 0) {
-        const rate = out0.lastRate;
-        sug = suggestQuantity({
-          onHand: 0, receipts: s.receipts, demand: new Float64Array(Math.max(L + R, 1)).fill(rate), leadTimeDays: L, targetDays: L + R, safetyStock: 0, safetyMargin: 0,
-          packSize: s.supplier?.packSize ?? 1, moq: s.supplier?.moq ?? 0, listUnitCost: s.supplier?.unitCost ?? s.unitCost, priceBreaks: [], holdingRatePerYear: t.holdingRatePerYear,
-          shelfLifeDays: s.shelfLifeDays, orderCost: 0, maxCoverDays: t.overstockDays, unitPrice: s.unitPrice,
-        });
-        lost = rate * L;
-        act = `no sale since, so demand now is unknown; at the ${fmt(rate)}/day it sold before, ${sug.quantity > 0 ? `order ${fmt(sug.quantity)}` : 'open orders cover it'} once you confirm it is still sold`;
-      } else act = 'no sales on record before it: confirm the product is still sold before ordering';
+    const long = longStockoutOrder(s, out0, { leadTime: L, targetDays: L + R, holdingRatePerYear: t.holdingRatePerYear, maxCoverDays: coverCapDays(t, L, R) });
+    if (long && out0) {
+      sug = long.suggestion;
+      if (out0.lastRate) lost = out0.lastRate * L;
+      act = `no sale since, so demand now is unknown; ${long.note}`;
       why = `has been out of stock since ${out0.since} (${out0.days} days)`;
     }
     if (overrideNote) act += ` [forecast ${overrideNote}]`;

@@ -42,6 +42,12 @@ export function receiptStats(receipts: Receipt[]): ReceiptStats | null {
   return { n: ok.length, meanLeadTime: ml, sdLeadTime: sl, meanLateness: mt, sdLateness: st };
 }
 
+/** The same statistics from sums: n, sum and sum of squares of lead times (s1, s2) and lateness (t1, t2). */
+export function statsFromSums(n: number, s1: number, s2: number, t1: number, t2: number): ReceiptStats {
+  const sd = (sum: number, sq: number) => (n > 1 ? Math.sqrt(Math.max(0, (sq - (sum * sum) / n) / (n - 1))) : 0);
+  return { n, meanLeadTime: s1 / n, sdLeadTime: sd(s1, s2), meanLateness: t1 / n, sdLateness: sd(t1, t2) };
+}
+
 /** The lead time to plan with: learned when there are enough receipts, else the stated one. */
 export function planningLeadTime(stated: { leadTimeDays: number; leadTimeSdDays: number }, stats: ReceiptStats | null | undefined, minReceipts = MIN_RECEIPTS) {
   if (stats && stats.n >= minReceipts)

@@ -6,7 +6,7 @@ import { addDays, daysBetween, weekday } from '../dates.js';
 import { historyFor } from '../db/history.js';
 import { currentStock, productRefs, StateReader, stockValues } from '../db/state.js';
 import { ALERT_ACTIVE_ON } from '../db/snapshot.js';
-import { seriesWithoutStock } from '../db/coverage.js';
+import { requireCoverage, seriesWithoutStock } from '../db/coverage.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { trendStats } from '../inventory/trend-stats.js';
 import { MissingInputError } from '../errors.js';
@@ -251,6 +251,8 @@ export const revenueJob: Job = {
   description: 'predicted against actual revenue for each of the last 30 days',
   dependsOn: ['predict'],
   async run(ctx) {
+    // Actual revenue of days after the last imported sale is unknown, not zero.
+    requireCoverage(ctx);
     const { sqlite, asOf } = ctx;
     if (!sqlite.prepare('select 1 from forecasts where run_date <= ? limit 1').get(asOf)) throw new MissingInputError(`forecasts issued on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
     // The forecast of day d: the latest run on or before d that covers d (index forecasts(run_date, date)).
@@ -344,7 +346,7 @@ export const topUrgentJob: Job = {
          from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where ${ALERT_ACTIVE_ON}`,
       )
       .all({ day: ctx.asOf }) as { id: number; severity: string; kind: string; sku: string; location: string; stockout_date: string | null; days_of_cover: number | null; suggested_qty: number | null; revenue_at_risk: number | null; message: string; product_id: number; location_id: number }[];
-    const reader = new StateReader(ctx.sqlite, ctx.asOf);
+    const reader = new StateReader(ctx.sqlite, ctx.asOf).preload();
     const refs = productRefs(ctx.sqlite);
     const lead = new Map<string, number>();
     const withSlack = all.map((a) => {

@@ -18,6 +18,7 @@
  * `train` retrains flagged series.
  */
 import { MODEL_IN_FORCE_WHERE } from '../db/snapshot.js';
+import { requireCoverage } from '../db/coverage.js';
 import { addDays } from '../dates.js';
 import { historyFor, seriesKey } from '../db/history.js';
 import { ErrorSums, naiveScale } from '../ml/metrics.js';
@@ -31,6 +32,8 @@ export const monitorJob: Job = {
   description: 'score recent forecasts against sales (MAPE, WAPE, RMSE, bias); flag series for retraining',
   dependsOn: ['alerts'],
   async run(ctx) {
+    // Days after the last imported sale are missing, not zero sales: scoring them would flag every series.
+    requireCoverage(ctx);
     const { sqlite, asOf, config } = ctx;
     const L = config.monitor.lookbackDays;
     const hist = historyFor(ctx, L + 365, 0);

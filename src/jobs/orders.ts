@@ -14,7 +14,8 @@
 import { addDays, dayNumber } from '../dates.js';
 import { seriesWithForecasts, StateReader, type SeriesState } from '../db/state.js';
 import { MissingInputError } from '../errors.js';
-import { orderFor, orderTiming } from '../inventory/order.js';
+import { coverCapDays, longStockoutOrder, orderFor, orderTiming } from '../inventory/order.js';
+import { outOfStockSince } from '../db/stockouts.js';
 import { projectStock, sum } from '../inventory/projection.js';
 import { buildDraft, type DraftCandidate } from '../inventory/purchase-order.js';
 import { isReviewDay, reviewGap, WEEKDAYS } from '../inventory/review.js';
@@ -60,6 +61,7 @@ export function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
     (groups.get(k) ?? groups.set(k, []).get(k)!).push(s);
   }
   const today = dayNumber(asOf);
+  const since = outOfStockSince(sqlite, asOf);
   const h = config.service.holdingRatePerYear;
   const drafts: DraftOut[] = [];
   const later: { supplier: string; location: string; next_review: string; due: number }[] = [];
@@ -68,13 +70,15 @@ export function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
     const reviewsToday = o.allSuppliers || isReviewDay(sup.reviewDays, today);
     const cands: DraftCandidate[] = members.map((s) => {
       const { L, R } = orderTiming(s, asOf, { leadTimeDays: config.leadTimeDefaultDays, reviewPeriodDays: config.alerts.reviewPeriodDays });
-      const { suggestion: sug } = orderFor(s, {
-        leadTime: L, targetDays: L + R, serviceLevel: s.policy?.serviceLevel ?? config.service.levelB, safetyMargin: 0, holdingRatePerYear: h, maxCoverDays: config.alerts.overstockDays,
-      });
+      const cap = coverCapDays({ overstockDays: config.alerts.overstockDays, horizonDays: config.horizon }, L, R);
+      const long = longStockoutOrder(s, s.onHand <= 0 ? since(s.productId, s.locationId) : null, { leadTime: L, targetDays: L + R, holdingRatePerYear: h, maxCoverDays: cap });
+      const sug = long?.suggestion ?? orderFor(s, {
+        leadTime: L, targetDays: L + R, serviceLevel: s.policy?.serviceLevel ?? config.service.levelB, safetyMargin: 0, holdingRatePerYear: h, maxCoverDays: cap,
+      }).suggestion;
       const rate = s.yhat.length ? sum(s.yhat) / s.yhat.length : 0;
       const p = projectStock(Math.max(0, s.onHand), s.receipts, s.yhat);
-      const when = s.onHand <= 0 ? 'out of stock now' : p.stockoutDay !== null ? `runs out on ${addDays(asOf, p.stockoutDay)}` : `covers ${Number.isFinite(p.daysOfCover) ? p.daysOfCover.toFixed(1) : 'all'} days`;
-      const room = config.alerts.overstockDays * rate - Math.max(0, s.onHand) - sum(s.receipts);
+      const when = long ? 'out of stock for weeks' : s.onHand <= 0 ? 'out of stock now' : p.stockoutDay !== null ? `runs out on ${addDays(asOf, p.stockoutDay)}` : `covers ${Number.isFinite(p.daysOfCover) ? p.daysOfCover.toFixed(1) : 'all'} days`;
+      const room = cap * rate - Math.max(0, s.onHand) - sum(s.receipts);
       return {
         key: `${s.productId}`, sku: s.sku, quantity: sug.quantity, reason: `${when}; ${sug.why}`, listUnitCost: s.supplier?.unitCost ?? s.unitCost, priceBreaks: s.supplier?.priceBreaks ?? [],
         packSize: s.supplier?.packSize ?? 1, moq: s.supplier?.moq ?? 0, rate, maxQuantity: Math.max(sug.quantity, Math.min(sug.maxSellable ?? Infinity, room)),

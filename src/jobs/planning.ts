@@ -6,12 +6,10 @@ import { addDays, daysBetween, isIsoDate } from '../dates.js';
 import { loadHistory } from '../db/history.js';
 import { productRef, productRefs, StateReader } from '../db/state.js';
 import { MissingInputError, UsageError } from '../errors.js';
-import { initBackend } from '../ml/backend.js';
-import { forecastMany, forecastWith, parseAlgorithm, type Algorithm } from '../ml/engine.js';
 import { projectStock, sum } from '../inventory/projection.js';
 import { normalQuantile, safetyStock } from '../inventory/safety-stock.js';
 import { suggestQuantity } from '../inventory/suggestion.js';
-import { orderFor, orderTiming } from '../inventory/order.js';
+import { coverCapDays, orderFor, orderTiming } from '../inventory/order.js';
 import { overridesBySeries } from './overrides.js';
 import { describeOverride } from '../inventory/overrides.js';
 import { type JobContext, withoutIds } from './types.js';
@@ -51,7 +49,7 @@ export function suggestOrder(ctx: JobContext, o: SuggestOptions) {
   const { L, R } = orderTiming(s, ctx.asOf, { leadTimeDays: ctx.config.leadTimeDefaultDays, reviewPeriodDays: ctx.config.alerts.reviewPeriodDays });
   const targetDays = o.targetDate ? Math.max(1, daysBetween(ctx.asOf, o.targetDate)) : L + R;
   const serviceLevel = o.serviceLevel ?? s.policy?.serviceLevel ?? ctx.config.service.levelB;
-  const { suggestion: sug, safetyStock: ss } = orderFor(s, { leadTime: L, targetDays, serviceLevel, safetyMargin: o.safetyMargin ?? 0, holdingRatePerYear: ctx.config.service.holdingRatePerYear, maxCoverDays: ctx.config.alerts.overstockDays });
+  const { suggestion: sug, safetyStock: ss } = orderFor(s, { leadTime: L, targetDays, serviceLevel, safetyMargin: o.safetyMargin ?? 0, holdingRatePerYear: ctx.config.service.holdingRatePerYear, maxCoverDays: coverCapDays({ overstockDays: ctx.config.alerts.overstockDays, horizonDays: ctx.config.horizon }, L, R) });
   const overrides = (overridesBySeries(ctx.sqlite, ctx.asOf, addDays(ctx.asOf, targetDays)).get(`${ref.productId}:${ref.locationId}`) ?? []).map(describeOverride);
   const p = projectStock(s.onHand, s.receipts, s.yhat);
   const orderBy = p.stockoutDay === null ? null : addDays(ctx.asOf, Math.max(0, p.stockoutDay - L));
@@ -160,7 +158,7 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
     const cycle = suggestQuantity({
       onHand: 0, receipts: [], demand: new Float64Array(Math.max(1, Math.ceil(L + Rs))).fill(d), leadTimeDays: L, targetDays: Rs, safetyStock: 0, safetyMargin: 0,
       packSize: pack, moq: st.supplier?.moq ?? 0, listUnitCost: cost, priceBreaks: st.supplier?.priceBreaks ?? [], holdingRatePerYear: config.service.holdingRatePerYear,
-      shelfLifeDays: st.shelfLifeDays, orderCost: st.supplier?.lineOrderCost ?? 0, maxCoverDays: config.alerts.overstockDays, unitPrice: st.unitPrice,
+      shelfLifeDays: st.shelfLifeDays, orderCost: st.supplier?.lineOrderCost ?? 0, maxCoverDays: coverCapDays({ overstockDays: config.alerts.overstockDays, horizonDays: config.horizon }, L, Rs), unitPrice: st.unitPrice,
     });
     const Q = d > 0 ? Math.max(cycle.quantity, pack) : pack;
     const ssAt = (sl: number) => safetyStock({ errorRuns: st.errorRuns, errorLo: st.errorLo, errorHi: st.errorHi, leadTimeDays: L, reviewDays: R, leadTimeSdDays: st.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: d, serviceLevel: sl }).units;

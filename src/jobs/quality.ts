@@ -11,7 +11,7 @@
  *   incidents   quality incidents of the series over the last 365 days / 5, capped at 1
  *
  * Model: with at least 30 incidents in the history, a logistic regression
- * (TensorFlow.js, 300 full-batch Adam steps, at most ~5,000 sampled days) learned from past days: features of day t
+ * (exact penalised maximum likelihood by Newton steps, at most ~5,000 sampled days) learned from past days: features of day t
  * -> an incident on t..t+6. Every row counts once (no oversampling of the rare
  * incident rows) and the bias starts at logit(base rate), so the fitted risk is
  * a probability that keeps the true base rate.
@@ -40,7 +40,6 @@
  */
 import { STOCK_BEFORE_SQL } from '../db/snapshot.js';
 import { addDays, dayNumber, fromDayNumber } from '../dates.js';
-import { initBackend, tf } from '../ml/backend.js';
 import { type Job, type JobContext, withoutIds } from './types.js';
 import { roundTo } from '../numbers.js';
 
@@ -152,7 +151,6 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
   let baseRate = 0;
   let noAlertWhy: string | null = `fewer than ${minIncidents} recorded incidents (${totalIncidents}): the risk is a rule score, not a probability, so no alert level has a known precision`;
   if (totalIncidents >= minIncidents && items.length) {
-    await initBackend(ctx.log);
     // Training rows: every 7th day of the last year per series; label: an incident within the next 7 days.
     const X: number[][] = [];
     const Y: number[] = [];
@@ -183,15 +181,15 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
         const trainIdx = X.map((_, k) => k).filter((k) => !inBlock(k));
         const testIdx = X.map((_, k) => k).filter(inBlock);
         if (!testIdx.length) continue;
-        const fit = await fitLogistic(trainIdx.map((k) => X[k]), trainIdx.map((k) => Y[k]));
+        const fit = fitLogistic(trainIdx.map((k) => X[k]), trainIdx.map((k) => Y[k]));
         fit(testIdx.map((k) => X[k])).forEach((p, j) => (oof[testIdx[j]] = p));
       }
       const ok = oof.map((_, k) => k).filter((k) => Number.isFinite(oof[k]));
       calibration = calibrationTable(ok.map((k) => oof[k]), ok.map((k) => Y[k]), ok.map((k) => who[k]));
       alert = alertThreshold(ok.map((k) => oof[k]), ok.map((k) => Y[k]), baseRate);
       noAlertWhy = alert ? null : `no risk level reaches a precision of ${MIN_ALERT_PRECISION * 100} % (and twice the base rate ${(baseRate * 100).toFixed(1)} %) over at least 20 past series-weeks: the risk is stated, no alert is raised`;
-      predictAll = await fitLogistic(X, Y);
-      method = `logistic (TensorFlow.js, ${Y.length} rows, ${pos} with incidents)`;
+      predictAll = fitLogistic(X, Y);
+      method = `logistic (${Y.length} rows, ${pos} with incidents)`;
     } else noAlertWhy = `only ${pos} sampled weeks with an incident: too few to learn a risk`;
   }
   const skipped: { sku: string; location: string; reason: string }[] = [];
@@ -237,24 +235,74 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
  */
 const L2 = 0.01;
 
-/** A 4-weight logistic regression by full-batch gradient steps; every row counts once, bias starts at logit(base rate). */
-async function fitLogistic(X: number[][], Y: number[]): Promise<(fs: number[][]) => number[]> {
-  const p = Math.min(0.99, Math.max(0.01, Y.reduce((a, b) => a + b, 0) / Math.max(1, Y.length)));
-  const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, activation: 'sigmoid', inputShape: [4], kernelInitializer: 'zeros', kernelRegularizer: tf.regularizers.l2({ l2: L2 }), biasInitializer: tf.initializers.constant({ value: Math.log(p / (1 - p)) }) })] });
-  model.compile({ optimizer: tf.train.adam(0.05), loss: 'binaryCrossentropy' });
-  const xs = tf.tensor2d(X);
-  const ys = tf.tensor2d(Y, [Y.length, 1]);
-  // Full-batch gradient steps: a 4-weight logistic regression needs no mini-batches.
-  await model.fit(xs, ys, { epochs: 300, batchSize: Y.length, verbose: 0, shuffle: false });
-  xs.dispose();
-  ys.dispose();
-  return (fs: number[][]) => (fs.length ? Array.from(tf.tidy(() => (model.predict(tf.tensor2d(fs)) as tf.Tensor).dataSync())) : []);
+/**
+ * A logistic regression fitted by Newton steps (iteratively reweighted least
+ * squares) to its exact penalised maximum likelihood: every row counts once,
+ * the bias starts at logit(base rate) and is not penalised, so at convergence
+ * the mean fitted risk equals the base rate of the rows. Hand-written for
+ * speed: five fits (four folds and the final one) of a 5-parameter model take
+ * milliseconds this way, against seconds each with TensorFlow.js gradient steps
+ * on the CPU backends, and Newton converges without a learning rate to tune.
+ */
+export function fitLogistic(X: number[][], Y: number[], l2 = L2): (fs: number[][]) => number[] {
+  const k = (X[0]?.length ?? 0) + 1;
+  const n = Y.length;
+  const p0 = Math.min(0.99, Math.max(0.01, Y.reduce((a, b) => a + b, 0) / Math.max(1, n)));
+  const w = new Array<number>(k).fill(0);
+  w[k - 1] = Math.log(p0 / (1 - p0));
+  const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+  const score = (x: number[]) => sigmoid(x.reduce((a, v, j) => a + v * w[j], w[k - 1]));
+  for (let it = 0; it < 50; it++) {
+    // Gradient g and Hessian H of the penalised negative log-likelihood (penalty l2 |w|^2 on the mean log-loss, the weights only).
+    const g = new Array<number>(k).fill(0);
+    const H = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+    for (let r = 0; r < n; r++) {
+      const x = [...X[r], 1];
+      const p = score(X[r]);
+      const v = p * (1 - p);
+      for (let a = 0; a < k; a++) {
+        g[a] += (p - Y[r]) * x[a];
+        for (let b = 0; b <= a; b++) H[a][b] += v * x[a] * x[b];
+      }
+    }
+    for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) H[b][a] = H[a][b];
+    for (let a = 0; a < k - 1; a++) {
+      g[a] += 2 * l2 * n * w[a];
+      H[a][a] += 2 * l2 * n;
+    }
+    const step = solve(H, g);
+    let size = 0;
+    for (let a = 0; a < k; a++) {
+      w[a] -= step[a];
+      size = Math.max(size, Math.abs(step[a]));
+    }
+    if (size < 1e-8) break;
+  }
+  return (fs: number[][]) => fs.map(score);
+}
+
+/** Gaussian elimination with partial pivoting for the small Newton system H s = g. */
+function solve(H: number[][], g: number[]): number[] {
+  const k = g.length;
+  const A = H.map((row, i) => [...row, g[i]]);
+  for (let c = 0; c < k; c++) {
+    let piv = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
+    [A[c], A[piv]] = [A[piv], A[c]];
+    const d = A[c][c] || 1e-12;
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = A[r][c] / d;
+      for (let j = c; j <= k; j++) A[r][j] -= f * A[c][j];
+    }
+  }
+  return A.map((row, i) => row[k] / (A[i][i] || 1e-12));
 }
 
 export const qualityRiskJob: Job = {
   name: 'quality-risk',
   isolated: true,
-  description: 'quality risk 0..1 per perishable series from storage conditions, stock age and incidents (feeds alerts)',
+  description: 'calibrated risk of a quality incident within 7 days per perishable series, with a calibration table and an alert level of stated precision (feeds alerts)',
   dependsOn: [],
   run: (ctx) => assessQuality(ctx),
 };

@@ -32,6 +32,7 @@ import { buildDraft, type DraftCandidate } from '../inventory/purchase-order.js'
 import { isReviewDay, longestReviewGap, reviewGap } from '../inventory/review.js';
 import { minMaxQuantity, policyTotals, StockSim, type PolicyTotals, type SimResult } from '../inventory/simulation.js';
 import { sum } from '../inventory/projection.js';
+import { coverCapDays } from '../inventory/order.js';
 import type { JobContext } from './types.js';
 import { roundTo } from '../numbers.js';
 
@@ -191,12 +192,12 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
           const sug = suggestQuantity({
             onHand: sim.onHand, receipts: sim.receiptsFrom(t + 1, f.length + 1), demand: f, leadTimeDays: L, targetDays: L + R, safetyStock: ss[i], safetyMargin: 0,
             packSize: st.supplier?.packSize ?? 1, moq: st.supplier?.moq ?? 0, listUnitCost: econ[i].unitCost, priceBreaks: o.priceBreaks ? st.supplier?.priceBreaks ?? [] : [],
-            holdingRatePerYear: h, shelfLifeDays: st.shelfLifeDays, orderCost: st.supplier?.lineOrderCost ?? g.orderCost, maxCoverDays: config.alerts.overstockDays, unitPrice: econ[i].unitPrice,
+            holdingRatePerYear: h, shelfLifeDays: st.shelfLifeDays, orderCost: st.supplier?.lineOrderCost ?? g.orderCost, maxCoverDays: coverCapDays({ overstockDays: config.alerts.overstockDays, horizonDays: config.horizon }, L, R), unitPrice: econ[i].unitPrice,
           });
           const rate = f.length ? sum(f) / f.length : 0;
           return {
             key: String(i), sku: st.sku, quantity: sug.quantity, reason: '', listUnitCost: econ[i].unitCost, priceBreaks: o.priceBreaks ? st.supplier?.priceBreaks ?? [] : [],
-            packSize: st.supplier?.packSize ?? 1, moq: st.supplier?.moq ?? 0, rate, maxQuantity: Math.max(sug.quantity, Math.min(sug.maxSellable ?? Infinity, config.alerts.overstockDays * rate - sim.onHand - sim.onOrder())),
+            packSize: st.supplier?.packSize ?? 1, moq: st.supplier?.moq ?? 0, rate, maxQuantity: Math.max(sug.quantity, Math.min(sug.maxSellable ?? Infinity, coverCapDays({ overstockDays: config.alerts.overstockDays, horizonDays: config.horizon }, L, R) * rate - sim.onHand - sim.onOrder())),
           };
         });
         const draft = buildDraft(cands, { minOrderValue: g.minOrderValue, orderCost: g.orderCost, holdingRatePerYear: h });
@@ -244,7 +245,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
  * history), with `H` days of regressors: sales before T; after it, planned
  * promotions only and the last regular price before T carried forward.
  */
-function knownOn(series: EngineSeries[], planned: (Uint8Array | null)[], T: number, H: number): EngineSeries[] {
+export function knownOn(series: EngineSeries[], planned: (Uint8Array | null)[], T: number, H: number): EngineSeries[] {
   return series.map((s, i) => {
     let promo: Uint8Array | null = null;
     if (s.promo || planned[i]) {

@@ -134,10 +134,13 @@ export async function runDoctor(config: Config, deps: { freeBytes?: FreeBytes } 
   const health = await checkHealth(config);
   // health's backend line is replaced by the one below, which also says when a forced backend is missing.
   // health's backend and disk lines are replaced by the ones below (forced backend missing; every folder optiflow writes to).
-  // health's sales and stock coverage lines too: the causes below report them with their fix.
-  const own = new Set(['tf backend', 'disk space', 'sales data', 'stock data']);
-  const checks: DoctorCheck[] = health.checks.filter((c) => !own.has(c.check)).map((c) => ({ ...c, fix: healthFix(c, config) }));
-  const add = (check: string, status: Check['status'], detail: string, fix: string | null) => checks.push({ check, status, detail, fix });
+  const checks: DoctorCheck[] = health.checks.filter((c) => c.check !== 'tf backend' && c.check !== 'disk space').map((c) => ({ ...c, fix: healthFix(c, config) }));
+  // A known-cause check named like one of health's replaces it: one line per check, with its fix.
+  const add = (check: string, status: Check['status'], detail: string, fix: string | null) => {
+    const at = checks.findIndex((c) => c.check === check);
+    if (at >= 0) checks[at] = { check, status, detail, fix };
+    else checks.push({ check, status, detail, fix });
+  };
 
   if (!isPostgresUrl(config.db) && existsSync(config.db)) {
     try {

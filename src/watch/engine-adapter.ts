@@ -6,21 +6,24 @@
  * given series from their history, without a backtest.
  */
 import { historyFor, filterHistory, loadHistory, type History } from '../db/history.js';
-import { forecastWith, parseAlgorithm, type Algorithm, type EngineOptions } from '../ml/engine.js';
+import { forecastWith, parseChoice, type Algorithm, type EngineOptions } from '../ml/engine.js';
+import { LOCAL } from '../ml/forecasters.js';
+import type { Choice } from '../ml/select.js';
 import { initBackend } from '../ml/backend.js';
 import { fitRegression } from '../ml/regression.js';
 import { UsageError } from '../errors.js';
 import type { JobContext } from '../jobs/types.js';
 
-const KNOWN: Algorithm[] = ['regression', 'ets', 'snaive', 'ma28', 'croston', 'sba', 'tsb'];
+/** Every algorithm a setting may name: the regression and the series-by-series models (the global model needs its stored fit). */
+const KNOWN: Algorithm[] = ['regression', ...(Object.keys(LOCAL) as Algorithm[])];
 
 /** Parses and checks an engine setting; a bad one is a usage error naming where it came from. */
-export function parseSetting(setting: string, where: string): Algorithm[] {
-  const algos = parseAlgorithm(setting.trim());
-  const bad = algos.filter((a) => !KNOWN.includes(a));
-  if (!algos.length || bad.length || algos.length > 2)
-    throw new UsageError(`${where}: "${setting}" is not an engine setting; use one of ${KNOWN.join(', ')} or ensemble(a+b)`);
-  return algos;
+export function parseSetting(setting: string, where: string): Choice {
+  const choice = parseChoice(setting.trim());
+  const bad = choice.algos.filter((a) => !KNOWN.includes(a));
+  if (!choice.algos.length || bad.length)
+    throw new UsageError(`${where}: "${setting}" is not an engine setting; use one of ${KNOWN.join(', ')}, ensemble(a+b+...) or median(a+b+...)`);
+  return choice;
 }
 
 export interface SettingForecasts {
@@ -57,7 +60,7 @@ export async function regressionFitAt(ctx: JobContext, key: string, algorithmOf:
     for (let t = 0; t < y.length; t++) if (!Number.isNaN(y[t])) n++;
     return n;
   };
-  const reg = hist.series.map((s, i) => i).filter((i) => parseAlgorithm(algorithmOf.get(hist.series[i].id) ?? 'snaive').includes('regression') && known(hist.series[i].y.subarray(0, T)) >= 56);
+  const reg = hist.series.map((s, i) => i).filter((i) => parseChoice(algorithmOf.get(hist.series[i].id) ?? 'snaive').algos.includes('regression') && known(hist.series[i].y.subarray(0, T)) >= 56);
   const at = reg.findIndex((i) => hist.series[i].id === key);
   if (at < 0) return null;
   const CHUNK = 1000; // the engine's default regression batch
