@@ -32,7 +32,11 @@ function outputs(db: Db): Record<string, unknown[]> {
     revenue: q('select * from revenue_daily where computed_on = :d order by date'),
     trends: q('select scope, key, growth_28d, growth_yoy, slope, weekly_strength, yearly_strength, label from trends where date = :d order by 1, 2'),
     dormant: q('select product_id, location_id, on_hand, value, last_sale, days_since_sale from dormant_stock where computed_on = :d order by 1, 2'),
-    kpis: (q(`select payload from kpi_cache where key = 'dashboard_kpis:' || :d`) as { payload: string }[]).map((r) => JSON.parse(r.payload)),
+    // The figures; `inputs` is the cache's fingerprint of the tables, not an output.
+    kpis: (q(`select payload from kpi_cache where key = 'dashboard_kpis:' || :d`) as { payload: string }[]).map((r) => {
+      const { inputs: _fingerprint, ...figures } = JSON.parse(r.payload);
+      return figures;
+    }),
   };
 }
 

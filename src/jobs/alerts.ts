@@ -33,9 +33,9 @@ export const alertsJob: Job = {
   dependsOn: ['events-impact', 'quality-risk'],
   async run(ctx, opts = {}) {
     const { sqlite, asOf } = ctx;
-    requireCoverage(ctx);
     const refs = seriesWithForecasts(sqlite, asOf);
     if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
+    requireCoverage(ctx);
     const reader = new StateReader(sqlite, asOf).preload();
     const t = thresholds(ctx);
     const quality = new Map<string, { risk: number; level: string; precision?: number | null }>();

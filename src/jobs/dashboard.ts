@@ -224,7 +224,7 @@ export const savingsJob: Job = {
       avoidedDetails.push({ order: o.id, alert: o.alert_id, units: roundOrNull(units, 2), margin: roundOrNull(v, 2) });
     }
     // 2. Reduced overstock: holding cost of the stock below the measured pre-optiflow baseline (README "Savings").
-    const stockValue = currentStock(sqlite, day).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
+    const stockValue = currentStock(sqlite, asOf).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
     const dailyCogs = cogs(ctx, addDays(asOf, -365), asOf) / 365;
     const base = overstockBaseline(ctx, day);
     const baseline = base.daysOfCover === null ? null : base.daysOfCover * dailyCogs;

@@ -213,7 +213,7 @@ function abcGrid(ctx: JobContext): ReportData['abcxyz'] {
   const { sqlite, asOf } = ctx;
   const rows = sqlite.prepare('select product_id, location_id, abc, xyz, computed_on from inventory_policies').all() as { product_id: number; location_id: number; abc: string; xyz: string; computed_on: string }[];
   if (!rows.length) return { cells: [], computedOn: null, note: 'no ABC/XYZ classes yet: run `optiflow optimize`' };
-  const value = new Map(currentStock(sqlite, addDays(asOf, -1)).map((s) => [`${s.productId}:${s.locationId}`, Math.max(0, s.onHand) * s.unitCost]));
+  const value = new Map(currentStock(sqlite, asOf).map((s) => [`${s.productId}:${s.locationId}`, Math.max(0, s.onHand) * s.unitCost]));
   const cells: AbcCell[] = [];
   for (const abc of ['A', 'B', 'C']) for (const xyz of ['X', 'Y', 'Z']) cells.push({ abc, xyz, series: 0, stockValue: 0 });
   for (const r of rows) {
