@@ -328,7 +328,9 @@ async function runDataSet(name, windows) {
       t.fits += w.history.length;
       t.window(res, w);
     }
-    log(`  optiflow ${tallies.get('optiflow').byWindow.at(-1).rmsse.toFixed(3)}; ` + REFERENCES.map((r) => `${r.name} ${tallies.get(r.name).byWindow.at(-1).rmsse.toFixed(3)}`).join('; '));
+    const o = tallies.get('optiflow');
+    log(`  optiflow ${o.byWindow.at(-1).rmsse.toFixed(3)} (so far: ${o.seconds.toFixed(1)} s, cover 80 ${pct(o.in80, o.n80)}, 95 ${pct(o.in95, o.n95)}); ` +
+      REFERENCES.map((r) => `${r.name} ${tallies.get(r.name).byWindow.at(-1).rmsse.toFixed(3)} (${tallies.get(r.name).seconds.toFixed(1)} s)`).join('; '));
   }
   const refs = REFERENCES.map((r) => tallies.get(r.name));
   const best = Math.min(...refs.map((t) => t.rmsse));
