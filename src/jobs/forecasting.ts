@@ -29,7 +29,8 @@ import { filterHistory, historyFor, loadHistory, seriesKey, type History } from 
 import { initBackend } from '../ml/backend.js';
 import { forecastDetailed, forecastMany, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
-import { globalFromJSON, globalSummary, type GlobalModel } from '../ml/global-model.js';
+import { type GlobalModel } from '../ml/global-model.js';
+import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
 import type { IntervalSpec } from '../ml/calibrate.js';
 import { dayNumber } from '../dates.js';
 import { normalQuantile, score } from '../ml/metrics.js';
@@ -82,32 +83,10 @@ function nameSeries(items: { sku: string; location: string; problem: string }[])
   return shown.join('; ') + (items.length > 10 ? `; and ${items.length - 10} more` : '');
 }
 
-/**
- * The global model fitted by train, stored in global_models when that table
- * exists (columns trained_at, train_end, model JSON); predict reads the latest
- * one trained before its run date. Without the table, predict refits it.
- */
-function hasGlobalTable(ctx: JobContext): boolean {
-  return !!ctx.sqlite.prepare(`select 1 from sqlite_master where type = 'table' and name = 'global_models'`).get();
-}
-
-function storeGlobal(ctx: JobContext, m: GlobalModel, trainedAt: string, trainEnd: string): boolean {
-  if (!hasGlobalTable(ctx)) return false;
-  const cols = new Set((ctx.sqlite.prepare(`pragma table_info(global_models)`).all() as { name: string }[]).map((c) => c.name));
-  const row: Record<string, unknown> = { trained_at: trainedAt, train_end: trainEnd, model: JSON.stringify(m.toJSON()) };
-  if (cols.has('summary')) row.summary = JSON.stringify(globalSummary(m));
-  if (cols.has('status')) row.status = 'active';
-  const names = Object.keys(row).filter((k) => cols.has(k));
-  ctx.sqlite.prepare(`insert into global_models (${names.join(', ')}) values (${names.map(() => '?').join(', ')})`).run(...names.map((k) => row[k]));
-  return true;
-}
-
+/** The stored global model for predict (trained before the run date), or null: predict then refits it on the history. */
 function loadGlobal(ctx: JobContext): GlobalModel | null {
-  if (!hasGlobalTable(ctx)) return null;
-  const r = ctx.sqlite.prepare(`select model from global_models where train_end < ? order by trained_at desc limit 1`).get(ctx.asOf) as { model: string } | undefined;
-  if (!r) return null;
   try {
-    return globalFromJSON(r.model);
+    return loadGlobalModel(ctx.sqlite, ctx.asOf)?.model ?? null;
   } catch (e) {
     ctx.log.warn(`predict: stored global model unreadable (${(e as Error).message}); refitting it for this run`);
     return null;
@@ -227,7 +206,7 @@ export const trainJob: Job = {
         insert.run(ref.productId, ref.locationId, version, r.algorithm, JSON.stringify(params), trainedAt, trainEnd, JSON.stringify(r.metrics), reason, status);
         rows.push({ sku: ref.sku, location: ref.location, version, algorithm: r.algorithm, rmsse: roundOrNull(r.chosenRmsse, 3), status });
       });
-      if (globalModel) summary.global_model = storeGlobal(ctx, globalModel, trainedAt, trainEnd) ? 'stored' : 'not stored (no global_models table: predict refits it)';
+      if (globalModel) summary.global_model_id = saveGlobalModel(ctx.sqlite, { model: globalModel, trainedAt, trainEnd, metrics: { series_choosing_it: results.filter((r) => /global/.test(r.algorithm)).length } });
     })();
     summary.trained = results.length - skipped.length;
     summary.skipped = skipped.length;

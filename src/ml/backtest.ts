@@ -11,6 +11,8 @@
 import { fitRegression } from './regression.js';
 import { fitGlobal } from './global-model.js';
 import { LOCAL, POOLED, knownDays, type Algorithm, type LocalAlgorithm } from './forecasters.js';
+import { autoEts, etsForecast, etsWithParams, type EtsFit } from './ets.js';
+import { movingAverage } from './models.js';
 import type { EngineOptions, EngineSeries } from './engine.js';
 
 export interface CvWindow {
@@ -101,6 +103,13 @@ export function eligible(s: EngineSeries, w: CvWindow): boolean {
 export async function backtest(series: EngineSeries[], windows: CvWindow[], candidates: Algorithm[][], o: EngineOptions): Promise<BacktestForecasts> {
   const out: BacktestForecasts = series.map(() => new Map());
   const ok = series.map((s) => windows.map((w) => eligible(s, w)));
+  // AutoETS searches its form and parameters at a series' first window only; later windows rerun the states with them (speed).
+  const etsFits = new Map<number, EtsFit | null>();
+  const etsAt = (i: number, y: Float32Array | Float64Array, h: number): Float64Array => {
+    if (!etsFits.has(i)) etsFits.set(i, autoEts(y));
+    const fit = etsFits.get(i);
+    return fit ? etsForecast(etsWithParams(y, fit), h) : movingAverage(y, h, { window: 28 });
+  };
   for (let i = 0; i < series.length; i++) for (const a of candidates[i]) out[i].set(a, windows.map(() => null));
   for (let wi = 0; wi < windows.length; wi++) {
     const w = windows[wi];
@@ -114,7 +123,10 @@ export async function backtest(series: EngineSeries[], windows: CvWindow[], cand
     }
     series.forEach((_, i) => {
       if (!ok[i][wi]) return;
-      for (const a of candidates[i]) if (!POOLED.includes(a)) out[i].get(a)![wi] = LOCAL[a as LocalAlgorithm](views[i].y, h).f;
+      for (const a of candidates[i]) {
+        if (POOLED.includes(a)) continue;
+        out[i].get(a)![wi] = a === 'ets' ? etsAt(i, views[i].y, h) : LOCAL[a as LocalAlgorithm](views[i].y, h).f;
+      }
     });
   }
   return out;
