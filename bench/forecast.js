@@ -54,6 +54,11 @@ const dataPath = a.data && a.data !== true ? a.data : join(ROOT, '..', 'shared',
 const families = a.families === 'none' ? [] : String(a.families && a.families !== true ? a.families : 'intermittent,yearly').split(',');
 const log = (m) => console.error(m);
 const T0 = performance.now();
+// The code measured: the commit at start (and whether the working tree differed from it).
+let commit = '-';
+try {
+  commit = execSync('git describe --always --dirty', { cwd: ROOT, encoding: 'utf8' }).trim();
+} catch {}
 
 // ---------- data
 
@@ -367,10 +372,6 @@ for (const fam of families) {
   cleanup();
 }
 
-let commit = '-';
-try {
-  commit = execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
-} catch {}
 const when = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 const header = `Measured ${when} at commit ${commit}; ${WINDOWS} windows x ${H} days; ${a['skip-prophet'] ? 'Prophet skipped' : 'Prophet included'}; total ${((performance.now() - T0) / 1000).toFixed(0)} s.`;
 
