@@ -16,7 +16,7 @@
  */
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
-import { backtest, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
+import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
 import { SeriesBacktest, choiceName, combine, parseChoice, selectModel, type CandidateMetrics, type Choice } from './select.js';
 import { applyInterval, crossFitErrors, errorScale, intervalSpec, type IntervalSpec } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
@@ -205,10 +205,16 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
   const series = okIdx.map((i) => seriesForModels(input[i]));
   const kinds = series.map((s) => classify(s.y, minHistory));
   const windows = crossValidationWindows(T, hb, { recent: o.origins ?? 3, seasonal: o.seasonalWindows, holdout: o.holdout });
-  // 1. backtest
-  const bt = await backtest(series, windows, kinds.map((k) => backtestCandidates(k, o, series.length)), o);
-  // 2. select (and the cross-fitted errors for 4)
-  const choices = series.map((s, i) => chooseForSeries(s, input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length));
+  // 1. backtest: the pooled models for all series at once; the local ones series by series inside 2,
+  // 2. select (and the cross-fitted errors for 4), so one series' local backtest is in memory at a time.
+  const cands = kinds.map((k) => backtestCandidates(k, o, series.length));
+  const bt = await backtestPooled(series, windows, cands, o);
+  const choices = series.map((s, i) => {
+    backtestLocal(s, windows, cands[i], bt[i]);
+    const c = chooseForSeries(s, input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length);
+    bt[i].clear();
+    return c;
+  });
   // 3. refit on the whole history
   const refit = await forecastChoices(series, choices.map((c) => c.choice), H, o, T, o.onGlobal);
   // 4. calibrate
