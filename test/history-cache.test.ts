@@ -19,7 +19,10 @@ function same(a: History, b: History) {
     expect(t.promo ? Array.from(t.promo) : null).toEqual(s.promo ? Array.from(s.promo) : null);
     expect(t.logPrice === null).toBe(s.logPrice === null);
     if (s.logPrice && t.logPrice) s.logPrice.forEach((v, k) => expect(t.logPrice![k]).toBeCloseTo(v, 5));
+    // Sales of censored days (the lower bounds of their demand) survive the cache too.
+    expect(t.floor ? Array.from(t.floor) : null).toEqual(s.floor ? Array.from(s.floor) : null);
   });
+  expect(a.series.some((s) => s.floor)).toBe(true);
 }
 
 test('the history cache gives exactly what a full read gives: build, new days, backfill, new series, replay', async () => {

@@ -15,7 +15,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { dayNumber, fromDayNumber } from '../dates.js';
 import { assemble, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
-const MAGIC = 'optiflow-history-cache-2';
+const MAGIC = 'optiflow-history-cache-3';
 
 interface CacheData {
   startDay: number;
@@ -25,10 +25,13 @@ interface CacheData {
   y: Float32Array[];
   price: Float32Array[];
   promo: Uint8Array[];
+  /** Units sold on censored (stock-out) days, sparse: series key -> [day number, units][]. Kept in the header. */
+  floors: Record<string, [number, number][]>;
 }
 
 /**
- * Layout: header length (u32), header JSON, padding to 4 bytes, then demand
+ * Layout: header length (u32), header JSON (with the sparse sales of
+ * censored days), padding to 4 bytes, then demand
  * (f32, N x C), prices (f32, N x C), promotion flags (u8, N x C). Demand and
  * flags are read into buffers the history keeps as views; prices into their own
  * buffer, dropped once the relative prices are computed.
@@ -43,7 +46,7 @@ function readCache(file: string): CacheData | null {
     const hlen = head.readUInt32LE(0);
     const hb = Buffer.alloc(hlen);
     readSync(fd, hb, 0, hlen, 4);
-    const h = JSON.parse(hb.toString('utf8')) as { magic: string; startDay: number; days: number; changeId: number; keys: string[] };
+    const h = JSON.parse(hb.toString('utf8')) as { magic: string; startDay: number; days: number; changeId: number; keys: string[]; floors?: Record<string, [number, number][]> };
     if (h.magic !== MAGIC) return null;
     const off = Math.ceil((4 + hlen) / 4) * 4;
     const N = h.keys.length;
@@ -69,7 +72,7 @@ function readCache(file: string): CacheData | null {
       price.push(priceAll.subarray(i * C, (i + 1) * C));
       promo.push(promoAll.subarray(i * C, (i + 1) * C));
     }
-    return { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo };
+    return { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo, floors: h.floors ?? {} };
   } catch {
     return null;
   } finally {
@@ -79,7 +82,7 @@ function readCache(file: string): CacheData | null {
 
 function writeCache(file: string, c: CacheData): void {
   mkdirSync(dirname(file), { recursive: true });
-  const header = Buffer.from(JSON.stringify({ magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, keys: c.keys }), 'utf8');
+  const header = Buffer.from(JSON.stringify({ magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, keys: c.keys, floors: c.floors }), 'utf8');
   const pre = 4 + header.length;
   const pad = Math.ceil(pre / 4) * 4 - pre;
   const tmp = `${file}.${process.pid}.tmp`;
@@ -109,6 +112,12 @@ function fill(sqlite: BetterSqlite3.Database, c: CacheData, rows: number[], refs
     c.y[row].set(raw[j].y, off);
     c.price[row].set(raw[j].price, off);
     c.promo[row].set(raw[j].promo, off);
+    const key = c.keys[row];
+    const kept = (c.floors[key] ?? []).filter(([d]) => d < from || d >= to);
+    const fl = raw[j].floor;
+    if (fl) for (let t = 0; t < fl.length; t++) if (fl[t] > 0) kept.push([from + t, fl[t]]);
+    if (kept.length) c.floors[key] = kept;
+    else delete c.floors[key];
   });
 }
 
@@ -124,7 +133,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
   if (!c) {
     // Build: the requested window.
     const C = o.days;
-    c = { startDay: targetStart, days: C, changeId: lastChange, keys: [], y: [], price: [], promo: [] };
+    c = { startDay: targetStart, days: C, changeId: lastChange, keys: [], y: [], price: [], promo: [], floors: {} };
     for (const r of refs) {
       c.keys.push(seriesKey(r.productId, r.locationId));
       c.y.push(new Float32Array(C));
@@ -151,6 +160,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       c.y = c.y.map((a) => move(a, (n) => new Float32Array(n)));
       c.price = c.price.map((a) => move(a, (n) => new Float32Array(n)));
       c.promo = c.promo.map((a) => move(a, (n) => new Uint8Array(n)));
+      for (const [k, v] of Object.entries(c.floors)) c.floors[k] = v.filter(([d]) => d >= newStart);
       c.startDay = newStart;
       c.days = C;
     }
@@ -184,7 +194,9 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
   // Views of the window into the cache's arrays (float32): no copy; the engine never writes to them.
   const raw = refs.map((r) => {
     const i = index.get(seriesKey(r.productId, r.locationId))!;
-    return { y: c!.y[i].subarray(off, off + o.days), promo: c!.promo[i].subarray(off, off + o.days), price: c!.price[i].subarray(off, off + o.days) };
+    let floor: Float64Array | null = null;
+    for (const [d, q] of c!.floors[c!.keys[i]] ?? []) if (d >= targetStart && d < targetEnd) (floor ??= new Float64Array(o.days))[d - targetStart] = q;
+    return { y: c!.y[i].subarray(off, off + o.days), promo: c!.promo[i].subarray(off, off + o.days), price: c!.price[i].subarray(off, off + o.days), floor };
   });
   c = null;
   return assemble(sqlite, refs, raw, o); // the price buffer is garbage once `raw` is

@@ -153,7 +153,7 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
     const pack = st.supplier?.packSize ?? 1;
     const eoq = d > 0 && cost > 0 ? Math.sqrt((2 * 365 * d * (st.supplier?.orderCost ?? 0)) / (config.service.holdingRatePerYear * cost)) : 0;
     const Q = Math.max(Math.ceil(Math.max(d * R, eoq, st.supplier?.moq ?? 0) / pack - 1e-9) * pack, pack);
-    const ssAt = (sl: number) => safetyStock({ errorRuns: st.errorRuns, errorLo: st.errorLo, errorHi: st.errorHi, leadTimeDays: L, reviewDays: R, leadTimeSdDays: st.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: d, serviceLevel: sl }).units;
+    const ssAt = (sl: number) => safetyStock({ errorRuns: st.errorRuns, errorLo: st.errorLo, errorHi: st.errorHi, errorLevel: st.errorLevel, leadTimeDays: L, reviewDays: R, leadTimeSdDays: st.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: d, serviceLevel: sl }).units;
     const sigmaW = ssAt(0.8413) || Math.sqrt(Math.max(d, 0) * (L + R)); // SS at z = 1 is one sigma of demand over L + R
     return { i, ref, st, d, value: 365 * d * cost, cv, L, cost, Q, ssAt, sigmaW, level: 0 as number, abc: 'C', xyz: 'Z', target: config.service.levelC };
   });
