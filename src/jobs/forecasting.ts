@@ -333,10 +333,10 @@ export const predictJob: Job = {
     const hist = historyFor(ctx, ctx.config.train.historyDays, horizon);
     mem('history loaded');
     // Only what predict needs of each model (the stored backtest errors stay in the database).
-    const models = new Map<string, { id: number; algorithm: string; status: string; interval: string | null }>();
+    const models = new Map<string, { id: number; algorithm: string; status: string; interval: string | null; ets: string | null }>();
     for (const m of ctx.sqlite
-      .prepare(`select id, product_id, location_id, algorithm, status, json_extract(params, '$.interval') as interval from models where status in ('active','fallback') and train_end < ? order by version`)
-      .all(ctx.asOf) as { id: number; product_id: number; location_id: number; algorithm: string; status: string; interval: string | null }[])
+      .prepare(`select id, product_id, location_id, algorithm, status, json_extract(params, '$.interval') as interval, json_extract(params, '$.ets') as ets from models where status in ('active','fallback') and train_end < ? order by version`)
+      .all(ctx.asOf) as { id: number; product_id: number; location_id: number; algorithm: string; status: string; interval: string | null; ets: string | null }[])
       models.set(seriesKey(m.product_id, m.location_id), m);
     let fallback = 0;
     const choices = hist.series.map((s) => {
@@ -350,7 +350,12 @@ export const predictJob: Job = {
     });
     if (fallback) ctx.log.warn(`predict: ${fallback} series without a trained model use a fallback level model; run \`optiflow train\``);
     const stored = choices.some((c) => c.algos.includes('global')) ? loadGlobal(ctx) : null;
-    const run = await forecastDetailed(hist.series, choices, horizon, engineOptions(ctx, hist, horizon), undefined, stored);
+    // Stored AutoETS parameters: predict reruns the states instead of searching again.
+    const storedParams = hist.series.map((s) => {
+      const e = models.get(s.id)?.ets;
+      return e ? { ets: JSON.parse(e) as unknown } : null;
+    });
+    const run = await forecastDetailed(hist.series, choices, horizon, engineOptions(ctx, hist, horizon), undefined, stored, storedParams);
     const f = run.forecasts;
     mem('forecasts computed');
     const del = ctx.sqlite.prepare('delete from forecasts where run_date = ?');

@@ -21,7 +21,8 @@ import { SeriesBacktest, choiceName, combine, parseChoice, selectModel, type Can
 import { applyInterval, crossFitErrors, errorScale, intervalSpec, type IntervalSpec } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
-import type { Demand } from './models.js';
+import { movingAverage, type Demand } from './models.js';
+import { etsForecast, etsFromStored, etsWithParams } from './ets.js';
 import { roundTo } from '../numbers.js';
 
 export type { Algorithm } from './forecasters.js';
@@ -278,7 +279,10 @@ interface RefitResult {
  * Pooled models run once over the series that use them. A fit that throws or
  * returns a non-finite value hands that series to its fallback level model.
  */
-async function forecastChoices(series: EngineSeries[], choices: Choice[], H: number, o: EngineOptions, T: number, onGlobal?: (m: GlobalModel) => void, stored?: GlobalModel | null): Promise<{ results: RefitResult[] }> {
+async function forecastChoices(
+  series: EngineSeries[], choices: Choice[], H: number, o: EngineOptions, T: number, onGlobal?: (m: GlobalModel) => void, stored?: GlobalModel | null,
+  storedParams?: (Record<string, unknown> | null | undefined)[],
+): Promise<{ results: RefitResult[] }> {
   const pooled = new Map<Algorithm, Map<number, Float64Array>>();
   const pooledErr = new Map<Algorithm, string>();
   const regExtra = new Map<number, { promo: number; price: number; smear: number }>();
@@ -315,6 +319,12 @@ async function forecastChoices(series: EngineSeries[], choices: Choice[], H: num
           } else params.global = { fitted_on_days: T };
           return f;
         }
+        // AutoETS with the form and parameters stored at training: only the states are rerun (predict's speed).
+        const etsStored = a === 'ets' ? etsFromStored(storedParams?.[i]?.ets) : null;
+        if (etsStored) {
+          params.ets = storedParams![i]!.ets;
+          return s.y.length >= 14 ? etsForecast(etsWithParams(s.y, etsStored), H) : movingAverage(s.y, H, { window: 28 });
+        }
         const r = LOCAL[a as LocalAlgorithm](s.y, H);
         params[a] = r.params;
         return r.f;
@@ -344,7 +354,7 @@ export { parseChoice } from './select.js';
  */
 export async function forecastDetailed(
   input: EngineSeries[], choices: (Choice | Algorithm[])[], H: number, o: EngineOptions, T?: number,
-  global?: GlobalModel | null,
+  global?: GlobalModel | null, storedParams?: (Record<string, unknown> | null | undefined)[],
 ): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[] }> {
   const len = T ?? (input.length ? input[0].y.length : 0);
   const problems: { index: number; problem: string }[] = [];
@@ -360,7 +370,7 @@ export async function forecastDetailed(
     return Array.isArray(c) ? { algos: c, combine: (c.length > 1 ? 'mean' : 'single') as Choice['combine'] } : c;
   });
   // A stored global model (from train) is used as is; without one the global model is fitted here on the first T days.
-  const { results } = await forecastChoices(series, cs, H, o, len, undefined, global);
+  const { results } = await forecastChoices(series, cs, H, o, len, undefined, global, storedParams ? okIdx.map((i) => storedParams[i]) : undefined);
   const forecasts: (Float64Array | null)[] = input.map(() => null);
   const fellBack: number[] = [];
   okIdx.forEach((orig, i) => {

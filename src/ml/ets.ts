@@ -279,3 +279,14 @@ export function etsForecast(fit: EtsFit, h: number): Float64Array {
 export function etsName(f: EtsForm): string {
   return `ETS(${f.error},${f.trend},${f.season})`;
 }
+
+/** An ETS form and parameters as stored with a model ({ form: "ETS(A,Ad,M)", alpha, beta, gamma, phi }), or null. */
+export function etsFromStored(p: unknown): EtsFit | null {
+  const q = p as { form?: string; alpha?: number; beta?: number; gamma?: number; phi?: number } | null | undefined;
+  const m = q?.form ? /^ETS\((A|M),(N|Ad),(N|A|M)\)$/.exec(q.form) : null;
+  if (!m || ![q!.alpha, q!.beta, q!.gamma, q!.phi].every((v) => typeof v === 'number' && Number.isFinite(v))) return null;
+  return {
+    error: m[1] as 'A' | 'M', trend: m[2] as 'N' | 'Ad', season: m[3] as 'N' | 'A' | 'M',
+    alpha: q!.alpha!, beta: q!.beta!, gamma: q!.gamma!, phi: q!.phi!, aicc: NaN, level: 0, slope: 0, seasonStates: new Float64Array(M), end: 0,
+  };
+}
