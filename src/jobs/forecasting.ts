@@ -362,6 +362,7 @@ export const predictJob: Job = {
     const ins = new BulkInsert(ctx.sqlite, 'forecasts', ['product_id', 'location_id', 'run_date', 'date', 'model_id', 'yhat', 'yhat_lo', 'yhat_hi', 'event_factor', 'base_yhat', 'base_lo', 'base_hi'], 50);
     const dates = Array.from({ length: horizon }, (_, h) => addDays(ctx.asOf, h));
     let n = 0;
+    let otherLevel = 0;
     ctx.sqlite.transaction(() => {
       del.run(ctx.asOf);
       hist.series.forEach((s, i) => {
@@ -369,7 +370,12 @@ export const predictJob: Job = {
         if (!fi) return;
         const ref = hist.refs[i];
         const m = models.get(s.id);
-        const iv = m?.interval && !run.fellBack.includes(i) ? (JSON.parse(m.interval) as IntervalSpec) : undefined;
+        let iv = m?.interval && !run.fellBack.includes(i) ? (JSON.parse(m.interval) as IntervalSpec) : undefined;
+        // Bounds stored at another level than the configured one are not used (the normal spread at the configured level is).
+        if (iv && iv.level !== undefined && Math.abs(iv.level - ctx.config.interval) > 1e-9) {
+          otherLevel++;
+          iv = undefined;
+        }
         const { lo, hi } = intervalFrom(fi, iv ?? defaultSpread(fi, ctx.config.interval));
         for (let h = 0; h < horizon; h++) {
           const y = roundTo(fi[h], 4);
@@ -379,12 +385,14 @@ export const predictJob: Job = {
       });
       ins.flush();
     })();
+    if (otherLevel) ctx.log.warn(`predict: ${otherLevel} models were calibrated at another interval level than the configured ${ctx.config.interval}; their intervals use a normal spread until \`optiflow train --force\` recalibrates them`);
     const problems = run.problems.map((p) => ({ sku: hist.refs[p.index].sku, location: hist.refs[p.index].location, problem: p.problem }));
     const skipped = f.filter((x) => !x).length;
     if (problems.length) ctx.log.warn(`predict: ${skipped} series skipped, ${run.fellBack.length} on the fallback after a failed fit: ${nameSeries(problems)}`);
     ctx.log.info(`predict: ${n} forecasts for ${hist.series.length - skipped} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
     const summary: JobResult['summary'] = { series: hist.series.length, predictions: n, fallback: fallback + run.fellBack.length, skipped, horizon, backend };
     if (problems.length) summary.problem_series = nameSeries(problems);
+    if (otherLevel) summary.intervals_at_other_level = otherLevel;
     return { summary };
   },
 };
