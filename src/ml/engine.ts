@@ -128,12 +128,14 @@ function seriesForModels(s: EngineSeries): EngineSeries {
 }
 
 /**
- * Series below which the global model is not fitted: a model learned across
- * series needs many of them to learn anything the per-series models cannot,
- * and its fixed training cost (a few seconds per window) buys nothing on a
- * handful of series.
+ * Series below which the global model is not a candidate. A model learned
+ * across series needs many of them to learn what the per-series models
+ * cannot; its training is sized for a full sample of 100,000 rows at about
+ * 400 rows per series (global-model.ts), which 250 series fill. Below that it
+ * would pay its fixed training cost (several seconds per backtest window) on a
+ * thin sample.
  */
-export const GLOBAL_MIN_SERIES = 50;
+export const GLOBAL_MIN_SERIES = 250;
 
 function allowedCandidates(kind: SeriesKind, o: EngineOptions, nSeries = Infinity): Algorithm[] {
   return candidatesFor(kind, o.candidates).filter((a) => a !== 'global' || (o.globalModel && nSeries >= GLOBAL_MIN_SERIES));
