@@ -97,9 +97,9 @@ describe('cross-validation windows and the backtest', () => {
         }
         return { ...s, y, promo, logPrice };
       });
-      const b = await backtest(changed, [w], cands, o);
+      const b = await backtest(changed, windows, cands, o);
       series.forEach((_, i) => {
-        for (const alg of cands[i]) expect(Array.from(b[i].get(alg)![0]!)).toEqual(Array.from(a[i].get(alg)![wi]!));
+        for (const alg of cands[i]) expect(Array.from(b[i].get(alg)![wi]!)).toEqual(Array.from(a[i].get(alg)![wi]!));
       });
     }
   });

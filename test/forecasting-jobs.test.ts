@@ -80,3 +80,22 @@ test('train that rejects every series says why, naming history that ends long be
   expect(String(r.summary.all_rejected)).toMatch(/sales history ends 2025-12-31, 91 days before 2026-04-01/);
   await db.close();
 });
+
+test('intervals follow the configured level: wider at 95 % than at 80 %, and bounds calibrated at another level are not reused', async () => {
+  const db = await sampleDb(6, 400);
+  const width = () => (db.sqlite!.prepare('select avg(yhat_hi - yhat_lo) as w from forecasts where run_date = ?').get(TODAY) as { w: number }).w;
+  await trainJob.run(jobCtx(db, TODAY, noCache), {});
+  const p80 = await predictJob.run(jobCtx(db, TODAY, noCache), {});
+  expect(p80.summary.intervals_at_other_level).toBeUndefined();
+  const w80 = width();
+  const p95stale = await predictJob.run(jobCtx(db, TODAY, { ...noCache, interval: 0.95 }), {});
+  expect(p95stale.summary.intervals_at_other_level).toBe(6);
+  await trainJob.run(jobCtx(db, TODAY, { ...noCache, interval: 0.95 }), { force: true });
+  // The retrained versions are candidates beside the active ones: activate them for this check.
+  db.sqlite!.prepare(`update models set status = 'retired' where status = 'active'`).run();
+  db.sqlite!.prepare(`update models set status = 'active' where status = 'candidate'`).run();
+  const p95 = await predictJob.run(jobCtx(db, TODAY, { ...noCache, interval: 0.95 }), {});
+  expect(p95.summary.intervals_at_other_level).toBeUndefined();
+  expect(width()).toBeGreaterThan(w80 * 1.2);
+  await db.close();
+});

@@ -59,7 +59,10 @@ test('slow movers get an intermittent model, never negative, not wildly biased',
   for (const t of slow) {
     const m = db.sqlite!.prepare(`select m.algorithm, m.product_id from models m join products p on p.id = m.product_id where p.sku = ? and m.status in ('active','fallback')`).get(t.sku) as { algorithm: string; product_id: number } | undefined;
     if (!m) continue;
-    if (/sba|tsb|croston/.test(m.algorithm)) intermittentModels++;
+    // Intermittent-demand models: Croston family, TSB, and the temporal aggregations ADIDA / IMAPA.
+    if (/sba|tsb|croston|imapa|adida/.test(m.algorithm)) intermittentModels++;
+    // Never seasonal naive on intermittent data.
+    expect(m.algorithm).not.toMatch(/snaive/);
     const f = db.sqlite!.prepare('select avg(yhat) as a, min(yhat) as lo from forecasts where product_id = ? and run_date = ?').get(m.product_id, CUT) as { a: number; lo: number };
     expect(f.lo).toBeGreaterThanOrEqual(0);
     const hist = db.sqlite!.prepare('select coalesce(sum(quantity), 0) / 180.0 as r from sales where product_id = ? and date >= ? and date < ?').get(m.product_id, addDays(CUT, -180), CUT) as { r: number };
@@ -68,7 +71,8 @@ test('slow movers get an intermittent model, never negative, not wildly biased',
       expect(f.a).toBeGreaterThan(hist.r / 2.5);
     }
   }
-  expect(intermittentModels / slow.length).toBeGreaterThanOrEqual(0.6);
+  // Selection no longer favours intermittent models by a 5 % margin: AutoETS wins some slow movers on its backtest.
+  expect(intermittentModels / slow.length).toBeGreaterThanOrEqual(0.5);
 });
 
 test('80 % intervals cover about 80 % of the held-out days', () => {

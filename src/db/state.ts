@@ -50,6 +50,8 @@ export interface SeriesState extends ProductRef {
   errorRuns: (number | null)[][];
   errorLo?: number;
   errorHi?: number;
+  /** Level of the interval errorLo/errorHi come from (0.8 in models stored before it was recorded). */
+  errorLevel?: number;
   carriesEvents: string[];
   policy: { reorderPoint: number; orderUpTo: number; serviceLevel: number; safetyStock: number; abc: string; xyz: string } | null;
 }
@@ -71,7 +73,7 @@ function toPolicy(p: PolicyRow): NonNullable<SeriesState['policy']> {
   return { reorderPoint: p.reorder_point, orderUpTo: p.order_up_to, serviceLevel: p.service_level, safetyStock: p.safety_stock, abc: p.abc, xyz: p.xyz };
 }
 
-type Params = { backtest_errors?: (number | null)[][]; interval?: { error_lo: number; error_hi: number }; carries_events?: string[] };
+type Params = { backtest_errors?: (number | null)[][]; interval?: { error_lo: number; error_hi: number; level?: number }; carries_events?: string[] };
 type Policy = NonNullable<SeriesState['policy']>;
 
 interface Preloaded {
@@ -209,6 +211,7 @@ export class StateReader {
       errorRuns: params.backtest_errors ?? [],
       errorLo: params.interval?.error_lo,
       errorHi: params.interval?.error_hi,
+      errorLevel: params.interval?.level,
       carriesEvents: params.carries_events ?? [],
       policy,
     };

@@ -47,7 +47,7 @@ export function orderTiming(s: Pick<SeriesState, 'supplier'>, asOf: string, defa
 export function orderFor(s: SeriesState, o: OrderOptions): { suggestion: Suggestion; safetyStock: SafetyStock } {
   const mean = s.yhat.length ? sum(s.yhat) / s.yhat.length : 0;
   const ss = safetyStock({
-    errorRuns: s.errorRuns, errorLo: s.errorLo, errorHi: s.errorHi, leadTimeDays: o.leadTime, reviewDays: Math.max(0, o.targetDays - o.leadTime),
+    errorRuns: s.errorRuns, errorLo: s.errorLo, errorHi: s.errorHi, errorLevel: s.errorLevel, leadTimeDays: o.leadTime, reviewDays: Math.max(0, o.targetDays - o.leadTime),
     leadTimeSdDays: s.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: mean, serviceLevel: o.serviceLevel,
   });
   const suggestion = suggestQuantity({

@@ -2,7 +2,9 @@
  * Safety stock from the series' own forecast errors.
  *
  * Let W = lead time + review period (days), e_t = actual - forecast from the
- * rolling-origin backtest (consecutive days of each origin). The demand risk
+ * out-of-sample (cross-fitted) backtest errors the engine stores with the
+ * model (consecutive days of each window; stock-out days left out and a
+ * stretch's sum scaled by W / known days, see src/ml/calibrate.ts). The demand risk
  * over W is the distribution of S = sum of e_t over W consecutive days; we take
  * its empirical quantile at the service level q (units). Lead-time variability
  * adds sigma_L x mean daily demand (units) in quadrature:
@@ -12,7 +14,8 @@
  * When W exceeds the backtest horizon (28 days) the quantile of the 28-day
  * sums is scaled by sqrt(W / 28). When fewer than 10 windows exist, the
  * normal approximation is used: Q = z_q x sigma_d x sqrt(W), with sigma_d
- * from the model's 80 % interval (sigma_d = (e_hi - e_lo) / 2.563).
+ * from the model's interval at level L (sigma_d = (e_hi - e_lo) / (2 z_((1+L)/2)),
+ * 2.563 at 80 %).
  */
 import { normalQuantile } from '../ml/metrics.js';
 import { errorSumQuantile } from '../ml/calibrate.js';
@@ -22,9 +25,10 @@ export { normalQuantile } from '../ml/metrics.js';
 export interface SafetyStockInput {
   /** Backtest errors per origin, consecutive days (actual - forecast). */
   errorRuns: (number | null)[][];
-  /** Fallback spread: error quantiles of the 80 % interval. */
+  /** Fallback spread: error bounds of the model's interval (units), at level `errorLevel` (default 0.8). */
   errorLo?: number;
   errorHi?: number;
+  errorLevel?: number;
   leadTimeDays: number;
   reviewDays: number;
   leadTimeSdDays: number;
@@ -52,7 +56,8 @@ export function safetyStock(i: SafetyStockInput): SafetyStock {
     demandRisk = Math.max(0, q.value) * Math.sqrt(W / w);
     method = 'empirical';
   } else {
-    const sd = i.errorHi !== undefined && i.errorLo !== undefined ? (i.errorHi - i.errorLo) / 2.563 : Math.sqrt(Math.max(i.meanDailyDemand, 0));
+    const width = 2 * normalQuantile((1 + (i.errorLevel ?? 0.8)) / 2);
+    const sd = i.errorHi !== undefined && i.errorLo !== undefined ? (i.errorHi - i.errorLo) / width : Math.sqrt(Math.max(i.meanDailyDemand, 0));
     demandRisk = Math.max(0, z) * sd * Math.sqrt(W);
     method = 'normal';
   }

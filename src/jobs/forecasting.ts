@@ -31,7 +31,8 @@ import { filterHistory, historyFor, loadHistory, seriesKey, type History } from 
 import { initBackend } from '../ml/backend.js';
 import { forecastDetailed, forecastMany, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
-import { globalFromJSON, globalSummary, type GlobalModel } from '../ml/global-model.js';
+import { type GlobalModel } from '../ml/global-model.js';
+import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
 import type { IntervalSpec } from '../ml/calibrate.js';
 import { dayNumber } from '../dates.js';
 import { normalQuantile, score } from '../ml/metrics.js';
@@ -86,32 +87,10 @@ function nameSeries(items: { sku: string; location: string; problem: string }[])
   return shown.join('; ') + (items.length > 10 ? `; and ${items.length - 10} more` : '');
 }
 
-/**
- * The global model fitted by train, stored in global_models when that table
- * exists (columns trained_at, train_end, model JSON); predict reads the latest
- * one trained before its run date. Without the table, predict refits it.
- */
-function hasGlobalTable(ctx: JobContext): boolean {
-  return !!ctx.sqlite.prepare(`select 1 from sqlite_master where type = 'table' and name = 'global_models'`).get();
-}
-
-function storeGlobal(ctx: JobContext, m: GlobalModel, trainedAt: string, trainEnd: string): boolean {
-  if (!hasGlobalTable(ctx)) return false;
-  const cols = new Set((ctx.sqlite.prepare(`pragma table_info(global_models)`).all() as { name: string }[]).map((c) => c.name));
-  const row: Record<string, unknown> = { trained_at: trainedAt, train_end: trainEnd, model: JSON.stringify(m.toJSON()) };
-  if (cols.has('summary')) row.summary = JSON.stringify(globalSummary(m));
-  if (cols.has('status')) row.status = 'active';
-  const names = Object.keys(row).filter((k) => cols.has(k));
-  ctx.sqlite.prepare(`insert into global_models (${names.join(', ')}) values (${names.map(() => '?').join(', ')})`).run(...names.map((k) => row[k]));
-  return true;
-}
-
+/** The stored global model for predict (trained before the run date), or null: predict then refits it on the history. */
 function loadGlobal(ctx: JobContext): GlobalModel | null {
-  if (!hasGlobalTable(ctx)) return null;
-  const r = ctx.sqlite.prepare(`select model from global_models where train_end < ? order by trained_at desc limit 1`).get(ctx.asOf) as { model: string } | undefined;
-  if (!r) return null;
   try {
-    return globalFromJSON(r.model);
+    return loadGlobalModel(ctx.sqlite, ctx.asOf)?.model ?? null;
   } catch (e) {
     ctx.log.warn(`predict: stored global model unreadable (${(e as Error).message}); refitting it for this run`);
     return null;
@@ -234,7 +213,7 @@ export const trainJob: Job = {
         insert.run(ref.productId, ref.locationId, version, r.algorithm, JSON.stringify(params), trainedAt, trainEnd, JSON.stringify(r.metrics), reason, status);
         rows.push({ sku: ref.sku, location: ref.location, version, algorithm: r.algorithm, rmsse: roundOrNull(r.chosenRmsse, 3), status });
       });
-      if (globalModel) summary.global_model = storeGlobal(ctx, globalModel, trainedAt, trainEnd) ? 'stored' : 'not stored (no global_models table: predict refits it)';
+      if (globalModel) summary.global_model_id = saveGlobalModel(ctx.sqlite, { model: globalModel, trainedAt, trainEnd, metrics: { series_choosing_it: results.filter((r) => /global/.test(r.algorithm)).length } });
     })();
     summary.trained = results.length - skipped.length;
     summary.skipped = skipped.length;
@@ -362,10 +341,10 @@ export const predictJob: Job = {
     const hist = historyFor(ctx, ctx.config.train.historyDays, horizon);
     mem('history loaded');
     // Only what predict needs of each model (the stored backtest errors stay in the database).
-    const models = new Map<string, { id: number; algorithm: string; status: string; interval: string | null }>();
+    const models = new Map<string, { id: number; algorithm: string; status: string; interval: string | null; ets: string | null }>();
     for (const m of ctx.sqlite
-      .prepare(`select id, product_id, location_id, algorithm, status, json_extract(params, '$.interval') as interval from models where status in ('active','fallback') and train_end < ? order by version`)
-      .all(ctx.asOf) as { id: number; product_id: number; location_id: number; algorithm: string; status: string; interval: string | null }[])
+      .prepare(`select id, product_id, location_id, algorithm, status, json_extract(params, '$.interval') as interval, json_extract(params, '$.ets') as ets from models where status in ('active','fallback') and train_end < ? order by version`)
+      .all(ctx.asOf) as { id: number; product_id: number; location_id: number; algorithm: string; status: string; interval: string | null; ets: string | null }[])
       models.set(seriesKey(m.product_id, m.location_id), m);
     let fallback = 0;
     const choices = hist.series.map((s) => {
@@ -379,7 +358,12 @@ export const predictJob: Job = {
     });
     if (fallback) ctx.log.warn(`predict: ${fallback} series without a trained model use a fallback level model; run \`optiflow train\``);
     const stored = choices.some((c) => c.algos.includes('global')) ? loadGlobal(ctx) : null;
-    const run = await forecastDetailed(hist.series, choices, horizon, engineOptions(ctx, hist, horizon), undefined, stored);
+    // Stored AutoETS parameters: predict reruns the states instead of searching again.
+    const storedParams = hist.series.map((s) => {
+      const e = models.get(s.id)?.ets;
+      return e ? { ets: JSON.parse(e) as unknown } : null;
+    });
+    const run = await forecastDetailed(hist.series, choices, horizon, engineOptions(ctx, hist, horizon), undefined, stored, storedParams);
     const f = run.forecasts;
     const borrowed = borrowLikeForecasts(ctx, hist, f);
     mem('forecasts computed');
@@ -390,6 +374,7 @@ export const predictJob: Job = {
     const overrides = overridesBySeries(ctx.sqlite, dates[0], dates[horizon - 1]);
     let overridden = 0;
     let n = 0;
+    let otherLevel = 0;
     ctx.sqlite.transaction(() => {
       del.run(ctx.asOf);
       hist.series.forEach((s, i) => {
@@ -397,7 +382,12 @@ export const predictJob: Job = {
         if (!fi) return;
         const ref = hist.refs[i];
         const m = models.get(s.id);
-        const iv = m?.interval && !run.fellBack.includes(i) ? (JSON.parse(m.interval) as IntervalSpec) : undefined;
+        let iv = m?.interval && !run.fellBack.includes(i) ? (JSON.parse(m.interval) as IntervalSpec) : undefined;
+        // Bounds stored at another level than the configured one are not used (the normal spread at the configured level is).
+        if (iv && iv.level !== undefined && Math.abs(iv.level - ctx.config.interval) > 1e-9) {
+          otherLevel++;
+          iv = undefined;
+        }
         const { lo, hi } = intervalFrom(fi, iv ?? defaultSpread(fi, ctx.config.interval));
         overridden += overrideForecast(overrides.get(s.id), dates, fi, lo, hi);
         for (let h = 0; h < horizon; h++) {
@@ -408,12 +398,14 @@ export const predictJob: Job = {
       });
       ins.flush();
     })();
+    if (otherLevel) ctx.log.warn(`predict: ${otherLevel} models were calibrated at another interval level than the configured ${ctx.config.interval}; their intervals use a normal spread until \`optiflow train --force\` recalibrates them`);
     const problems = run.problems.map((p) => ({ sku: hist.refs[p.index].sku, location: hist.refs[p.index].location, problem: p.problem }));
     const skipped = f.filter((x) => !x).length;
     if (problems.length) ctx.log.warn(`predict: ${skipped} series skipped, ${run.fellBack.length} on the fallback after a failed fit: ${nameSeries(problems)}`);
     ctx.log.info(`predict: ${n} forecasts for ${hist.series.length - skipped} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
     const summary: JobResult['summary'] = { series: hist.series.length, predictions: n, fallback: fallback + run.fellBack.length, skipped, horizon, backend, overridden_days: overridden, borrowed_from_like_sku: borrowed };
     if (problems.length) summary.problem_series = nameSeries(problems);
+    if (otherLevel) summary.intervals_at_other_level = otherLevel;
     return { summary };
   },
 };

@@ -161,7 +161,7 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
       shelfLifeDays: st.shelfLifeDays, orderCost: st.supplier?.lineOrderCost ?? 0, maxCoverDays: coverCapDays({ overstockDays: config.alerts.overstockDays, horizonDays: config.horizon }, L, Rs), unitPrice: st.unitPrice,
     });
     const Q = d > 0 ? Math.max(cycle.quantity, pack) : pack;
-    const ssAt = (sl: number) => safetyStock({ errorRuns: st.errorRuns, errorLo: st.errorLo, errorHi: st.errorHi, leadTimeDays: L, reviewDays: R, leadTimeSdDays: st.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: d, serviceLevel: sl }).units;
+    const ssAt = (sl: number) => safetyStock({ errorRuns: st.errorRuns, errorLo: st.errorLo, errorHi: st.errorHi, errorLevel: st.errorLevel, leadTimeDays: L, reviewDays: R, leadTimeSdDays: st.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: d, serviceLevel: sl }).units;
     const sigmaW = ssAt(0.8413) || Math.sqrt(Math.max(d, 0) * (L + R)); // SS at z = 1 is one sigma of demand over L + R
     return { i, ref, st, d, value: 365 * d * cost, cv, L, cost, Q, ssAt, sigmaW, level: 0 as number, abc: 'C', xyz: 'Z', target: config.service.levelC };
   });

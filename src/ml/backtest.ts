@@ -11,6 +11,8 @@
 import { fitRegression } from './regression.js';
 import { fitGlobal } from './global-model.js';
 import { LOCAL, POOLED, knownDays, type Algorithm, type LocalAlgorithm } from './forecasters.js';
+import { autoEts, etsForecast, etsWithParams, type EtsFit } from './ets.js';
+import { movingAverage } from './models.js';
 import type { EngineOptions, EngineSeries } from './engine.js';
 
 export interface CvWindow {
@@ -99,25 +101,54 @@ export function eligible(s: EngineSeries, w: CvWindow): boolean {
  * (the global model across all of them, as production does).
  */
 export async function backtest(series: EngineSeries[], windows: CvWindow[], candidates: Algorithm[][], o: EngineOptions): Promise<BacktestForecasts> {
+  const out = await backtestPooled(series, windows, candidates, o);
+  series.forEach((s, i) => backtestLocal(s, windows, candidates[i], out[i]));
+  return out;
+}
+
+/** The pooled candidates (regression, global) of every series, one batched fit per window. */
+export async function backtestPooled(series: EngineSeries[], windows: CvWindow[], candidates: Algorithm[][], o: EngineOptions): Promise<BacktestForecasts> {
   const out: BacktestForecasts = series.map(() => new Map());
   const ok = series.map((s) => windows.map((w) => eligible(s, w)));
-  for (let i = 0; i < series.length; i++) for (const a of candidates[i]) out[i].set(a, windows.map(() => null));
+  for (let i = 0; i < series.length; i++) for (const a of candidates[i]) if (POOLED.includes(a)) out[i].set(a, windows.map(() => null));
   for (let wi = 0; wi < windows.length; wi++) {
     const w = windows[wi];
     const h = w.testEnd - w.trainEnd;
+    const need = POOLED.filter((a) => series.some((_, i) => ok[i][wi] && candidates[i].includes(a)));
+    if (!need.length) continue;
     const views = series.map((s) => originView(s, w.trainEnd, h));
-    for (const a of POOLED) {
+    for (const a of need) {
       const idx = series.map((_, i) => i).filter((i) => ok[i][wi] && candidates[i].includes(a));
-      if (!idx.length) continue;
       const f = await pooledForecasts(a, views, idx, w.trainEnd, h, o);
       idx.forEach((i, j) => (out[i].get(a)![wi] = f[j]));
     }
-    series.forEach((_, i) => {
-      if (!ok[i][wi]) return;
-      for (const a of candidates[i]) if (!POOLED.includes(a)) out[i].get(a)![wi] = LOCAL[a as LocalAlgorithm](views[i].y, h).f;
-    });
   }
   return out;
+}
+
+/**
+ * The per-series candidates of one series at every window it is eligible
+ * for, added to `into`. Run series by series so that only one series' local
+ * backtest is in memory at a time.
+ */
+export function backtestLocal(s: EngineSeries, windows: CvWindow[], candidates: Algorithm[], into: Map<Algorithm, (Float64Array | null)[]>): void {
+  const local = candidates.filter((a) => !POOLED.includes(a));
+  for (const a of local) into.set(a, windows.map(() => null));
+  // AutoETS searches its form and parameters at the series' first window only; later windows rerun the states with them (speed).
+  let etsFit: EtsFit | null | undefined;
+  windows.forEach((w, wi) => {
+    if (!eligible(s, w)) return;
+    const h = w.testEnd - w.trainEnd;
+    const y = originView(s, w.trainEnd, h).y;
+    for (const a of local) {
+      let f: Float64Array;
+      if (a === 'ets') {
+        if (etsFit === undefined) etsFit = autoEts(y);
+        f = etsFit ? etsForecast(etsWithParams(y, etsFit), h) : movingAverage(y, h, { window: 28 });
+      } else f = LOCAL[a as LocalAlgorithm](y, h).f;
+      into.get(a)![wi] = f;
+    }
+  });
 }
 
 /**

@@ -125,8 +125,9 @@ export function intervalSpec(errs: CalibrationErrors, level: number, scale: numb
   for (const b of errs.byBlock) {
     const sorted = perBlock ? Float64Array.from(b).sort() : pooled;
     const [l, h] = conformalBounds(sorted, level);
-    lo.push(round4(l * scale));
-    hi.push(round4(h * scale));
+    // Rounded outwards, so that storing the bounds never narrows the interval (a lower bound of 0.00004 would exclude a zero day).
+    lo.push(Math.floor(l * scale * 1e4) / 1e4);
+    hi.push(Math.ceil(h * scale * 1e4) / 1e4);
   }
   return { level, lo, hi, error_lo: lo[0], error_hi: hi[0], n_errors: n, scale: round4(scale) };
 }

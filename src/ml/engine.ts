@@ -16,12 +16,13 @@
  */
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
-import { backtest, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
+import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
 import { SeriesBacktest, choiceName, combine, parseChoice, selectModel, type CandidateMetrics, type Choice } from './select.js';
 import { applyInterval, crossFitErrors, errorScale, intervalSpec, type IntervalSpec } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
-import type { Demand } from './models.js';
+import { movingAverage, type Demand } from './models.js';
+import { etsForecast, etsFromStored, etsWithParams } from './ets.js';
 import { roundTo } from '../numbers.js';
 
 export type { Algorithm } from './forecasters.js';
@@ -127,12 +128,14 @@ function seriesForModels(s: EngineSeries): EngineSeries {
 }
 
 /**
- * Series below which the global model is not fitted: a model learned across
- * series needs many of them to learn anything the per-series models cannot,
- * and its fixed training cost (a few seconds per window) buys nothing on a
- * handful of series.
+ * Series below which the global model is not a candidate. A model learned
+ * across series needs many of them to learn what the per-series models
+ * cannot; its training is sized for a full sample of 100,000 rows at about
+ * 400 rows per series (global-model.ts), which 250 series fill. Below that it
+ * would pay its fixed training cost (several seconds per backtest window) on a
+ * thin sample.
  */
-export const GLOBAL_MIN_SERIES = 50;
+export const GLOBAL_MIN_SERIES = 250;
 
 function allowedCandidates(kind: SeriesKind, o: EngineOptions, nSeries = Infinity): Algorithm[] {
   return candidatesFor(kind, o.candidates).filter((a) => a !== 'global' || (o.globalModel && nSeries >= GLOBAL_MIN_SERIES));
@@ -205,10 +208,16 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
   const series = okIdx.map((i) => seriesForModels(input[i]));
   const kinds = series.map((s) => classify(s.y, minHistory));
   const windows = crossValidationWindows(T, hb, { recent: o.origins ?? 3, seasonal: o.seasonalWindows, holdout: o.holdout });
-  // 1. backtest
-  const bt = await backtest(series, windows, kinds.map((k) => backtestCandidates(k, o, series.length)), o);
-  // 2. select (and the cross-fitted errors for 4)
-  const choices = series.map((s, i) => chooseForSeries(s, input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length));
+  // 1. backtest: the pooled models for all series at once; the local ones series by series inside 2,
+  // 2. select (and the cross-fitted errors for 4), so one series' local backtest is in memory at a time.
+  const cands = kinds.map((k) => backtestCandidates(k, o, series.length));
+  const bt = await backtestPooled(series, windows, cands, o);
+  const choices = series.map((s, i) => {
+    backtestLocal(s, windows, cands[i], bt[i]);
+    const c = chooseForSeries(s, input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length);
+    bt[i].clear();
+    return c;
+  });
   // 3. refit on the whole history
   const refit = await forecastChoices(series, choices.map((c) => c.choice), H, o, T, o.onGlobal);
   // 4. calibrate
@@ -272,7 +281,10 @@ interface RefitResult {
  * Pooled models run once over the series that use them. A fit that throws or
  * returns a non-finite value hands that series to its fallback level model.
  */
-async function forecastChoices(series: EngineSeries[], choices: Choice[], H: number, o: EngineOptions, T: number, onGlobal?: (m: GlobalModel) => void, stored?: GlobalModel | null): Promise<{ results: RefitResult[] }> {
+async function forecastChoices(
+  series: EngineSeries[], choices: Choice[], H: number, o: EngineOptions, T: number, onGlobal?: (m: GlobalModel) => void, stored?: GlobalModel | null,
+  storedParams?: (Record<string, unknown> | null | undefined)[],
+): Promise<{ results: RefitResult[] }> {
   const pooled = new Map<Algorithm, Map<number, Float64Array>>();
   const pooledErr = new Map<Algorithm, string>();
   const regExtra = new Map<number, { promo: number; price: number; smear: number }>();
@@ -309,6 +321,12 @@ async function forecastChoices(series: EngineSeries[], choices: Choice[], H: num
           } else params.global = { fitted_on_days: T };
           return f;
         }
+        // AutoETS with the form and parameters stored at training: only the states are rerun (predict's speed).
+        const etsStored = a === 'ets' ? etsFromStored(storedParams?.[i]?.ets) : null;
+        if (etsStored) {
+          params.ets = storedParams![i]!.ets;
+          return s.y.length >= 14 ? etsForecast(etsWithParams(s.y, etsStored), H) : movingAverage(s.y, H, { window: 28 });
+        }
         const r = LOCAL[a as LocalAlgorithm](s.y, H);
         params[a] = r.params;
         return r.f;
@@ -338,7 +356,7 @@ export { parseChoice } from './select.js';
  */
 export async function forecastDetailed(
   input: EngineSeries[], choices: (Choice | Algorithm[])[], H: number, o: EngineOptions, T?: number,
-  global?: GlobalModel | null,
+  global?: GlobalModel | null, storedParams?: (Record<string, unknown> | null | undefined)[],
 ): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[] }> {
   const len = T ?? (input.length ? input[0].y.length : 0);
   const problems: { index: number; problem: string }[] = [];
@@ -354,7 +372,7 @@ export async function forecastDetailed(
     return Array.isArray(c) ? { algos: c, combine: (c.length > 1 ? 'mean' : 'single') as Choice['combine'] } : c;
   });
   // A stored global model (from train) is used as is; without one the global model is fitted here on the first T days.
-  const { results } = await forecastChoices(series, cs, H, o, len, undefined, global);
+  const { results } = await forecastChoices(series, cs, H, o, len, undefined, global, storedParams ? okIdx.map((i) => storedParams[i]) : undefined);
   const forecasts: (Float64Array | null)[] = input.map(() => null);
   const fellBack: number[] = [];
   okIdx.forEach((orig, i) => {

@@ -162,13 +162,20 @@ export function writeRows(
   const hasLy = lyOrigin === lyOrigin && p.known(t0 - YEAR_LAG - 28, t0 - YEAR_LAG) >= 14;
   f[9] = hasLy ? 1 : 0;
   f[13] = hasLy ? lvl(lyOrigin, scale) : 0;
+  // The weekday levels depend only on the target's weekday: computed once per weekday (NaN = not yet).
+  const wd28 = new Float64Array(7).fill(NaN);
+  const wd112 = new Float64Array(7).fill(NaN);
   for (let j = 0; j < steps.length; j++) {
     const h = steps[j];
     const t = t0 + h - 1;
     const dn = startDay + t;
     const wd = weekday(dn);
-    f[10] = lvl(weekdayMean(y, t0, 28, wd, startDay), scale);
-    f[11] = lvl(weekdayMean(y, t0, 112, wd, startDay), scale);
+    if (wd28[wd] !== wd28[wd]) {
+      wd28[wd] = lvl(weekdayMean(y, t0, 28, wd, startDay), scale);
+      wd112[wd] = lvl(weekdayMean(y, t0, 112, wd, startDay), scale);
+    }
+    f[10] = wd28[wd];
+    f[11] = wd112[wd];
     // Same week last year (+-3 days), only from days before the origin.
     const ly = hasLy ? p.mean(t - YEAR_LAG - 3, Math.min(t - YEAR_LAG + 4, t0)) : NaN;
     f[12] = hasLy ? lvl(ly, scale) : 0;

@@ -22,7 +22,7 @@
 import type { Demand } from './models.js';
 
 const M = 7;
-/** Fit window: the last 53 weeks (see ets.ts: enough for a level, trend and weekly pattern). */
+/** Fit window: the last 53 weeks (a few linear passes: cheap enough to take the whole year). */
 const FIT_DAYS = 371;
 const THETAS = [1, 1.5, 2, 3];
 const ALPHAS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8];
