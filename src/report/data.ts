@@ -20,6 +20,7 @@ import { currentStock } from '../db/state.js';
 import { UsageError } from '../errors.js';
 import { roundOrNull } from '../numbers.js';
 import type { JobContext } from '../jobs/types.js';
+import { explainForecast } from '../jobs/explain.js';
 
 export interface ReportOptions {
   /** Extra series to chart, "SKU" or "SKU@LOCATION". */
@@ -54,6 +55,8 @@ export interface SeriesSection {
   safetyStockSource: string;
   leadTimeDays: number;
   stockoutDate: string | null;
+  /** Today's forecast split into its components (models with the regression; `models explain`). */
+  components: { model: string; dates: string[]; parts: Record<string, number[]>; stored: number[] } | null;
   notes: string[];
 }
 
@@ -113,6 +116,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
     for (const r of urgent.rows ?? []) add(String(r.sku), String(r.location), `${r.severity} ${r.kind ?? ''} alert`.replace('  ', ' '));
   }
   const series = wanted.map((w) => seriesSection(ctx, w.sku, w.location, w.why, latestRun, o.historyDays ?? 56));
+  for (const s of series) s.components = await componentsOf(ctx, s);
 
   return {
     asOf,
@@ -176,18 +180,36 @@ function seriesSection(ctx: JobContext, sku: string, location: string, why: stri
     if (state.policy) {
       reorderPoint = state.policy.reorderPoint;
       ss = state.policy.safetyStock;
-      ssSource = `policy from \`optimize\` (service level ${state.policy.serviceLevel})`;
+      ssSource = `policy from \`optimize\`, service level ${state.policy.serviceLevel}`;
     } else {
       const t = thresholds(ctx);
       ss = orderFor(state, { leadTime: L, targetDays: L + t.reviewPeriodDays, serviceLevel: t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear }).safetyStock.units;
-      ssSource = `from forecast errors at service level ${t.serviceLevel}`;
+      ssSource = `from forecast errors, service level ${t.serviceLevel}`;
       notes.push('no inventory policy, so no reorder point: run `optiflow optimize`');
     }
   }
   return {
     sku, location, why, forecastRun: run, dates, actual, yhat, lo, hi, overrides, projection,
     onHand: state?.stockDate ? state.onHand : null, stockDate: state?.stockDate ?? null,
-    reorderPoint: roundOrNull(reorderPoint, 2), safetyStock: roundOrNull(ss, 2), safetyStockSource: ssSource, leadTimeDays: L, stockoutDate, notes,
+    reorderPoint: roundOrNull(reorderPoint, 2), safetyStock: roundOrNull(ss, 2), safetyStockSource: ssSource, leadTimeDays: L, stockoutDate, components: null, notes,
+  };
+}
+
+/** The components of today's forecast from today on, when the series' model carries the regression. */
+async function componentsOf(ctx: JobContext, s: SeriesSection): Promise<SeriesSection['components']> {
+  if (!s.forecastRun) return null;
+  const e = await explainForecast(ctx, { sku: s.sku, location: s.location });
+  if (!e.model.algorithm.includes('regression') || e.note) {
+    if (e.note) s.notes.push(`components: ${e.note}`);
+    return null;
+  }
+  const days = e.days.filter((d) => d.date >= ctx.asOf);
+  const names = [...new Set(days.flatMap((d) => Object.keys(d.components)))].filter((n) => n !== 'rounding' && n !== 'override' && days.some((d) => Math.abs(d.components[n] ?? 0) > 1e-9));
+  return {
+    model: e.model.algorithm,
+    dates: days.map((d) => d.date),
+    parts: Object.fromEntries(names.map((n) => [n, days.map((d) => d.components[n] ?? 0)])),
+    stored: days.map((d) => d.stored),
   };
 }
 
