@@ -4,7 +4,7 @@
  * child loggers.
  */
 import winston from 'winston';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type Logger = winston.Logger;
@@ -26,8 +26,17 @@ export function createLogger(opts: LogOptions): Logger {
       }),
     }),
   ];
+  let fileProblem: string | null = null;
   if (opts.file) {
-    mkdirSync(dirname(opts.file), { recursive: true });
+    try {
+      mkdirSync(dirname(opts.file), { recursive: true });
+      accessSync(dirname(opts.file), constants.W_OK);
+    } catch (e) {
+      // A folder this user cannot write (a read-only install, say) must not stop the command: the console still gets every line.
+      fileProblem = `cannot write the log file ${opts.file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); logging to the console only (set logFile or batch.stateDir to a writable path)`;
+    }
+  }
+  if (opts.file && !fileProblem) {
     transports.push(
       new winston.transports.File({
         filename: opts.file,
@@ -39,7 +48,9 @@ export function createLogger(opts: LogOptions): Logger {
       }),
     );
   }
-  return winston.createLogger({ level: 'debug', transports });
+  const logger = winston.createLogger({ level: 'debug', transports });
+  if (fileProblem) logger.warn(fileProblem);
+  return logger;
 }
 
 /** A logger that drops everything: for tests and library defaults. */

@@ -5,8 +5,13 @@
  */
 const hooks: (() => void)[] = [];
 
-export function onSignal(fn: () => void): void {
+/** Registers a hook; returns the function that removes it (when what it guards is over). */
+export function onSignal(fn: () => void): () => void {
   hooks.push(fn);
+  return () => {
+    const i = hooks.indexOf(fn);
+    if (i >= 0) hooks.splice(i, 1);
+  };
 }
 
 export function runSignalHooks(): void {

@@ -148,7 +148,7 @@ describe('runner', () => {
 });
 
 describe('checkpoint and lock', () => {
-  test('checkpoint round trip; a corrupt file is reported, not ignored', () => {
+  test('checkpoint round trip; an invalid file is reported, not half-trusted', () => {
     const dir = tempDir();
     const f = join(dir, 'cp.json');
     const cp = { version: 1 as const, runId: 'r1', kind: 'nightly', runDate: '2026-01-01', status: 'running' as const, startedAt: 's', updatedAt: 'u', pid: 1, steps: {} };
@@ -156,9 +156,9 @@ describe('checkpoint and lock', () => {
     expect(readCheckpoint(f)).toEqual(cp);
     expect(existsSync(`${f}.${process.pid}.tmp`)).toBe(false);
     writeFileSync(f, readFileSync(f, 'utf8').slice(0, 20));
-    expect(() => readCheckpoint(f)).toThrow(/checkpoint .* is corrupt .* --fresh/);
+    expect(() => readCheckpoint(f)).toThrow(/checkpoint .*cp\.json is invalid \(not JSON/);
     writeFileSync(f, '{"version":1}');
-    expect(() => readCheckpoint(f)).toThrow(/missing run id/);
+    expect(() => readCheckpoint(f)).toThrow(/checkpoint .*cp\.json is invalid \(runId: /);
   });
   test('a live lock stops a second holder; a stale lock is taken over with a warning', () => {
     const f = join(tempDir(), 'batch.lock');

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { openDb } from '../src/db/connection.js';
 import { generateSample } from '../src/io/sample.js';
 import { BIN, cli, dump, newDb, tempDir } from './helpers.js';
@@ -29,7 +29,7 @@ function copy(): string {
 }
 
 const args = (db: string) => ['batch', '--db', db, '--as-of', TODAY, '-q'];
-const checkpointOf = (db: string) => join(db, '..', '.optiflow', 'checkpoint-nightly.json');
+const checkpointOf = (db: string) => join(db, '..', '.optiflow', basename(db), 'checkpoint-nightly.json');
 
 interface Cp { steps: Record<string, { status: string; attempts: number; finishedAt: string | null }> }
 

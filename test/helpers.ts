@@ -53,7 +53,7 @@ export function dump(db: Db, tables: string[], drop: string[] = ['computed_at', 
   return JSON.stringify(out);
 }
 
-export function cli(args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string> } = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, input: opts.input ?? '', encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: 300_000 });
+export function cli(args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string>; uid?: number; gid?: number } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, input: opts.input ?? '', encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: 300_000, uid: opts.uid, gid: opts.gid });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -10,6 +10,12 @@
  * not block tonight's: its checkpoint is kept under another name and reported. Every job's writes are one transaction and idempotent
  * for a run date, so a resumed run ends with the database an uninterrupted
  * run leaves.
+ *
+ * The checkpoint is not trusted alone: an invalid one is archived and the run
+ * starts fresh; on resume a step is kept only when the database agrees (its
+ * `batch_steps` row for the run says it succeeded and its output rows for the
+ * run date are there) and every step it depends on is kept too; otherwise it
+ * runs again (e.g. the database lost its last writes with its WAL file).
  */
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
@@ -20,8 +26,9 @@ import { UsageError } from '../errors.js';
 import { NIGHTLY, WEEKLY } from '../jobs/index.js';
 import { kpisJob, topUrgentJob } from '../jobs/dashboard.js';
 import type { Job, JobContext } from '../jobs/types.js';
-import { buildGraph } from './graph.js';
-import { isUnfinished, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { buildGraph, type Graph } from './graph.js';
+import type BetterSqlite3 from 'better-sqlite3';
+import { isUnfinished, loadCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { acquireLock } from './lock.js';
 import { runSteps, type StepState } from './runner.js';
 import { runInThread, threadsAvailable } from './threads.js';
@@ -77,6 +84,44 @@ export function checkpointFile(ctx: JobContext, kind: string): string {
   return join(stateDir(ctx.config), `checkpoint-${kind}.json`);
 }
 
+/**
+ * Rows a job writes for its run date whenever it succeeds: a step recorded as
+ * succeeded whose rows are missing did not leave its output in the database.
+ */
+const OUTPUT_ROWS: Record<string, string> = {
+  predict: 'select 1 from forecasts where run_date = ? limit 1',
+  monitor: 'select 1 from metrics_history where date = ? limit 1',
+  kpis: `select 1 from kpi_cache where key = 'dashboard_kpis:' || ?`,
+  'top-urgent': `select 1 from kpi_cache where key = 'top_urgent:' || ?`,
+  savings: 'select 1 from savings where date = ?',
+  revenue: 'select 1 from revenue_daily where computed_on = ? limit 1',
+  trends: 'select 1 from trends where date = ? limit 1',
+};
+
+/**
+ * The steps of a checkpoint that resume may keep: succeeded in the checkpoint
+ * and in the database, with their output rows present, and with every
+ * dependency kept. Returns the kept names and, for the others that the
+ * checkpoint called succeeded, why they run again.
+ */
+export function stepsToKeep(sqlite: BetterSqlite3.Database, graph: Graph, cp: Checkpoint, runDate: string): { keep: Set<string>; rerun: Map<string, string> } {
+  const recorded = new Set(
+    (sqlite.prepare(`select s.step from batch_steps s join batch_runs r on r.id = s.run_id where r.run_uid = ? and s.status = 'success'`).all(cp.runId) as { step: string }[]).map((r) => r.step),
+  );
+  const keep = new Set<string>();
+  const rerun = new Map<string, string>();
+  for (const name of graph.order) {
+    if (cp.steps[name]?.status !== 'success') continue;
+    const q = OUTPUT_ROWS[name];
+    const lostDep = graph.deps.get(name)!.find((d) => !keep.has(d));
+    if (!recorded.has(name)) rerun.set(name, 'the database holds no record of its success (its last writes were lost)');
+    else if (q && !sqlite.prepare(q).get(runDate)) rerun.set(name, `its output rows for ${runDate} are not in the database`);
+    else if (lostDep) rerun.set(name, `it depends on ${lostDep}, which runs again`);
+    else keep.add(name);
+  }
+  return { keep, rerun };
+}
+
 export interface BatchHandle {
   /** Marks running steps interrupted and releases the lock (signal handlers). */
   interrupt(): void;
@@ -94,7 +139,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   const lock = acquireLock(join(stateDir(ctx.config), 'batch.lock'), 'starting', (m) => ctx.log.warn(m));
   const release = () => lock.release();
   try {
-    let prev = readCheckpoint(file);
+    let prev = loadCheckpoint(file, o.kind, (m) => ctx.log.warn(m));
     if (prev && isUnfinished(prev) && prev.runDate !== ctx.asOf && !o.fresh) {
       // An earlier night left its run unfinished: keep its record, report it, and let tonight's run start.
       const archived = file.replace(/\.json$/, `.${prev.runDate}.${prev.runId.slice(0, 8)}.json`);
@@ -112,7 +157,9 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
       }
       runId = prev.runId;
       initial = {};
-      for (const [k, s] of Object.entries(prev.steps)) initial[k] = s.status === 'running' ? { ...s, status: 'interrupted' } : s;
+      const { rerun } = stepsToKeep(ctx.sqlite, graph, prev, ctx.asOf);
+      for (const [k, s] of Object.entries(prev.steps)) initial[k] = s.status === 'running' || rerun.has(k) ? { ...s, status: 'interrupted' } : s;
+      for (const [k, why] of rerun) ctx.log.warn(`resume: ${k} is recorded as succeeded in ${file} but ${why}; running it again`, { runId });
       resumed = true;
       const kept = Object.values(initial).filter((s) => s.status === 'success').map((s) => s.name);
       ctx.log.info(`resuming run ${runId} for ${prev.runDate}: keeping ${kept.join(', ') || 'nothing'}; re-running the rest`, { runId });
@@ -129,15 +176,19 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
        finished_at = excluded.finished_at, error = excluded.error, output = excluded.output`,
     );
     let current: Record<string, StepState> = initial ?? {};
+    // The database first, then the file: a step the checkpoint calls succeeded is recorded in the database too (unless its writes were lost).
     const save = (steps: Record<string, StepState>, status: Checkpoint['status']) => {
       current = steps;
-      writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
       sqlite.transaction(() => {
         for (const s of Object.values(steps)) upsertStep.run(runRow, s.name, s.status, s.attempts, s.startedAt, s.finishedAt, s.error, s.output ? JSON.stringify(s.output) : null);
       })();
+      writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
     };
+    let finished = false;
     onStart?.({
       interrupt: () => {
+        // A signal after the run ended (a slow exit, a lingering child) leaves its record as it is.
+        if (finished) return release();
         const steps = Object.fromEntries(Object.entries(current).map(([k, s]) => [k, s.status === 'running' ? { ...s, status: 'interrupted' as const, error: 'interrupted by a signal' } : s]));
         try {
           writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status: 'interrupted', startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
@@ -181,7 +232,8 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
     });
     for (const s of Object.values(result.steps)) if (s.status === 'failed') ctx.log.error(`job ${s.name} failed after ${s.attempts} attempt(s): ${s.error}`, { runId, job: s.name });
 
-    if (o.kind === 'nightly' && result.steps.kpis?.status !== 'failed') await warmCaches(ctx);
+    // Only a run that succeeded warms the caches: a failed night would cache figures without its alerts.
+    if (o.kind === 'nightly' && result.status === 'success') await warmCaches(ctx);
     if (o.kind === 'nightly' && ctx.config.report.afterBatch) await reportAfterBatch(ctx);
     const steps = Object.values(result.steps);
     const kept = initial ? Object.values(initial).filter((s) => s.status === 'success').length : 0;
@@ -195,8 +247,9 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
       alerts_created: Number(result.steps.alerts?.output?.created ?? 0),
       memory_peak_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
-    save(result.steps, result.status);
     sqlite.prepare('update batch_runs set status = ?, finished_at = ?, metrics = ? where id = ?').run(result.status, new Date().toISOString(), JSON.stringify(metrics), runRow);
+    save(result.steps, result.status);
+    finished = true;
     ctx.log.info(`batch ${o.kind} ${result.status} in ${metrics.duration_seconds}s: ${JSON.stringify(metrics)}`, { runId });
     return { runId, kind: o.kind, runDate: ctx.asOf, status: result.status, resumed, order: graph.order, levels: graph.levels, steps, metrics };
   } finally {
@@ -204,9 +257,8 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   }
 }
 
-/** KPI and top-alert caches for the run date, fresh for the dashboard's first visit. */
+/** KPI and top-alert caches for the run date, fresh for the dashboard's first visit (kpis recomputes when its inputs changed). */
 async function warmCaches(ctx: JobContext): Promise<void> {
-  const fresh = (key: string) => !!ctx.sqlite.prepare('select 1 from kpi_cache where key = ? and expires_at > ?').get(key, new Date().toISOString());
-  if (!fresh(`dashboard_kpis:${ctx.asOf}`)) await kpisJob.run(ctx, {});
-  if (!fresh(`top_urgent:${ctx.asOf}`)) await topUrgentJob.run(ctx, {});
+  await kpisJob.run(ctx, {});
+  await topUrgentJob.run(ctx, {});
 }

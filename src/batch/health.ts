@@ -7,10 +7,11 @@
 import { statfsSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stateDir, type Config } from '../config.js';
-import { dbStatus, openDb, isPostgresUrl } from '../db/connection.js';
+import { canWrite, dbStatus, openDb, isPostgresUrl, isReadOnlyError, readOnlyMessage } from '../db/connection.js';
 import { initBackend } from '../ml/backend.js';
 import { lockState } from './lock.js';
 import { daysBetween } from '../dates.js';
+import { salesCoverage, seriesWithoutStock, STOCK_FIX } from '../db/coverage.js';
 
 export interface Check {
   check: string;
@@ -35,11 +36,18 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
     add('database', 'fail', `${config.db} does not exist`);
     return done();
   }
-  const db = openDb(config.db);
+  let db: ReturnType<typeof openDb>;
+  try {
+    db = openDb(config.db);
+  } catch (e) {
+    add('database', 'fail', isReadOnlyError(e) ? readOnlyMessage(config.db) : (e as Error).message);
+    return done();
+  }
   try {
     if (db.sqlite) {
       const r = db.sqlite.pragma('quick_check', { simple: true });
       add('database', r === 'ok' ? 'ok' : 'fail', r === 'ok' ? `${config.db} reachable, quick_check ok` : `quick_check: ${r}`);
+      if (!canWrite(db.sqlite)) add('database writable', 'fail', readOnlyMessage(config.db));
     } else add('database', 'ok', 'PostgreSQL reachable');
     const st = await dbStatus(db);
     const pending = st.migrations.filter((m) => !m.applied).map((m) => m.name);
@@ -53,6 +61,14 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
       const ok = last.status === 'success' && age <= 1;
       add('last batch', ok ? 'ok' : 'warn', `run date ${last.run_date} (${age} day(s) ago), ${last.status}${last.finished_at ? ', finished ' + last.finished_at : ''}`);
     }
+    const cov = salesCoverage(s, config.asOf);
+    const stale = cov.filter((c) => c.missingDays > config.data.maxStalenessDays);
+    if (!cov.length) add('sales data', 'warn', 'no sales before today; run `optiflow import sales FILE`');
+    else if (stale.length)
+      add('sales data', 'fail', `sales end on ${stale.map((c) => `${c.lastSale} at ${c.location}`).slice(0, 5).join(', ')}, ${stale[0].missingDays} day(s) before ${config.asOf} (limit data.maxStalenessDays = ${config.data.maxStalenessDays}); forecasts would read missing days as zero demand: run \`optiflow import sales FILE\``);
+    else add('sales data', 'ok', `sales up to ${cov.map((c) => c.lastSale).sort()[0]} at every location`);
+    const noStock = seriesWithoutStock(s, config.asOf);
+    add('stock data', noStock ? 'warn' : 'ok', noStock ? `${noStock} series have no stock record (stock unknown: no stock alert for them); run \`${STOCK_FIX}\`` : 'every series has a stock record');
     const nf = (s.prepare('select count(distinct product_id || \':\' || location_id) as n from forecasts where run_date = ?').get(config.asOf) as { n: number }).n;
     add('forecasts today', nf ? 'ok' : 'warn', nf ? `${nf} series forecast for ${config.asOf}` : `no forecasts for ${config.asOf}; run \`optiflow batch\``);
     const m = s.prepare(`select count(*) as n, sum(case when julianday(?) - julianday(train_end) > ? then 1 else 0 end) as old from models where status in ('active','fallback')`).get(config.asOf, 2 * config.train.maxModelAgeDays) as { n: number; old: number | null };
@@ -66,12 +82,14 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
     } catch (e) {
       add('disk space', 'warn', `cannot read free space: ${(e as Error).message}`);
     }
-    const ls = lockState(join(stateDir(config), 'batch.lock'));
-    add('batch lock', ls === 'stale' ? 'warn' : 'ok', ls === 'free' ? 'no batch running' : ls === 'held' ? 'a batch is running' : 'stale lock left by a dead process (the next batch takes it over)');
+    const lockFile = join(stateDir(config), 'batch.lock');
+    const ls = lockState(lockFile);
+    const lockDetail = { free: 'no batch running', held: 'a batch is running', stale: `stale lock ${lockFile} (its holder is gone, or it is empty or unreadable); the next batch takes it over`, unreadable: `lock ${lockFile} is empty or unreadable and recent; the next batch takes it over once it is older than a minute` };
+    add('batch lock', ls === 'stale' || ls === 'unreadable' ? 'warn' : 'ok', lockDetail[ls]);
     add('tf backend', 'ok', await initBackend());
     return done();
   } catch (e) {
-    add('database', 'fail', (e as Error).message);
+    add('database', 'fail', isReadOnlyError(e) ? readOnlyMessage(config.db) : (e as Error).message);
     return done();
   } finally {
     await db.close();

@@ -6,9 +6,11 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { join } from 'node:path';
-import { loadConfig, stateDir, type Config } from '../config.js';
+import { loadConfig, readConfigFile, stateDir, type Config } from '../config.js';
 import { openDb, requireMigrated, type Db } from '../db/connection.js';
 import { createLogger, type Logger } from '../log.js';
+import { tenantConfig } from '../ops/tenants.js';
+import { applyUmask } from '../ops/file-safety.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -17,6 +19,7 @@ export interface GlobalOptions {
   json?: boolean;
   logLevel?: string;
   quiet?: boolean;
+  tenant?: string;
 }
 
 export interface Context {
@@ -27,6 +30,10 @@ export interface Context {
   /** A log level was asked for (flag or environment). */
   logLevelGiven: boolean;
   out: (s: string) => void;
+  /** The tenant the command runs for (--tenant / OPTIFLOW_TENANT), or null. */
+  tenant: string | null;
+  /** The config file in use (--config, OPTIFLOW_CONFIG or the current folder's), or null. */
+  configFile: string | null;
   /** Opens the database (once) and checks migrations are current unless told not to. */
   db(opts?: { migrated?: boolean }): Promise<Db>;
   close(): Promise<void>;
@@ -40,7 +47,12 @@ export function globalsOf(cmd: Command): GlobalOptions {
 const FILE_LOGGED = new Set(['batch', 'train', 'validate', 'predict', 'events-impact', 'alerts', 'monitor', 'kpis', 'savings', 'revenue', 'trends', 'top-urgent', 'dormant', 'cleanup', 'demo', 'quality-risk', 'optimize']);
 
 export function createContext(g: GlobalOptions, out: (s: string) => void = (s) => process.stdout.write(s), command = ''): Context {
-  const config = loadConfig({ db: g.db, config: g.config, asOf: g.asOf, logLevel: g.logLevel });
+  const base = loadConfig({ db: g.db, config: g.config, asOf: g.asOf, logLevel: g.logLevel });
+  const tenant = g.tenant ?? (process.env.OPTIFLOW_TENANT || null);
+  const config = tenant ? tenantConfig(base, tenant, g.db !== undefined || !!process.env.OPTIFLOW_DB) : base;
+  // A notification command learns which shop it speaks for.
+  if (tenant) process.env.OPTIFLOW_TENANT = tenant;
+  applyUmask(config.files.umask);
   const file = config.logFile ?? (FILE_LOGGED.has(command) ? join(stateDir(config), 'optiflow.log') : null);
   const log = createLogger({ level: config.logLevel, quiet: g.quiet, file });
   let db: Db | null = null;
@@ -48,6 +60,8 @@ export function createContext(g: GlobalOptions, out: (s: string) => void = (s) =
     config,
     log,
     json: !!g.json,
+    tenant,
+    configFile: readConfigFile(g.config).file,
     quiet: !!g.quiet,
     logLevelGiven: g.logLevel !== undefined || !!process.env.OPTIFLOW_LOG_LEVEL,
     out,

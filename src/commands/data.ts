@@ -95,7 +95,7 @@ export function registerData(program: Command, action: Action): void {
       const db = await ctx.db({ migrated: false });
       const m = await migrateToLatest(db);
       if (m.error) throw new JobError(`migration failed: ${(m.error as Error).message}`);
-      const r = await importCsv(db, { entity, file, columns: o.columns, dryRun: o.dryRun });
+      const r = await importCsv(db, { entity, file, columns: o.columns, dryRun: o.dryRun, limits: ctx.config.data });
       if (ctx.json) return ctx.out(JSON.stringify(r) + '\n');
       ctx.out(`${r.dryRun ? 'validated' : 'imported'} ${r.rows} ${r.entity} rows from ${r.file} in ${r.seconds.toFixed(1)}s` +
         (r.created.products || r.created.locations ? ` (created ${r.created.products} products, ${r.created.locations} locations)` : '') + '\n');

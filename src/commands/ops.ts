@@ -11,8 +11,9 @@ import { jobContext } from './jobs.js';
 import { intOption, listOption } from './options.js';
 import { keyValues, table, type Cell } from './render.js';
 import { onSignal } from '../signals.js';
-import ora from 'ora';
+import { startProgress } from './progress.js';
 import winston from 'winston';
+import { batchAllTenants } from './ops-admin.js';
 
 export function registerOps(program: Command, action: Action): void {
   program
@@ -25,23 +26,32 @@ export function registerOps(program: Command, action: Action): void {
     .option('--skip <jobs>', 'skip these jobs (comma-separated)', listOption)
     .option('--dry-run', 'print the order and the parallel groups, run nothing')
     .option('--concurrency <n>', 'jobs at once (default 4)', intOption('--concurrency', 1))
-    .addHelpText('after', '\nExamples:\n  optiflow batch\n  optiflow batch --resume\n  optiflow batch weekly\n  optiflow batch --dry-run --json')
-    .action(action(async (ctx, kind: string, o: { resume?: boolean; fresh?: boolean; only?: string[]; skip?: string[]; dryRun?: boolean; concurrency?: number }) => {
+    .option('--all-tenants', 'run each tenant\'s batch in turn; a failing tenant does not stop the others (exit 1 names it)')
+    .addHelpText('after', '\nExamples:\n  optiflow batch\n  optiflow batch --resume\n  optiflow batch weekly\n  optiflow batch --dry-run --json\n  optiflow batch --all-tenants --resume')
+    .action(action(async (ctx, kind: string, o: { resume?: boolean; fresh?: boolean; only?: string[]; skip?: string[]; dryRun?: boolean; concurrency?: number; allTenants?: boolean }) => {
       if (kind !== 'nightly' && kind !== 'weekly') throw new UsageError(`batch: unknown kind "${kind}"; nightly or weekly`);
       if (o.resume && o.fresh) throw new UsageError('batch: --resume and --fresh exclude each other');
+      if (o.allTenants) return batchAllTenants(ctx, kind, o);
       const jc = await jobContext(ctx);
       // A spinner for people at a terminal; cron and CI (no TTY) get plain log lines.
-      const spinner = process.stderr.isTTY && !ctx.json && !ctx.quiet && !o.dryRun ? ora({ stream: process.stderr, text: `${kind} batch starting` }).start() : null;
+      const spinner = !ctx.json && !ctx.quiet && !o.dryRun ? startProgress(`${kind} batch starting`) : null;
       const onProgress = (steps: { name: string; status: string }[]) => {
         if (!spinner) return;
         const running = steps.filter((s) => s.status === 'running').map((s) => s.name);
         const done = steps.filter((s) => s.status === 'success').length;
-        spinner.text = `${kind} batch: ${done}/${steps.length} done${running.length ? `, running ${running.join(', ')}` : ''}`;
+        spinner.set(`${kind} batch: ${done}/${steps.length} done${running.length ? `, running ${running.join(', ')}` : ''}`);
       };
       let r;
+      let unhook = () => undefined as void;
       try {
-        r = await runBatch(jc, { kind, ...o, onProgress }, (h) => onSignal(() => h.interrupt()));
+        r = await runBatch(jc, { kind, ...o, onProgress }, (h) => {
+          unhook = onSignal(() => {
+            spinner?.stop();
+            h.interrupt();
+          });
+        });
       } finally {
+        unhook();
         spinner?.stop();
       }
       if (ctx.json) ctx.out(JSON.stringify(r, null, 2) + '\n');

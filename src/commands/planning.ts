@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { jobContext, registerJob } from './jobs.js';
 import { intOption } from './options.js';
 import { keyValues, table, type Cell } from './render.js';
+import { registerOrders } from './orders.js';
 
 const num = (flag: string) => (v: string) => {
   const n = Number(v);
@@ -16,6 +17,7 @@ const num = (flag: string) => (v: string) => {
 };
 
 export function registerPlanning(program: Command, action: Action): void {
+  registerOrders(program, action);
   program
     .command('suggest')
     .description('the quantity to order now for one series: forecast + safety stock - stock - open orders, pack, MOQ, price breaks, shelf life')
@@ -31,7 +33,8 @@ export function registerPlanning(program: Command, action: Action): void {
       if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
       ctx.out(keyValues({
         sku: `${r.sku}@${r.location}`, quantity: r.quantity, 'order by': r.order_by, 'expected arrival': r.expected_arrival, 'projected stock-out': r.projected_stockout,
-        supplier: r.supplier ? `${r.supplier.name} (${r.supplier.code}), lead time ${r.supplier.lead_time_days} d, MOQ ${r.supplier.moq}, pack ${r.supplier.pack_size}` : '-',
+        supplier: r.supplier ? `${r.supplier.name} (${r.supplier.code}), lead time ${r.supplier.lead_time_days} d (${r.supplier.lead_time_source === 'receipts' ? `learned from ${r.supplier.receipts} receipts` : 'stated'}), review every ${r.supplier.review_period_days} d, MOQ ${r.supplier.moq}, pack ${r.supplier.pack_size}` : '-',
+        ...(r.overrides.length ? { 'forecast override': r.overrides.join('; ') } : {}),
         'unit cost': r.unit_cost, 'total cost': r.total_cost, 'safety stock': `${r.safety_stock.units} (${r.safety_stock.method}, service level ${r.safety_stock.service_level})`,
         'on hand': r.on_hand, why: r.why, ...(r.suggestion_id ? { 'suggestion id': r.suggestion_id } : {}),
       }));

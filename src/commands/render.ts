@@ -1,26 +1,88 @@
-/** Presentation: aligned tables for people, JSON for machines. */
+/**
+ * Presentation: aligned tables for people, JSON for machines (raw numbers there).
+ *
+ * Numbers in tables, by column name:
+ * - money (value, cost, price, revenue, margin, total, budget, savings...): 2 decimals,
+ *   thousands separators: 216,772.40
+ * - days (days, cover, lead time): at most 1 decimal: 12.3
+ * - shares and rates below 1 (fill rate, risk, level...): up to 4 decimals, trailing zeros trimmed
+ * - other numbers: thousands separators, up to 2 decimals, trailing zeros trimmed
+ * - identifiers (id, version, year): as they are
+ * Text is never cut: a cell longer than the column limit wraps onto the next lines.
+ */
 export type Cell = string | number | null | undefined | boolean;
 
-function fmt(v: Cell): string {
+const MONEY = /(value|cost|price|revenue|margin|total|budget|saving|amount|spend|purchase|overstock|stockouts|optimized|at_risk)/i;
+const DAYS = /(days|cover|lead_time)/i;
+const RAW = /(^id$|_id$|version|year|decile)/i;
+const WRAP = 72;
+
+const trim = (s: string) => (s.includes('.') ? s.replace(/\.?0+$/, '') : s);
+const grouped = (v: number, digits: number, exact = false) => {
+  const s = v.toLocaleString('en-US', { minimumFractionDigits: exact ? digits : 0, maximumFractionDigits: digits });
+  return s === '-0' ? '0' : s;
+};
+
+/** One number as a table shows it, given its column (or key) name. */
+export function formatNumber(v: number, name = ''): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? '-' : v > 0 ? '∞' : '-∞';
+  if (RAW.test(name)) return String(v);
+  if (MONEY.test(name) && !/rate|share|pct|percent/i.test(name)) return grouped(v, 2, true);
+  if (DAYS.test(name)) return grouped(Math.round(v * 10) / 10, 1);
+  if (Number.isInteger(v)) return grouped(v, 0);
+  if (Math.abs(v) < 1) return trim(v.toFixed(4));
+  return grouped(v, 2);
+}
+
+export function fmt(v: Cell, name = ''): string {
   if (v === null || v === undefined) return '-';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return String(v);
-    if (Number.isInteger(v)) return String(v);
-    return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(3);
-  }
+  if (typeof v === 'number') return formatNumber(v, name);
   return String(v);
+}
+
+/** Words wrapped to `width` columns; a word longer than that is split. */
+export function wrap(text: string, width = WRAP): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (let word of para.split(' ')) {
+      while (word.length > width) {
+        if (line) {
+          out.push(line);
+          line = '';
+        }
+        out.push(word.slice(0, width));
+        word = word.slice(width);
+      }
+      if (!line) line = word;
+      else if (line.length + 1 + word.length <= width) line += ' ' + word;
+      else {
+        out.push(line);
+        line = word;
+      }
+    }
+    out.push(line);
+  }
+  return out;
 }
 
 export function table(rows: Record<string, Cell>[], columns?: string[]): string {
   if (!rows.length) return '(no rows)\n';
   const cols = columns ?? Object.keys(rows[0]);
-  const cells = rows.map((r) => cols.map((c) => fmt(r[c])));
-  const widths = cols.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((r) => r[i].length))));
-  const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i] ? v.slice(0, widths[i] - 1) + '…' : v.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
+  const numeric = cols.map((c) => rows.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === 'number'));
+  const cells = rows.map((r) => cols.map((c) => wrap(fmt(r[c], c))));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => Math.max(...r[i].map((l) => l.length)))));
+  const pad = (v: string, i: number) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]));
+  const line = (vals: string[]) => vals.map(pad).join('  ').trimEnd();
+  const out = [line(cols), line(widths.map((w) => '-'.repeat(w)))];
+  for (const r of cells) {
+    const height = Math.max(...r.map((c) => c.length));
+    for (let k = 0; k < height; k++) out.push(line(r.map((c) => c[k] ?? '')));
+  }
+  return out.join('\n') + '\n';
 }
 
 export function keyValues(obj: Record<string, Cell>): string {
   const w = Math.max(...Object.keys(obj).map((k) => k.length));
-  return Object.entries(obj).map(([k, v]) => `${k.padEnd(w)}  ${fmt(v)}`).join('\n') + '\n';
+  return Object.entries(obj).map(([k, v]) => `${k.padEnd(w)}  ${wrap(fmt(v, k)).join('\n' + ' '.repeat(w + 2))}`).join('\n') + '\n';
 }

@@ -7,6 +7,8 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationRe
 import pg from 'pg';
 import { migrations } from '../../migrations/index.js';
 import { ALL_TABLES, type Database } from './types.js';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
 export interface Db {
@@ -32,9 +34,19 @@ export function openDb(location: string, opts: { readonly?: boolean; mustExist?:
   try {
     sqlite = new BetterSqlite3(location, { fileMustExist: opts.mustExist ?? false, readonly: opts.readonly ?? false });
   } catch (e) {
-    throw new UsageError(`--db: cannot open ${location} (${(e as Error).message}); run \`optiflow init --db ${location}\` to create it`);
+    const dir = dirname(resolve(location));
+    if (!existsSync(dir)) throw new UsageError(`--db: folder ${dir} does not exist; create it (mkdir -p ${dir}) or choose another --db path`);
+    if (!existsSync(location) && (opts.mustExist ?? false)) throw new UsageError(`--db: ${location} does not exist; run \`optiflow init --db ${location}\` to create it`);
+    throw new UsageError(`--db: cannot open ${location} (${(e as Error).message}); check that the path is a database file this user may read and write`);
   }
-  if (!opts.readonly) sqlite.pragma('journal_mode = WAL');
+  if (!opts.readonly) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+    } catch (e) {
+      // A read-only file stays usable for reading; writes fail with a message naming it (readOnlyMessage).
+      if (!isReadOnlyError(e)) throw e;
+    }
+  }
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 60000'); // a batch job may wait for another job's write transaction
   sqlite.pragma('synchronous = NORMAL');
@@ -60,6 +72,28 @@ export function openDb(location: string, opts: { readonly?: boolean; mustExist?:
       await kysely.destroy();
     },
   };
+}
+
+/** SQLite refused a write because the file (or its folder, for the journal) is read-only. */
+export function isReadOnlyError(e: unknown): boolean {
+  const code = (e as { code?: string })?.code ?? '';
+  return code.startsWith('SQLITE_READONLY') || /readonly database/.test((e as Error)?.message ?? '');
+}
+
+export function readOnlyMessage(location: string): string {
+  return `database ${location} is read-only for this user (SQLite could not write to it or to its folder); make the file and its folder writable, or work on a writable copy`;
+}
+
+/** Can this process write to the database? (A write transaction, rolled back.) */
+export function canWrite(sqlite: BetterSqlite3.Database): boolean {
+  try {
+    sqlite.exec('begin immediate; create table if not exists optiflow_write_probe (x integer); rollback');
+    return true;
+  } catch (e) {
+    if (sqlite.inTransaction) sqlite.exec('rollback');
+    if (isReadOnlyError(e)) return false;
+    throw e;
+  }
 }
 
 /** The raw SQLite handle, for the jobs that run on the embedded database. */

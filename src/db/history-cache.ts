@@ -6,118 +6,277 @@
  * import since the file was written (`data_changes`) are read again; series not
  * in the file are read whole. Every value is what `loadHistory` computes for
  * that day, whatever window it is read in (the censoring and first-sale rules
- * look at the database for what lies before a range), so the cache never
- * changes a forecast. A missing or unreadable file is rebuilt.
+ * look at the database for what lies before a range).
+ *
+ * The cache never changes a forecast:
+ * - values are stored exactly: each series' demand is kept as float32 when
+ *   every value of the series is a float32 number (whole units, halves...),
+ *   else as float64; prices as float32, whole cents (int32) or float64, the
+ *   first that holds every value exactly;
+ * - the file records the database it was built from (the `instance_id` of its
+ *   `meta` table and its path) and the change counter it has seen;
+ * - a CRC-32 covers the header and each series' block (key, demand, prices,
+ *   flags).
+ * A missing file is built; a file that fails any of these checks is rebuilt
+ * from the database with a warning naming the file and what did not match.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { writeFileAtomic } from '../atomic-file.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import { dayNumber, fromDayNumber } from '../dates.js';
+import { describeIoError } from '../io/file-safety.js';
 import { assemble, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
-const MAGIC = 'optiflow-history-cache-2';
+const MAGIC = 'optiflow-history-cache-3';
+
+/** How a column of one series is stored: float32, whole cents in an int32 (NaN as INT32_MIN), float64. */
+type Enc = 'f32' | 'c32' | 'f64';
+type Arr = Float32Array | Int32Array | Float64Array;
+interface Col {
+  enc: Enc;
+  a: Arr;
+}
+const CODE: Record<Enc, string> = { f32: 'f', c32: 'c', f64: 'd' };
+const ENC: Record<string, Enc> = { f: 'f32', c: 'c32', d: 'f64' };
+const NO_PRICE = -2147483648;
+
+function fits(enc: Enc, v: number): boolean {
+  if (enc === 'f64') return true;
+  if (enc === 'f32') return v !== v || Math.fround(v) === v;
+  if (v !== v) return true;
+  const c = Math.round(v * 100);
+  return Math.abs(c) < 2147483647 && c / 100 === v;
+}
+
+function chooseEnc(values: ArrayLike<number>, allowed: Enc[]): Enc {
+  for (const enc of allowed) {
+    let ok = true;
+    for (let i = 0; i < values.length && ok; i++) ok = fits(enc, values[i]);
+    if (ok) return enc;
+  }
+  return 'f64';
+}
+
+function newCol(enc: Enc, n: number): Col {
+  return { enc, a: enc === 'f32' ? new Float32Array(n) : enc === 'c32' ? new Int32Array(n) : new Float64Array(n) };
+}
+
+function decode(col: Col, from: number, len: number): Float32Array | Float64Array {
+  if (col.enc !== 'c32') return (col.a as Float32Array | Float64Array).subarray(from, from + len);
+  const out = new Float64Array(len);
+  for (let i = 0; i < len; i++) {
+    const c = col.a[from + i];
+    out[i] = c === NO_PRICE ? NaN : c / 100;
+  }
+  return out;
+}
+
+/** Writes `vals` at `off`, widening the column's storage when a value would not be kept exactly. */
+function setValues(col: Col, off: number, vals: Float64Array, allowed: Enc[]): Col {
+  let target = col;
+  if (chooseEnc(vals, [col.enc]) !== col.enc) {
+    const whole = Float64Array.from(decode(col, 0, col.a.length));
+    whole.set(vals, off);
+    target = newCol(chooseEnc(whole, allowed), whole.length);
+    writeDecoded(target, 0, whole);
+    return target;
+  }
+  writeDecoded(target, off, vals);
+  return target;
+}
+
+function writeDecoded(col: Col, off: number, vals: ArrayLike<number>): void {
+  if (col.enc !== 'c32') {
+    (col.a as Float32Array | Float64Array).set(vals, off);
+    return;
+  }
+  for (let i = 0; i < vals.length; i++) col.a[off + i] = vals[i] !== vals[i] ? NO_PRICE : Math.round(vals[i] * 100);
+}
+
+function moveCol(col: Col, C: number, shift: number): Col {
+  const out = newCol(col.enc, C);
+  const srcFrom = Math.max(0, -shift);
+  out.a.set(col.a.subarray(srcFrom, Math.min(col.a.length, srcFrom + C)) as never, Math.max(0, shift));
+  return out;
+}
+
+const Y_ENCS: Enc[] = ['f32', 'f64'];
+const PRICE_ENCS: Enc[] = ['f32', 'c32', 'f64'];
 
 interface CacheData {
   startDay: number;
   days: number;
   changeId: number;
   keys: string[];
-  y: Float32Array[];
-  price: Float32Array[];
+  y: Col[];
+  price: Col[];
   promo: Uint8Array[];
 }
 
+interface DbIdentity {
+  id: string;
+  path: string;
+}
+
+/** The database the cache belongs to: its `meta.instance_id` and its file path. */
+export function dbIdentity(sqlite: BetterSqlite3.Database): DbIdentity {
+  let id = '';
+  try {
+    id = (sqlite.prepare(`select value from meta where key = 'instance_id'`).get() as { value: string } | undefined)?.value ?? '';
+  } catch {
+    // A database from before the meta table: identified by its path alone.
+  }
+  return { id, path: sqlite.memory ? ':memory:' : resolve(sqlite.name) };
+}
+
+interface Header {
+  magic: string;
+  startDay: number;
+  days: number;
+  changeId: number;
+  db: DbIdentity;
+  keys: string[];
+  yEnc: string;
+  pEnc: string;
+  crc: number[];
+}
+
+const pad8 = (n: number) => Math.ceil(n / 8) * 8;
+const bytesOf = (enc: Enc) => (enc === 'f64' ? 8 : 4);
+const raw = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+function seriesCrc(key: string, y: Col, price: Col, promo: Uint8Array): number {
+  let c = crc32(key);
+  c = crc32(raw(y.a), c);
+  c = crc32(raw(price.a), c);
+  return crc32(promo, c);
+}
+
 /**
- * Layout: header length (u32), header JSON, padding to 4 bytes, then demand
- * (f32, N x C), prices (f32, N x C), promotion flags (u8, N x C). Demand and
- * flags are read into buffers the history keeps as views; prices into their own
+ * Layout: u32 header length, u32 CRC-32 of the header, header JSON, padding
+ * to 8 bytes; then every series' demand block, then every series' price block
+ * (each padded to 8 bytes), then the promotion flags (u8, N x C). Demand and
+ * flags stay in buffers the history keeps as views; prices are in their own
  * buffer, dropped once the relative prices are computed.
  */
-function readCache(file: string): CacheData | null {
+function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: CacheData } | { problem: string } | null {
   if (!existsSync(file)) return null;
   let fd: number | null = null;
   try {
     fd = openSync(file, 'r');
-    const head = Buffer.alloc(4);
-    readSync(fd, head, 0, 4, 0);
-    const hlen = head.readUInt32LE(0);
-    const hb = Buffer.alloc(hlen);
-    readSync(fd, hb, 0, hlen, 4);
-    const h = JSON.parse(hb.toString('utf8')) as { magic: string; startDay: number; days: number; changeId: number; keys: string[] };
-    if (h.magic !== MAGIC) return null;
-    const off = Math.ceil((4 + hlen) / 4) * 4;
-    const N = h.keys.length;
-    const C = h.days;
-    const part = (at: number, bytes: number): ArrayBuffer => {
+    const size = fstatSync(fd).size;
+    const part = (at: number, bytes: number): Uint8Array => {
+      if (at + bytes > size) throw new Error(`truncated (${size} bytes, ${at + bytes} expected)`);
       const b = new Uint8Array(bytes);
       let done = 0;
       while (done < bytes) {
         const n = readSync(fd!, b, done, bytes - done, at + done);
-        if (n <= 0) throw new Error('truncated history cache');
+        if (n <= 0) throw new Error('truncated');
         done += n;
       }
-      return b.buffer;
+      return b;
     };
-    const yAll = new Float32Array(part(off, 4 * N * C));
-    const priceAll = new Float32Array(part(off + 4 * N * C, 4 * N * C));
-    const promoAll = new Uint8Array(part(off + 8 * N * C, N * C));
-    const y: Float32Array[] = [];
-    const price: Float32Array[] = [];
+    const pre = Buffer.from(part(0, 8));
+    const hlen = pre.readUInt32LE(0);
+    const hb = part(8, hlen);
+    if (crc32(hb) !== pre.readUInt32LE(4)) return { problem: 'has a damaged header (checksum mismatch)' };
+    const h = JSON.parse(Buffer.from(hb).toString('utf8')) as Header;
+    if (h.magic !== MAGIC) return { problem: `is of another format (${String(h.magic)})` };
+    if (h.db?.id !== db.id || h.db?.path !== db.path) return { problem: `belongs to another database (${h.db?.path ?? 'unknown'}, id ${h.db?.id || 'none'})` };
+    if (h.changeId > dbChangeId) return { problem: `has seen data changes (${h.changeId}) the database does not hold (${dbChangeId}): the database was replaced or restored` };
+    const N = h.keys.length;
+    const C = h.days;
+    if (h.yEnc.length !== N || h.pEnc.length !== N || h.crc.length !== N) return { problem: 'has an inconsistent header' };
+    const yEnc = [...h.yEnc].map((c) => ENC[c]);
+    const pEnc = [...h.pEnc].map((c) => ENC[c]);
+    if (yEnc.some((e) => !e) || pEnc.some((e) => !e)) return { problem: 'has an unknown value encoding' };
+    const yBytes = yEnc.reduce((s, e) => s + pad8(C * bytesOf(e)), 0);
+    const pBytes = pEnc.reduce((s, e) => s + pad8(C * bytesOf(e)), 0);
+    const off = pad8(8 + hlen);
+    const expected = off + yBytes + pBytes + N * C;
+    if (size !== expected) return { problem: `has ${size} bytes where its header describes ${expected}` };
+    const yBuf = part(off, yBytes).buffer;
+    const pBuf = part(off + yBytes, pBytes).buffer;
+    const promoAll = part(off + yBytes + pBytes, N * C);
+    const y: Col[] = [];
+    const price: Col[] = [];
     const promo: Uint8Array[] = [];
+    const view = (buf: ArrayBufferLike, at: number, enc: Enc): Col => ({
+      enc,
+      a: enc === 'f32' ? new Float32Array(buf, at, C) : enc === 'c32' ? new Int32Array(buf, at, C) : new Float64Array(buf, at, C),
+    });
+    let ya = 0;
+    let pa = 0;
     for (let i = 0; i < N; i++) {
-      y.push(yAll.subarray(i * C, (i + 1) * C));
-      price.push(priceAll.subarray(i * C, (i + 1) * C));
+      y.push(view(yBuf, ya, yEnc[i]));
+      price.push(view(pBuf, pa, pEnc[i]));
       promo.push(promoAll.subarray(i * C, (i + 1) * C));
+      ya += pad8(C * bytesOf(yEnc[i]));
+      pa += pad8(C * bytesOf(pEnc[i]));
+      if (seriesCrc(h.keys[i], y[i], price[i], promo[i]) !== h.crc[i]) return { problem: `has a damaged block for series ${h.keys[i]} (checksum mismatch)` };
     }
-    return { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo };
-  } catch {
-    return null;
+    return { data: { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo } };
+  } catch (e) {
+    return { problem: `is unreadable (${(e as Error).message})` };
   } finally {
     if (fd !== null) closeSync(fd);
   }
 }
 
-function writeCache(file: string, c: CacheData): void {
+function writeCache(file: string, c: CacheData, db: DbIdentity): void {
   mkdirSync(dirname(file), { recursive: true });
-  const header = Buffer.from(JSON.stringify({ magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, keys: c.keys }), 'utf8');
-  const pre = 4 + header.length;
-  const pad = Math.ceil(pre / 4) * 4 - pre;
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(header.length);
-    writeSync(fd, len);
-    writeSync(fd, header);
-    writeSync(fd, Buffer.alloc(pad));
-    for (const a of c.y) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    for (const a of c.price) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    for (const a of c.promo) writeSync(fd, a);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  const h: Header = {
+    magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, db, keys: c.keys,
+    yEnc: c.y.map((x) => CODE[x.enc]).join(''), pEnc: c.price.map((x) => CODE[x.enc]).join(''),
+    crc: c.keys.map((k, i) => seriesCrc(k, c.y[i], c.price[i], c.promo[i])),
+  };
+  const header = Buffer.from(JSON.stringify(h), 'utf8');
+  const pre = Buffer.alloc(8);
+  pre.writeUInt32LE(header.length, 0);
+  pre.writeUInt32LE(crc32(header), 4);
+  function* parts(): Generator<Uint8Array> {
+    yield pre;
+    yield header;
+    yield Buffer.alloc(pad8(8 + header.length) - 8 - header.length);
+    for (const col of [...c.y, ...c.price]) {
+      yield raw(col.a);
+      const pad = pad8(col.a.byteLength) - col.a.byteLength;
+      if (pad) yield Buffer.alloc(pad);
+    }
+    yield* c.promo;
   }
-  renameSync(tmp, file);
+  writeFileAtomic(file, parts());
 }
 
 /** Days [from, to) of `refs` read from the database into cache rows. */
 function fill(sqlite: BetterSqlite3.Database, c: CacheData, rows: number[], refs: SeriesRef[], from: number, to: number): void {
   if (to <= from || !rows.length) return;
-  const raw = readRange(sqlite, refs, fromDayNumber(from), fromDayNumber(to));
+  const read = readRange(sqlite, refs, fromDayNumber(from), fromDayNumber(to));
   rows.forEach((row, j) => {
     const off = from - c.startDay;
-    c.y[row].set(raw[j].y, off);
-    c.price[row].set(raw[j].price, off);
-    c.promo[row].set(raw[j].promo, off);
+    c.y[row] = setValues(c.y[row], off, read[j].y, Y_ENCS);
+    c.price[row] = setValues(c.price[row], off, read[j].price, PRICE_ENCS);
+    c.promo[row].set(read[j].promo, off);
   });
 }
 
-export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions, file: string, log?: (m: string) => void): History {
+export interface CacheLog {
+  debug?: (m: string) => void;
+  warn?: (m: string) => void;
+}
+
+export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions, file: string, log?: CacheLog | ((m: string) => void)): History {
+  const say: CacheLog = typeof log === 'function' ? { debug: log, warn: log } : (log ?? {});
   const refs = listSeries(sqlite, o.only);
   const targetEnd = dayNumber(o.asOf);
   const targetStart = targetEnd - o.days;
   const lastChange = (sqlite.prepare('select coalesce(max(id), 0) as id from data_changes').get() as { id: number }).id;
-  let c = readCache(file);
+  const db = dbIdentity(sqlite);
+  const read = readCache(file, db, lastChange);
+  if (read && 'problem' in read) say.warn?.(`history cache ${file} ${read.problem}; rebuilding it from the database`);
+  let c: CacheData | null = read && 'data' in read ? read.data : null;
   if (c && c.startDay > targetStart) c = null;
   const t0 = Date.now();
   let what: string;
@@ -127,8 +286,8 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
     c = { startDay: targetStart, days: C, changeId: lastChange, keys: [], y: [], price: [], promo: [] };
     for (const r of refs) {
       c.keys.push(seriesKey(r.productId, r.locationId));
-      c.y.push(new Float32Array(C));
-      c.price.push(new Float32Array(C));
+      c.y.push(newCol('f32', C));
+      c.price.push(newCol('f32', C));
       c.promo.push(new Uint8Array(C));
     }
     fill(sqlite, c, refs.map((_, i) => i), refs, targetStart, targetEnd);
@@ -142,15 +301,14 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
     if (newStart !== c.startDay || newEnd !== cacheEnd) {
       const C = newEnd - newStart;
       const shift = c.startDay - newStart; // <= 0 when days are dropped
-      const move = <A extends Float32Array | Uint8Array>(a: A, make: (n: number) => A): A => {
-        const out = make(C);
+      c.y = c.y.map((a) => moveCol(a, C, shift));
+      c.price = c.price.map((a) => moveCol(a, C, shift));
+      c.promo = c.promo.map((a) => {
+        const out = new Uint8Array(C);
         const srcFrom = Math.max(0, -shift);
         out.set(a.subarray(srcFrom, Math.min(a.length, srcFrom + C)), Math.max(0, shift));
         return out;
-      };
-      c.y = c.y.map((a) => move(a, (n) => new Float32Array(n)));
-      c.price = c.price.map((a) => move(a, (n) => new Float32Array(n)));
-      c.promo = c.promo.map((a) => move(a, (n) => new Uint8Array(n)));
+      });
       c.startDay = newStart;
       c.days = C;
     }
@@ -168,24 +326,36 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
     const fresh = refs.filter((r) => !index.has(seriesKey(r.productId, r.locationId)));
     for (const r of fresh) {
       c.keys.push(seriesKey(r.productId, r.locationId));
-      c.y.push(new Float32Array(c.days));
-      c.price.push(new Float32Array(c.days));
+      c.y.push(newCol('f32', c.days));
+      c.price.push(newCol('f32', c.days));
       c.promo.push(new Uint8Array(c.days));
     }
     fill(sqlite, c, fresh.map((_, j) => index.size + j), fresh, c.startDay, c.startDay + c.days);
     c.changeId = lastChange;
     what = `updated (${redoFrom < oldEnd ? `days from ${fromDayNumber(redoFrom)} re-read, ` : ''}${Math.max(0, newEnd - cacheEnd)} new day(s), ${fresh.length} new series)`;
   }
-  writeCache(file, c);
-  log?.(`history cache ${what} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  try {
+    writeCache(file, c, db);
+  } catch (e) {
+    // The history in memory is right; only tomorrow's read is slower.
+    say.warn?.(`history cache not saved: ${describeIoError(e, file)}`);
+  }
+  say.debug?.(`history cache ${what} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   // The requested window, as engine arrays.
   const index = new Map(c.keys.map((k, i) => [k, i]));
   const off = targetStart - c.startDay;
-  // Views of the window into the cache's arrays (float32): no copy; the engine never writes to them.
-  const raw = refs.map((r) => {
+  const data = c;
+  // Demand: views into the cache's arrays (no copy; the engine never writes to them). Prices: decoded when read, once per series.
+  const rawArrays = refs.map((r) => {
     const i = index.get(seriesKey(r.productId, r.locationId))!;
-    return { y: c!.y[i].subarray(off, off + o.days), promo: c!.promo[i].subarray(off, off + o.days), price: c!.price[i].subarray(off, off + o.days) };
+    return {
+      y: decode(data.y[i], off, o.days),
+      promo: data.promo[i].subarray(off, off + o.days),
+      get price() {
+        return decode(data.price[i], off, o.days);
+      },
+    };
   });
   c = null;
-  return assemble(sqlite, refs, raw, o); // the price buffer is garbage once `raw` is
+  return assemble(sqlite, refs, rawArrays, o); // the price buffer is garbage once `rawArrays` is
 }

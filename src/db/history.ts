@@ -50,7 +50,9 @@ export function listSeries(sqlite: BetterSqlite3.Database, only?: Set<string>): 
     .prepare(
       `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category
        from products p cross join locations l
-       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id)
+       where p.active = 1 and (exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id)
+         -- a new product with a like_sku is forecast from the day that product sells at the location
+         or (p.like_sku is not null and exists (select 1 from products q join sales s on s.product_id = q.id where q.sku = p.like_sku and s.location_id = l.id)))
        order by p.id, l.id`,
     )
     .all() as SeriesRef[];
@@ -217,10 +219,10 @@ export function sliceHistory(h: History, days: number, horizon: number): History
  * state folder (config `historyCache`, on by default), and within a batch run
  * loaded once (the longest window any nightly job reads) and shared as slices.
  */
-export function historyFor(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void } }, days: number, horizon: number): History {
+export function historyFor(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void; warn: (m: string) => void } }, days: number, horizon: number): History {
   const load = (d: number, h: number) =>
     ctx.config.historyCache
-      ? cachedHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), (m) => ctx.log?.debug(m))
+      ? cachedHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), { debug: (m) => ctx.log?.debug(m), warn: (m) => ctx.log?.warn(m) })
       : loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h });
   if (!ctx.cache) return load(days, horizon);
   const fullDays = Math.max(days, ctx.config.train.historyDays, 400);

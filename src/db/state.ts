@@ -5,7 +5,11 @@
  * primary keys, so one series or thirty thousand cost what they need.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { dayNumber, daysBetween } from '../dates.js';
+import { addDays, dayNumber, daysBetween } from '../dates.js';
+import { modelsInForce, openOrdersOn, stockReader, STOCK_BEFORE_SQL, MODEL_IN_FORCE_WHERE, OPEN_ORDER_WHERE } from './snapshot.js';
+import { supplierReceiptStats } from './lead-times.js';
+import { planningLeadTime, type ReceiptStats } from '../inventory/lead-times.js';
+import { parseReviewDays } from '../inventory/review.js';
 
 export interface SupplierTerms {
   supplierId: number;
@@ -18,11 +22,24 @@ export interface SupplierTerms {
   moq: number;
   unitCost: number;
   priceBreaks: { minQty: number; unitCost: number }[];
+  /** Weekdays the supplier takes orders (0 = Monday); null = every day. */
+  reviewDays: number[] | null;
+  /** The order cost shared by the supplier's products ordered together: order cost / products (currency per line). */
+  lineOrderCost: number;
+  /** Smallest order value the supplier accepts (currency); 0 = none. */
+  minOrderValue: number;
+  /** Where the lead time comes from: the supplier's stated terms or its receipts. */
+  leadTimeSource: 'stated' | 'receipts';
+  statedLeadTimeDays: number;
+  receipts: number;
 }
 
 export interface SeriesState extends ProductRef {
+  /** Stock at the end of the day before the run date (0 when unknown: see stockKnown). */
   onHand: number;
   stockDate: string | null;
+  /** False when the series has no stock row before the run date: its stock is unknown, not zero. */
+  stockKnown: boolean;
   /** Open order quantities by arrival day (0 = today; overdue orders count today). */
   receipts: Float64Array;
   openOrders: { id: number; quantity: number; expectedOn: string }[];
@@ -37,13 +54,16 @@ export interface SeriesState extends ProductRef {
   policy: { reorderPoint: number; orderUpTo: number; serviceLevel: number; safetyStock: number; abc: string; xyz: string } | null;
 }
 
-interface SupplierRow { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number }
+interface SupplierRow { id: number; code: string; name: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number; pack_size: number; min_order_qty: number; unit_cost: number; review_days: string | null; min_order_value: number | null; n_products: number }
 interface PolicyRow { reorder_point: number; order_up_to: number; service_level: number; safety_stock: number; abc: string; xyz: string }
 
-function toSupplier(s: SupplierRow, priceBreaks: { minQty: number; unitCost: number }[]): SupplierTerms {
+function toSupplier(s: SupplierRow, priceBreaks: { minQty: number; unitCost: number }[], receipts?: ReceiptStats): SupplierTerms {
+  // Learned from receipts once there are enough of them (rule in src/inventory/lead-times.ts).
+  const lt = planningLeadTime({ leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days }, receipts);
   return {
-    supplierId: s.id, code: s.code, name: s.name, leadTimeDays: s.lead_time_days, leadTimeSdDays: s.lead_time_sd_days, orderCost: s.order_cost,
+    supplierId: s.id, code: s.code, name: s.name, leadTimeDays: lt.leadTimeDays, leadTimeSdDays: lt.leadTimeSdDays, orderCost: s.order_cost ?? 0,
     packSize: s.pack_size || 1, moq: s.min_order_qty, unitCost: s.unit_cost, priceBreaks,
+    reviewDays: parseReviewDays(s.review_days), lineOrderCost: (s.order_cost ?? 0) / Math.max(1, s.n_products), minOrderValue: s.min_order_value ?? 0, leadTimeSource: lt.source, statedLeadTimeDays: s.lead_time_days, receipts: lt.receipts,
   };
 }
 
@@ -64,18 +84,27 @@ interface Preloaded {
 export class StateReader {
   private q: Record<string, BetterSqlite3.Statement>;
   private pre: Preloaded | null = null;
+  private receipts: Map<number, ReceiptStats> | null = null;
+  /** Receipt statistics per supplier as of today, read once. */
+  private receiptStats(): Map<number, ReceiptStats> {
+    return (this.receipts ??= supplierReceiptStats(this.sqlite, this.asOf));
+  }
+  private receiptStatsOf(supplierId: number): ReceiptStats | undefined {
+    return this.receipts ? this.receipts.get(supplierId) : supplierReceiptStats(this.sqlite, this.asOf, supplierId).get(supplierId);
+  }
   constructor(private sqlite: BetterSqlite3.Database, readonly asOf: string, readonly runDate: string = asOf) {
     this.q = {
-      stock: sqlite.prepare('select on_hand, date from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1'),
-      orders: sqlite.prepare(`select id, quantity, expected_on from purchase_orders where product_id = ? and location_id = ? and status = 'open' and ordered_on <= ?`),
+      stock: sqlite.prepare(STOCK_BEFORE_SQL),
+      orders: sqlite.prepare(`select id, quantity, expected_on from purchase_orders where product_id = :p and location_id = :l and ${OPEN_ORDER_WHERE} order by id`),
       forecast: sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true),
       supplier: sqlite.prepare(
-        `select s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost
+        `select s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost, s.review_days, s.min_order_value,
+         (select count(*) from supplier_products x where x.supplier_id = s.id) as n_products
          from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
          where sp.product_id = ? order by sp.is_primary desc, s.lead_time_days limit 1`,
       ),
       breaks: sqlite.prepare('select min_qty, unit_cost from price_breaks where supplier_id = ? and product_id = ? order by min_qty'),
-      model: sqlite.prepare(`select params from models where product_id = ? and location_id = ? and status in ('active','fallback') order by version desc limit 1`),
+      model: sqlite.prepare(`select params from models where product_id = :p and location_id = :l and ${MODEL_IN_FORCE_WHERE} order by version desc limit 1`),
       policy: sqlite.prepare('select * from inventory_policies where product_id = ? and location_id = ?'),
     };
   }
@@ -87,9 +116,9 @@ export class StateReader {
   preload(): this {
     const k = (p: number, l: number) => `${p}:${l}`;
     const orders = new Map<string, { id: number; quantity: number; expectedOn: string }[]>();
-    for (const o of this.sqlite.prepare(`select id, product_id, location_id, quantity, expected_on from purchase_orders where status = 'open' and ordered_on <= ?`).all(this.asOf) as { id: number; product_id: number; location_id: number; quantity: number; expected_on: string }[]) {
-      const key = k(o.product_id, o.location_id);
-      (orders.get(key) ?? orders.set(key, []).get(key)!).push({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on });
+    for (const o of openOrdersOn(this.sqlite, this.asOf)) {
+      const key = k(o.productId, o.locationId);
+      (orders.get(key) ?? orders.set(key, []).get(key)!).push({ id: o.id, quantity: o.quantity, expectedOn: o.expectedOn });
     }
     const suppliers = new Map<number, SupplierTerms>();
     const breaks = new Map<string, { minQty: number; unitCost: number }[]>();
@@ -99,17 +128,17 @@ export class StateReader {
     }
     for (const s of this.sqlite
       .prepare(
-        `select sp.product_id, s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost
+        `select sp.product_id, s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost, s.review_days, s.min_order_value,
+         (select count(*) from supplier_products x where x.supplier_id = s.id) as n_products
          from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
          order by sp.product_id, sp.is_primary desc, s.lead_time_days`,
       )
       .all() as (SupplierRow & { product_id: number })[]) {
       // The same choice as the single-series query: primary first, then the shortest lead time.
-      if (!suppliers.has(s.product_id)) suppliers.set(s.product_id, toSupplier(s, breaks.get(k(s.id, s.product_id)) ?? []));
+      if (!suppliers.has(s.product_id)) suppliers.set(s.product_id, toSupplier(s, breaks.get(k(s.id, s.product_id)) ?? [], this.receiptStats().get(s.id)));
     }
     const params = new Map<string, Params>();
-    for (const m of this.sqlite.prepare(`select product_id, location_id, params from models where status in ('active','fallback') order by version`).all() as { product_id: number; location_id: number; params: string }[])
-      params.set(k(m.product_id, m.location_id), JSON.parse(m.params));
+    for (const m of modelsInForce(this.sqlite, this.asOf)) params.set(k(m.productId, m.locationId), JSON.parse(m.params));
     const policies = new Map<string, Policy>();
     for (const p of this.sqlite.prepare('select * from inventory_policies').all() as (PolicyRow & { product_id: number; location_id: number })[])
       policies.set(k(p.product_id, p.location_id), toPolicy(p));
@@ -143,7 +172,7 @@ export class StateReader {
     const n = yhat.length;
     const openOrders = pre
       ? pre.orders.get(key) ?? []
-      : (this.q.orders.all(p, l, this.asOf) as { id: number; quantity: number; expected_on: string }[]).map((o) => ({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on }));
+      : (this.q.orders.all({ p, l, day: this.asOf }) as { id: number; quantity: number; expected_on: string }[]).map((o) => ({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on }));
     // Receipts by day: the forecast horizon, or further when an open order arrives later.
     let last = n;
     for (const o of openOrders) last = Math.max(last, daysBetween(this.asOf, o.expectedOn) + 1);
@@ -153,7 +182,7 @@ export class StateReader {
     const supplier: SupplierTerms | null = pre
       ? pre.suppliers.get(p) ?? null
       : s
-      ? toSupplier(s, (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })))
+      ? toSupplier(s, (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })), this.receiptStatsOf(s.id))
       : null;
     let params: Params = {};
     let policy: Policy | null = null;
@@ -161,7 +190,7 @@ export class StateReader {
       params = pre.params.get(key) ?? {};
       policy = pre.policies.get(key) ?? null;
     } else {
-      const m = this.q.model.get(p, l) as { params: string } | undefined;
+      const m = this.q.model.get({ p, l, day: this.asOf }) as { params: string } | undefined;
       if (m) params = JSON.parse(m.params) as Params;
       const pol = this.q.policy.get(p, l) as PolicyRow | undefined;
       if (pol) policy = toPolicy(pol);
@@ -170,6 +199,7 @@ export class StateReader {
       ...ref,
       onHand: st?.on_hand ?? 0,
       stockDate: st?.date ?? null,
+      stockKnown: st !== undefined,
       receipts,
       openOrders,
       yhat,
@@ -231,15 +261,15 @@ export interface StockRow extends ProductRef {
   onHand: number;
 }
 
-/** Total stock value (on hand x unit cost) at each of several dates, one pass over the series. */
+/** Total stock value (on hand x unit cost) at the end of each of several dates, one pass over the series. */
 export function stockValues(sqlite: BetterSqlite3.Database, dates: string[]): number[] {
   const refs = stockedSeries(sqlite);
-  const q = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1').raw(true);
+  const stock = stockReader(sqlite);
   const out = dates.map(() => 0);
   for (const r of refs)
     dates.forEach((d, i) => {
-      const v = q.get(r.productId, r.locationId, d) as [number] | undefined;
-      if (v && v[0] > 0) out[i] += v[0] * r.unitCost;
+      const v = stock(r.productId, r.locationId, addDays(d, 1));
+      if (v && v.onHand > 0) out[i] += v.onHand * r.unitCost;
     });
   return out;
 }
@@ -254,9 +284,18 @@ function stockedSeries(sqlite: BetterSqlite3.Database): ProductRef[] {
     .all() as ProductRef[];
 }
 
-/** Latest stock on or before a date for every series with stock records (point queries). */
+/**
+ * Current stock on the morning of the run date (the end-of-day stock of the day
+ * before, src/db/snapshot.ts) of every active series with a stock row before it;
+ * series without one have unknown stock and are left out.
+ */
 export function currentStock(sqlite: BetterSqlite3.Database, asOf: string): StockRow[] {
   const refs = stockedSeries(sqlite);
-  const q = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date <= ? order by date desc limit 1').raw(true);
-  return refs.map((r) => ({ ...r, onHand: ((q.get(r.productId, r.locationId, asOf) as [number] | undefined) ?? [0])[0] }));
+  const stock = stockReader(sqlite);
+  const out: StockRow[] = [];
+  for (const r of refs) {
+    const v = stock(r.productId, r.locationId, asOf);
+    if (v) out.push({ ...r, onHand: v.onHand });
+  }
+  return out;
 }

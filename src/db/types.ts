@@ -4,9 +4,9 @@ import type { Generated } from 'kysely';
 export interface LocationsTable { id: Generated<number>; code: string; name: string | null }
 export interface ProductsTable {
   id: Generated<number>; sku: string; name: string | null; category: string | null; unit_cost: number; unit_price: number;
-  shelf_life_days: number | null; storage: string | null; active: number;
+  shelf_life_days: number | null; storage: string | null; active: number; like_sku: string | null; like_factor: number | null;
 }
-export interface SuppliersTable { id: Generated<number>; code: string; name: string | null; lead_time_days: number; lead_time_sd_days: number; order_cost: number }
+export interface SuppliersTable { id: Generated<number>; code: string; name: string | null; lead_time_days: number; lead_time_sd_days: number; order_cost: number; review_days: string | null; min_order_value: number | null }
 export interface SupplierProductsTable { supplier_id: number; product_id: number; pack_size: number; min_order_qty: number; unit_cost: number | null; is_primary: number }
 export interface PriceBreaksTable { supplier_id: number; product_id: number; min_qty: number; unit_cost: number }
 export interface SalesTable { product_id: number; location_id: number; date: string; quantity: number; revenue: number | null; unit_price: number | null; on_promo: number }
@@ -35,7 +35,11 @@ export interface AlertsTable {
   kind: 'stockout' | 'overstock' | 'expiry' | 'quality'; stockout_date: string | null; days_of_cover: number | null;
   suggested_qty: number | null; revenue_at_risk: number | null; message: string; active: number; resolved_on: string | null;
 }
-export interface NotificationsTable { id: Generated<number>; alert_id: number | null; channel: string; payload: string; created_at: string; sent_at: string | null; error: string | null; attempts: number }
+export interface NotificationsTable {
+  id: Generated<number>; alert_id: number | null; channel: string; payload: string; created_at: string; sent_at: string | null; error: string | null; attempts: number;
+  claimed_by: string | null; claim_until: string | null; idempotency_key: string | null;
+}
+export interface MetaTable { key: string; value: string }
 export interface ForecastMetricsTable { product_id: number; location_id: number; date: string; mape: number | null; wape: number | null; rmse: number | null; bias: number | null; n: number }
 export interface RetrainFlagsTable { product_id: number; location_id: number; flagged_on: string; reason: string }
 export interface MetricsHistoryTable { date: string; scope: string; payload: string }
@@ -50,6 +54,18 @@ export interface ModelTrialsTable {
   id: Generated<number>; kind: 'challenger' | 'canary'; product_id: number; location_id: number; setting: string; model_id: number | null;
   previous_model_id: number | null; started_on: string; decided_on: string | null; status: string; details: string | null;
 }
+
+export interface AuditLogTable {
+  id: Generated<number>; os_user: string; host: string; pid: number; command: string; command_line: string; started_at: string;
+  finished_at: string | null; outcome: 'running' | 'ok' | 'failed' | 'refused'; exit_code: number | null; error: string | null;
+}
+export interface ForecastOverridesTable {
+  id: Generated<number>; product_id: number; location_id: number; from_date: string; to_date: string; factor: number | null; quantity: number | null;
+  reason: string; created_by: string; created_at: string; active: number;
+}
+export interface OverrideAuditTable { id: Generated<number>; override_id: number; action: string; os_user: string; at: string; details: string }
+export interface OrderDraftsTable { id: Generated<number>; supplier_id: number; location_id: number; created_on: string; total: number; status: string; note: string | null }
+export interface OrderDraftLinesTable { draft_id: number; product_id: number; quantity: number; unit_cost: number; reason: string }
 
 export interface Database {
   locations: LocationsTable;
@@ -75,6 +91,12 @@ export interface Database {
   savings: SavingsTable;
   batch_runs: BatchRunsTable;
   batch_steps: BatchStepsTable;
+  meta: MetaTable;
+  audit_log: AuditLogTable;
+  forecast_overrides: ForecastOverridesTable;
+  override_audit: OverrideAuditTable;
+  order_drafts: OrderDraftsTable;
+  order_draft_lines: OrderDraftLinesTable;
   shadow_forecasts: ShadowForecastsTable;
   model_scores: ModelScoresTable;
   model_drift: ModelDriftTable;
@@ -85,6 +107,7 @@ export const ALL_TABLES = [
   'locations', 'products', 'suppliers', 'supplier_products', 'price_breaks', 'sales', 'stock_levels', 'purchase_orders', 'events',
   'weather', 'sensor_readings', 'quality_incidents', 'models', 'forecasts', 'alerts', 'notifications', 'forecast_metrics',
   'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'trends', 'event_factors', 'revenue_daily', 'dormant_stock',
-  'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps',
+  'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'meta', 'audit_log',
+  'forecast_overrides', 'override_audit', 'order_drafts', 'order_draft_lines',
   'shadow_forecasts', 'model_scores', 'model_drift', 'model_trials',
 ] as const;

@@ -18,7 +18,8 @@
  * day an order placed now arrives (L), x unit price.
  */
 import { projectStock, sum } from './projection.js';
-import { orderFor } from './order.js';
+import { orderFor, orderTiming } from './order.js';
+import { suggestQuantity } from './suggestion.js';
 import { addDays } from '../dates.js';
 import type { SeriesState } from '../db/state.js';
 
@@ -42,14 +43,24 @@ export interface AlertDraft {
   message: string;
 }
 
-export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds, quality?: { risk: number; level: string } | null): AlertDraft[] {
+/** A series out of stock for a while: since when, and its sales rate before (units/day; null = none known). */
+export interface OutOfStock {
+  since: string;
+  days: number;
+  lastRate: number | null;
+}
+
+/** Out of stock longer than this, the forecast has no recent sales behind it: the order is sized on the rate before. */
+export const LONG_STOCKOUT_DAYS = 28;
+
+export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds, quality?: { risk: number; level: string; precision?: number | null } | null, out0?: OutOfStock | null, overrideNote?: string | null): AlertDraft[] {
   const out: AlertDraft[] = [];
-  const L = s.supplier?.leadTimeDays ?? t.defaultLeadTimeDays;
+  const { L, R } = orderTiming(s, asOf, { leadTimeDays: t.defaultLeadTimeDays, reviewPeriodDays: t.reviewPeriodDays });
   const p = projectStock(s.onHand, s.receipts, s.yhat);
   const high = projectStock(s.onHand, s.receipts, s.hi);
   const cover = Number.isFinite(p.daysOfCover) ? Math.round(p.daysOfCover * 10) / 10 : null;
   const so = p.stockoutDay;
-  const position = s.onHand + sum(s.receipts, 0, L + t.reviewPeriodDays);
+  const position = s.onHand + sum(s.receipts, 0, L + R);
   let severity: AlertDraft['severity'] | null = null;
   let why = '';
   if (s.onHand <= 0 && sum(s.yhat, 0, L) > 0) {
@@ -58,7 +69,7 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
   } else if (so !== null && so < L) {
     severity = 'CRITIQUE';
     why = so === 0 ? `runs out today (${asOf})` : `runs out on ${addDays(asOf, so)}, in ${so} day${so === 1 ? '' : 's'}`;
-  } else if (so !== null && so < L + t.reviewPeriodDays + t.safetyDays) {
+  } else if (so !== null && so < L + R + t.safetyDays) {
     severity = 'ATTENTION';
     why = `runs out on ${addDays(asOf, so)}, in ${so} days`;
   } else if (high.stockoutDay !== null && high.stockoutDay < L) {
@@ -69,12 +80,45 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
     why = `stock position ${fmt(position)} is at or below its reorder point ${fmt(s.policy.reorderPoint)}`;
   }
   if (severity) {
-    const sug = orderFor(s, {
-      leadTime: L, targetDays: L + t.reviewPeriodDays, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear,
+    let sug = orderFor(s, {
+      leadTime: L, targetDays: L + R, serviceLevel: s.policy?.serviceLevel ?? t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear, maxCoverDays: t.overstockDays,
     }).suggestion;
+    // Units forecast but not served before an order placed now can arrive (open orders count on their day).
     let lost = 0;
-    if (so !== null) for (let d = so; d < Math.min(L, s.yhat.length); d++) lost += d === so ? Math.max(0, -p.stock[d]) : s.yhat[d];
-    const act = sug.quantity > 0 ? `order ${fmt(sug.quantity)} now` : 'open orders cover the expected demand and safety stock, watch it';
+    let avail = Math.max(0, s.onHand);
+    for (let d = 0; d < Math.min(L, s.yhat.length); d++) {
+      avail += s.receipts[d] ?? 0;
+      const served = Math.min(avail, s.yhat[d]);
+      lost += s.yhat[d] - served;
+      avail -= served;
+    }
+    let act = sug.quantity > 0 ? `order ${fmt(sug.quantity)} now` : 'open orders cover the expected demand and safety stock, watch it';
+    if (!(sug.quantity > 0) && lost > 0) {
+      let due = -1;
+      for (let d = so ?? 0; d < s.receipts.length; d++) if (s.receipts[d] > 0) {
+        due = d;
+        break;
+      }
+      act = due >= 0
+        ? `open orders cover demand after that, but the one due ${addDays(asOf, due)} arrives after the stock-out: ask the supplier to expedite it`
+        : 'nothing ordered now arrives in time: expedite or transfer stock';
+    }
+    if (s.onHand <= 0 && out0 && out0.days > LONG_STOCKOUT_DAYS) {
+      // No sale for weeks: today's forecast learned nothing recent, so the order is sized on the rate before the stock-out,
+      // the smallest that covers L + R days (no economic lot on a demand that may be gone).
+      if (out0.lastRate && out0.lastRate > 0) {
+        const rate = out0.lastRate;
+        sug = suggestQuantity({
+          onHand: 0, receipts: s.receipts, demand: new Float64Array(Math.max(L + R, 1)).fill(rate), leadTimeDays: L, targetDays: L + R, safetyStock: 0, safetyMargin: 0,
+          packSize: s.supplier?.packSize ?? 1, moq: s.supplier?.moq ?? 0, listUnitCost: s.supplier?.unitCost ?? s.unitCost, priceBreaks: [], holdingRatePerYear: t.holdingRatePerYear,
+          shelfLifeDays: s.shelfLifeDays, orderCost: 0, maxCoverDays: t.overstockDays, unitPrice: s.unitPrice,
+        });
+        lost = rate * L;
+        act = `no sale since, so demand now is unknown; at the ${fmt(rate)}/day it sold before, ${sug.quantity > 0 ? `order ${fmt(sug.quantity)}` : 'open orders cover it'} once you confirm it is still sold`;
+      } else act = 'no sales on record before it: confirm the product is still sold before ordering';
+      why = `has been out of stock since ${out0.since} (${out0.days} days)`;
+    }
+    if (overrideNote) act += ` [forecast ${overrideNote}]`;
     out.push({
       severity, kind: 'stockout', stockoutDate: so !== null ? addDays(asOf, so) : s.onHand <= 0 ? asOf : null, daysOfCover: cover,
       suggestedQty: sug.quantity, revenueAtRisk: Math.round(lost * s.unitPrice * 100) / 100,
@@ -104,12 +148,12 @@ export function evaluateAlerts(s: SeriesState, asOf: string, t: AlertThresholds,
     out.push({
       severity: quality.level === 'critical' ? 'CRITIQUE' : 'ATTENTION', kind: 'quality', stockoutDate: null, daysOfCover: cover, suggestedQty: null,
       revenueAtRisk: Math.round(Math.max(0, s.onHand) * s.unitCost * quality.risk * 100) / 100,
-      message: `${s.sku}: quality risk ${quality.risk.toFixed(2)} (${quality.level}) from storage conditions and stock age: inspect the stock`,
+      message: `${s.sku}: quality risk ${(quality.risk * 100).toFixed(1)} % of an incident within 7 days (${quality.level}${quality.precision != null ? `; ${(quality.precision * 100).toFixed(0)} % of past series-weeks at this level had one` : ''}) from storage conditions and stock age: inspect the stock`,
     });
   }
   return out;
 }
 
 function fmt(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toFixed(1);
+  return Number.isInteger(x) ? x.toLocaleString('en-US') : x.toLocaleString('en-US', { maximumFractionDigits: 1 });
 }

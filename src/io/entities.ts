@@ -10,7 +10,15 @@ export interface ColumnSpec {
   kind: ColumnKind;
   required?: boolean;
   values?: readonly string[];
+  /** Smallest accepted value (inclusive unless minExclusive). */
+  min?: number;
+  minExclusive?: boolean;
+  /** Largest accepted value: a number, or the config key of `data` that holds it. */
+  max?: number | Bound;
 }
+
+/** The configurable upper bounds of config `data` (absurd values are rejected at import, line named). */
+export type Bound = 'maxQuantity' | 'maxUnitCost' | 'maxLeadTimeDays' | 'maxShelfLifeDays' | 'maxPackSize';
 
 export interface EntitySpec {
   name: string;
@@ -21,6 +29,10 @@ export interface EntitySpec {
 }
 
 const c = (name: string, kind: ColumnKind, required = false, values?: readonly string[]): ColumnSpec => ({ name, kind, required, values });
+/** A number column with a range. */
+const r = (name: string, kind: ColumnKind, range: Pick<ColumnSpec, 'min' | 'minExclusive' | 'max'>, required = false): ColumnSpec => ({ name, kind, required, ...range });
+const qty = (name: string, required = false) => r(name, 'nonneg', { min: 0, max: 'maxQuantity' }, required);
+const cost = (name: string, required = false) => r(name, 'nonneg', { min: 0, max: 'maxUnitCost' }, required);
 
 export const ENTITIES: Record<string, EntitySpec> = {
   locations: { name: 'locations', table: 'locations', key: ['code'], columns: [c('code', 'text', true), c('name', 'text')] },
@@ -29,47 +41,47 @@ export const ENTITIES: Record<string, EntitySpec> = {
     table: 'products',
     key: ['sku'],
     columns: [
-      c('sku', 'text', true), c('name', 'text'), c('category', 'text'), c('unit_cost', 'nonneg'), c('unit_price', 'nonneg'),
-      c('shelf_life_days', 'int'), c('storage', 'enum', false, ['ambient', 'chilled', 'frozen']), c('active', 'bool'),
+      c('sku', 'text', true), c('name', 'text'), c('category', 'text'), cost('unit_cost'), cost('unit_price'),
+      r('shelf_life_days', 'int', { min: 1, max: 'maxShelfLifeDays' }), c('storage', 'enum', false, ['ambient', 'chilled', 'frozen']), c('active', 'bool'), c('like_sku', 'text'), c('like_factor', 'nonneg'),
     ],
   },
   suppliers: {
     name: 'suppliers',
     table: 'suppliers',
     key: ['code'],
-    columns: [c('code', 'text', true), c('name', 'text'), c('lead_time_days', 'int'), c('lead_time_sd_days', 'nonneg'), c('order_cost', 'nonneg')],
+    columns: [c('code', 'text', true), c('name', 'text'), r('lead_time_days', 'int', { min: 0, max: 'maxLeadTimeDays' }), r('lead_time_sd_days', 'nonneg', { min: 0, max: 'maxLeadTimeDays' }), cost('order_cost'), c('review_days', 'text'), cost('min_order_value')],
   },
   'supplier-products': {
     name: 'supplier-products',
     table: 'supplier_products',
     key: ['supplier', 'sku'],
-    columns: [c('supplier', 'text', true), c('sku', 'text', true), c('pack_size', 'nonneg'), c('min_order_qty', 'nonneg'), c('unit_cost', 'nonneg'), c('is_primary', 'bool')],
+    columns: [c('supplier', 'text', true), c('sku', 'text', true), r('pack_size', 'nonneg', { min: 0, minExclusive: true, max: 'maxPackSize' }), qty('min_order_qty'), cost('unit_cost'), c('is_primary', 'bool')],
   },
   'price-breaks': {
     name: 'price-breaks',
     table: 'price_breaks',
     key: ['supplier', 'sku', 'min_qty'],
-    columns: [c('supplier', 'text', true), c('sku', 'text', true), c('min_qty', 'nonneg', true), c('unit_cost', 'nonneg', true)],
+    columns: [c('supplier', 'text', true), c('sku', 'text', true), qty('min_qty', true), cost('unit_cost', true)],
   },
   sales: {
     name: 'sales',
     table: 'sales',
     key: ['sku', 'location', 'date'],
-    columns: [c('date', 'date', true), c('sku', 'text', true), c('location', 'text'), c('quantity', 'nonneg', true), c('revenue', 'num'), c('unit_price', 'nonneg'), c('on_promo', 'bool')],
+    columns: [c('date', 'date', true), c('sku', 'text', true), c('location', 'text'), qty('quantity', true), c('revenue', 'num'), cost('unit_price'), c('on_promo', 'bool')],
   },
   stock: {
     name: 'stock',
     table: 'stock_levels',
     key: ['sku', 'location', 'date'],
-    columns: [c('date', 'date', true), c('sku', 'text', true), c('location', 'text'), c('on_hand', 'nonneg', true)],
+    columns: [c('date', 'date', true), c('sku', 'text', true), c('location', 'text'), qty('on_hand', true)],
   },
   'purchase-orders': {
     name: 'purchase-orders',
     table: 'purchase_orders',
     key: ['ref'],
     columns: [
-      c('ref', 'text', true), c('supplier', 'text', true), c('sku', 'text', true), c('location', 'text'), c('quantity', 'nonneg', true),
-      c('unit_cost', 'nonneg'), c('ordered_on', 'date', true), c('expected_on', 'date', true), c('received_on', 'date'),
+      c('ref', 'text', true), c('supplier', 'text', true), c('sku', 'text', true), c('location', 'text'), qty('quantity', true),
+      cost('unit_cost'), c('ordered_on', 'date', true), c('expected_on', 'date', true), c('received_on', 'date'),
       c('status', 'enum', false, ['open', 'received', 'cancelled']),
     ],
   },
@@ -79,28 +91,33 @@ export const ENTITIES: Record<string, EntitySpec> = {
     key: ['kind', 'name', 'start_date', 'sku', 'category', 'location'],
     columns: [
       c('name', 'text', true), c('kind', 'enum', false, ['holiday', 'promotion', 'other']), c('start_date', 'date', true), c('end_date', 'date'),
-      c('sku', 'text'), c('category', 'text'), c('location', 'text'), c('planned_uplift', 'num'),
+      c('sku', 'text'), c('category', 'text'), c('location', 'text'),
+      // An uplift of -1 means no sales at all; below that a forecast would turn negative.
+      r('planned_uplift', 'num', { min: -1, max: 100 }),
     ],
   },
   weather: {
     name: 'weather',
     table: 'weather',
     key: ['location', 'date'],
-    columns: [c('date', 'date', true), c('location', 'text'), c('temp_max_c', 'num'), c('precipitation_mm', 'nonneg')],
+    columns: [c('date', 'date', true), c('location', 'text'), r('temp_max_c', 'num', { min: -100, max: 100 }), r('precipitation_mm', 'nonneg', { min: 0, max: 5000 })],
   },
   sensors: {
     name: 'sensors',
     table: 'sensor_readings',
     key: ['location', 'zone', 'ts'],
-    columns: [c('ts', 'timestamp', true), c('location', 'text'), c('zone', 'text', true), c('temperature_c', 'num'), c('humidity_pct', 'nonneg')],
+    columns: [c('ts', 'timestamp', true), c('location', 'text'), c('zone', 'text', true), r('temperature_c', 'num', { min: -100, max: 150 }), c('humidity_pct', 'nonneg')],
   },
   incidents: {
     name: 'incidents',
     table: 'quality_incidents',
     key: ['sku', 'location', 'date'],
-    columns: [c('date', 'date', true), c('sku', 'text', true), c('location', 'text'), c('quantity_lost', 'nonneg', true), c('cause', 'text')],
+    columns: [c('date', 'date', true), c('sku', 'text', true), c('location', 'text'), qty('quantity_lost', true), c('cause', 'text')],
   },
 };
+
+/** Entities whose blank location means the default location MAIN (for events a blank location means every location). */
+export const DEFAULT_LOCATION = 'MAIN';
 
 /** The unique reference of an event: kind, name, start and scope. */
 export function eventRef(kind: string, name: string, start: string, scopeProductOrCategory: string, location: string): string {

@@ -3,6 +3,7 @@
  * ONE transaction. The first bad row aborts with `file:line:column: reason` and
  * the database is left exactly as it was. `dryRun` validates and rolls back.
  */
+import { parseReviewDays, WEEKDAYS } from '../inventory/review.js';
 import { existsSync } from 'node:fs';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Db } from '../db/connection.js';
@@ -10,7 +11,8 @@ import type { Database } from '../db/types.js';
 import { InputError, UsageError } from '../errors.js';
 import { isIsoDate } from '../dates.js';
 import { readCsv } from './csv.js';
-import { ENTITIES, eventRef, type ColumnSpec, type EntitySpec } from './entities.js';
+import { DEFAULT_LOCATION, ENTITIES, eventRef, type ColumnSpec, type EntitySpec } from './entities.js';
+import { DEFAULTS, type Config } from '../config.js';
 
 export interface ImportOptions {
   entity: string;
@@ -19,6 +21,8 @@ export interface ImportOptions {
   columns?: string;
   dryRun?: boolean;
   batchSize?: number;
+  /** Upper bounds for quantities, costs, lead times, shelf lives and pack sizes (config `data`). */
+  limits?: Config['data'];
 }
 
 export interface ImportResult {
@@ -48,36 +52,45 @@ export function parseColumnMapping(spec: string | undefined, entity: EntitySpec)
   return map;
 }
 
-function parseValue(col: ColumnSpec, raw: string): { value: Value } | { error: string } {
+/** A plain decimal number: no hex (0x10), no Infinity, no blanks inside; surrounding blanks are allowed. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+function parseValue(col: ColumnSpec, raw: string, limits: Config['data']): { value: Value } | { error: string } {
   if (raw === '') return col.required ? { error: `${col.name} is required` } : { value: null };
+  // Text keeps every character; typed values may carry blanks around them.
+  const t = col.kind === 'text' ? raw : raw.trim();
+  if (t === '') return col.required ? { error: `${col.name} is required` } : { value: null };
   switch (col.kind) {
     case 'text':
       return { value: raw };
     case 'date':
-      return isIsoDate(raw) ? { value: raw } : { error: `${col.name} "${raw}" is not a date (YYYY-MM-DD)` };
+      return isIsoDate(t) ? { value: t } : { error: `${col.name} "${raw}" is not a date (YYYY-MM-DD)` };
     case 'timestamp':
-      return /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) && isIsoDate(raw.slice(0, 10))
-        ? { value: raw }
+      return /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) && isIsoDate(t.slice(0, 10))
+        ? { value: t }
         : { error: `${col.name} "${raw}" is not an ISO timestamp` };
-    case 'int': {
-      const n = Number(raw);
-      return Number.isInteger(n) ? { value: n } : { error: `${col.name} "${raw}" is not an integer` };
-    }
+    case 'int':
     case 'num':
     case 'nonneg': {
-      const n = Number(raw);
-      if (!Number.isFinite(n)) return { error: `${col.name} "${raw}" is not a number` };
+      if (!DECIMAL.test(t)) return { error: `${col.name} "${raw}" is not a number` };
+      const n = Number(t);
+      if (!Number.isFinite(n)) return { error: `${col.name} "${raw}" is not a finite number` };
+      if (col.kind === 'int' && !Number.isInteger(n)) return { error: `${col.name} "${raw}" is not a whole number` };
       if (col.kind === 'nonneg' && n < 0) return { error: `${col.name} ${raw} is negative` };
+      if (col.min !== undefined && (col.minExclusive ? n <= col.min : n < col.min)) return { error: `${col.name} ${t} is out of range: it must be ${col.minExclusive ? 'above' : 'at least'} ${col.min}` };
+      const max = typeof col.max === 'string' ? limits[col.max] : col.max;
+      if (max !== undefined && n > max)
+        return { error: `${col.name} ${t} is out of range: it must be at most ${max}${typeof col.max === 'string' ? ` (config data.${col.max})` : ''}` };
       return { value: n };
     }
     case 'bool': {
-      const v = raw.toLowerCase();
-      if (['1', 'true', 'yes', 'y'].includes(v)) return { value: 1 };
-      if (['0', 'false', 'no', 'n'].includes(v)) return { value: 0 };
-      return { error: `${col.name} "${raw}" is not a boolean (0/1)` };
+      const v = t.toLowerCase();
+      if (['1', 'true'].includes(v)) return { value: 1 };
+      if (['0', 'false'].includes(v)) return { value: 0 };
+      return { error: `${col.name} "${raw}" is not a boolean: use 1 or 0 (true or false)` };
     }
     case 'enum':
-      return col.values!.includes(raw) ? { value: raw } : { error: `${col.name} "${raw}" must be one of ${col.values!.join(', ')}` };
+      return col.values!.includes(t) ? { value: t } : { error: `${col.name} "${raw}" must be one of ${col.values!.join(', ')}` };
   }
 }
 
@@ -112,6 +125,9 @@ export async function importCsv(db: Db, opts: ImportOptions): Promise<ImportResu
   if (!existsSync(opts.file)) throw new UsageError(`import: file not found: ${opts.file}`);
   const mapping = parseColumnMapping(opts.columns, entity);
   const batchSize = opts.batchSize ?? 400;
+  const limits = opts.limits ?? DEFAULTS.data;
+  // A blank location is the default location: the same row as an explicit MAIN.
+  const keyValue = (values: Record<string, Value>, k: string) => (k === 'location' && entity.name !== 'events' ? values[k] ?? DEFAULT_LOCATION : values[k] ?? '');
   let rows = 0;
   let created = { products: 0, locations: 0 };
   let minDate: string | null = null;
@@ -129,7 +145,7 @@ export async function importCsv(db: Db, opts: ImportOptions): Promise<ImportResu
 
     const flush = async () => {
       if (!batch.length) return;
-      const keys = batch.map((b) => entity.key.map((k) => b.values[k] ?? '').join('\u0001'));
+      const keys = batch.map((b) => entity.key.map((k) => keyValue(b.values, k)).join('\u0001'));
       const seen = new Map<string, number>();
       keys.forEach((k, i) => {
         if (seen.has(k)) throw new InputError(opts.file, batch[i].line, 1, `duplicate key (${entity.key.join(', ')}) = (${k.split('\u0001').join(', ')}), first seen at line ${batch[seen.get(k)!].line}`);
@@ -174,7 +190,7 @@ export async function importCsv(db: Db, opts: ImportOptions): Promise<ImportResu
       const values: Record<string, Value> = {};
       for (let i = 0; i < headerLen; i++) {
         const spec = colIndex[i]!;
-        const r = parseValue(spec, rec.fields[i]);
+        const r = parseValue(spec, rec.fields[i], limits);
         if ('error' in r) throw new InputError(opts.file, rec.line, i + 1, r.error);
         values[spec.name] = r.value;
       }
@@ -235,7 +251,18 @@ async function toDbRow(tx: Tx, e: EntitySpec, v: Record<string, Value>, refs: Re
   const create = CREATES_REFS.has(e.name);
   const at = (c: string) => pos.get(c) ?? 1;
   const row: Record<string, Value> = {};
-  if (e.name === 'products') return { ...v };
+  if (e.name === 'products') {
+    if (v.like_sku !== undefined && v.like_sku !== null && v.like_sku === v.sku) throw new InputError(file, line, at('like_sku'), `like_sku "${v.like_sku}" names the product itself; name an existing product with a sales history`);
+    return { ...v };
+  }
+  if (e.name === 'suppliers' && v.review_days !== undefined && v.review_days !== null) {
+    // Normalised to "mon,thu"; a bad weekday names itself.
+    try {
+      v = { ...v, review_days: (parseReviewDays(String(v.review_days)) ?? []).map((d) => WEEKDAYS[d]).join(',') || null };
+    } catch (err) {
+      throw new InputError(file, line, at('review_days'), (err as Error).message);
+    }
+  }
   for (const [k, val] of Object.entries(v)) if (!['sku', 'location', 'supplier'].includes(k)) row[k] = val;
   if ('sku' in v && v.sku !== null) row.product_id = await productId(tx, refs, String(v.sku), create, file, line, at('sku'));
   if (e.name !== 'products' && e.name !== 'locations' && e.name !== 'suppliers' && e.name !== 'supplier-products' && e.name !== 'price-breaks' && e.name !== 'events')
@@ -251,7 +278,14 @@ async function toDbRow(tx: Tx, e: EntitySpec, v: Record<string, Value>, refs: Re
   if (e.name === 'sales') {
     row.on_promo = v.on_promo ?? 0;
   }
-  if (e.name === 'purchase-orders') row.status = v.status ?? (v.received_on ? 'received' : 'open');
+  if (e.name === 'purchase-orders') {
+    row.status = v.status ?? (v.received_on ? 'received' : 'open');
+    if (String(v.expected_on) < String(v.ordered_on)) throw new InputError(file, line, at('expected_on'), `expected_on ${v.expected_on} is before ordered_on ${v.ordered_on}`);
+    if (v.received_on !== null && v.received_on !== undefined) {
+      if (String(v.received_on) < String(v.ordered_on)) throw new InputError(file, line, at('received_on'), `received_on ${v.received_on} is before ordered_on ${v.ordered_on}`);
+      if (row.status !== 'received') throw new InputError(file, line, at('status'), `status ${row.status} with a received_on date (${v.received_on}); a received order has status received`);
+    } else if (row.status === 'received') throw new InputError(file, line, at('received_on'), 'status received without a received_on date');
+  }
   return row;
 }
 

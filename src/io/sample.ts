@@ -4,6 +4,7 @@
  * truth that tests check the models against.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { WEEKDAYS } from '../inventory/review.js';
 import { Rng } from './random.js';
 import { eventRef } from './entities.js';
 import { BulkInsert } from '../db/bulk.js';
@@ -203,6 +204,16 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
       suppliers.push({ lead, sd });
       ins.supplier.run(s, `SUP-${String(s).padStart(3, '0')}`, `Supplier ${s}`, lead, sd, Math.round(rng.uniform(10, 60)));
       count('suppliers');
+    }
+    // Ordering terms from their own stream, so the rest of the data set does not move:
+    // 1 to 3 review weekdays, a minimum order value of 100..1,500.
+    const terms = new Rng((opts.seed ^ 0x5eed) >>> 0);
+    const setTerms = sqlite.prepare('update suppliers set review_days = ?, min_order_value = ? where id = ?');
+    for (let s = 1; s <= nSuppliers; s++) {
+      const n = terms.int(1, 3);
+      const first = terms.int(0, 6);
+      const days = [...new Set(Array.from({ length: n }, (_, k) => (first + Math.round((k * 7) / n)) % 7))].sort((a, b) => a - b);
+      setTerms.run(days.map((d) => WEEKDAYS[d]).join(','), Math.round(terms.uniform(100, 1500) / 50) * 50, s);
     }
   })();
 

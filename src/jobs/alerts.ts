@@ -5,8 +5,13 @@
  * CRITIQUE alerts queue a notification, sent after commit (src/jobs/notify.ts).
  */
 import { seriesWithForecasts, StateReader } from '../db/state.js';
+import { requireCoverage, STOCK_FIX } from '../db/coverage.js';
 import { evaluateAlerts, type AlertThresholds } from '../inventory/alert-rules.js';
 import { MissingInputError } from '../errors.js';
+import { addDays, daysBetween } from '../dates.js';
+import { overridesBySeries } from './overrides.js';
+import { describeOverride } from '../inventory/overrides.js';
+import type BetterSqlite3 from 'better-sqlite3';
 import { sendPending } from './notify.js';
 import { join } from 'node:path';
 import { stateDir } from '../config.js';
@@ -27,14 +32,30 @@ export const alertsJob: Job = {
   dependsOn: ['events-impact', 'quality-risk'],
   async run(ctx, opts = {}) {
     const { sqlite, asOf } = ctx;
+    requireCoverage(ctx);
     const refs = seriesWithForecasts(sqlite, asOf);
     if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     const reader = new StateReader(sqlite, asOf).preload();
     const t = thresholds(ctx);
-    const quality = new Map<string, { risk: number; level: string }>();
-    for (const q of sqlite.prepare('select product_id, location_id, risk, level from quality_risk where date = ?').all(asOf) as { product_id: number; location_id: number; risk: number; level: string }[])
+    const quality = new Map<string, { risk: number; level: string; precision?: number | null }>();
+    for (const q of sqlite.prepare(`select product_id, location_id, risk, level, json_extract(details, '$.alert_precision') as precision from quality_risk where date = ?`).all(asOf) as { product_id: number; location_id: number; risk: number; level: string; precision: number | null }[])
       quality.set(`${q.product_id}:${q.location_id}`, q);
-    const drafts = refs.map((r) => ({ r, alerts: evaluateAlerts(reader.read(r), asOf, t, quality.get(`${r.productId}:${r.locationId}`)) }));
+    const overrides = overridesBySeries(sqlite, asOf, addDays(asOf, ctx.config.horizon));
+    const since = outOfStockSince(sqlite, asOf);
+    // A series without a stock row has unknown stock: no stock-out, overstock or expiry alert (and no notification).
+    let unknownStock = 0;
+    const drafts = refs.map((r) => {
+      const k = `${r.productId}:${r.locationId}`;
+      const st = reader.read(r);
+      if (!st.stockKnown) {
+        unknownStock++;
+        return { r, alerts: [] };
+      }
+      const ov = overrides.get(k);
+      return { r, alerts: evaluateAlerts(st, asOf, t, quality.get(k), st.onHand <= 0 ? since(r.productId, r.locationId) : null, ov?.length ? ov.map(describeOverride).join('; ') : null) };
+    });
+    if (unknownStock)
+      ctx.log.warn(`alerts: ${unknownStock} of ${refs.length} series have no stock record before ${asOf}: stock unknown, no stock alert raised for them; import stock levels with \`${STOCK_FIX}\``);
 
     const deactivate = sqlite.prepare(`update alerts set active = 0, resolved_on = ? where active = 1 and created_on < ?`);
     const existing = sqlite.prepare(`select id, product_id, location_id, kind from alerts where created_on = ?`);
@@ -81,6 +102,24 @@ export const alertsJob: Job = {
       )
       .all(asOf) as Record<string, unknown>[];
     ctx.log.info(`alerts: ${rows.length} active (${counts.CRITIQUE} CRITIQUE, ${counts.ATTENTION} ATTENTION, ${counts.INFO} INFO); ${queued} notification(s) queued, ${sent.sent} sent`);
-    return { summary: { series: refs.length, alerts: rows.length, created, critique: counts.CRITIQUE, attention: counts.ATTENTION, info: counts.INFO, notifications_queued: queued, notifications_sent: sent.sent, notifications_failed: sent.failed }, rows };
+    return { summary: { series: refs.length, unknown_stock: unknownStock, ...(unknownStock ? { unknown_stock_fix: STOCK_FIX } : {}), alerts: rows.length, created, critique: counts.CRITIQUE, attention: counts.ATTENTION, info: counts.INFO, notifications_queued: queued, notifications_sent: sent.sent, notifications_failed: sent.failed }, rows };
   },
 };
+
+/**
+ * For a series out of stock today: the first day of the current stock-out
+ * (after the last day with stock on hand), its length in days, and the mean
+ * daily sales of the 28 days before it (null when none were recorded).
+ */
+function outOfStockSince(sqlite: BetterSqlite3.Database, asOf: string) {
+  const lastPositive = sqlite.prepare('select max(date) as d from stock_levels where product_id = ? and location_id = ? and date < ? and on_hand > 0');
+  const firstOut = sqlite.prepare('select min(date) as d from stock_levels where product_id = ? and location_id = ? and date < ? and date > ? and on_hand <= 0');
+  const sold = sqlite.prepare('select sum(quantity) as q, count(*) as n from sales where product_id = ? and location_id = ? and date >= ? and date < ?');
+  return (p: number, l: number) => {
+    const last = (lastPositive.get(p, l, asOf) as { d: string | null }).d;
+    const first = (firstOut.get(p, l, asOf, last ?? '0000-00-00') as { d: string | null }).d;
+    if (!first) return null;
+    const r = sold.get(p, l, addDays(first, -28), first) as { q: number | null; n: number };
+    return { since: first, days: daysBetween(first, asOf), lastRate: r.n ? (r.q ?? 0) / 28 : null };
+  };
+}

@@ -4,12 +4,15 @@
  */
 import { addDays, daysBetween, weekday } from '../dates.js';
 import { historyFor } from '../db/history.js';
-import { currentStock, stockValues } from '../db/state.js';
+import { currentStock, productRefs, StateReader, stockValues } from '../db/state.js';
+import { ALERT_ACTIVE_ON } from '../db/snapshot.js';
+import { seriesWithoutStock } from '../db/coverage.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { trendStats } from '../inventory/trend-stats.js';
 import { MissingInputError } from '../errors.js';
 import { type Job, type JobContext, withoutIds } from './types.js';
 import { roundOrNull } from '../numbers.js';
+import { cappedSum, DEFAULT_OUTLIER_FACTOR } from '../inventory/outliers.js';
 
 
 /** Stock value at past dates, cached per date in kpi_cache (invalidated by stock imports touching it). */
@@ -38,26 +41,83 @@ function snapshotValues(ctx: JobContext, dates: string[]): number[] {
   return out as number[];
 }
 
-/** Cost of goods sold (units x unit cost) over [from, to): range scans of the sales key, shared within a batch run. */
+/**
+ * The pre-optiflow stock level to measure reduced overstock against: optiflow
+ * is in use from its first alert day; the baseline is the mean stock value of
+ * the 90 days before that day (weekly samples), in days of cover at that
+ * period's cost of goods sold. Nothing is claimed until optiflow has been in
+ * use before the day measured, and there is stock history before it.
+ */
+function overstockBaseline(ctx: JobContext, day: string): { daysOfCover: number | null; since: string | null; note: string | null } {
+  const since = (ctx.sqlite.prepare('select min(created_on) as d from alerts').get() as { d: string | null }).d;
+  if (!since || since > day) return { daysOfCover: null, since, note: 'no baseline yet: optiflow had not changed any order before this day, so no overstock reduction is claimed' };
+  const dates = Array.from({ length: 13 }, (_, k) => addDays(since, -7 * (k + 1)));
+  const values = stockValues(ctx.sqlite, dates);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const daily = cogs(ctx, addDays(since, -90), since) / 90;
+  if (!(mean > 0) || !(daily > 0)) return { daysOfCover: null, since, note: `no baseline: no stock or sales history in the 90 days before optiflow was first used (${since})` };
+  return { daysOfCover: mean / daily, since, note: null };
+}
+
+/**
+ * Cost of goods sold (units x unit cost) over [from, to), each series' absurd
+ * days capped (src/inventory/outliers.ts): one definition for rotation and
+ * savings. Range scans of the sales key in key order; shared within a batch run.
+ */
 function cogs(ctx: JobContext, from: string, to: string): number {
   const key = `cogs:${from}:${to}`;
   const hit = ctx.cache?.get(key) as number | undefined;
   if (hit !== undefined) return hit;
-  const r = ctx.sqlite
-    .prepare('select coalesce(sum(s.quantity * p.unit_cost), 0) as v from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date >= ? and s.date < ?')
-    .get(from, to) as { v: number };
-  ctx.cache?.set(key, r.v);
-  return r.v;
+  const rows = ctx.sqlite
+    .prepare('select s.product_id, s.location_id, s.quantity, p.unit_cost from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date >= ? and s.date < ?')
+    .raw(true)
+    .iterate(from, to) as Iterable<[number, number, number, number]>;
+  let total = 0;
+  let capped = 0;
+  const named: string[] = [];
+  let cur = '';
+  let cost = 0;
+  let qs: number[] = [];
+  const flush = () => {
+    if (!qs.length) return;
+    const r = cappedSum(qs, ctx.config.savings.outlierFactor ?? DEFAULT_OUTLIER_FACTOR);
+    total += r.sum * cost;
+    if (r.capped) {
+      capped += r.capped;
+      if (named.length < 5) named.push(cur);
+    }
+    qs = [];
+  };
+  for (const [p, l, q, c] of rows) {
+    const k = `${p}:${l}`;
+    if (k !== cur) {
+      flush();
+      cur = k;
+      cost = c;
+    }
+    qs.push(q);
+  }
+  flush();
+  if (capped) {
+    const names = named.map((k) => {
+      const [p, l] = k.split(':').map(Number);
+      const r = ctx.sqlite.prepare('select p.sku, l.code from products p, locations l where p.id = ? and l.id = ?').get(p, l) as { sku: string; code: string } | undefined;
+      return r ? `${r.sku}@${r.code}` : k;
+    });
+    ctx.log.warn(`cost of goods sold ${from}..${to}: ${capped} sales day(s) above ${ctx.config.savings.outlierFactor ?? DEFAULT_OUTLIER_FACTOR}x their series' typical day counted at that cap (${names.join(', ')}${capped > names.length ? ', ...' : ''}); check those sales rows`);
+  }
+  ctx.cache?.set(key, total);
+  return total;
 }
 
 export function computeKpis(ctx: JobContext) {
   const { sqlite, asOf } = ctx;
   const counts = Object.fromEntries(
-    (sqlite.prepare(`select severity, count(*) as n from alerts where active = 1 group by severity`).all() as { severity: string; n: number }[]).map((r) => [r.severity, r.n]),
+    (sqlite.prepare(`select severity, count(*) as n from alerts a where ${ALERT_ACTIVE_ON} group by severity`).all({ day: asOf }) as { severity: string; n: number }[]).map((r) => [r.severity, r.n]),
   );
-  const stock = currentStock(sqlite, addDays(asOf, -1));
+  const stock = currentStock(sqlite, asOf);
   const stockValue = stock.reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
-  const first = (sqlite.prepare('select min(date) as d from sales').get() as { d: string | null }).d;
+  const first = (sqlite.prepare('select min(date) as d from sales where date < ?').get(asOf) as { d: string | null }).d;
   const days = first ? Math.min(365, daysBetween(first, asOf)) : 0;
   const from = addDays(asOf, -days);
   const cogsWindow = days ? cogs(ctx, from, asOf) : 0;
@@ -71,7 +131,7 @@ export function computeKpis(ctx: JobContext) {
   const snaps = snapshotValues(ctx, snapDates.filter((d) => !first || d >= first));
   const avgStock = snaps.length ? snaps.reduce((a, b) => a + b, 0) / snaps.length : stockValue;
   const rotation = avgStock > 0 && days > 0 ? (cogsWindow * (365 / days)) / avgStock : null;
-  const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts where active = 1 and severity = 'CRITIQUE'`).get() as { n: number }).n;
+  const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts a where ${ALERT_ACTIVE_ON} and severity = 'CRITIQUE'`).get({ day: asOf }) as { n: number }).n;
   const monthStart = asOf.slice(0, 8) + '01';
   const sav = sqlite.prepare('select coalesce(sum(avoided_stockouts + reduced_overstock + optimized_orders), 0) as v from savings where date >= ? and date <= ?').get(monthStart, asOf) as { v: number };
   return {
@@ -82,7 +142,27 @@ export function computeKpis(ctx: JobContext) {
     rotation_basis: { cogs: roundOrNull(cogsWindow, 2), days, average_stock_value: roundOrNull(avgStock, 2), snapshots: snaps.length },
     critical_products: critical,
     savings_mtd: roundOrNull(sav.v, 2),
+    // Series whose stock was never imported: left out of the stock value, not counted as 0.
+    stock_unknown_series: seriesWithoutStock(sqlite, asOf),
   };
+}
+
+/**
+ * What the KPIs are computed from, in a few aggregates: alerts (which are
+ * active, at which severity), imports of sales and stock (data_changes),
+ * savings of the month, products' costs. A cached KPI set whose inputs differ
+ * is recomputed, whatever its age.
+ */
+function kpiInputs(ctx: JobContext): string {
+  const r = ctx.sqlite
+    .prepare(
+      `select (select count(*) || ':' || coalesce(max(id), 0) || ':' || total(active) || ':' || total(case when active = 1 then id end) || ':' || total(case when active = 1 and severity = 'CRITIQUE' then 1 end) || ':' || total(case when active = 1 and severity = 'ATTENTION' then 1 end) from alerts) as alerts,
+              (select coalesce(max(id), 0) from data_changes) as changes,
+              (select count(*) || ':' || total(avoided_stockouts + reduced_overstock + optimized_orders) from savings where date >= ? and date <= ?) as savings,
+              (select count(*) || ':' || total(unit_cost) || ':' || total(active) from products) as products`,
+    )
+    .get(ctx.asOf.slice(0, 8) + '01', ctx.asOf);
+  return JSON.stringify(r);
 }
 
 export const kpisJob: Job = {
@@ -93,13 +173,15 @@ export const kpisJob: Job = {
     const key = `dashboard_kpis:${ctx.asOf}`;
     const now = new Date();
     const cached = ctx.sqlite.prepare('select payload, computed_at, expires_at from kpi_cache where key = ?').get(key) as { payload: string; computed_at: string; expires_at: string } | undefined;
+    const inputs = kpiInputs(ctx);
     if (cached && !opts.refresh && cached.expires_at > now.toISOString()) {
-      const k = JSON.parse(cached.payload);
-      return { summary: flat(k, true), kpis: k, cached: true, computed_at: cached.computed_at };
+      const { inputs: was, ...k } = JSON.parse(cached.payload) as ReturnType<typeof computeKpis> & { inputs?: string };
+      if (was === inputs) return { summary: flat(k, true), kpis: k, cached: true, computed_at: cached.computed_at };
+      ctx.log.info('kpis: inputs changed since the cached figures were computed (alerts, imports, savings or products); recomputing');
     }
     const k = computeKpis(ctx);
     const expires = new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000);
-    ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(key, JSON.stringify(k), now.toISOString(), expires.toISOString());
+    ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(key, JSON.stringify({ ...k, inputs }), now.toISOString(), expires.toISOString());
     return { summary: flat(k, false), kpis: k, cached: false, computed_at: now.toISOString() };
   },
 };
@@ -107,7 +189,7 @@ export const kpisJob: Job = {
 function flat(k: ReturnType<typeof computeKpis>, cached: boolean) {
   return {
     date: k.date, critique: k.alerts.CRITIQUE, attention: k.alerts.ATTENTION, info: k.alerts.INFO, stock_value: k.stock_value,
-    rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, cached: cached ? 'yes' : 'no',
+    rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, stock_unknown_series: k.stock_unknown_series ?? null, cached: cached ? 'yes' : 'no',
   };
 }
 
@@ -141,11 +223,12 @@ export const savingsJob: Job = {
       avoided += v;
       avoidedDetails.push({ order: o.id, alert: o.alert_id, units: roundOrNull(units, 2), margin: roundOrNull(v, 2) });
     }
-    // 2. Reduced overstock: holding cost of the stock below the baseline (baseline days of cover x mean daily COGS).
+    // 2. Reduced overstock: holding cost of the stock below the measured pre-optiflow baseline (README "Savings").
     const stockValue = currentStock(sqlite, day).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
     const dailyCogs = cogs(ctx, addDays(asOf, -365), asOf) / 365;
-    const baseline = config.savings.baselineDaysOfCover * dailyCogs;
-    const reduced = ((baseline - stockValue) * config.savings.holdingRatePerYear) / 365;
+    const base = overstockBaseline(ctx, day);
+    const baseline = base.daysOfCover === null ? null : base.daysOfCover * dailyCogs;
+    const reduced = baseline === null ? null : ((baseline - stockValue) * config.savings.holdingRatePerYear) / 365;
     // 3. Optimized orders: price-break gains of orders placed yesterday that followed a recorded suggestion.
     const opt = sqlite
       .prepare(
@@ -155,10 +238,10 @@ export const savingsJob: Job = {
       .all(day) as { id: number; quantity: number; unit_cost: number | null; list_unit_cost: number }[];
     let optimized = 0;
     for (const o of opt) optimized += Math.max(0, o.list_unit_cost - (o.unit_cost ?? o.list_unit_cost)) * o.quantity;
-    const details = { day, avoided_stockouts: avoidedDetails, reduced_overstock: { baseline_value: roundOrNull(baseline, 2), stock_value: roundOrNull(stockValue, 2), holding_rate: config.savings.holdingRatePerYear }, optimized_orders: opt.map((o) => o.id) };
-    sqlite.prepare('insert or replace into savings (date, avoided_stockouts, reduced_overstock, optimized_orders, details) values (?, ?, ?, ?, ?)').run(asOf, roundOrNull(avoided, 2), roundOrNull(reduced, 2), roundOrNull(optimized, 2), JSON.stringify(details));
+    const details = { day, avoided_stockouts: avoidedDetails, reduced_overstock: { baseline_value: roundOrNull(baseline, 2), baseline_days_of_cover: roundOrNull(base.daysOfCover, 1), optiflow_since: base.since, stock_value: roundOrNull(stockValue, 2), holding_rate: config.savings.holdingRatePerYear, note: base.note }, optimized_orders: opt.map((o) => o.id) };
+    sqlite.prepare('insert or replace into savings (date, avoided_stockouts, reduced_overstock, optimized_orders, details) values (?, ?, ?, ?, ?)').run(asOf, roundOrNull(avoided, 2), roundOrNull(reduced ?? 0, 2), roundOrNull(optimized, 2), JSON.stringify(details));
     const history = sqlite.prepare('select date, avoided_stockouts, reduced_overstock, optimized_orders from savings where date <= ? order by date desc limit 30').all(asOf) as Record<string, unknown>[];
-    return { summary: { date: asOf, avoided_stockouts: roundOrNull(avoided, 2), reduced_overstock: roundOrNull(reduced, 2), optimized_orders: roundOrNull(optimized, 2), total: roundOrNull(avoided + reduced + optimized, 2) }, rows: history, details };
+    return { summary: { date: asOf, avoided_stockouts: roundOrNull(avoided, 2), reduced_overstock: roundOrNull(reduced, 2), optimized_orders: roundOrNull(optimized, 2), total: roundOrNull(avoided + (reduced ?? 0) + optimized, 2), ...(base.note ? { reduced_overstock_note: base.note } : {}) }, rows: history, details };
   },
 };
 
@@ -234,20 +317,46 @@ export const trendsJob: Job = {
  * Urgency order: severity (CRITIQUE, ATTENTION, INFO), then the earliest
  * stock-out date (none last), then the largest revenue at risk.
  */
+/**
+ * top-urgent ranking: severity (CRITIQUE, ATTENTION, INFO); then alerts that
+ * ask for an action before "watch it" ones (a stock-out alert with nothing to
+ * order and no revenue at risk); then the slack, days until the stock-out minus the supplier's lead
+ * time (negative: an order placed now arrives too late), smallest first, no
+ * stock-out date last; then revenue at risk, largest first.
+ */
+export function rankUrgent<T extends { severity: string; kind: string; suggested_qty: number | null; slack_days: number | null; revenue_at_risk: number | null; id: number }>(rows: T[]): T[] {
+  const sev = (s: string) => (s === 'CRITIQUE' ? 0 : s === 'ATTENTION' ? 1 : 2);
+  // "Watch it": a stock-out alert with nothing to order and nothing at risk before an order could arrive.
+  const watch = (r: T) => (r.kind === 'stockout' && !(Number(r.suggested_qty) > 0) && !((r.revenue_at_risk ?? 0) > 0) ? 1 : 0);
+  return [...rows].sort((a, b) =>
+    sev(a.severity) - sev(b.severity) || watch(a) - watch(b) || (a.slack_days ?? Infinity) - (b.slack_days ?? Infinity) || (b.revenue_at_risk ?? 0) - (a.revenue_at_risk ?? 0) || a.id - b.id);
+}
+
 export const topUrgentJob: Job = {
   name: 'top-urgent',
-  description: 'the N most urgent active alerts (severity, stock-out date, revenue at risk)',
+  description: 'the N most urgent active alerts (severity, action before watch, days to stock-out against lead time, revenue at risk)',
   dependsOn: ['alerts'],
   async run(ctx, opts = {}) {
     const n = Number(opts.n ?? ctx.config.topUrgent.n);
-    const rows = ctx.sqlite
+    const all = ctx.sqlite
       .prepare(
-        `select a.id, a.severity, a.kind, p.sku, l.code as location, a.stockout_date, a.days_of_cover, a.suggested_qty, a.revenue_at_risk, a.message
-         from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where a.active = 1
-         order by case a.severity when 'CRITIQUE' then 0 when 'ATTENTION' then 1 else 2 end, a.stockout_date is null, a.stockout_date,
-                  coalesce(a.revenue_at_risk, 0) desc, a.id limit ?`,
+        `select a.id, a.severity, a.kind, p.sku, l.code as location, a.stockout_date, a.days_of_cover, a.suggested_qty, a.revenue_at_risk, a.message, a.product_id, a.location_id
+         from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where ${ALERT_ACTIVE_ON}`,
       )
-      .all(n) as Record<string, unknown>[];
+      .all({ day: ctx.asOf }) as { id: number; severity: string; kind: string; sku: string; location: string; stockout_date: string | null; days_of_cover: number | null; suggested_qty: number | null; revenue_at_risk: number | null; message: string; product_id: number; location_id: number }[];
+    const reader = new StateReader(ctx.sqlite, ctx.asOf);
+    const refs = productRefs(ctx.sqlite);
+    const lead = new Map<string, number>();
+    const withSlack = all.map((a) => {
+      const k = `${a.product_id}:${a.location_id}`;
+      if (a.stockout_date && !lead.has(k)) {
+        const st = reader.read(refs.get(k)!);
+        lead.set(k, st.supplier?.leadTimeDays ?? ctx.config.leadTimeDefaultDays);
+      }
+      const { product_id: _p, location_id: _l, ...rest } = a;
+      return { ...rest, lead_time_days: lead.get(k) ?? null, slack_days: a.stockout_date ? daysBetween(ctx.asOf, a.stockout_date) - (lead.get(k) ?? 0) : null };
+    });
+    const rows = rankUrgent(withSlack).slice(0, n);
     const now = new Date();
     ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(`top_urgent:${ctx.asOf}`, JSON.stringify(rows), now.toISOString(), new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000).toISOString());
     return { summary: { n, returned: rows.length }, rows };
@@ -264,7 +373,7 @@ export const dormantJob: Job = {
     const days = Number(opts.days ?? ctx.config.dormant.days);
     const lastSale = sqlite.prepare('select max(date) as d from sales where product_id = ? and location_id = ? and date < ? and quantity > 0');
     const rows: { sku: string; location: string; on_hand: number; value: number; last_sale: string | null; days_since_sale: number | null; product_id: number; location_id: number }[] = [];
-    for (const s of currentStock(sqlite, addDays(asOf, -1))) {
+    for (const s of currentStock(sqlite, asOf)) {
       if (s.onHand <= 0) continue;
       const d = (lastSale.get(s.productId, s.locationId, asOf) as { d: string | null }).d;
       const since = d ? daysBetween(d, asOf) : null;

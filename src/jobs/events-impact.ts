@@ -13,7 +13,9 @@
  *
  * Application to today's forecasts, for days inside upcoming events: factor of
  * (event, category) when n >= 3, else (event, '*') when n >= 3, else
- * 1 + planned_uplift, else 1. When several events overlap a day the largest
+ * 1 + planned_uplift, else 1. (A planned uplift applied beside a measured
+ * pooled row with n < 3 is not listed again: the measured row keeps the key.)
+ * When several events overlap a day the largest
  * factor applies. Series whose model already carries the event kind as a
  * regressor (regression: holidays and promotions) keep factor 1: no double
  * counting. yhat = base_yhat x factor (and the interval bounds alike), so
@@ -123,7 +125,9 @@ export const eventsImpactJob: Job = {
           const ek = `${e.kind}:${e.name}`;
           const f = pick(byKey.get(`${ek}|${s.category}`)) ?? pick(byKey.get(`${ek}|*`));
           const factor = f ?? (e.planned_uplift !== null ? 1 + e.planned_uplift : 1);
-          if (f === undefined && e.planned_uplift !== null && !planned.some((p) => p.event === ek)) planned.push({ event: ek, category: '*', factor: roundTo(factor, 3), sd: null, n: 0, source: 'planned' });
+          // The planned uplift's row, unless a measured row (too few observations to apply) already holds that key.
+          if (f === undefined && e.planned_uplift !== null && !byKey.has(`${ek}|*`) && !planned.some((p) => p.event === ek))
+            planned.push({ event: ek, category: '*', factor: roundTo(factor, 3), sd: null, n: 0, source: 'planned' });
           for (let d = Math.max(dayNumber(e.start_date), dayNumber(asOf)); d <= dayNumber(e.end_date); d++) dayFactor.set(d, Math.max(dayFactor.get(d) ?? 1, factor));
         }
         for (const [d, f] of dayFactor) {

@@ -14,6 +14,8 @@
  * candidate if it is at least as good (the old version becomes `retired`).
  * Series too short for a backtest get a `fallback` model (seasonal naive).
  */
+import { borrowedForecast, borrowsForecast } from '../inventory/new-products.js';
+import { overrideForecast, overridesBySeries } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
 import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
@@ -22,6 +24,8 @@ import { score } from '../ml/metrics.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { nowIso, type Job, type JobContext, type JobResult } from './types.js';
 import { BulkInsert } from '../db/bulk.js';
+import { retrainFlagged } from '../db/snapshot.js';
+import { requireCoverage } from '../db/coverage.js';
 import { roundOrNull, roundTo } from '../numbers.js';
 
 interface ModelRow {
@@ -72,8 +76,10 @@ function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> 
   const active = new Map<string, string>();
   for (const r of ctx.sqlite.prepare(`select product_id as p, location_id as l, max(trained_at) as t from models where status in ('active','fallback') group by product_id, location_id`).all() as { p: number; l: number; t: string }[])
     active.set(seriesKey(r.p, r.l), r.t);
+  // A flag raised on day D judges forecasts up to D-1: a model whose training data ends on D-1 or later
+  // (train_end >= D-1) has already seen what raised it. Flags after the run date do not exist yet.
   const flagged = new Set(
-    (ctx.sqlite.prepare(`select f.product_id as p, f.location_id as l from retrain_flags f where f.flagged_on >= coalesce((select max(substr(trained_at,1,10)) from models m where m.product_id = f.product_id and m.location_id = f.location_id), '0000')`).all() as { p: number; l: number }[]).map((r) => seriesKey(r.p, r.l)),
+    retrainFlagged(ctx.sqlite, ctx.asOf).map((r) => seriesKey(r.p, r.l)),
   );
   const only = new Set<string>();
   const reasons: Record<string, number> = { forced: 0, no_model: 0, flagged: 0, stale: 0 };
@@ -100,6 +106,7 @@ export const trainJob: Job = {
   dependsOn: [],
   async run(ctx, opts = {}) {
     requireSales(ctx);
+    requireCoverage(ctx);
     const backend = await initBackend(ctx.log);
     const productIds = resolveSkus(ctx, opts.sku as string[] | undefined);
     const { only, reasons } = seriesToTrain(ctx, !!opts.force, productIds);
@@ -219,6 +226,7 @@ export const predictJob: Job = {
   dependsOn: [],
   async run(ctx, opts = {}) {
     requireSales(ctx);
+    requireCoverage(ctx);
     const backend = await initBackend(ctx.log);
     const horizon = Number(opts.horizon ?? ctx.config.horizon);
     const mem = (stage: string) => {
@@ -245,10 +253,14 @@ export const predictJob: Job = {
     });
     if (fallback) ctx.log.warn(`predict: ${fallback} series without a trained model use the fallback (seasonal naive); run \`optiflow train\``);
     const f = await forecastWith(hist.series, algos, horizon, engineOptions(ctx, hist, horizon));
+    const borrowed = borrowLikeForecasts(ctx, hist, f);
     mem('forecasts computed');
     const del = ctx.sqlite.prepare('delete from forecasts where run_date = ?');
     const ins = new BulkInsert(ctx.sqlite, 'forecasts', ['product_id', 'location_id', 'run_date', 'date', 'model_id', 'yhat', 'yhat_lo', 'yhat_hi', 'event_factor', 'base_yhat', 'base_lo', 'base_hi'], 50);
     const dates = Array.from({ length: horizon }, (_, h) => addDays(ctx.asOf, h));
+    // Planner overrides on top of the model (src/inventory/overrides.ts).
+    const overrides = overridesBySeries(ctx.sqlite, dates[0], dates[horizon - 1]);
+    let overridden = 0;
     let n = 0;
     ctx.sqlite.transaction(() => {
       del.run(ctx.asOf);
@@ -258,6 +270,7 @@ export const predictJob: Job = {
         const iv = m?.interval ? (JSON.parse(m.interval) as { error_lo: number; error_hi: number }) : undefined;
         const spread = iv ?? defaultSpread(f[i]);
         const { lo, hi } = intervalFrom(f[i], spread.error_lo, spread.error_hi);
+        overridden += overrideForecast(overrides.get(s.id), dates, f[i], lo, hi);
         for (let h = 0; h < horizon; h++) {
           const y = roundTo(f[i][h], 4);
           ins.push(ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, roundTo(lo[h], 4), roundTo(hi[h], 4), 1, y, roundTo(lo[h], 4), roundTo(hi[h], 4));
@@ -267,9 +280,37 @@ export const predictJob: Job = {
       ins.flush();
     })();
     ctx.log.info(`predict: ${n} forecasts for ${hist.series.length} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
-    return { summary: { series: hist.series.length, predictions: n, fallback, horizon, backend } };
+    return { summary: { series: hist.series.length, predictions: n, fallback, horizon, backend, overridden_days: overridden, borrowed_from_like_sku: borrowed } };
   },
 };
+
+/**
+ * New products with a like_sku and too little history of their own take that
+ * product's forecast at the same location, times like_factor
+ * (src/inventory/new-products.ts). Changes `f` in place; returns how many.
+ */
+function borrowLikeForecasts(ctx: JobContext, hist: { series: { id: string; y: ArrayLike<number> }[] }, f: Float64Array[]): number {
+  const likes = ctx.sqlite
+    .prepare('select p.id, q.id as like_id, p.like_factor, p.like_sku from products p left join products q on q.sku = p.like_sku where p.like_sku is not null')
+    .all() as { id: number; like_id: number | null; like_factor: number | null; like_sku: string }[];
+  if (!likes.length) return 0;
+  const index = new Map(hist.series.map((s, i) => [s.id, i]));
+  let n = 0;
+  for (const l of likes)
+    hist.series.forEach((s, i) => {
+      const [p, loc] = s.id.split(':').map(Number);
+      if (p !== l.id) return;
+      const j = l.like_id === null ? undefined : index.get(`${l.like_id}:${loc}`);
+      if (j === undefined) {
+        ctx.log.warn(`predict: like_sku "${l.like_sku}" of product ${p} has no series at this location; its own model is used`);
+        return;
+      }
+      if (!borrowsForecast(s.y, true)) return;
+      f[i] = borrowedForecast(f[j], l.like_factor);
+      n++;
+    });
+  return n;
+}
 
 function defaultSpread(f: Float64Array): { error_lo: number; error_hi: number } {
   let m = 0;

@@ -17,6 +17,7 @@
  *   mape: the original rule, MAPE > mapeThreshold (15 %).
  * `train` retrains flagged series.
  */
+import { MODEL_IN_FORCE_WHERE } from '../db/snapshot.js';
 import { addDays } from '../dates.js';
 import { historyFor, seriesKey } from '../db/history.js';
 import { ErrorSums, naiveScale } from '../ml/metrics.js';
@@ -50,7 +51,7 @@ export const monitorJob: Job = {
       }
     }
     const backtest = new Map<string, number>();
-    for (const m of sqlite.prepare(`select product_id, location_id, metrics, algorithm from models where status in ('active','fallback')`).all() as { product_id: number; location_id: number; metrics: string; algorithm: string }[]) {
+    for (const m of sqlite.prepare(`select product_id, location_id, metrics, algorithm from models where ${MODEL_IN_FORCE_WHERE} order by version`).all({ day: asOf }) as { product_id: number; location_id: number; metrics: string; algorithm: string }[]) {
       const met = JSON.parse(m.metrics) as Record<string, { rmsse: number }>;
       const r = met[m.algorithm]?.rmsse;
       if (r !== undefined && Number.isFinite(r)) backtest.set(seriesKey(m.product_id, m.location_id), r);

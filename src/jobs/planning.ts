@@ -11,8 +11,9 @@ import { forecastMany, forecastWith, parseAlgorithm, type Algorithm } from '../m
 import { projectStock, sum } from '../inventory/projection.js';
 import { normalQuantile, safetyStock } from '../inventory/safety-stock.js';
 import { suggestQuantity } from '../inventory/suggestion.js';
-import { orderFor } from '../inventory/order.js';
-import { minMaxPolicy, simulateSeries, StockSim, type SimResult } from '../inventory/simulation.js';
+import { orderFor, orderTiming } from '../inventory/order.js';
+import { overridesBySeries } from './overrides.js';
+import { describeOverride } from '../inventory/overrides.js';
 import { type JobContext, withoutIds } from './types.js';
 import { roundTo } from '../numbers.js';
 
@@ -47,11 +48,11 @@ export function suggestOrder(ctx: JobContext, o: SuggestOptions) {
   const run = (ctx.sqlite.prepare('select max(run_date) as r from forecasts where product_id = ? and location_id = ? and run_date <= ?').get(ref.productId, ref.locationId, ctx.asOf) as { r: string | null }).r;
   if (!run) throw new MissingInputError(`a forecast for ${o.sku}@${location}`, `optiflow predict --as-of ${ctx.asOf}`);
   const s = new StateReader(ctx.sqlite, ctx.asOf, run).read(ref);
-  const L = s.supplier?.leadTimeDays ?? ctx.config.leadTimeDefaultDays;
-  const R = ctx.config.alerts.reviewPeriodDays;
+  const { L, R } = orderTiming(s, ctx.asOf, { leadTimeDays: ctx.config.leadTimeDefaultDays, reviewPeriodDays: ctx.config.alerts.reviewPeriodDays });
   const targetDays = o.targetDate ? Math.max(1, daysBetween(ctx.asOf, o.targetDate)) : L + R;
   const serviceLevel = o.serviceLevel ?? s.policy?.serviceLevel ?? ctx.config.service.levelB;
-  const { suggestion: sug, safetyStock: ss } = orderFor(s, { leadTime: L, targetDays, serviceLevel, safetyMargin: o.safetyMargin ?? 0, holdingRatePerYear: ctx.config.service.holdingRatePerYear });
+  const { suggestion: sug, safetyStock: ss } = orderFor(s, { leadTime: L, targetDays, serviceLevel, safetyMargin: o.safetyMargin ?? 0, holdingRatePerYear: ctx.config.service.holdingRatePerYear, maxCoverDays: ctx.config.alerts.overstockDays });
+  const overrides = (overridesBySeries(ctx.sqlite, ctx.asOf, addDays(ctx.asOf, targetDays)).get(`${ref.productId}:${ref.locationId}`) ?? []).map(describeOverride);
   const p = projectStock(s.onHand, s.receipts, s.yhat);
   const orderBy = p.stockoutDay === null ? null : addDays(ctx.asOf, Math.max(0, p.stockoutDay - L));
   const result = {
@@ -61,7 +62,8 @@ export function suggestOrder(ctx: JobContext, o: SuggestOptions) {
     expected_arrival: sug.quantity > 0 ? addDays(ctx.asOf, L) : null,
     projected_stockout: p.stockoutDay === null ? null : addDays(ctx.asOf, p.stockoutDay),
     target_date: addDays(ctx.asOf, targetDays),
-    supplier: s.supplier ? { code: s.supplier.code, name: s.supplier.name, lead_time_days: L, lead_time_sd_days: s.supplier.leadTimeSdDays, moq: s.supplier.moq, pack_size: s.supplier.packSize } : null,
+    supplier: s.supplier ? { code: s.supplier.code, name: s.supplier.name, lead_time_days: L, lead_time_sd_days: s.supplier.leadTimeSdDays, lead_time_source: s.supplier.leadTimeSource, receipts: s.supplier.receipts, stated_lead_time_days: s.supplier.statedLeadTimeDays, review_period_days: R, order_cost: s.supplier.orderCost, moq: s.supplier.moq, pack_size: s.supplier.packSize } : null,
+    overrides,
     unit_cost: sug.unitCost,
     total_cost: sug.totalCost,
     on_hand: s.onHand,
@@ -109,7 +111,9 @@ function normalLoss(z: number): number {
  * day, L lead time, R review period, sigma_W the spread of demand over L + R:
  *   safety stock SS = the empirical/normal safety stock at the service level
  *   reorder point ROP = d x L + SS
- *   order quantity Q = max(d x R, EOQ), EOQ = sqrt(2 x 365 d x order cost / (holding rate x unit cost)), rounded up to the pack, >= MOQ
+ *   order quantity Q = the order quantity of one review cycle (R = 7 / review days a week, else the config review period)
+ *     from the shared order-quantity code (src/inventory/suggestion.ts): d x R, or the EOQ or a price break when
+ *     cheaper per unit, never more than sells within the shelf life or than the cover cap; pack, MOQ
  *   order-up-to S = ROP + Q
  *   expected fill rate = 1 - sigma_W G(z) / Q    (normal loss function G)
  *   average stock value = (SS + Q / 2) x unit cost
@@ -151,8 +155,14 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
     const L = st.supplier?.leadTimeDays ?? config.leadTimeDefaultDays;
     const cost = st.supplier?.unitCost ?? ref.unitCost;
     const pack = st.supplier?.packSize ?? 1;
-    const eoq = d > 0 && cost > 0 ? Math.sqrt((2 * 365 * d * (st.supplier?.orderCost ?? 0)) / (config.service.holdingRatePerYear * cost)) : 0;
-    const Q = Math.max(Math.ceil(Math.max(d * R, eoq, st.supplier?.moq ?? 0) / pack - 1e-9) * pack, pack);
+    // The order quantity of one review cycle, by the same code as suggest, orders and simulate (EOQ, breaks, shelf life, cover cap).
+    const Rs = st.supplier?.reviewDays ? 7 / st.supplier.reviewDays.length : R;
+    const cycle = suggestQuantity({
+      onHand: 0, receipts: [], demand: new Float64Array(Math.max(1, Math.ceil(L + Rs))).fill(d), leadTimeDays: L, targetDays: Rs, safetyStock: 0, safetyMargin: 0,
+      packSize: pack, moq: st.supplier?.moq ?? 0, listUnitCost: cost, priceBreaks: st.supplier?.priceBreaks ?? [], holdingRatePerYear: config.service.holdingRatePerYear,
+      shelfLifeDays: st.shelfLifeDays, orderCost: st.supplier?.lineOrderCost ?? 0, maxCoverDays: config.alerts.overstockDays, unitPrice: st.unitPrice,
+    });
+    const Q = d > 0 ? Math.max(cycle.quantity, pack) : pack;
     const ssAt = (sl: number) => safetyStock({ errorRuns: st.errorRuns, errorLo: st.errorLo, errorHi: st.errorHi, leadTimeDays: L, reviewDays: R, leadTimeSdDays: st.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: d, serviceLevel: sl }).units;
     const sigmaW = ssAt(0.8413) || Math.sqrt(Math.max(d, 0) * (L + R)); // SS at z = 1 is one sigma of demand over L + R
     return { i, ref, st, d, value: 365 * d * cost, cv, L, cost, Q, ssAt, sigmaW, level: 0 as number, abc: 'C', xyz: 'Z', target: config.service.levelC };
@@ -233,171 +243,4 @@ export function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
 
 // ---------------------------------------------------------------- simulate
 
-export interface SimulateOptions {
-  policy?: 'optiflow' | 'minmax' | 'both';
-  from?: string;
-  to?: string;
-  refitDays?: number;
-  serviceLevel?: number;
-  /** Let the optiflow policy take price breaks (bigger lots at lower cost); off by default, as min/max pays list price. */
-  priceBreaks?: boolean;
-}
-
-export interface PolicyReport {
-  policy: string;
-  fill_rate: number;
-  stockout_days: number;
-  avg_stock_value: number;
-  turns: number | null;
-  orders: number;
-  purchase_cost: number;
-  demanded: number;
-  served: number;
-}
-
-export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {}) {
-  const { sqlite, asOf, config } = ctx;
-  const to = o.to ?? addDays(asOf, -1);
-  const from = o.from ?? addDays(to, -179);
-  for (const [flag, v] of [['--from', from], ['--to', to]] as const) if (!isIsoDate(v)) throw new UsageError(`${flag}: "${v}" is not a date (YYYY-MM-DD)`);
-  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
-  if (to >= asOf) throw new UsageError(`--to ${to} must be before today (${asOf}): the simulation replays history`);
-  const span = daysBetween(from, to) + 1;
-  const pre = config.train.historyDays;
-  const R = Math.max(1, config.alerts.reviewPeriodDays);
-  const refit = o.refitDays ?? 7;
-  await initBackend(ctx.log);
-  const hist = loadHistory(sqlite, { asOf: addDays(to, 1), days: span + pre, horizon: 0 });
-  if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
-  const refs = productRefs(sqlite);
-  const reader = new StateReader(sqlite, from, from);
-  const Tpre = pre;
-  // Demand during the window: sales; censored days imputed by the same weekday of the previous 4 weeks.
-  const demand = hist.series.map((s) => {
-    const d = new Float64Array(span);
-    for (let t = 0; t < span; t++) {
-      const v = s.y[Tpre + t];
-      if (!Number.isNaN(v)) d[t] = v;
-      else {
-        let a = 0;
-        let n = 0;
-        for (let w = 1; w <= 4; w++) {
-          const u = Tpre + t - 7 * w;
-          if (u >= 0 && !Number.isNaN(s.y[u])) {
-            a += s.y[u];
-            n++;
-          }
-        }
-        d[t] = n ? a / n : 0;
-      }
-    }
-    return d;
-  });
-  const states = hist.series.map((s) => reader.read(refs.get(s.id)!));
-  // Open orders at the start: placed before `from`, arriving on or after it.
-  const startPipes = hist.series.map((s) => {
-    const [p, l] = s.id.split(':').map(Number);
-    return (sqlite.prepare(`select quantity, coalesce(received_on, expected_on) as arrive from purchase_orders where product_id = ? and location_id = ? and ordered_on < ? and status != 'cancelled' and coalesce(received_on, expected_on) >= ?`).all(p, l, from, from) as { quantity: number; arrive: string }[])
-      .map((x) => ({ arrive: daysBetween(from, x.arrive), qty: x.quantity }));
-  });
-  const startStock = hist.series.map((s) => {
-    const [p, l] = s.id.split(':').map(Number);
-    const r = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date < ? order by date desc limit 1').get(p, l, from) as { on_hand: number } | undefined;
-    return r?.on_hand ?? 0;
-  });
-  const reports: PolicyReport[] = [];
-  const perSeries: Record<string, { sku: string; fill_rate: number; avg_stock_value: number; orders: number }[]> = {};
-  const keep = (name: string, res: SimResult[]) =>
-    (perSeries[name] = res.map((r, i) => ({ sku: states[i].sku, fill_rate: roundTo(r.demanded > 0 ? r.served / r.demanded : 1, 4), avg_stock_value: roundTo((r.stockUnitsDays / span) * states[i].unitCost, 2), orders: r.orders })));
-  const want = o.policy ?? 'both';
-  const report = (name: string, res: SimResult[]): PolicyReport => {
-    const demanded = res.reduce((a, r) => a + r.demanded, 0);
-    const served = res.reduce((a, r) => a + r.served, 0);
-    const stockValue = res.reduce((a, r, i) => a + (r.stockUnitsDays / span) * states[i].unitCost, 0);
-    const cogs = res.reduce((a, r, i) => a + r.served * states[i].unitCost, 0);
-    return {
-      policy: name, fill_rate: roundTo(demanded > 0 ? served / demanded : 1, 4), stockout_days: res.reduce((a, r) => a + r.stockoutDays, 0),
-      avg_stock_value: roundTo(stockValue, 2), turns: stockValue > 0 ? roundTo(((cogs * 365) / span) / stockValue, 2) : null, orders: res.reduce((a, r) => a + r.orders, 0),
-      purchase_cost: roundTo(res.reduce((a, r) => a + r.purchaseCost, 0), 2),
-      demanded: roundTo(demanded, 2), served: roundTo(served, 2),
-    };
-  };
-  if (want !== 'minmax') {
-    // Model choice and backtest errors from the data before the window only.
-    const trainSeries = hist.series.map((s) => ({ ...s, y: s.y.subarray(0, Tpre), promo: s.promo, logPrice: s.logPrice }));
-    const baseOpts = { startDay: hist.startDay, holidays: hist.holidays, nHolidays: hist.holidayNames.length, origins: config.train.origins, backtestHorizon: config.train.backtestHorizon, interval: config.interval };
-    const trained = await forecastMany(trainSeries, { ...baseOpts, horizon: 1 });
-    const algos: Algorithm[][] = trained.map((t) => parseAlgorithm(t.algorithm));
-    const maxL = Math.max(...states.map((s) => s.supplier?.leadTimeDays ?? config.leadTimeDefaultDays));
-    const H = refit + maxL + R + 2;
-    const padded = hist.series.map((s) => {
-      const pad = <A extends Uint8Array | Float32Array | Float64Array>(a: A | null): A | null => {
-        if (!a) return null;
-        const out = new (a.constructor as new (n: number) => A)(s.y.length + H);
-        out.set(a.subarray(0, Math.min(a.length, out.length)));
-        return out;
-      };
-      return { ...s, promo: pad(s.promo), logPrice: pad(s.logPrice) };
-    });
-    let block: Float64Array[] = [];
-    let blockStart = 0;
-    const sl = o.serviceLevel ?? 0.95;
-    const ss = states.map((s, i) => {
-      const L = s.supplier?.leadTimeDays ?? config.leadTimeDefaultDays;
-      const mean = demandMean(hist.series[i].y, Tpre, 90);
-      return safetyStock({ errorRuns: (trained[i].params.backtest_errors as number[][]) ?? [], leadTimeDays: L, reviewDays: R, leadTimeSdDays: s.supplier?.leadTimeSdDays ?? 0, meanDailyDemand: mean, serviceLevel: sl }).units;
-    });
-    const sims = states.map((st, i) => new StockSim(startStock[i], startPipes[i], st.supplier?.leadTimeDays ?? config.leadTimeDefaultDays, st.supplier?.unitCost ?? st.unitCost));
-    for (let t = 0; t < span; t++) {
-      // Refit on a schedule, on the data before day t only; all series in one batched fit.
-      if (t % refit === 0) {
-        block = await forecastWith(padded, algos, H, { ...baseOpts, horizon: H }, Tpre + t);
-        blockStart = t;
-      }
-      sims.forEach((sim, i) => {
-        const st = states[i];
-        const L = sim.leadTime;
-        sim.step(t, demand[i][t], (day, oh, _onOrder, pipeline) => {
-          // Decide at the end of day `day` for the days from day + 1 on.
-          const f = block[i].subarray(day + 1 - blockStart);
-          const receipts = new Float64Array(f.length + 1);
-          for (const p of pipeline) {
-            const k = p.arrive - (day + 1);
-            if (k >= 0 && k < receipts.length) receipts[k] += p.qty;
-          }
-          const sug = suggestQuantity({
-            onHand: oh, receipts, demand: f, leadTimeDays: L, targetDays: L + R, safetyStock: ss[i], safetyMargin: 0, packSize: st.supplier?.packSize ?? 1,
-            moq: st.supplier?.moq ?? 0, listUnitCost: st.supplier?.unitCost ?? st.unitCost, priceBreaks: o.priceBreaks ? st.supplier?.priceBreaks ?? [] : [],
-            holdingRatePerYear: config.service.holdingRatePerYear, shelfLifeDays: st.shelfLifeDays,
-          });
-          return { order: sug.quantity, unitCost: sug.unitCost };
-        });
-      });
-    }
-    const res = sims.map((s) => s.result);
-    reports.push(report('optiflow', res));
-    keep('optiflow', res);
-  }
-  if (want !== 'optiflow') {
-    const res = hist.series.map((s, i) => {
-      const st = states[i];
-      const L = st.supplier?.leadTimeDays ?? config.leadTimeDefaultDays;
-      const avg = demandMean(s.y, Tpre, 90);
-      return simulateSeries(demand[i], startStock[i], startPipes[i], L, minMaxPolicy(avg, L, 7, st.supplier?.packSize ?? 1, st.supplier?.moq ?? 0), st.supplier?.unitCost ?? st.unitCost);
-    });
-    reports.push(report('minmax', res));
-    keep('minmax', res);
-  }
-  return { from, to, days: span, series: hist.series.length, refit_days: refit, service_level: o.serviceLevel ?? 0.95, price_breaks: !!o.priceBreaks, rows: reports, per_series: perSeries };
-}
-
-function demandMean(y: ArrayLike<number>, end: number, days: number): number {
-  let s = 0;
-  let n = 0;
-  for (let t = Math.max(0, end - days); t < end; t++) if (!Number.isNaN(y[t])) {
-    s += y[t];
-    n++;
-  }
-  return n ? s / n : 0;
-}
-
+export { simulatePolicies, type SimulateOptions } from './simulate.js';

@@ -1,0 +1,88 @@
+/**
+ * Data coverage, checked rather than assumed.
+ *
+ * Sales: the last imported sales date of each location. Days after it are
+ * missing data, not zero demand: when a location's sales end more than
+ * `data.maxStalenessDays` days before the run date, the jobs that would read
+ * the gap as zero demand (predict, alerts, train) refuse, naming the last date
+ * and the command that fixes it.
+ *
+ * Stock: a series with no stock row before the run date has unknown stock; it
+ * gets no stock-out, overstock or expiry alert (src/jobs/alerts.ts).
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { addDays, daysBetween } from '../dates.js';
+import { OptiflowError } from '../errors.js';
+import type { Config } from '../config.js';
+
+export interface LocationCoverage {
+  location: string;
+  /** Last date with a sales row before the run date. */
+  lastSale: string;
+  /** Days between that date and the day before the run date (0 = up to date). */
+  missingDays: number;
+}
+
+/** A job refuses because its input data ends too early: exit code 1. */
+export class StaleDataError extends OptiflowError {
+  constructor(message: string) {
+    super(message, 1);
+  }
+}
+
+/** Last sales date per location (point lookups on the sales key, one per series). */
+export function salesCoverage(sqlite: BetterSqlite3.Database, asOf: string): LocationCoverage[] {
+  const series = sqlite
+    .prepare(
+      `select p.id as p, l.id as l, l.code as location from products p cross join locations l
+       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id and s.date < ?)`,
+    )
+    .all(asOf) as { p: number; l: number; location: string }[];
+  const last = sqlite.prepare('select max(date) as d from sales where product_id = ? and location_id = ? and date < ?').pluck();
+  const byLocation = new Map<string, string>();
+  for (const s of series) {
+    const d = last.get(s.p, s.l, asOf) as string | null;
+    if (d && (byLocation.get(s.location) ?? '') < d) byLocation.set(s.location, d);
+  }
+  const yesterday = addDays(asOf, -1);
+  return [...byLocation.entries()].sort().map(([location, lastSale]) => ({ location, lastSale, missingDays: Math.max(0, daysBetween(lastSale, yesterday)) }));
+}
+
+/** Locations whose sales end more than the allowed staleness before the run date. */
+export function staleLocations(sqlite: BetterSqlite3.Database, asOf: string, maxStalenessDays: number): LocationCoverage[] {
+  return salesCoverage(sqlite, asOf).filter((c) => c.missingDays > maxStalenessDays);
+}
+
+/** The refusal message: which data ends when, and the two ways out. */
+export function staleMessage(stale: LocationCoverage[], asOf: string, maxStalenessDays: number): string {
+  const first = stale[0];
+  const where = stale.map((c) => `${c.location} ends on ${c.lastSale}`).slice(0, 5).join(', ') + (stale.length > 5 ? ` (and ${stale.length - 5} more locations)` : '');
+  return (
+    `sales data for ${stale.length === 1 ? 'location ' : 'locations '}${where}: ${first.missingDays} day(s) before ${asOf} are missing ` +
+    `(more than data.maxStalenessDays = ${maxStalenessDays}); days without data would be read as zero demand. ` +
+    `Import the missing days with \`optiflow import sales FILE\`, or run for the date after the data with \`--as-of ${addDays(first.lastSale, 1)}\``
+  );
+}
+
+/** Throws StaleDataError (exit 1) when any location's sales end too early; the jobs call it first. */
+export function requireCoverage(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Pick<Config, 'data'> }): void {
+  const max = ctx.config.data.maxStalenessDays;
+  const stale = staleLocations(ctx.sqlite, ctx.asOf, max);
+  if (stale.length) throw new StaleDataError(staleMessage(stale, ctx.asOf, max));
+}
+
+/** Active series that sell but have no stock row before the run date: their stock is unknown. */
+export function seriesWithoutStock(sqlite: BetterSqlite3.Database, asOf: string): number {
+  return (
+    sqlite
+      .prepare(
+        `select count(*) as n from products p cross join locations l
+         where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id and s.date < ?)
+           and not exists (select 1 from stock_levels k where k.product_id = p.id and k.location_id = l.id and k.date < ?)`,
+      )
+      .get(asOf, asOf) as { n: number }
+  ).n;
+}
+
+/** How `optiflow` tells people to supply stock data. */
+export const STOCK_FIX = 'optiflow import stock FILE';
