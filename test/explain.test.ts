@@ -15,6 +15,9 @@ beforeAll(async () => {
   await trainJob.run(jobCtx(db, TODAY), {});
   // One series on the regression + ETS ensemble, so both halves are explained.
   db.sqlite!.prepare(`update models set algorithm = 'ensemble(regression+ets)' where id = (select min(id) from models where status = 'active' and algorithm = 'regression')`).run();
+  // A planner override (x1.5) on two days of another regression series.
+  db.sqlite!.prepare(`insert into forecast_overrides (product_id, location_id, from_date, to_date, factor, quantity, reason, created_by, created_at, active)
+    select product_id, location_id, ?, ?, 1.5, null, 'display', 'test', ?, 1 from models where status = 'active' and algorithm = 'regression' order by id limit 1`).run(addDays(TODAY, 3), addDays(TODAY, 4), TODAY);
   await predictJob.run(jobCtx(db, TODAY), {});
   await eventsImpactJob.run(jobCtx(db, TODAY), {});
 }, 300_000);
@@ -45,6 +48,16 @@ test('components sum to the stored forecast within 1e-6 on every day, reproduced
     // The weekday part moves with the day of the week.
     const wk = r.days.slice(0, 7).map((d) => d.components.weekday);
     expect(Math.max(...wk) - Math.min(...wk)).toBeGreaterThan(0);
+  }
+  // The override is one component of its two days, and the days still add up.
+  const ov = db.sqlite!.prepare(`select o.id, p.sku from forecast_overrides o join products p on p.id = o.product_id`).get() as { id: number; sku: string };
+  const withOverride = await explainForecast(jobCtx(db, TODAY), { sku: ov.sku });
+  const days = withOverride.days.filter((d) => d.components[`override #${ov.id}`] !== undefined);
+  expect(days.map((d) => d.date)).toEqual([addDays(TODAY, 3), addDays(TODAY, 4)]);
+  for (const d of days) {
+    // x1.5: the override adds half of the model's forecast, which is what the stored value holds beyond it.
+    expect(d.components[`override #${ov.id}`]).toBeCloseTo((d.override! / 1.5) * 0.5, 9);
+    expect(d.components.unexplained).toBeUndefined();
   }
   // A holiday of the horizon (Christmas Eve, also in the history) shows up as an event for some series.
   const any = await Promise.all(models.map((m) => explainForecast(jobCtx(db, TODAY), { sku: m.sku, date: '2026-12-24' })));

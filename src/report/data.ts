@@ -21,6 +21,8 @@ import { UsageError } from '../errors.js';
 import { roundOrNull } from '../numbers.js';
 import type { JobContext } from '../jobs/types.js';
 import { explainForecast } from '../jobs/explain.js';
+import { overridesBySeries } from '../jobs/overrides.js';
+import { describeOverride, overrideOn } from '../inventory/overrides.js';
 
 export interface ReportOptions {
   /** Extra series to chart, "SKU" or "SKU@LOCATION". */
@@ -45,7 +47,8 @@ export interface SeriesSection {
   yhat: (number | null)[];
   lo: (number | null)[];
   hi: (number | null)[];
-  overrides: { date: string; value: number }[];
+  /** Days with a planner override in force, at the (overridden) forecast. */
+  overrides: { date: string; value: number; label: string }[];
   /** Stock projection from today: end-of-day stock and receipts per day. */
   projection: { dates: string[]; stock: number[]; receipts: number[] } | null;
   onHand: number | null;
@@ -131,18 +134,6 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
   };
 }
 
-export function overridesTable(ctx: JobContext): { table: string; value: string } | null {
-  for (const t of ['forecast_overrides', 'overrides']) {
-    const cols = ctx.sqlite.prepare(`select name from pragma_table_info(?)`).all(t) as { name: string }[];
-    if (!cols.length) continue;
-    const names = new Set(cols.map((c) => c.name));
-    if (!names.has('product_id') || !names.has('location_id') || !names.has('date')) continue;
-    const value = ['quantity', 'value', 'yhat', 'override_qty', 'qty'].find((c) => names.has(c));
-    if (value) return { table: t, value };
-  }
-  return null;
-}
-
 function seriesSection(ctx: JobContext, sku: string, location: string, why: string, run: string | null, historyDays: number): SeriesSection {
   const { sqlite, asOf } = ctx;
   const ref = productRef(sqlite, sku, location)!;
@@ -160,11 +151,12 @@ function seriesSection(ctx: JobContext, sku: string, location: string, why: stri
   const yhat = [...past.yhat, ...(state ? nums(state.yhat) : [])];
   const lo = [...past.lo, ...(state ? nums(state.lo) : [])];
   const hi = [...past.hi, ...(state ? nums(state.hi) : [])];
-  const ov = overridesTable(ctx);
-  const overrides = ov
-    ? (sqlite.prepare(`select date, ${ov.value} as v from ${ov.table} where product_id = ? and location_id = ? and date >= ? order by date`).all(ref.productId, ref.locationId, from) as { date: string; v: number }[])
-        .filter((r) => r.v !== null).map((r) => ({ date: r.date, value: r.v }))
-    : [];
+  // Days a planner override is in force: the forecast shown there is the overridden one (`predict` applies it).
+  const list = overridesBySeries(sqlite, from, dates[dates.length - 1]).get(`${ref.productId}:${ref.locationId}`) ?? [];
+  const overrides = dates
+    .map((d, i) => ({ date: d, value: yhat[i], o: overrideOn(list, d) }))
+    .filter((x) => x.o !== null && x.value !== null)
+    .map((x) => ({ date: x.date, value: x.value as number, label: describeOverride(x.o!) }));
   let projection: SeriesSection['projection'] = null;
   let reorderPoint: number | null = null;
   let ss: number | null = null;

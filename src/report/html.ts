@@ -92,6 +92,7 @@ function seriesBlock(s: SeriesSection, asOf: string): string {
   ].map(([k, v]) => `<span>${k} <b>${esc(v)}</b>${k === 'safety stock' && s.safetyStockSource ? ` (${note(s.safetyStockSource)})` : ''}</span>`).join('');
   return `<section class="series" id="series-${esc(name)}"><h3>${esc(name)}</h3><div class="facts">${facts}</div>
 ${s.notes.length ? `<p class="note">${s.notes.map(note).join('<br>')}</p>` : ''}
+${s.overrides.length ? `<p class="meta">planner overrides (diamonds): ${[...new Set(s.overrides.map((o) => o.label))].map(esc).join('; ')}</p>` : ''}
 <div class="pair">${figure('forecast', 'Sales, forecast and its interval (units/day)', forecastChart(s, asOf), 'no forecast')}
 ${figure('stock', 'Projected stock (below 0: unserved demand), expected receipts, reorder point and safety stock (units)', stockChart(s), s.notes[0] ?? 'no projection')}</div>
 ${s.components ? figure('components', `What the forecast is made of (${s.components.model}; units/day, stacked; details: optiflow models explain ${s.sku})`, componentsChart(s), '') : ''}</section>`;
