@@ -5,13 +5,17 @@ import { eventsImpactJob } from '../src/jobs/events-impact.js';
 import { explainForecast } from '../src/jobs/explain.js';
 import { UsageError } from '../src/errors.js';
 import type { Db } from '../src/db/connection.js';
-import { jobCtx, sampleDb } from './helpers.js';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { cli, jobCtx, sampleDb } from './helpers.js';
 
 const TODAY = '2026-12-14';
 let db: Db;
+let path: string;
+let dir: string;
 
 beforeAll(async () => {
-  ({ db } = await sampleDb({ today: TODAY, products: 10, days: 500, seed: 5 }));
+  ({ db, path, dir } = await sampleDb({ today: TODAY, products: 10, days: 500, seed: 5 }));
   await trainJob.run(jobCtx(db, TODAY), {});
   // One series on the regression + ETS ensemble, so both halves are explained.
   db.sqlite!.prepare(`update models set algorithm = 'ensemble(regression+ets)' where id = (select min(id) from models where status = 'active' and algorithm = 'regression')`).run();
@@ -63,6 +67,21 @@ test('components sum to the stored forecast within 1e-6 on every day, reproduced
   const any = await Promise.all(models.map((m) => explainForecast(jobCtx(db, TODAY), { sku: m.sku, date: '2026-12-24' })));
   expect(any.every((r) => r.days.length === 1 && r.days[0].date === '2026-12-24')).toBe(true);
   expect(any.some((r) => r.days[0].components.events !== 0)).toBe(true);
+});
+
+test('the commands: models explain and report with --json, exit 0; an unknown SKU exits 2', () => {
+  const sku = regressionModels()[0].sku;
+  const e = cli(['--db', path, '--as-of', TODAY, 'models', 'explain', sku, '--date', addDays(TODAY, 1), '--json', '--quiet']);
+  expect(e.code).toBe(0);
+  const j = JSON.parse(e.stdout);
+  expect(j.days).toHaveLength(1);
+  expect(Math.abs(j.days[0].sum - j.days[0].stored)).toBeLessThanOrEqual(1e-6);
+  expect(cli(['--db', path, '--as-of', TODAY, 'models', 'explain', 'NOPE']).code).toBe(2);
+  const out = join(dir, 'r.html');
+  const r = cli(['--db', path, '--as-of', TODAY, 'report', '--out', out, '--sku', sku, '--json', '--quiet']);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout).series).toContain(`${sku}@MAIN`);
+  expect(existsSync(out)).toBe(true);
 });
 
 test('a forecast whose history changed since the run is not passed off as explained', async () => {
