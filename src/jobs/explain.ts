@@ -33,7 +33,13 @@ import type { JobContext } from './types.js';
  */
 const tolerance = (y: number) => 0.5e-4 + 1e-5 * Math.max(1, Math.abs(y));
 
-export interface ExplainOptions { sku: string; location?: string; date?: string }
+export interface ExplainOptions {
+  sku: string;
+  location?: string;
+  date?: string;
+  /** Shared by several explanations of the same run (the report): history and regression fits. */
+  memo?: Map<string, unknown>;
+}
 
 export interface ExplainedDay {
   date: string;
@@ -75,7 +81,7 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
     const algorithmOf = new Map((sqlite.prepare('select f.product_id, f.location_id, m.algorithm from (select distinct product_id, location_id, model_id from forecasts where run_date = ?) f left join models m on m.id = f.model_id').all(run) as { product_id: number; location_id: number; algorithm: string | null }[])
       .map((r) => [seriesKey(r.product_id, r.location_id), r.algorithm ?? 'snaive']));
     const runCtx = { ...ctx, asOf: run };
-    const fit = await regressionFitAt(runCtx, key, algorithmOf, H);
+    const fit = await regressionFitAt(runCtx, key, algorithmOf, H, o.memo);
     if (fit) {
       const e = explainRegression(fit.fit, fit.index, fit.T, H, fit.series.promo, fit.series.logPrice);
       const w = algos.length === 2 ? 0.5 : 1;

@@ -119,7 +119,8 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
     for (const r of urgent.rows ?? []) add(String(r.sku), String(r.location), `${r.severity} ${r.kind ?? ''} alert`.replace('  ', ' '));
   }
   const series = wanted.map((w) => seriesSection(ctx, w.sku, w.location, w.why, latestRun, o.historyDays ?? 56));
-  for (const s of series) s.components = await componentsOf(ctx, s);
+  const memo = new Map<string, unknown>();
+  for (const s of series) s.components = await componentsOf(ctx, s, memo);
 
   return {
     asOf,
@@ -188,9 +189,9 @@ function seriesSection(ctx: JobContext, sku: string, location: string, why: stri
 }
 
 /** The components of today's forecast from today on, when the series' model carries the regression. */
-async function componentsOf(ctx: JobContext, s: SeriesSection): Promise<SeriesSection['components']> {
+async function componentsOf(ctx: JobContext, s: SeriesSection, memo: Map<string, unknown>): Promise<SeriesSection['components']> {
   if (!s.forecastRun) return null;
-  const e = await explainForecast(ctx, { sku: s.sku, location: s.location });
+  const e = await explainForecast(ctx, { sku: s.sku, location: s.location, memo });
   if (!e.model.algorithm.includes('regression') || e.note) {
     if (e.note) s.notes.push(`components: ${e.note}`);
     return null;
