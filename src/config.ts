@@ -139,8 +139,8 @@ export const CONFIG_SCHEMA = z.strictObject({
   report: z.strictObject({ afterBatch: z.boolean(), out: z.string(), weeks: int(1, 520), historyDays: int(7, 3650) }),
   check: z.strictObject({ gapProbability: num(0, 1), anomalyZ: num(0), priceDeviation: num(0), stockTolerance: num(0), anomalyDays: days }),
   watch: z.strictObject({
-    challenger: z.string(), shadowHorizon: int(1, 365), promoteWeeks: int(1, 520), minDaysPerWeek: int(1, 7), minImprovement: num(0, 1),
-    canarySetting: z.string(), canaryShare: num(0, 1), canaryDays: int(1, 3650), driftDays: int(7, 3650), psiThreshold: num(0), psiBins: int(2, 100),
+    challenger: z.string(), shadowHorizon: int(1, 3650), promoteWeeks: int(1, 520), minDaysPerWeek: int(1, 7), minImprovement: num(0, 1),
+    canarySetting: z.string(), canaryShare: z.number().gt(0).max(1), canaryDays: days, driftDays: int(14, 3650), psiThreshold: num(0), psiBins: int(2, 100),
   }),
   data: z.strictObject({ maxStalenessDays: int(0, 36_500), maxQuantity: num(0), maxUnitCost: num(0), maxLeadTimeDays: int(0, 36_500), maxShelfLifeDays: int(1, 36_500), maxPackSize: num(1) }),
 });

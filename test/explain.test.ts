@@ -5,16 +5,23 @@ import { eventsImpactJob } from '../src/jobs/events-impact.js';
 import { explainForecast } from '../src/jobs/explain.js';
 import { UsageError } from '../src/errors.js';
 import type { Db } from '../src/db/connection.js';
-import { jobCtx, sampleDb } from './helpers.js';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { cli, jobCtx, sampleDb } from './helpers.js';
 
 const TODAY = '2026-12-14';
 let db: Db;
+let path: string;
+let dir: string;
 
 beforeAll(async () => {
-  ({ db } = await sampleDb({ today: TODAY, products: 10, days: 500, seed: 5 }));
+  ({ db, path, dir } = await sampleDb({ today: TODAY, products: 10, days: 500, seed: 5 }));
   await trainJob.run(jobCtx(db, TODAY), {});
   // One series on the regression + ETS ensemble, so both halves are explained.
   db.sqlite!.prepare(`update models set algorithm = 'ensemble(regression+ets)' where id = (select min(id) from models where status = 'active' and algorithm = 'regression')`).run();
+  // A planner override (x1.5) on two days of another regression series.
+  db.sqlite!.prepare(`insert into forecast_overrides (product_id, location_id, from_date, to_date, factor, quantity, reason, created_by, created_at, active)
+    select product_id, location_id, ?, ?, 1.5, null, 'display', 'test', ?, 1 from models where status = 'active' and algorithm = 'regression' order by id limit 1`).run(addDays(TODAY, 3), addDays(TODAY, 4), TODAY);
   await predictJob.run(jobCtx(db, TODAY), {});
   await eventsImpactJob.run(jobCtx(db, TODAY), {});
 }, 300_000);
@@ -46,10 +53,35 @@ test('components sum to the stored forecast within 1e-6 on every day, reproduced
     const wk = r.days.slice(0, 7).map((d) => d.components.weekday);
     expect(Math.max(...wk) - Math.min(...wk)).toBeGreaterThan(0);
   }
+  // The override is one component of its two days, and the days still add up.
+  const ov = db.sqlite!.prepare(`select o.id, p.sku from forecast_overrides o join products p on p.id = o.product_id`).get() as { id: number; sku: string };
+  const withOverride = await explainForecast(jobCtx(db, TODAY), { sku: ov.sku });
+  const days = withOverride.days.filter((d) => d.components[`override #${ov.id}`] !== undefined);
+  expect(days.map((d) => d.date)).toEqual([addDays(TODAY, 3), addDays(TODAY, 4)]);
+  for (const d of days) {
+    // x1.5: the override adds half of the model's forecast, which is what the stored value holds beyond it.
+    expect(d.components[`override #${ov.id}`]).toBeCloseTo((d.override! / 1.5) * 0.5, 9);
+    expect(d.components.unexplained).toBeUndefined();
+  }
   // A holiday of the horizon (Christmas Eve, also in the history) shows up as an event for some series.
   const any = await Promise.all(models.map((m) => explainForecast(jobCtx(db, TODAY), { sku: m.sku, date: '2026-12-24' })));
   expect(any.every((r) => r.days.length === 1 && r.days[0].date === '2026-12-24')).toBe(true);
   expect(any.some((r) => r.days[0].components.events !== 0)).toBe(true);
+});
+
+test('the commands: models explain and report with --json, exit 0; an unknown SKU exits 2', () => {
+  const sku = regressionModels()[0].sku;
+  const e = cli(['--db', path, '--as-of', TODAY, 'models', 'explain', sku, '--date', addDays(TODAY, 1), '--json', '--quiet']);
+  expect(e.code).toBe(0);
+  const j = JSON.parse(e.stdout);
+  expect(j.days).toHaveLength(1);
+  expect(Math.abs(j.days[0].sum - j.days[0].stored)).toBeLessThanOrEqual(1e-6);
+  expect(cli(['--db', path, '--as-of', TODAY, 'models', 'explain', 'NOPE']).code).toBe(2);
+  const out = join(dir, 'r.html');
+  const r = cli(['--db', path, '--as-of', TODAY, 'report', '--out', out, '--sku', sku, '--json', '--quiet']);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout).series).toContain(`${sku}@MAIN`);
+  expect(existsSync(out)).toBe(true);
 });
 
 test('a forecast whose history changed since the run is not passed off as explained', async () => {

@@ -11,6 +11,7 @@ import { trainJob } from '../src/jobs/forecasting.js';
 import { optimizePolicies } from '../src/jobs/planning.js';
 import { writeReport } from '../src/report/index.js';
 import { UsageError } from '../src/errors.js';
+import { DEFAULTS, stateDir } from '../src/config.js';
 import { jobCtx, sampleDb } from './helpers.js';
 
 const CHROMIUM = process.env.OPTIFLOW_CHROMIUM || '/usr/bin/chromium';
@@ -23,8 +24,11 @@ async function reportDb() {
   for (let i = 0; i <= 8; i++) {
     const d = addDays(start, i);
     if (i === 4) optimizePolicies(jobCtx(db, d));
-    const r = await runBatch(jobCtx(db, d), { kind: 'nightly' });
+    // The last night writes the report at the end of the batch (report.afterBatch).
+    const ctx = jobCtx(db, d, i === 8 ? { report: { ...DEFAULTS.report, afterBatch: true } } : {});
+    const r = await runBatch(ctx, { kind: 'nightly' });
     expect(r.status).toBe('success');
+    expect(existsSync(join(stateDir(ctx.config), `report-${d}.html`))).toBe(i === 8);
   }
   return { db, dir };
 }
@@ -34,7 +38,8 @@ test('the report opens offline in Chromium, without console errors, each chart a
   expect(existsSync(CHROMIUM)).toBe(true);
   const { db, dir } = await reportDb();
   const ctx = jobCtx(db, TODAY);
-  const sku = (db.sqlite!.prepare('select sku from products order by id limit 1').get() as { sku: string }).sku;
+  // A series whose model carries the regression, so its forecast is also shown as components.
+  const sku = (db.sqlite!.prepare(`select p.sku from models m join products p on p.id = m.product_id where m.status = 'active' and m.algorithm like '%regression%' order by p.id limit 1`).get() as { sku: string }).sku;
   const out = join(dir, 'report.html');
   const r = await writeReport(ctx, { out, skus: [sku] });
   expect(r.series[0]).toBe(`${sku}@MAIN`);
@@ -70,9 +75,10 @@ test('the report opens offline in Chromium, without console errors, each chart a
     );
     expect(errors).toEqual([]);
     expect(blocked).toEqual([]);
-    // Every chart kind is present: per series forecast and stock, the class grid, accuracy, models, savings.
+    // Every chart kind is present: per series forecast, stock and components, the class grid, accuracy, models, savings.
     const kinds = new Set(figures.filter((f) => !f.empty).map((f) => f.kind));
-    expect([...kinds].sort()).toEqual(['abcxyz', 'accuracy', 'forecast', 'models', 'savings', 'stock']);
+    expect([...kinds].sort()).toEqual(['abcxyz', 'accuracy', 'components', 'forecast', 'models', 'savings', 'stock']);
+    expect(await page.$$eval(`section[id="series-${sku}"] figure[data-chart="components"] svg`, (x) => x.length)).toBe(1);
     for (const f of figures.filter((x) => !x.empty)) {
       expect(f.svg).toBe(true);
       expect(f.points).toBeGreaterThan(0);

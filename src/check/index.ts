@@ -59,7 +59,7 @@ export function runCheck(ctx: JobContext, o: { rules?: string[] } = {}): CheckRe
   resetCheckCache(ctx.sqlite);
   const blocking = reports.filter((r) => r.status === 'fail').map((r) => r.rule);
   const status = blocking.length ? 'fail' : reports.some((r) => r.status === 'warn') ? 'warn' : 'pass';
-  const score = reports.length ? Math.round((reports.reduce((a, r) => a + r.score, 0) / reports.length) * 10) / 10 : 100;
+  const score = reports.length ? Math.floor((reports.reduce((a, r) => a + r.score, 0) / reports.length) * 10 + 1e-9) / 10 : 100;
   ctx.log.info(`check: ${status}, score ${score}; ${findings.length} finding(s)${blocking.length ? `; blocking: ${blocking.join(', ')}` : ''}`);
   return { as_of: ctx.asOf, status, score, blocking_failures: blocking, rules: reports, findings };
 }

@@ -44,7 +44,7 @@ export function registerWatch(program: Command, action: Action): void {
       if (r.candidates.length) ctx.out('backtest of every candidate (lower RMSSE is better):\n' + table(r.candidates.map((c) => ({ ...c, chosen: c.chosen ? '<-' : '' })) as Record<string, Cell>[]) + '\n');
       const names = [...new Set(r.days.flatMap((d) => Object.keys(d.components)))];
       ctx.out('components of each forecast day (units/day; they sum to the stored forecast):\n');
-      ctx.out(table(r.days.map((d) => ({ date: d.date, ...Object.fromEntries(names.map((n) => [n, d.components[n] ?? 0])), sum: d.sum, stored: d.stored, ...(d.override !== null ? { override: d.override } : {}) })) as Record<string, Cell>[]));
+      ctx.out(table(r.days.map((d) => ({ date: d.date, ...Object.fromEntries(names.map((n) => [n, d.components[n] ?? 0])), sum: d.sum, stored: d.stored })) as Record<string, Cell>[]));
       if (r.note) ctx.out(`note: ${r.note}\n`);
     }));
   models.command('drift').description('the latest drift measure per series (PSI, error ratio), flagged first')

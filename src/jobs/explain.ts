@@ -7,10 +7,11 @@
  * fit of the run is reproduced and each day's forecast split into level/trend,
  * weekday, yearly, events (holiday regressors), promotion, price and the
  * never-negative floor (src/ml/regression-explain.ts); an ensemble adds its
- * other model's half and halves the regression's parts. Then the event factor
- * applied by `events-impact` (stored yhat - base), and the storage rounding
- * (4 decimals, and float32 values in the history cache). The components sum to the stored forecast. A
- * planner override, when one exists for the day, is one more component on top.
+ * other model's half and halves the regression's parts. Then the planner
+ * override in force that day (which `predict` applies on top of the model,
+ * src/inventory/overrides.ts), the event factor applied by `events-impact`
+ * (stored yhat - base), and the storage rounding (4 decimals, and float32
+ * values in the history cache). The components sum to the stored forecast.
  * When the reproduction is off by more than the rounding (the data before the
  * run changed since), the explanation says so and the gap is shown as
  * `unexplained`.
@@ -21,7 +22,8 @@ import { MissingInputError, UsageError } from '../errors.js';
 import { parseAlgorithm } from '../ml/engine.js';
 import { explainRegression, REGRESSION_COMPONENTS } from '../ml/regression-explain.js';
 import { regressionFitAt, settingForecastOf } from '../watch/engine-adapter.js';
-import { overridesTable } from '../report/data.js';
+import { overridesBySeries } from './overrides.js';
+import { applyOverride, overrideOn } from '../inventory/overrides.js';
 import { roundTo } from '../numbers.js';
 import type { JobContext } from './types.js';
 
@@ -31,9 +33,22 @@ import type { JobContext } from './types.js';
  */
 const tolerance = (y: number) => 0.5e-4 + 1e-5 * Math.max(1, Math.abs(y));
 
-export interface ExplainOptions { sku: string; location?: string; date?: string }
+export interface ExplainOptions {
+  sku: string;
+  location?: string;
+  date?: string;
+  /** Shared by several explanations of the same run (the report): history and regression fits. */
+  memo?: Map<string, unknown>;
+}
 
-export interface ExplainedDay { date: string; stored: number; components: Record<string, number>; sum: number; override: number | null }
+export interface ExplainedDay {
+  date: string;
+  stored: number;
+  components: Record<string, number>;
+  sum: number;
+  /** The forecast after the planner override in force that day (null: none). */
+  override: number | null;
+}
 
 export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
   const { sqlite, asOf } = ctx;
@@ -66,7 +81,7 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
     const algorithmOf = new Map((sqlite.prepare('select f.product_id, f.location_id, m.algorithm from (select distinct product_id, location_id, model_id from forecasts where run_date = ?) f left join models m on m.id = f.model_id').all(run) as { product_id: number; location_id: number; algorithm: string | null }[])
       .map((r) => [seriesKey(r.product_id, r.location_id), r.algorithm ?? 'snaive']));
     const runCtx = { ...ctx, asOf: run };
-    const fit = await regressionFitAt(runCtx, key, algorithmOf, H);
+    const fit = await regressionFitAt(runCtx, key, algorithmOf, H, o.memo);
     if (fit) {
       const e = explainRegression(fit.fit, fit.index, fit.T, H, fit.series.promo, fit.series.logPrice);
       const w = algos.length === 2 ? 0.5 : 1;
@@ -85,25 +100,33 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
       }
     }
   }
-  const ov = overridesTable(ctx);
-  const overrides = new Map(ov ? (sqlite.prepare(`select date, ${ov.value} as v from ${ov.table} where product_id = ? and location_id = ?`).all(ref.productId, ref.locationId) as { date: string; v: number }[]).map((r) => [r.date, r.v]) : []);
+  // Planner overrides in force on each day (those active now; `predict` applied them on top of the model).
+  const overrides = overridesBySeries(sqlite, rows[0].date, rows[rows.length - 1].date).get(key) ?? [];
   let maxGap = 0;
   const days: ExplainedDay[] = rows.map((r, h) => {
     const c = { ...parts[h] };
     if (!computed) c[`model (${algorithm})`] = r.base_yhat;
-    const base = computed ? computed[h] : r.base_yhat;
+    let base = computed ? computed[h] : r.base_yhat;
+    const o = computed ? overrideOn(overrides, r.date) : null;
+    let override: number | null = null;
+    if (o) {
+      const after = applyOverride({ date: r.date, yhat: base, lo: base, hi: base }, o).yhat;
+      c[`override #${o.id}`] = after - base;
+      override = after;
+      base = after;
+    }
     const gap = r.base_yhat - base;
     const exact = Math.abs(gap) <= tolerance(r.base_yhat);
     if (!exact) maxGap = Math.max(maxGap, Math.abs(gap));
     c[exact ? 'rounding' : 'unexplained'] = gap;
     c['event factor'] = r.yhat - r.base_yhat;
     const sum = Object.values(c).reduce((a, b) => a + b, 0);
-    const override = overrides.get(r.date) ?? null;
-    if (override !== null) c.override = override - r.yhat;
     return { date: r.date, stored: r.yhat, components: c, sum, override };
   });
+  const like = (sqlite.prepare('select like_sku from products where id = ?').get(ref.productId) as { like_sku?: string | null } | undefined)?.like_sku ?? null;
   const note = !computed && algos.includes('regression')
     ? 'the regression had under 56 known days, so the model used its seasonal-naive fallback: no components'
+    : maxGap > 0 && like ? `the forecast may be borrowed from the like product ${like} (a new product): its own model's components do not add up to it`
     : maxGap > 0 ? `the stored forecast of ${run} is not reproduced (largest gap ${roundTo(maxGap, 6)} units/day): the history before ${run} changed since the run; re-run \`optiflow predict --as-of ${run}\` to explain a current forecast` : null;
   return {
     sku: ref.sku, location: ref.location, run_date: run,

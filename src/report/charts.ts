@@ -68,7 +68,7 @@ export function stockChart(s: SeriesSection): Chart | null {
   const option = {
     legend: { top: 0, data: ['projected stock', 'receipts', ...levels.map((l) => l.name)], itemWidth: 14, itemHeight: 8, itemGap: 24 },
     xAxis: { type: 'category', data: p.dates, ...axis, axisLabel: { color: PALETTE.muted, formatter: shortDate }, splitLine: { show: false } },
-    yAxis: { type: 'value', name: 'units (below 0: unserved demand)', nameTextStyle: { color: PALETTE.muted }, ...axis },
+    yAxis: { type: 'value', name: 'units', nameTextStyle: { color: PALETTE.muted }, ...axis },
     series: [
       { name: 'receipts', type: 'bar', data: p.receipts.map((r) => (r > 0 ? r : null)), color: PALETTE.receipt, barMaxWidth: 10 },
       {
@@ -80,6 +80,27 @@ export function stockChart(s: SeriesSection): Chart | null {
     ],
   };
   return { svg: render(option, 620, 260), points: p.stock.length + p.receipts.filter((r) => r > 0).length };
+}
+
+const COMPONENT_COLORS: Record<string, string> = {
+  'level/trend': '#9fb3c8', weekday: '#2f6fdb', yearly: '#2e8b57', events: '#d9822b', promotion: '#c23b3b', price: '#8e6bbf', floor: '#616e7c', 'event factor': '#e8b04b',
+};
+
+/** Today's forecast as stacked components (units/day); the line is the stored forecast they sum to. */
+export function componentsChart(s: SeriesSection): Chart | null {
+  const c = s.components;
+  if (!c) return null;
+  const names = Object.keys(c.parts);
+  const option = {
+    legend: { top: 0, data: [...names, 'forecast'], itemWidth: 14, itemHeight: 8, itemGap: 18 },
+    xAxis: { type: 'category', data: c.dates, ...axis, axisLabel: { color: PALETTE.muted, formatter: shortDate }, splitLine: { show: false } },
+    yAxis: { type: 'value', name: 'units/day', nameTextStyle: { color: PALETTE.muted }, ...axis },
+    series: [
+      ...names.map((n, i) => ({ name: n, type: 'bar', stack: 'parts', data: c.parts[n].map((v) => Math.round(v * 1000) / 1000), color: COMPONENT_COLORS[n] ?? ['#52606d', '#7bc4c4', '#f0b429'][i % 3], barMaxWidth: 14 })),
+      { name: 'forecast', type: 'line', data: c.stored, symbol: 'circle', symbolSize: 3, color: PALETTE.ink, lineStyle: { width: 1.2 } },
+    ],
+  };
+  return { svg: render(option, 1240, 250), points: c.stored.length * (names.length + 1) };
 }
 
 /** ABC (value) by XYZ (variability): series counts, coloured by stock value. */

@@ -20,6 +20,9 @@ import { currentStock } from '../db/state.js';
 import { UsageError } from '../errors.js';
 import { roundOrNull } from '../numbers.js';
 import type { JobContext } from '../jobs/types.js';
+import { explainForecast } from '../jobs/explain.js';
+import { overridesBySeries } from '../jobs/overrides.js';
+import { describeOverride, overrideOn } from '../inventory/overrides.js';
 
 export interface ReportOptions {
   /** Extra series to chart, "SKU" or "SKU@LOCATION". */
@@ -44,7 +47,8 @@ export interface SeriesSection {
   yhat: (number | null)[];
   lo: (number | null)[];
   hi: (number | null)[];
-  overrides: { date: string; value: number }[];
+  /** Days with a planner override in force, at the (overridden) forecast. */
+  overrides: { date: string; value: number; label: string }[];
   /** Stock projection from today: end-of-day stock and receipts per day. */
   projection: { dates: string[]; stock: number[]; receipts: number[] } | null;
   onHand: number | null;
@@ -54,6 +58,8 @@ export interface SeriesSection {
   safetyStockSource: string;
   leadTimeDays: number;
   stockoutDate: string | null;
+  /** Today's forecast split into its components (models with the regression; `models explain`). */
+  components: { model: string; dates: string[]; parts: Record<string, number[]>; stored: number[] } | null;
   notes: string[];
 }
 
@@ -113,6 +119,8 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
     for (const r of urgent.rows ?? []) add(String(r.sku), String(r.location), `${r.severity} ${r.kind ?? ''} alert`.replace('  ', ' '));
   }
   const series = wanted.map((w) => seriesSection(ctx, w.sku, w.location, w.why, latestRun, o.historyDays ?? 56));
+  const memo = new Map<string, unknown>();
+  for (const s of series) s.components = await componentsOf(ctx, s, memo);
 
   return {
     asOf,
@@ -125,18 +133,6 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
     savings: savings(ctx),
     notes,
   };
-}
-
-export function overridesTable(ctx: JobContext): { table: string; value: string } | null {
-  for (const t of ['forecast_overrides', 'overrides']) {
-    const cols = ctx.sqlite.prepare(`select name from pragma_table_info(?)`).all(t) as { name: string }[];
-    if (!cols.length) continue;
-    const names = new Set(cols.map((c) => c.name));
-    if (!names.has('product_id') || !names.has('location_id') || !names.has('date')) continue;
-    const value = ['quantity', 'value', 'yhat', 'override_qty', 'qty'].find((c) => names.has(c));
-    if (value) return { table: t, value };
-  }
-  return null;
 }
 
 function seriesSection(ctx: JobContext, sku: string, location: string, why: string, run: string | null, historyDays: number): SeriesSection {
@@ -156,11 +152,12 @@ function seriesSection(ctx: JobContext, sku: string, location: string, why: stri
   const yhat = [...past.yhat, ...(state ? nums(state.yhat) : [])];
   const lo = [...past.lo, ...(state ? nums(state.lo) : [])];
   const hi = [...past.hi, ...(state ? nums(state.hi) : [])];
-  const ov = overridesTable(ctx);
-  const overrides = ov
-    ? (sqlite.prepare(`select date, ${ov.value} as v from ${ov.table} where product_id = ? and location_id = ? and date >= ? order by date`).all(ref.productId, ref.locationId, from) as { date: string; v: number }[])
-        .filter((r) => r.v !== null).map((r) => ({ date: r.date, value: r.v }))
-    : [];
+  // Days a planner override is in force: the forecast shown there is the overridden one (`predict` applies it).
+  const list = overridesBySeries(sqlite, from, dates[dates.length - 1]).get(`${ref.productId}:${ref.locationId}`) ?? [];
+  const overrides = dates
+    .map((d, i) => ({ date: d, value: yhat[i], o: overrideOn(list, d) }))
+    .filter((x) => x.o !== null && x.value !== null)
+    .map((x) => ({ date: x.date, value: x.value as number, label: describeOverride(x.o!) }));
   let projection: SeriesSection['projection'] = null;
   let reorderPoint: number | null = null;
   let ss: number | null = null;
@@ -176,18 +173,36 @@ function seriesSection(ctx: JobContext, sku: string, location: string, why: stri
     if (state.policy) {
       reorderPoint = state.policy.reorderPoint;
       ss = state.policy.safetyStock;
-      ssSource = `policy from \`optimize\` (service level ${state.policy.serviceLevel})`;
+      ssSource = `policy from \`optimize\`, service level ${state.policy.serviceLevel}`;
     } else {
       const t = thresholds(ctx);
       ss = orderFor(state, { leadTime: L, targetDays: L + t.reviewPeriodDays, serviceLevel: t.serviceLevel, safetyMargin: 0, holdingRatePerYear: t.holdingRatePerYear }).safetyStock.units;
-      ssSource = `from forecast errors at service level ${t.serviceLevel}`;
+      ssSource = `from forecast errors, service level ${t.serviceLevel}`;
       notes.push('no inventory policy, so no reorder point: run `optiflow optimize`');
     }
   }
   return {
     sku, location, why, forecastRun: run, dates, actual, yhat, lo, hi, overrides, projection,
     onHand: state?.stockDate ? state.onHand : null, stockDate: state?.stockDate ?? null,
-    reorderPoint: roundOrNull(reorderPoint, 2), safetyStock: roundOrNull(ss, 2), safetyStockSource: ssSource, leadTimeDays: L, stockoutDate, notes,
+    reorderPoint: roundOrNull(reorderPoint, 2), safetyStock: roundOrNull(ss, 2), safetyStockSource: ssSource, leadTimeDays: L, stockoutDate, components: null, notes,
+  };
+}
+
+/** The components of today's forecast from today on, when the series' model carries the regression. */
+async function componentsOf(ctx: JobContext, s: SeriesSection, memo: Map<string, unknown>): Promise<SeriesSection['components']> {
+  if (!s.forecastRun) return null;
+  const e = await explainForecast(ctx, { sku: s.sku, location: s.location, memo });
+  if (!e.model.algorithm.includes('regression') || e.note) {
+    if (e.note) s.notes.push(`components: ${e.note}`);
+    return null;
+  }
+  const days = e.days.filter((d) => d.date >= ctx.asOf);
+  const names = [...new Set(days.flatMap((d) => Object.keys(d.components)))].filter((n) => n !== 'rounding' && n !== 'override' && days.some((d) => Math.abs(d.components[n] ?? 0) > 1e-9));
+  return {
+    model: e.model.algorithm,
+    dates: days.map((d) => d.date),
+    parts: Object.fromEntries(names.map((n) => [n, days.map((d) => d.components[n] ?? 0)])),
+    stored: days.map((d) => d.stored),
   };
 }
 

@@ -3,7 +3,7 @@
  * SVG, no script, no external resource. Sized for a laptop screen; the print
  * stylesheet keeps each section on one page where it fits.
  */
-import { abcChart, accuracyChart, forecastChart, modelChart, money, savingsChart, stockChart, fmt, type Chart } from './charts.js';
+import { abcChart, accuracyChart, componentsChart, forecastChart, modelChart, money, savingsChart, stockChart, fmt, type Chart } from './charts.js';
 import type { ReportData, SeriesSection } from './data.js';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -92,8 +92,10 @@ function seriesBlock(s: SeriesSection, asOf: string): string {
   ].map(([k, v]) => `<span>${k} <b>${esc(v)}</b>${k === 'safety stock' && s.safetyStockSource ? ` (${note(s.safetyStockSource)})` : ''}</span>`).join('');
   return `<section class="series" id="series-${esc(name)}"><h3>${esc(name)}</h3><div class="facts">${facts}</div>
 ${s.notes.length ? `<p class="note">${s.notes.map(note).join('<br>')}</p>` : ''}
+${s.overrides.length ? `<p class="meta">planner overrides (diamonds): ${[...new Set(s.overrides.map((o) => o.label))].map(esc).join('; ')}</p>` : ''}
 <div class="pair">${figure('forecast', 'Sales, forecast and its interval (units/day)', forecastChart(s, asOf), 'no forecast')}
-${figure('stock', 'Projected stock, expected receipts, reorder point and safety stock (units)', stockChart(s), s.notes[0] ?? 'no projection')}</div></section>`;
+${figure('stock', 'Projected stock (below 0: unserved demand), expected receipts, reorder point and safety stock (units)', stockChart(s), s.notes[0] ?? 'no projection')}</div>
+${s.components ? figure('components', `What the forecast is made of (${s.components.model}; units/day, stacked; details: optiflow models explain ${s.sku})`, componentsChart(s), '') : ''}</section>`;
 }
 
 function abcSection(d: ReportData): string {

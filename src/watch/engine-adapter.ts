@@ -50,10 +50,12 @@ export async function forecastSettings(ctx: JobContext, only: Map<string, string
  * known days), the same batches of 1000 and options as the engine's
  * regression stage. Returns the fit of the batch holding `key` and its index.
  */
-export async function regressionFitAt(ctx: JobContext, key: string, algorithmOf: Map<string, string>, H: number) {
+export async function regressionFitAt(ctx: JobContext, key: string, algorithmOf: Map<string, string>, H: number, memo?: Map<string, unknown>) {
   await initBackend(ctx.log);
-  // Read directly (not through the nightly history cache, which holds tonight's date).
-  const hist = loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: H });
+  // Read directly (not through the nightly history cache, which holds tonight's date); kept in `memo` for the next series.
+  const hk = `history:${ctx.asOf}:${H}`;
+  const hist = (memo?.get(hk) as History | undefined) ?? loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: H });
+  memo?.set(hk, hist);
   const T = hist.T;
   const known = (y: ArrayLike<number>) => {
     let n = 0;
@@ -71,7 +73,10 @@ export async function regressionFitAt(ctx: JobContext, key: string, algorithmOf:
     logPrice: hist.series[i].logPrice ? hist.series[i].logPrice!.subarray(0, T + H) : null,
     group: hist.series[i].group,
   }));
-  const fit = await fitRegression(input, { startDay: hist.startDay, T, H, holidays: hist.holidays, nHolidays: hist.holidayNames.length, yearlyOrder: 4, months: true });
+  const fk = `fit:${ctx.asOf}:${H}:${part[0]}`;
+  const fit = (memo?.get(fk) as Awaited<ReturnType<typeof fitRegression>> | undefined)
+    ?? (await fitRegression(input, { startDay: hist.startDay, T, H, holidays: hist.holidays, nHolidays: hist.holidayNames.length, yearlyOrder: 4, months: true }));
+  memo?.set(fk, fit);
   const j = at % CHUNK;
   return { fit, index: j, T, series: input[j], history: hist };
 }
