@@ -18,7 +18,9 @@ beforeAll(async () => {
   ({ db, path, dir } = await sampleDb({ today: TODAY, products: 10, days: 500, seed: 5 }));
   await trainJob.run(jobCtx(db, TODAY), {});
   // One series on the regression + ETS ensemble, so both halves are explained.
-  db.sqlite!.prepare(`update models set algorithm = 'ensemble(regression+ets)' where id = (select min(id) from models where status = 'active' and algorithm = 'regression')`).run();
+  // Its backtest row is the regression's, as the engine records a chosen combination among the candidates.
+  db.sqlite!.prepare(`update models set algorithm = 'ensemble(regression+ets)', metrics = json_set(metrics, '$."ensemble(regression+ets)"', json_extract(metrics, '$.regression'))
+    where id = (select min(id) from models where status = 'active' and algorithm = 'regression')`).run();
   // A planner override (x1.5) on two days of another regression series.
   db.sqlite!.prepare(`insert into forecast_overrides (product_id, location_id, from_date, to_date, factor, quantity, reason, created_by, created_at, active)
     select product_id, location_id, ?, ?, 1.5, null, 'display', 'test', ?, 1 from models where status = 'active' and algorithm = 'regression' order by id limit 1`).run(addDays(TODAY, 3), addDays(TODAY, 4), TODAY);

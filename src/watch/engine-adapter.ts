@@ -6,7 +6,7 @@
  * given series from their history, without a backtest.
  */
 import { historyFor, filterHistory, loadHistory, type History } from '../db/history.js';
-import { forecastWith, parseChoice, type Algorithm, type EngineOptions } from '../ml/engine.js';
+import { badInput, forecastWith, parseChoice, withCensoredFloor, type Algorithm, type EngineOptions } from '../ml/engine.js';
 import { LOCAL } from '../ml/forecasters.js';
 import type { Choice } from '../ml/select.js';
 import { initBackend } from '../ml/backend.js';
@@ -62,13 +62,15 @@ export async function regressionFitAt(ctx: JobContext, key: string, algorithmOf:
     for (let t = 0; t < y.length; t++) if (!Number.isNaN(y[t])) n++;
     return n;
   };
-  const reg = hist.series.map((s, i) => i).filter((i) => parseChoice(algorithmOf.get(hist.series[i].id) ?? 'snaive').algos.includes('regression') && known(hist.series[i].y.subarray(0, T)) >= 56);
+  // As forecastDetailed does: series with unusable input are left out, censored days with known sales count as at least what sold.
+  const ys = hist.series.map((s) => (badInput({ ...s, y: s.y.subarray(0, T) }) ? null : withCensoredFloor(s.y, s.floor)));
+  const reg = hist.series.map((s, i) => i).filter((i) => ys[i] !== null && parseChoice(algorithmOf.get(hist.series[i].id) ?? 'snaive').algos.includes('regression') && known(ys[i]!.subarray(0, T)) >= 56);
   const at = reg.findIndex((i) => hist.series[i].id === key);
   if (at < 0) return null;
   const CHUNK = 1000; // the engine's default regression batch
   const part = reg.slice(Math.floor(at / CHUNK) * CHUNK, Math.floor(at / CHUNK) * CHUNK + CHUNK);
   const input = part.map((i) => ({
-    y: hist.series[i].y.subarray(0, T),
+    y: ys[i]!.subarray(0, T),
     promo: hist.series[i].promo ? hist.series[i].promo!.subarray(0, T + H) : null,
     logPrice: hist.series[i].logPrice ? hist.series[i].logPrice!.subarray(0, T + H) : null,
     group: hist.series[i].group,
