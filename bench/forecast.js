@@ -290,6 +290,8 @@ class Tally {
   }
 }
 
+/** Ratios and rates: 3 significant digits below 10 (0.0213), whole numbers above. */
+const num = (x) => (!Number.isFinite(x) ? '-' : x >= 10 ? x.toFixed(0) : x.toPrecision(3));
 const pct = (x, n) => (n ? ((100 * x) / n).toFixed(1) + ' %' : '-');
 
 /** optiflow's engine on one window: the train path at the configured interval, then once more at 95 % for coverage (untimed). */
@@ -350,9 +352,9 @@ async function runDataSet(name, windows) {
     'cover 80': pct(t.in80, t.n80),
     'cover 95': pct(t.in95, t.n95),
     seconds: t.seconds.toFixed(2),
-    'series/s': (t.fits / t.seconds).toFixed(0),
+    'series/s': num(t.fits / t.seconds),
     'vs best ref': (t.rmsse / best).toFixed(3),
-    'speed vs Prophet': prophet ? (prophet.seconds / t.seconds).toFixed(1) + 'x' : '-',
+    'speed vs Prophet': prophet ? num(prophet.seconds / t.seconds) + 'x' : '-',
   }));
   return { name, windows: windows.map((w) => w.label), series: windows[0].engine.length, rows, bestName, choices, failures: { ...failures } };
 }
