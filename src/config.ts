@@ -81,7 +81,7 @@ export const DEFAULTS: Config = {
   alerts: { reviewPeriodDays: 1, safetyDays: 3, overstockDays: 180, expiryMinUnits: 1 },
   notify: { channel: 'file', target: null, timeoutSeconds: 30, budgetSeconds: 120, leaseSeconds: 300 },
   monitor: { lookbackDays: 7, rule: 'relative', mapeThreshold: 15, naiveRatio: 1.2, backtestRatio: 2 },
-  train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730, globalModel: true, holdout: true },
+  train: { maxModelAgeDays: 28, gateMape: 15, gateRmsse: 1.0, origins: 3, backtestHorizon: 28, historyDays: 730, globalModel: false, holdout: true },
   kpis: { ttlHours: 24 },
   savings: { holdingRatePerYear: 0.25, baselineDaysOfCover: 45, outlierFactor: 100 },
   dormant: { days: 90 },
