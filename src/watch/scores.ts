@@ -85,7 +85,8 @@ export function scoreRoles(ctx: JobContext, days: number): number {
   const from = addDays(asOf, -days);
   const runs = forecastRuns(sqlite, addDays(from, -120), addDays(asOf, -1));
   const roles = (sqlite.prepare('select distinct role from shadow_forecasts where run_date >= ? and run_date < ?').all(addDays(from, -120), asOf) as { role: string }[]).map((r) => r.role);
-  if (!runs.length && !roles.length) return 0;
+  // Without a challenger or a canary in shadow there is nothing to compare the champion with: no night pays for it.
+  if (!roles.length) return 0;
   // Actual demand for every series that has a forecast in the window.
   const keys = new Map<string, { productId: number; locationId: number }>();
   const live = sqlite.prepare('select f.product_id, f.location_id, f.base_yhat as yhat, coalesce(m.algorithm, ?) as setting from forecasts f left join models m on m.id = f.model_id where f.run_date = ? and f.date = ?');
