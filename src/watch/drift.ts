@@ -25,8 +25,8 @@
  * or the error ratio > `monitor.backtestRatio`; a flagged series is also
  * flagged for retraining.
  */
-import { addDays } from '../dates.js';
-import { readRange } from '../db/history.js';
+import { addDays, dayNumber } from '../dates.js';
+import { historyFor } from '../db/history.js';
 import { naiveScale } from '../ml/metrics.js';
 import { roundOrNull } from '../numbers.js';
 import type { JobContext } from '../jobs/types.js';
@@ -89,10 +89,19 @@ export function measureDrift(ctx: JobContext): { rows: DriftRow[]; flagged: numb
   const live = sqlite.prepare('select rmse from forecast_metrics where product_id = ? and location_id = ? and date = ?');
   const rows: DriftRow[] = [];
   const out: { p: number; l: number; psi: number | null; ratio: number | null; reason: string | null }[] = [];
+  // Demand through the run's shared history (the nightly cache), not a database read per series:
+  // the year before the training end and the last D days, both inside its window.
+  const hist = historyFor(ctx, Math.max(ctx.config.train.historyDays, 364 + D), 0);
+  const index = new Map(hist.series.map((s, i) => [s.id, i]));
+  const day0 = hist.startDay;
+  const at = (d: string) => Math.max(0, Math.min(hist.T, dayNumber(d) - day0));
   for (const m of latest.values()) {
+    const i = index.get(`${m.product_id}:${m.location_id}`);
+    if (i === undefined) continue;
+    const y = hist.series[i].y;
     const trainEnd = m.train_end < recentFrom ? addDays(m.train_end, 1) : recentFrom;
-    const [train] = readRange(sqlite, [{ productId: m.product_id, locationId: m.location_id }], addDays(trainEnd, -364), trainEnd);
-    const [recent] = readRange(sqlite, [{ productId: m.product_id, locationId: m.location_id }], recentFrom, asOf);
+    const train = { y: y.subarray(at(addDays(trainEnd, -364)), at(trainEnd)) };
+    const recent = { y: y.subarray(at(recentFrom), at(asOf)) };
     const ps = psi(train.y, recent.y, config.watch.psiBins);
     const p = ps ? ps.psi : null;
     let ratio: number | null = null;
