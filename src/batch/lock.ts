@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { JobError } from '../errors.js';
+import { writeFileAtomic } from '../atomic-file.js';
 
 export interface LockInfo {
   pid: number;
@@ -149,9 +150,7 @@ export function acquireLock(file: string, runId: string, warn: (m: string) => vo
           },
           setRunId: (id: string) => {
             info.runId = id;
-            const t = `${tmp}.run`;
-            writeWhole(t, info);
-            renameSync(t, file);
+            writeFileAtomic(file, [JSON.stringify(info) + '\n']);
           },
         };
       } catch (e) {
