@@ -188,31 +188,26 @@ function guarded(name, fn, y) {
   }
 }
 
+/** An augurs model as a reference: fitted on the gaps filled, point forecast and 80 % / 95 % intervals, never negative. */
+function augursReference(name, make) {
+  return {
+    name,
+    fit: (y) => guarded(name, () => {
+      const m = make();
+      m.fit(filled(y));
+      const p80 = m.predict(H, 0.8);
+      const p95 = m.predict(H, 0.95);
+      m.free();
+      return { f: clip(p80.point), lo80: clip(p80.intervals.lower), hi80: clip(p80.intervals.upper), lo95: clip(p95.intervals.lower), hi95: clip(p95.intervals.upper) };
+    }, y),
+  };
+}
+
 const REFERENCES = [
   { name: 'seasonal naive (7 days)', fit: (y) => ({ f: seasonalNaive(y, H) }) },
   { name: '28-day mean', fit: (y) => ({ f: movingAverage(y, H, { window: 28 }) }) },
-  {
-    name: 'AutoETS (weekly)',
-    fit: (y) => guarded('AutoETS (weekly)', () => {
-      const m = new ets.AutoETS(7, 'ZZZ');
-      m.fit(filled(y));
-      const p80 = m.predict(H, 0.8);
-      const p95 = m.predict(H, 0.95);
-      m.free();
-      return { f: clip(p80.point), lo80: clip(p80.intervals.lower), hi80: clip(p80.intervals.upper), lo95: clip(p95.intervals.lower), hi95: clip(p95.intervals.upper) };
-    }, y),
-  },
-  {
-    name: 'MSTL (weekly) + ETS',
-    fit: (y) => guarded('MSTL (weekly) + ETS', () => {
-      const m = mstl.MSTL.ets([7]);
-      m.fit(filled(y));
-      const p80 = m.predict(H, 0.8);
-      const p95 = m.predict(H, 0.95);
-      m.free();
-      return { f: clip(p80.point), lo80: clip(p80.intervals.lower), hi80: clip(p80.intervals.upper), lo95: clip(p95.intervals.lower), hi95: clip(p95.intervals.upper) };
-    }, y),
-  },
+  augursReference('AutoETS (weekly)', () => new ets.AutoETS(7, 'ZZZ')),
+  augursReference('MSTL (weekly) + ETS', () => mstl.MSTL.ets([7])),
 ];
 if (prophetMod) {
   for (const mode of ['additive', 'multiplicative']) {
