@@ -70,6 +70,26 @@ export interface OverrideAuditTable { id: Generated<number>; override_id: number
 export interface OrderDraftsTable { id: Generated<number>; supplier_id: number; location_id: number; created_on: string; total: number; status: string; note: string | null }
 export interface OrderDraftLinesTable { draft_id: number; product_id: number; quantity: number; unit_cost: number; reason: string }
 
+export interface TrendsTable {
+  date: string; scope: string; key: string; product_id: number | null; location_id: number | null; category: string | null;
+  growth_28d: number | null; growth_yoy: number | null; slope: number | null; weekly_strength: number | null; yearly_strength: number | null; label: string;
+}
+export interface EventFactorsTable { computed_on: string; event_key: string; category: string; factor: number; sd: number | null; n: number; source: string }
+export interface RevenueDailyTable { computed_on: string; date: string; predicted: number; actual: number; variance_pct: number | null }
+export interface DormantStockTable {
+  computed_on: string; product_id: number; location_id: number; on_hand: number; value: number; last_sale: string | null; days_since_sale: number | null;
+}
+export interface InventoryPoliciesTable {
+  product_id: number; location_id: number; computed_on: string; abc: string; xyz: string; service_level: number; safety_stock: number;
+  reorder_point: number; order_up_to: number;
+}
+export interface QualityRiskTable { product_id: number; location_id: number; date: string; risk: number; level: string; method: string; details: string }
+export interface SuggestionsTable {
+  id: Generated<number>; product_id: number; location_id: number; created_on: string; supplier_id: number | null; quantity: number;
+  unit_cost: number; list_unit_cost: number; payload: string;
+}
+export interface DataChangesTable { id: Generated<number>; entity: string; min_date: string | null; max_date: string | null; rows: number; changed_at: string }
+
 export interface Database {
   locations: LocationsTable;
   products: ProductsTable;
@@ -105,6 +125,14 @@ export interface Database {
   model_scores: ModelScoresTable;
   model_drift: ModelDriftTable;
   model_trials: ModelTrialsTable;
+  trends: TrendsTable;
+  event_factors: EventFactorsTable;
+  revenue_daily: RevenueDailyTable;
+  dormant_stock: DormantStockTable;
+  inventory_policies: InventoryPoliciesTable;
+  quality_risk: QualityRiskTable;
+  suggestions: SuggestionsTable;
+  data_changes: DataChangesTable;
 }
 
 export const ALL_TABLES = [
@@ -113,6 +141,5 @@ export const ALL_TABLES = [
   'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'trends', 'event_factors', 'revenue_daily', 'dormant_stock',
   'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'meta', 'audit_log',
   'forecast_overrides', 'override_audit', 'order_drafts', 'order_draft_lines',
-  'shadow_forecasts', 'model_scores', 'model_drift', 'model_trials',
-  'inventory_policies', 'quality_risk', 'suggestions', 'data_changes', 'batch_runs', 'batch_steps', 'global_models',
+  'shadow_forecasts', 'model_scores', 'model_drift', 'model_trials', 'global_models',
 ] as const;
