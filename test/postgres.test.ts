@@ -1,56 +1,26 @@
 /**
  * The same migrations and an import round trip on a real PostgreSQL server,
- * started by this test (Debian's postgresql package). Skips, saying why, where
- * no server binary exists.
+ * started by this test (Debian's postgresql package). Outside CI it skips, saying
+ * why, where no server binary exists; under CI=true that fails.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { describePg, startPostgres, type PgServer } from './pg-server.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dbStatus, migrateToLatest, openDb } from '../src/db/connection.js';
 import { importCsv } from '../src/io/import.js';
 import { exportEntity } from '../src/io/export.js';
 
-function findBin(): string | null {
-  const base = '/usr/lib/postgresql';
-  if (existsSync(base)) for (const v of readdirSync(base).sort().reverse()) if (existsSync(join(base, v, 'bin', 'initdb'))) return join(base, v, 'bin');
-  const r = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() ? join(r.stdout.trim(), '..') : null;
-}
-
-const bin = findBin();
-const asRoot = process.getuid?.() === 0;
-let pgUid: number | null = null;
-if (asRoot) {
-  const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-  pgUid = r.status === 0 ? Number(r.stdout.trim()) : null;
-}
-const why = !bin ? 'no PostgreSQL server binary (initdb) on this machine' : asRoot && pgUid === null ? 'running as root without a "postgres" user to start the server' : null;
-if (why) console.warn(`postgres test skipped: ${why}`);
-const d = why ? describe.skip : describe;
-
-d('PostgreSQL', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'optiflow-pg-'));
-  const data = join(dir, 'data');
-  const port = 20000 + (process.pid % 20000);
-  const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', join(bin!, cmd), ...args], { stdio: 'pipe' }) : execFileSync(join(bin!, cmd), args, { stdio: 'pipe' });
-  const url = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=${port}`;
-
-  beforeAll(() => {
-    if (asRoot) {
-      chmodSync(dir, 0o777);
-      chownSync(dir, pgUid!, -1);
-    }
-    run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']);
-    run('pg_ctl', ['-D', data, '-o', `-k ${dir} -p ${port} -c listen_addresses=''`, '-w', '-l', join(dir, 'log'), 'start']);
+describePg('PostgreSQL', () => {
+  let server: PgServer;
+  let url: string;
+  const dir = mkdtempSync(join(tmpdir(), 'optiflow-pgt-'));
+  beforeAll(async () => {
+    server = startPostgres();
+    url = await server.freshDatabase();
   }, 120_000);
-  afterAll(() => {
-    try {
-      run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
-    } catch {
-      // Already down.
-    }
+  afterAll(async () => {
+    await server?.stop();
   });
 
   test('migrations run and a sales import round-trips through export', async () => {
