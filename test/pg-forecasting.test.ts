@@ -2,7 +2,8 @@
  * The forecasting jobs give the same answers on PostgreSQL as on SQLite: one
  * small sample written to a SQLite file, its rows copied into a fresh
  * PostgreSQL database, then train, predict (through the history cache on both),
- * events-impact, `models list` and `models explain` run on each; forecasts,
+ * events-impact, train again and validate, `models list`, `models explain` and
+ * `patterns` run on each; forecasts,
  * models and event factors agree to 1e-9.
  */
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ import { ALL_TABLES } from '../src/db/types.js';
 import { insertMany } from '../src/db/query.js';
 import { generateSample } from '../src/io/sample.js';
 import { addDays } from '../src/dates.js';
-import { predictJob, trainJob, listModels } from '../src/jobs/forecasting.js';
+import { predictJob, trainJob, validateJob, listModels } from '../src/jobs/forecasting.js';
+import { analysePatterns } from '../src/jobs/patterns.js';
 import { eventsImpactJob } from '../src/jobs/events-impact.js';
 import { explainForecast } from '../src/jobs/explain.js';
 import type { JobContext } from '../src/jobs/types.js';
@@ -77,7 +79,7 @@ describePg('forecasting jobs on PostgreSQL and SQLite', () => {
     await server?.stop();
   });
 
-  test('train, predict, events-impact, models list and explain give the same results', async () => {
+  test('train, predict, events-impact, validate, models list, explain and patterns give the same results', async () => {
     const sales = 'select product_id, location_id, date, quantity from sales order by product_id, location_id, date';
     expectClose(await rows(lite, sales), await rows(pgdb, sales));
     const days = [addDays(TODAY, -1), TODAY];
@@ -87,6 +89,9 @@ describePg('forecasting jobs on PostgreSQL and SQLite', () => {
         await predictJob.run(ctxOf(db, d, name), {});
         await eventsImpactJob.run(ctxOf(db, d, name), {});
       }
+      // Retrained: candidates beside the active models, then validated.
+      await trainJob.run(ctxOf(db, TODAY, name), { force: true });
+      await validateJob.run(ctxOf(db, TODAY, name), {});
     }
     const forecasts = 'select product_id, location_id, run_date, date, model_id, yhat, yhat_lo, yhat_hi, event_factor, base_yhat, base_lo, base_hi from forecasts order by product_id, location_id, run_date, date';
     const fl = await rows(lite, forecasts);
@@ -99,9 +104,11 @@ describePg('forecasting jobs on PostgreSQL and SQLite', () => {
     ])
       expectClose(await rows(lite, q), await rows(pgdb, q));
     const listed = await listModels(ctxOf(lite, TODAY, 'lite'), {});
-    expect(listed.length).toBe(8);
+    expect(listed.length).toBeGreaterThanOrEqual(8);
     expectClose(listed, await listModels(ctxOf(pgdb, TODAY, 'pg'), {}));
+    expect(new Set((await rows(lite, models)).map((m) => m.status)).size).toBeGreaterThan(1);
     const sku = String(listed[0].sku);
+    expectClose(await analysePatterns(ctxOf(lite, TODAY, 'lite'), { sku }), await analysePatterns(ctxOf(pgdb, TODAY, 'pg'), { sku }));
     const ex = await explainForecast(ctxOf(lite, TODAY, 'lite'), { sku });
     expectClose(JSON.parse(JSON.stringify(ex)), JSON.parse(JSON.stringify(await explainForecast(ctxOf(pgdb, TODAY, 'pg'), { sku }))));
   }, 300_000);
