@@ -96,6 +96,8 @@ describePg('forecasting jobs on PostgreSQL and SQLite', () => {
     const forecasts = 'select product_id, location_id, run_date, date, model_id, yhat, yhat_lo, yhat_hi, event_factor, base_yhat, base_lo, base_hi from forecasts order by product_id, location_id, run_date, date';
     const fl = await rows(lite, forecasts);
     expect(fl.length).toBeGreaterThan(8 * 28);
+    // Event factors were applied to some days (the set-based update is exercised).
+    expect(fl.some((r) => r.event_factor !== 1)).toBe(true);
     expectClose(fl, await rows(pgdb, forecasts));
     const models = 'select id, product_id, location_id, version, algorithm, params, metrics, status, train_end from models order by id';
     expectClose(await rows(lite, models), await rows(pgdb, models));
