@@ -8,7 +8,7 @@
  */
 import { sql } from 'kysely';
 import { addDays, dayNumber, daysBetween } from '../dates.js';
-import { modelsInForce, openOrdersOn, stockOn, type StockTable } from './snapshot.js';
+import { modelsInForce, openOrdersOn, stockOn, STOCK_BEFORE_SQL, type StockTable } from './snapshot.js';
 import { chunks, fastSqlite, qOf, seriesValues, type DbOrQ, type SeriesId } from './handle.js';
 import { num, numOrNull } from './query.js';
 import { supplierReceiptStats } from './lead-times.js';
@@ -86,7 +86,7 @@ interface Preloaded {
   params: Map<string, Params>;
   policies: Map<string, Policy>;
   stock: StockTable;
-  forecasts: Map<string, ForecastRows>;
+  forecasts: (p: number, l: number) => ForecastRows | undefined;
 }
 
 type ForecastRows = [string, number, number, number][];
@@ -133,8 +133,10 @@ export class StateReader {
 
   /**
    * Reads every series' open orders, supplier terms, model parameters and
-   * policies in one pass each, and the stock and forecasts of `series`, for
-   * jobs that read many series (alerts, optimize); then `read` is synchronous.
+   * policies in one pass each, and the stock and forecasts of `series` (on
+   * PostgreSQL in one query per chunk; on SQLite they stay primary-key reads
+   * made by `read`, so nothing more is held in memory), for jobs that read
+   * many series (alerts, optimize); then `read` is synchronous.
    */
   async preload(series: readonly SeriesId[]): Promise<this> {
     const q = qOf(this.db);
@@ -165,8 +167,23 @@ export class StateReader {
     const policies = new Map<string, Policy>();
     for (const p of await q.selectFrom('inventory_policies').selectAll().execute())
       policies.set(k(num(p.product_id), num(p.location_id)), toPolicy(policyRow(p as unknown as Record<string, unknown>)));
-    const stock = await stockOn(this.db, this.asOf, series);
-    const forecasts = await forecastsOf(this.db, this.runDate, series);
+    const sqlite = fastSqlite(this.db);
+    let stock: StockTable;
+    let forecasts: Preloaded['forecasts'];
+    if (sqlite) {
+      // SQLite: each series' stock and forecast rows are read when the series is (primary-key reads, nothing held in memory).
+      const st = sqlite.prepare(STOCK_BEFORE_SQL);
+      const fq = sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true);
+      stock = (p, l) => {
+        const r = st.get(p, l, this.asOf) as { on_hand: number; date: string } | undefined;
+        return r ? { onHand: r.on_hand, date: r.date } : undefined;
+      };
+      forecasts = (p, l) => fq.all(p, l, this.runDate) as ForecastRows;
+    } else {
+      stock = await stockOn(this.db, this.asOf, series);
+      const m = await forecastsOf(this.db, this.runDate, series);
+      forecasts = (p, l) => m.get(`${p}:${l}`);
+    }
     this.pre = { orders, suppliers, params, policies, stock, forecasts };
     return this;
   }
@@ -219,7 +236,7 @@ export class StateReader {
     if (!pre) throw new Error('StateReader.read before preload: call preload(series) or readOne(series)');
     const { productId: p, locationId: l } = ref;
     const key = `${p}:${l}`;
-    const rows = pre.forecasts.get(key);
+    const rows = pre.forecasts(p, l);
     if (!rows) throw new Error(`StateReader.read: series ${key} was not preloaded`);
     return this.build(ref, pre.stock(p, l), rows, pre.orders.get(key) ?? [], pre.suppliers.get(p) ?? null, pre.params.get(key) ?? {}, pre.policies.get(key) ?? null);
   }
