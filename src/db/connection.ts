@@ -24,11 +24,65 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//.test(location);
 }
 
-export function openDb(location: string, opts: { readonly?: boolean; mustExist?: boolean } = {}): Db {
+/**
+ * A database location fit to print: a PostgreSQL URL without its password (in the
+ * user-info part or a `password=` query parameter); file paths unchanged. Every log
+ * line, error message and status output names the database through this.
+ */
+export function redactUrl(location: string): string {
+  if (!isPostgresUrl(location)) return location;
+  try {
+    const u = new URL(location);
+    if (u.password) u.password = '***';
+    for (const k of [...u.searchParams.keys()]) if (/^(password|pass|pwd)$/i.test(k)) u.searchParams.set(k, '***');
+    return u.toString().replace(/%2A%2A%2A/g, '***');
+  } catch {
+    // Not parseable as a URL: hide everything between "://" and the last "@" (where a password would be).
+    return location.replace(/^(postgres(?:ql)?:\/\/)[^/?#]*@/, '$1***@');
+  }
+}
+
+/** Replaces every occurrence of the location (and of its password) in a message with the redacted form. */
+export function redactIn(text: string, location: string): string {
+  if (!isPostgresUrl(location)) return text;
+  let out = text.split(location).join(redactUrl(location));
+  try {
+    const pw = new URL(location).password;
+    if (pw) out = out.split(pw).join('***').split(decodeURIComponent(pw)).join('***');
+  } catch {
+    // Unparseable URL: the whole-location replacement above is all we can do.
+  }
+  return out;
+}
+
+/** Default PostgreSQL connections per process (config `dbPool`, env OPTIFLOW_DB_POOL). */
+export const DEFAULT_POOL_SIZE = 4;
+
+export interface OpenOptions {
+  readonly?: boolean;
+  mustExist?: boolean;
+  /** PostgreSQL: connections this process may hold (config `dbPool`, env OPTIFLOW_DB_POOL). */
+  poolSize?: number;
+}
+
+export function openDb(location: string, opts: OpenOptions = {}): Db {
   if (isPostgresUrl(location)) {
-    const pool = new pg.Pool({ connectionString: location, max: 4 });
+    const pool = new pg.Pool({ connectionString: location, max: opts.poolSize ?? poolSizeFromEnv() });
+    // An idle client that loses its server (restart, network) must not crash the process: the next query reports it.
+    pool.on('error', () => {});
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { kysely, sqlite: null, dialect: 'postgres', location, close: () => kysely.destroy() };
+    let closed = false;
+    return {
+      kysely,
+      sqlite: null,
+      dialect: 'postgres',
+      location,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await kysely.destroy();
+      },
+    };
   }
   let sqlite: BetterSqlite3.Database;
   try {
@@ -96,9 +150,30 @@ export function canWrite(sqlite: BetterSqlite3.Database): boolean {
   }
 }
 
+/** OPTIFLOW_DB_POOL for processes that open a database without the resolved config (worker threads, tests). */
+function poolSizeFromEnv(): number {
+  const n = Number(process.env.OPTIFLOW_DB_POOL);
+  return Number.isInteger(n) && n >= 1 ? n : DEFAULT_POOL_SIZE;
+}
+
+/**
+ * What a JobContext carries as its raw SQLite handle on PostgreSQL: any use throws a
+ * clear refusal naming the step, instead of a null dereference. (Steps that still
+ * read through the handle run on SQLite only.)
+ */
+export function sqliteOrRefusal(db: Db): BetterSqlite3.Database {
+  if (db.sqlite) return db.sqlite;
+  return new Proxy({} as BetterSqlite3.Database, {
+    get(_t, prop) {
+      if (prop === 'then' || typeof prop === 'symbol') return undefined;
+      throw new UsageError(`this step still reads the embedded SQLite database directly; --db ${redactUrl(db.location)} is PostgreSQL (it runs on an optiflow SQLite file)`);
+    },
+  });
+}
+
 /** The raw SQLite handle, for the jobs that run on the embedded database. */
 export function sqliteOf(db: Db): BetterSqlite3.Database {
-  if (!db.sqlite) throw new UsageError(`this command runs on the embedded SQLite database; --db ${db.location} is PostgreSQL (supported: init, db, import, export)`);
+  if (!db.sqlite) throw new UsageError(`this command runs on the embedded SQLite database; --db ${redactUrl(db.location)} is PostgreSQL`);
   return db.sqlite;
 }
 
@@ -141,5 +216,5 @@ export async function dbStatus(db: Db): Promise<DbStatus> {
 export async function requireMigrated(db: Db): Promise<void> {
   const list = await migrator(db).getMigrations();
   const pending = list.filter((m) => !m.executedAt);
-  if (pending.length) throw new UsageError(`database ${db.location} is not initialised or has pending migrations (${pending.map((m) => m.name).join(', ')}); run \`optiflow init --db ${db.location}\``);
+  if (pending.length) throw new UsageError(`database ${redactUrl(db.location)} is not initialised or has pending migrations (${pending.map((m) => m.name).join(', ')}); run \`optiflow init --db ${redactUrl(db.location)}\``);
 }
