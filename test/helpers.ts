@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DEFAULTS, databaseName, stateDir, type Config } from '../src/config.js';
-import { isPostgresUrl, migrateToLatest, openDb, type Db } from '../src/db/connection.js';
+import { isPostgresUrl, migrateToLatest, openDb, sqliteOrRefusal, type Db } from '../src/db/connection.js';
 import { ALL_TABLES } from '../src/db/types.js';
 import { insertMany } from '../src/db/query.js';
 import { sql } from 'kysely';
@@ -153,7 +153,7 @@ export async function dumpDb(db: Db, tables: string[], drop: string[] = ['comput
 }
 
 export function jobCtx(db: Db, asOf: string, over: Partial<Config> = {}): JobContext {
-  return { db, sqlite: db.sqlite!, config: testConfig(db.location, asOf, over), asOf, log: silentLogger() };
+  return { db, sqlite: sqliteOrRefusal(db), config: testConfig(db.location, asOf, over), asOf, log: silentLogger() };
 }
 
 export function fileHash(path: string): string {

@@ -42,7 +42,7 @@ async function main() {
   const where = MODULES[input.job];
   const job = where ? ((await import(where[0])) as Record<string, Job>)[where[1]] : ((await import('../jobs/index.js')).jobByName(input.job) as Job | undefined);
   if (!job) throw new Error(`unknown job ${input.job}`);
-  const db = openDb(input.config.db);
+  const db = openDb(input.config.db, { poolSize: input.config.dbPool });
   const log = winston.createLogger({ level: 'debug', transports: [new ToParent()] });
   try {
     const r = await job.run({ db, sqlite: sqliteOrRefusal(db), config: input.config, asOf: input.asOf, log }, input.options);

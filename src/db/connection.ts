@@ -31,28 +31,53 @@ export function isPostgresUrl(location: string): boolean {
  */
 export function redactUrl(location: string): string {
   if (!isPostgresUrl(location)) return location;
-  try {
-    const u = new URL(location);
-    if (u.password) u.password = '***';
-    for (const k of [...u.searchParams.keys()]) if (/^(password|pass|pwd)$/i.test(k)) u.searchParams.set(k, '***');
-    return u.toString().replace(/%2A%2A%2A/g, '***');
-  } catch {
-    // Not parseable as a URL: hide everything between "://" and the last "@" (where a password would be).
-    return location.replace(/^(postgres(?:ql)?:\/\/)[^/?#]*@/, '$1***@');
-  }
+  return location
+    .replace(/^(postgres(?:ql)?:\/\/[^:/@?#\s]*):(.*)@(?=[^@]*$)/i, '$1:***@')
+    .replace(/([?&](?:password|sslpassword|pass|pwd)=)[^&#\s]*/gi, '$1***');
 }
 
 /** Replaces every occurrence of the location (and of its password) in a message with the redacted form. */
 export function redactIn(text: string, location: string): string {
   if (!isPostgresUrl(location)) return text;
   let out = text.split(location).join(redactUrl(location));
-  try {
-    const pw = new URL(location).password;
-    if (pw) out = out.split(pw).join('***').split(decodeURIComponent(pw)).join('***');
-  } catch {
-    // Unparseable URL: the whole-location replacement above is all we can do.
-  }
+  for (const secret of passwordsOf(location)) out = out.split(secret).join('***');
   return out;
+}
+
+const remembered = new Set<string>();
+
+/** Remembers the location's password so that `redactSecrets` can hide it wherever it turns up. */
+export function rememberSecrets(location: string): void {
+  if (isPostgresUrl(location)) remembered.add(location);
+}
+
+/**
+ * A message with every remembered database password hidden: the URL in its
+ * redacted form, the bare password as ***. Applied to every console and log-file
+ * line and to the error printed on exit.
+ */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const loc of remembered) out = redactIn(out, loc);
+  return out;
+}
+
+/** The password(s) a PostgreSQL URL carries (user-info and query parameter, raw and decoded). */
+function passwordsOf(location: string): string[] {
+  const out = new Set<string>();
+  const user = /^postgres(?:ql)?:\/\/[^:/@?#\s]*:(.*)@(?=[^@]*$)/i.exec(location)?.[1];
+  const param = /[?&](?:password|sslpassword|pass|pwd)=([^&#\s]*)/i.exec(location)?.[1];
+  for (const p of [user, param]) {
+    if (!p) continue;
+    out.add(p);
+    try {
+      out.add(decodeURIComponent(p));
+    } catch {
+      // Not percent-encoded text: the raw form is enough.
+    }
+  }
+  // Very short secrets would blank out ordinary words; the URL forms above are replaced whole anyway.
+  return [...out].filter((p) => p.length >= 4);
 }
 
 /** Default PostgreSQL connections per process (config `dbPool`, env OPTIFLOW_DB_POOL). */
@@ -204,7 +229,7 @@ export async function dbStatus(db: Db): Promise<DbStatus> {
     }
   }
   return {
-    location: db.location,
+    location: redactUrl(db.location),
     dialect: db.dialect,
     migrations: list.map((m) => ({ name: m.name, applied: !!m.executedAt, executedAt: m.executedAt ? m.executedAt.toISOString() : null })),
     allApplied: applied,

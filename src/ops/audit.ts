@@ -8,7 +8,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { isPostgresUrl } from '../db/connection.js';
+import { isPostgresUrl, redactUrl } from '../db/connection.js';
 
 /** Commands that only read: never audited. Every other command is (default: audited). */
 const READ_ONLY = new Set([
@@ -25,6 +25,7 @@ const SECRET_KEY = /(password|passwd|token|secret|api[-_]?key|auth)/i;
 
 /** One argument with secrets masked: URL passwords, `key=value` secrets, token-like query parameters. */
 function maskArg(a: string): string {
+  if (isPostgresUrl(a)) return redactUrl(a);
   let s = a.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):([^@/\s]*)@/i, '$1:***@');
   s = s.replace(/([?&](?:password|token|secret|api_?key|access_token|sslpassword)=)[^&\s]*/gi, '$1***');
   const eq = s.indexOf('=');
