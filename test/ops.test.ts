@@ -411,8 +411,8 @@ describe('security-check and the implicit config rule', () => {
     db.sqlite!.exec(`insert into audit_log (os_user, host, pid, command, command_line, started_at, finished_at, outcome, exit_code) values
       ('op', 'h', 1, 'import', 'optiflow import sales s.csv', '2026-02-27T10:00:00Z', '2026-02-27T10:00:01Z', 'ok', 0),
       ('op', 'h', 2, 'batch', 'optiflow batch', '2026-03-01T00:05:00Z', '2026-03-01T00:06:00Z', 'failed', 1)`);
-    expect(listAudit(db.sqlite!, '2026-03-01').map((r) => r.command)).toEqual(['batch']);
-    expect(listAudit(db.sqlite!).map((r) => r.command)).toEqual(['import', 'batch']);
+    expect((await listAudit(db.kysely, '2026-03-01')).map((r) => r.command)).toEqual(['batch']);
+    expect((await listAudit(db.kysely)).map((r) => r.command)).toEqual(['import', 'batch']);
     await db.close();
     const root = tempDir();
     mkdirSync(join(root, 'shop-a'));

@@ -96,7 +96,7 @@ export function registerOpsAdmin(program: Command, action: Action): void {
     .option('--limit <n>', 'at most this many rows, the newest (default 1000)', intOption('--limit', 1), 1000)
     .addHelpText('after', '\nExample:\n  optiflow audit --since 2026-11-01 --json')
     .action(action(async (ctx, o: { since?: string; limit: number }) => {
-      const rows = listAudit(sqliteOf(await ctx.db()), o.since, o.limit);
+      const rows = await listAudit((await ctx.db()).kysely, o.since, o.limit);
       ctx.out(ctx.json ? json(rows) : table(rows.map((r) => ({ started_at: r.started_at, user: r.os_user, command: r.command, outcome: r.outcome, exit: r.exit_code, command_line: r.command_line })) as Record<string, Cell>[]));
     }));
 

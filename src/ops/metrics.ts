@@ -13,9 +13,9 @@ import { Gauge, Registry } from 'prom-client';
 import writeFileAtomic from 'write-file-atomic';
 import { stateDir, type Config } from '../config.js';
 import { addDays, daysBetween } from '../dates.js';
-import { isPostgresUrl, openDb, sqliteOrRefusal, type Db } from '../db/connection.js';
+import { isPostgresUrl, openDb, type Db } from '../db/connection.js';
 import type { Q } from '../db/query.js';
-import { activeAlertsBySeverity, databaseBytes, forecastVsActual, lastDataDay, latestRunOnOrBefore, pendingNotifications, readSnapshot, runSeriesAndFallbacks } from '../db/ops.js';
+import { activeAlertsBySeverity, databaseBytes, forecastVsActual, lastDataDay, latestRunOnOrBefore, pendingNotifications, readSnapshot, runCoveringDay, runSeriesAndFallbacks } from '../db/ops.js';
 import { lastRun, lastSuccessFinishedAt, stepsOfRuns } from '../db/batch-records.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { ErrorSums } from '../ml/metrics.js';
@@ -56,7 +56,7 @@ async function yesterdayAccuracy(db: Db, q: Q, asOf: string): Promise<MetricsSna
   // No sales imported for that day at all: the day is unknown, not a day without demand.
   const last = await lastDataDay(q, 'sales', asOf);
   if (!last || last < d) return none;
-  const run = await coveringRun(db, d);
+  const run = await coveringRun(db, q, d);
   if (!run) return none;
   const sums = new ErrorSums();
   for (const r of await forecastVsActual(q, run, d)) sums.add(r.actual, r.yhat);
@@ -64,9 +64,10 @@ async function yesterdayAccuracy(db: Db, q: Q, asOf: string): Promise<MetricsSna
 }
 
 /** The run whose forecast is used for day d (the shared forecast-runs lookups). */
-async function coveringRun(db: Db, d: string): Promise<string | null> {
-  const s = sqliteOrRefusal(db);
-  return runCovering(s, forecastRuns(s, addDays(d, -60), d), d);
+async function coveringRun(db: Db, q: Q, d: string): Promise<string | null> {
+  // SQLite: the index hops of the shared lookup; PostgreSQL: one grouped query.
+  if (db.sqlite) return runCovering(db.sqlite, forecastRuns(db.sqlite, addDays(d, -60), d), d);
+  return runCoveringDay(q, addDays(d, -60), d);
 }
 
 export async function collectSnapshot(config: Config): Promise<MetricsSnapshot> {
