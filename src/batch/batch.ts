@@ -28,7 +28,7 @@ import { kpisJob, topUrgentJob } from '../jobs/dashboard.js';
 import type { Job, JobContext } from '../jobs/types.js';
 import { buildGraph, type Graph } from './graph.js';
 import type { Q } from '../db/query.js';
-import { activeSeriesCount, finishRun, hasOutputRows, openRun, saveSteps, succeededSteps } from '../db/batch-records.js';
+import { activeSeriesCount, finishRun, hasOutputRows, openRun, saveSteps, saveStepsNow, succeededSteps } from '../db/batch-records.js';
 import { isUnfinished, loadCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { acquireLock } from './lock.js';
 import { runSteps, type StepState } from './runner.js';
@@ -155,17 +155,24 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
     const runRow = await openRun(k, { runUid: runId, kind: o.kind, runDate: ctx.asOf, startedAt });
     let current: Record<string, StepState> = initial ?? {};
     // The database first, then the file: a step the checkpoint calls succeeded is recorded in the database too (unless its writes were lost).
-    // Saves are queued in order (each state change waits for the previous one's writes); `flush` waits for the queue.
+    // SQLite writes at once (synchronously); PostgreSQL's writes are queued in order, each state change after
+    // the previous one's, and `flush` waits for the queue.
     let queue: Promise<void> = Promise.resolve();
     let saveError: unknown = null;
     const save = (steps: Record<string, StepState>, status: Checkpoint['status']) => {
       current = steps;
       const snapshot = Object.values(steps).map((s) => ({ ...s }));
+      const file_ = () => writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
+      if (ctx.db.sqlite) {
+        saveStepsNow(ctx.db, runRow, snapshot);
+        file_();
+        return;
+      }
       queue = queue.then(async () => {
         if (saveError) return;
         try {
           await saveSteps(k, runRow, snapshot);
-          writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
+          file_();
         } catch (e) {
           saveError = e;
         }

@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import { inTransaction, num, type Q } from './query.js';
+import type { Db } from './connection.js';
 
 export interface StepRecord {
   name: string;
@@ -149,4 +150,24 @@ export async function knownRunUids(q: Q, uids: readonly string[]): Promise<Set<s
   if (!uids.length) return new Set();
   const rows = await q.selectFrom('batch_runs').select('run_uid').where('run_uid', 'in', [...uids]).execute();
   return new Set(rows.map((r) => r.run_uid));
+}
+
+/**
+ * Writes the steps' state at once where the database allows it: on SQLite in one
+ * synchronous transaction (the record is on disk before the caller goes on, even
+ * when the next job then holds the event loop for a long computation), returning
+ * undefined; on PostgreSQL it returns the promise of `saveSteps`.
+ */
+export function saveStepsNow(db: Db, runId: number, steps: readonly StepRecord[]): Promise<void> | undefined {
+  const s = db.sqlite;
+  if (!s) return saveSteps(db.kysely, runId, steps);
+  const up = s.prepare(
+    `insert into batch_steps (run_id, step, status, attempts, started_at, finished_at, error, output) values (?, ?, ?, ?, ?, ?, ?, ?)
+     on conflict(run_id, step) do update set status = excluded.status, attempts = excluded.attempts, started_at = excluded.started_at,
+     finished_at = excluded.finished_at, error = excluded.error, output = excluded.output`,
+  );
+  s.transaction(() => {
+    for (const st of steps) up.run(runId, st.name, st.status, st.attempts, st.startedAt, st.finishedAt, st.error, st.output ? JSON.stringify(st.output) : null);
+  })();
+  return undefined;
 }
