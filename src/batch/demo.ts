@@ -20,7 +20,7 @@ export interface DemoResult {
   train: Record<string, unknown>;
   trainSeconds: number;
   batch: BatchResult;
-  kpis: ReturnType<typeof computeKpis>;
+  kpis: Awaited<ReturnType<typeof computeKpis>>;
   topUrgent: Record<string, unknown>[];
 }
 
@@ -40,5 +40,5 @@ export async function runDemo(db: Db, base: Omit<JobContext, 'db' | 'sqlite'>, o
   const batch = await runBatch(ctx, { kind: 'nightly', fresh: true });
   const series = await seriesForecastOn(db.kysely, base.asOf);
   const top = await topUrgentJob.run(ctx, { n: 5 });
-  return { db: redactUrl(db.location), sampleCreated: !hasData, series, train: train.summary, trainSeconds, batch, kpis: computeKpis(ctx), topUrgent: top.rows ?? [] };
+  return { db: redactUrl(db.location), sampleCreated: !hasData, series, train: train.summary, trainSeconds, batch, kpis: await computeKpis(ctx), topUrgent: top.rows ?? [] };
 }

@@ -7,7 +7,7 @@
 import { statfsSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stateDir, type Config } from '../config.js';
-import { dbStatus, openDb, sqliteOrRefusal, type Db, isPostgresUrl, isReadOnlyError, readOnlyMessage, redactIn, redactUrl } from '../db/connection.js';
+import { dbStatus, openDb, isPostgresUrl, isReadOnlyError, readOnlyMessage, redactIn, redactUrl } from '../db/connection.js';
 import { canWriteDb, modelAges, probeDatabase, seriesForecastOn } from '../db/ops.js';
 import { lastRun } from '../db/batch-records.js';
 import { initBackend } from '../ml/backend.js';
@@ -63,13 +63,13 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
       const ok = last.status === 'success' && age <= 1;
       add('last batch', ok ? 'ok' : 'warn', `run date ${last.run_date} (${age} day(s) ago), ${last.status}${last.finished_at ? ', finished ' + last.finished_at : ''}`);
     }
-    const cov = await salesCoverageOf(db, config.asOf);
+    const cov = await salesCoverage(db, config.asOf);
     const stale = cov.filter((c) => c.missingDays > config.data.maxStalenessDays);
     if (!cov.length) add('sales data', 'warn', 'no sales before today; run `optiflow import sales FILE`');
     else if (stale.length)
       add('sales data', 'fail', `sales end on ${stale.map((c) => `${c.lastSale} at ${c.location}`).slice(0, 5).join(', ')}, ${stale[0].missingDays} day(s) before ${config.asOf} (limit data.maxStalenessDays = ${config.data.maxStalenessDays}); forecasts would read missing days as zero demand: run \`optiflow import sales FILE\``);
     else add('sales data', 'ok', `sales up to ${cov.map((c) => c.lastSale).sort()[0]} at every location`);
-    const noStock = await seriesWithoutStockOf(db, config.asOf);
+    const noStock = await seriesWithoutStock(db, config.asOf);
     add('stock data', noStock ? 'warn' : 'ok', noStock ? `${noStock} series have no stock record (stock unknown: no stock alert for them); run \`${STOCK_FIX}\`` : 'every series has a stock record');
     const nf = await seriesForecastOn(k, config.asOf);
     add('forecasts today', nf ? 'ok' : 'warn', nf ? `${nf} series forecast for ${config.asOf}` : `no forecasts for ${config.asOf}; run \`optiflow batch\``);
@@ -105,12 +105,4 @@ function existingParent(p: string): string {
   let q = resolve(p);
   while (!existsSync(q) && dirname(q) !== q) q = dirname(q);
   return q;
-}
-
-// The coverage queries of the shared data layer, on either database.
-async function salesCoverageOf(db: Db, asOf: string) {
-  return salesCoverage(sqliteOrRefusal(db), asOf);
-}
-async function seriesWithoutStockOf(db: Db, asOf: string) {
-  return seriesWithoutStock(sqliteOrRefusal(db), asOf);
 }

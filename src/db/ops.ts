@@ -268,9 +268,3 @@ export async function readSnapshot<T>(db: Db, fn: (q: Q) => Promise<T>): Promise
   const t = db.dialect === 'postgres' ? db.kysely.transaction().setIsolationLevel('repeatable read') : db.kysely.transaction();
   return t.execute(fn);
 }
-
-/** The latest run in [from, day] with a forecast for `day` (the run whose forecast is used for that day). */
-export async function runCoveringDay(q: Q, from: string, day: string): Promise<string | null> {
-  const r = await q.selectFrom('forecasts').select((eb) => eb.fn.max('run_date').as('r')).where('date', '=', day).where('run_date', '<=', day).where('run_date', '>=', from).executeTakeFirst();
-  return (r?.r as string | null) ?? null;
-}

@@ -13,9 +13,9 @@ import { Gauge, Registry } from 'prom-client';
 import writeFileAtomic from 'write-file-atomic';
 import { stateDir, type Config } from '../config.js';
 import { addDays, daysBetween } from '../dates.js';
-import { isPostgresUrl, openDb, type Db } from '../db/connection.js';
+import { isPostgresUrl, openDb } from '../db/connection.js';
 import type { Q } from '../db/query.js';
-import { activeAlertsBySeverity, databaseBytes, forecastVsActual, lastDataDay, latestRunOnOrBefore, pendingNotifications, readSnapshot, runCoveringDay, runSeriesAndFallbacks } from '../db/ops.js';
+import { activeAlertsBySeverity, databaseBytes, forecastVsActual, lastDataDay, latestRunOnOrBefore, pendingNotifications, readSnapshot, runSeriesAndFallbacks } from '../db/ops.js';
 import { lastRun, lastSuccessFinishedAt, stepsOfRuns } from '../db/batch-records.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { ErrorSums } from '../ml/metrics.js';
@@ -50,13 +50,13 @@ const ts = (iso: string | null) => (iso ? Date.parse(iso) / 1000 : null);
  * series with no sales row that day is 0. WAPE = sum|f - a| / sum a (fraction),
  * bias = mean(f - a) (units per series-day; > 0 = over-forecast).
  */
-async function yesterdayAccuracy(db: Db, q: Q, asOf: string): Promise<MetricsSnapshot['yesterday']> {
+async function yesterdayAccuracy(q: Q, asOf: string): Promise<MetricsSnapshot['yesterday']> {
   const d = addDays(asOf, -1);
   const none = { wape: null, bias: null, n: 0 };
   // No sales imported for that day at all: the day is unknown, not a day without demand.
   const last = await lastDataDay(q, 'sales', asOf);
   if (!last || last < d) return none;
-  const run = await coveringRun(db, q, d);
+  const run = await coveringRun(q, d);
   if (!run) return none;
   const sums = new ErrorSums();
   for (const r of await forecastVsActual(q, run, d)) sums.add(r.actual, r.yhat);
@@ -64,10 +64,8 @@ async function yesterdayAccuracy(db: Db, q: Q, asOf: string): Promise<MetricsSna
 }
 
 /** The run whose forecast is used for day d (the shared forecast-runs lookups). */
-async function coveringRun(db: Db, q: Q, d: string): Promise<string | null> {
-  // SQLite: the index hops of the shared lookup; PostgreSQL: one grouped query.
-  if (db.sqlite) return runCovering(db.sqlite, forecastRuns(db.sqlite, addDays(d, -60), d), d);
-  return runCoveringDay(q, addDays(d, -60), d);
+async function coveringRun(q: Q, d: string): Promise<string | null> {
+  return runCovering(q, await forecastRuns(q, addDays(d, -60), d), d);
 }
 
 export async function collectSnapshot(config: Config): Promise<MetricsSnapshot> {
@@ -105,7 +103,7 @@ export async function collectSnapshot(config: Config): Promise<MetricsSnapshot> 
       const n = await pendingNotifications(q);
       snap.notificationsPending = n.pending;
       snap.notificationsFailed = n.failed;
-      snap.yesterday = await yesterdayAccuracy(db, q, config.asOf);
+      snap.yesterday = await yesterdayAccuracy(q, config.asOf);
       const lastSale = await lastDataDay(q, 'sales', config.asOf);
       const lastStock = await lastDataDay(q, 'stock_levels', config.asOf);
       // Freshness: whole days between the last day with data and "today" minus one (yesterday's data = 0 days old).
