@@ -99,7 +99,7 @@ export function robustScale(xs: number[]): { median: number; scale: number } {
 
 /** One series' rows before the check date, each ordered by date (day numbers). */
 interface SeriesData {
-  sales: { t: number; date: string; quantity: number; unit_price: number | null; revenue: number | null; on_promo: number }[];
+  sales: (data.SaleRow & { t: number })[];
   /** Stock records: [day, on hand]. */
   stock: [number, number][];
   stockDates: string[];
@@ -124,7 +124,7 @@ function stockByDay(stock: [number, number][], from: number, to: number): Float6
 }
 
 /** Series per read: a chunk of products whose series add up to about this many (memory stays flat on any catalogue). */
-const CHUNK_SERIES = 500;
+const CHUNK_SERIES = 250;
 
 /** The per-series rules' outcomes, computed in one pass over all series. */
 export interface SeriesPass {
@@ -171,7 +171,10 @@ export async function seriesPass(q: Q, s: CheckSettings): Promise<SeriesPass> {
       if (!d) by.set(k, (d = { sales: [], stock: [], stockDates: [], receipts: [], losses: [] }));
       return d;
     };
-    for (const x of rows.sales) get(x.p, x.l).sales.push({ t: dayNumber(x.date), date: x.date, quantity: x.quantity, unit_price: x.unit_price, revenue: x.revenue, on_promo: x.on_promo });
+    for (const x of rows.sales as (data.SaleRow & { t: number })[]) {
+      x.t = dayNumber(x.date);
+      get(x.p, x.l).sales.push(x);
+    }
     for (const x of rows.stock) {
       const d = get(x.p, x.l);
       d.stock.push([dayNumber(x.date), x.q]);
@@ -376,7 +379,7 @@ const negativeStock: Rule = {
   description: 'stock records below zero',
   async run({ q, s }) {
     const checked = await data.countStockBefore(q, s.asOf);
-    const rows = (await data.negativeStockRows(q, s.asOf)).sort((a, b) => cmp(a.sku, b.sku) || cmp(a.date, b.date));
+    const rows = (await data.negativeStockRows(q, s.asOf)).sort((a, b) => cmp(a.sku, b.sku) || cmp(a.date, b.date) || cmp(a.loc, b.loc));
     const findings = rows.map((r) => finding('negative-stock', 'stock_levels', { sku: r.sku, location: r.loc, date: r.date, value: r.on_hand, message: `stock ${r.on_hand} is below zero: correct the stock count` }));
     return { checked, failed: rows.length, findings };
   },
@@ -392,7 +395,7 @@ const salesValues: Rule = {
   description: 'sales with a negative quantity, revenue or price, or a malformed date',
   async run({ q, s }) {
     const checked = await data.countSalesBefore(q, s.asOf);
-    const rows = (await data.invalidSales(q)).sort((a, b) => cmp(a.sku, b.sku) || cmp(a.date, b.date));
+    const rows = (await data.invalidSales(q)).sort((a, b) => cmp(a.sku, b.sku) || cmp(a.date, b.date) || cmp(a.loc, b.loc));
     const findings = rows.map((r) => {
       const what = !isIsoDate(r.date) ? `date "${r.date}" is not YYYY-MM-DD` : r.quantity < 0 ? `quantity ${r.quantity} is negative (a return? import returns separately)` : (r.revenue ?? 0) < 0 ? `revenue ${r.revenue} is negative` : `unit price ${r.unit_price} is negative`;
       return finding('sales-values', 'sales', { sku: r.sku, location: r.loc, date: r.date, value: r.quantity, message: what });

@@ -95,10 +95,11 @@ export async function repeatedOrders(q: Q): Promise<OrderCopy[]> {
   const rows = await sql<Omit<OrderCopy, 'grp'> & { supplier_id: number; product_id: number; location_id: number }>`
     select o.id, o.supplier_id, o.product_id, o.location_id, p.sku, l.code as loc, o.ordered_on, o.expected_on, o.quantity
     from purchase_orders o join products p on p.id = o.product_id join locations l on l.id = o.location_id
-    where o.status != 'cancelled' and exists (select 1 from purchase_orders x where x.id != o.id and x.status != 'cancelled'
-      and x.supplier_id = o.supplier_id and x.product_id = o.product_id and x.location_id = o.location_id
-      and x.quantity = o.quantity and x.ordered_on = o.ordered_on and x.expected_on = o.expected_on)
-    order by o.id`.execute(q);
+    join (select supplier_id, product_id, location_id, quantity, ordered_on, expected_on from purchase_orders where status != 'cancelled'
+          group by supplier_id, product_id, location_id, quantity, ordered_on, expected_on having count(*) > 1) d
+      on d.supplier_id = o.supplier_id and d.product_id = o.product_id and d.location_id = o.location_id
+     and d.quantity = o.quantity and d.ordered_on = o.ordered_on and d.expected_on = o.expected_on
+    where o.status != 'cancelled' order by o.id`.execute(q);
   return rows.rows.map((r) => ({ id: r.id, sku: r.sku, loc: r.loc, ordered_on: r.ordered_on, expected_on: r.expected_on, quantity: r.quantity, grp: JSON.stringify([r.supplier_id, r.product_id, r.location_id, r.quantity, r.ordered_on, r.expected_on]) }));
 }
 
