@@ -114,7 +114,7 @@ export const monitorJob: Job = {
     if (!daysWithForecasts) ctx.log.warn(`monitor: no forecasts were issued for the ${L} days before ${asOf}; nothing to score yet`);
     ctx.log.info(`monitor: ${rows.length} series scored over ${daysWithForecasts} day(s); WAPE ${global.wape ?? 'n/a'}; ${flags.length} flagged for retraining`);
     // Watched models: shadow and canary scores on the same days, drift, canary decisions (src/watch).
-    const watch = watchModels(ctx);
+    const watch = await watchModels(ctx);
     return { summary: { ...global, ...watch.summary }, rows, drift: watch.drift.filter((d) => d.flagged) };
   },
 };

@@ -9,10 +9,10 @@ export interface WatchResult {
   drift: DriftRow[];
 }
 
-export function watchModels(ctx: JobContext): WatchResult {
-  const scored = scoreRoles(ctx, ctx.config.monitor.lookbackDays);
-  const drift = measureDrift(ctx);
-  const canary = evaluateCanaries(ctx);
+export async function watchModels(ctx: JobContext): Promise<WatchResult> {
+  const scored = await scoreRoles(ctx, ctx.config.monitor.lookbackDays);
+  const drift = await measureDrift(ctx);
+  const canary = await evaluateCanaries(ctx);
   if (drift.flagged) ctx.log.info(`monitor: ${drift.flagged} series drifted (flagged for retraining)`);
   return {
     summary: { drift_flagged: drift.flagged, role_scores: scored, canary: canary.decided ?? (canary.days ? `running, day ${canary.days}` : null), canary_mae: canary.canary_mae, canary_baseline_mae: canary.baseline_mae },
