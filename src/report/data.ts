@@ -71,7 +71,7 @@ export interface AccuracyRow { label: string; n: number; wape: number | null; bi
 export interface ReportData {
   asOf: string;
   generatedAt: string;
-  kpis: ReturnType<typeof computeKpis>;
+  kpis: Awaited<ReturnType<typeof computeKpis>>;
   alerts: Record<string, string | number | null>[];
   series: SeriesSection[];
   abcxyz: { cells: AbcCell[]; computedOn: string | null; note: string | null };
@@ -81,7 +81,7 @@ export interface ReportData {
 }
 
 export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Promise<ReportData> {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
   const q = ctx.db.kysely;
   const notes: string[] = [];
   if (!(await r.hasSales(q))) notes.push('no sales history: import it with `optiflow import sales FILE.csv`');
@@ -104,7 +104,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
   };
   for (const s of o.skus ?? []) {
     const [sku, location = 'MAIN'] = s.split('@');
-    if (!productRef(sqlite, sku, location)) {
+    if (!(await productRef(ctx.db, sku, location))) {
       const known = await r.skuExists(q, sku);
       throw new UsageError(known ? `--sku: unknown location "${location}" in "${s}"` : `--sku: unknown SKU "${sku}"; list products with \`optiflow export products\``);
     }
@@ -122,7 +122,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
   return {
     asOf,
     generatedAt: new Date().toISOString(),
-    kpis: computeKpis(ctx),
+    kpis: await computeKpis(ctx),
     alerts,
     series,
     abcxyz: await abcGrid(ctx),
@@ -134,11 +134,11 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
 
 async function seriesSection(ctx: JobContext, sku: string, location: string, why: string, run: string | null, historyDays: number): Promise<SeriesSection> {
   const { sqlite, asOf } = ctx;
-  const ref = productRef(sqlite, sku, location)!;
+  const ref = (await productRef(ctx.db, sku, location))!;
   const notes: string[] = [];
   const from = addDays(asOf, -historyDays);
-  const hist = readRange(sqlite, [ref], from, asOf)[0];
-  const state = run ? new StateReader(sqlite, asOf, run).read(ref) : null;
+  const hist = (await readRange(ctx.db, [ref], from, asOf))[0];
+  const state = run ? await new StateReader(ctx.db, asOf, run).readOne(ref) : null;
   const H = state?.yhat.length ?? 0;
   const dates: string[] = [];
   for (let i = 0; i < historyDays + H; i++) dates.push(addDays(from, i));
@@ -207,7 +207,7 @@ async function componentsOf(ctx: JobContext, s: SeriesSection, memo: Map<string,
 async function pastForecasts(ctx: JobContext, p: number, l: number, from: string, days: number) {
   const out = { yhat: new Array<number | null>(days).fill(null), lo: new Array<number | null>(days).fill(null), hi: new Array<number | null>(days).fill(null) };
   const runsFrom = addDays(from, -120);
-  const runs = forecastRuns(ctx.sqlite, runsFrom, addDays(ctx.asOf, -1));
+  const runs = await forecastRuns(ctx.db, runsFrom, addDays(ctx.asOf, -1));
   // One read of the series' forecasts over the chart's days, then the run of each day picked here.
   const f = await r.seriesForecasts(ctx.db.kysely, p, l, from, addDays(from, days), runsFrom);
   for (let i = 0; i < days; i++) {
@@ -224,10 +224,10 @@ async function pastForecasts(ctx: JobContext, p: number, l: number, from: string
 }
 
 async function abcGrid(ctx: JobContext): Promise<ReportData['abcxyz']> {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
   const rows = await r.policyClasses(ctx.db.kysely);
   if (!rows.length) return { cells: [], computedOn: null, note: 'no ABC/XYZ classes yet: run `optiflow optimize`' };
-  const value = new Map(currentStock(sqlite, asOf).map((s) => [`${s.productId}:${s.locationId}`, Math.max(0, s.onHand) * s.unitCost]));
+  const value = new Map((await currentStock(ctx.db, asOf)).map((s) => [`${s.productId}:${s.locationId}`, Math.max(0, s.onHand) * s.unitCost]));
   const cells: AbcCell[] = [];
   for (const abc of ['A', 'B', 'C']) for (const xyz of ['X', 'Y', 'Z']) cells.push({ abc, xyz, series: 0, stockValue: 0 });
   for (const x of rows) {
@@ -249,21 +249,21 @@ async function abcGrid(ctx: JobContext): Promise<ReportData['abcxyz']> {
  * bias = mean(f - a) (units/day; > 0 over-forecast), per week and per algorithm.
  */
 async function accuracy(ctx: JobContext, weeks: number): Promise<ReportData['accuracy']> {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
   const q = ctx.db.kysely;
   const days = weeks * 7;
   const from = addDays(asOf, -days);
-  const runs = forecastRuns(sqlite, addDays(from, -120), addDays(asOf, -1));
+  const runs = await forecastRuns(ctx.db, addDays(from, -120), addDays(asOf, -1));
   if (!runs.length) return { weeks: [], models: [], note: `no forecasts issued in the last ${weeks} weeks: run \`optiflow batch\` nightly` };
   const refs = await r.seriesForecastBetween(q, addDays(from, -120), asOf);
   const idx = new Map(refs.map((r, i) => [`${r.productId}:${r.locationId}`, i]));
-  const actual = readRange(sqlite, refs, from, asOf);
+  const actual = await readRange(ctx.db, refs, from, asOf);
   const algo = await r.modelAlgorithms(q);
   const perWeek = Array.from({ length: weeks }, () => new ErrorSums());
   const perModel = new Map<string, { sums: ErrorSums; series: Set<number> }>();
   for (let t = 0; t < days; t++) {
     const d = addDays(from, t);
-    const run = runCovering(sqlite, runs, d);
+    const run = await runCovering(ctx.db, runs, d);
     if (!run) continue;
     for (const f of await r.forecastsOfDay(q, run, d)) {
       const i = idx.get(`${f.product_id}:${f.location_id}`);

@@ -69,10 +69,10 @@ export const shadowJob: Job = {
 
 /** Scores the last `days` days for every role (upsert into model_scores); returns rows written. */
 export async function scoreRoles(ctx: JobContext, days: number): Promise<number> {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
   const q = ctx.db.kysely;
   const from = addDays(asOf, -days);
-  const runs = forecastRuns(sqlite, addDays(from, -120), addDays(asOf, -1));
+  const runs = await forecastRuns(ctx.db, addDays(from, -120), addDays(asOf, -1));
   const roles = await w.shadowRoles(q, addDays(from, -120), asOf);
   // Without a challenger or a canary in shadow there is nothing to compare the champion with: no night pays for it.
   if (!roles.length) return 0;
@@ -82,7 +82,7 @@ export async function scoreRoles(ctx: JobContext, days: number): Promise<number>
   const byDay: { d: string; t: number; role: string; rows: w.ScoredForecast[] }[] = [];
   for (let t = 0; t < days; t++) {
     const d = addDays(from, t);
-    const run = runCovering(sqlite, runs, d);
+    const run = await runCovering(ctx.db, runs, d);
     if (run) byDay.push({ d, t, role: 'champion', rows: await w.liveForecasts(q, run, d, 'fallback:snaive') });
     for (const role of roles) {
       const sr = shadowRuns.get(`${role}|${d}`);
@@ -92,7 +92,7 @@ export async function scoreRoles(ctx: JobContext, days: number): Promise<number>
   for (const b of byDay) for (const r of b.rows) keys.set(seriesKey(r.product_id, r.location_id), { productId: r.product_id, locationId: r.location_id });
   const refs = [...keys.values()];
   const idx = new Map(refs.map((r, i) => [seriesKey(r.productId, r.locationId), i]));
-  const actual = readRange(sqlite, refs, from, asOf);
+  const actual = await readRange(ctx.db, refs, from, asOf);
   const out: w.ScoreRow[] = [];
   for (const b of byDay)
     for (const r of b.rows) {
