@@ -125,9 +125,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
     kpis: await computeKpis(ctx),
     alerts,
     series,
-    abcxyz: await abcGrid(ctx),
-    accuracy: await accuracy(ctx, o.weeks ?? 8),
-    savings: await savings(ctx),
+    ...(await reportTables(ctx, o.weeks ?? 8)),
     notes,
   };
 }
@@ -201,6 +199,11 @@ async function componentsOf(ctx: JobContext, s: SeriesSection, memo: Map<string,
     parts: Object.fromEntries(names.map((n) => [n, days.map((d) => d.components[n] ?? 0)])),
     stored: days.map((d) => d.stored),
   };
+}
+
+/** The report's tables that need no chart: ABC/XYZ grid, forecast accuracy, savings. */
+export async function reportTables(ctx: JobContext, weeks: number): Promise<Pick<ReportData, 'abcxyz' | 'accuracy' | 'savings'>> {
+  return { abcxyz: await abcGrid(ctx), accuracy: await accuracy(ctx, weeks), savings: await savings(ctx) };
 }
 
 /** For each past day, the forecast of the latest run on or before it that covers it. */
