@@ -116,7 +116,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   const jobs = selectJobs(all, o.only, o.skip);
   const graph = buildGraph(jobs);
   if (o.dryRun) return { runId: '-', kind: o.kind, runDate: ctx.asOf, status: 'dry-run', resumed: false, order: graph.order, levels: graph.levels, steps: [], metrics: null };
-  if (o.kind === 'nightly' && ctx.config.batch.checkFirst) refuseOnBlockingFaults(ctx);
+  if (o.kind === 'nightly' && ctx.config.batch.checkFirst) await refuseOnBlockingFaults(ctx);
 
   const file = checkpointFile(ctx, o.kind);
   const t0 = Date.now();
