@@ -70,7 +70,7 @@ export interface AccuracyRow { label: string; n: number; wape: number | null; bi
 export interface ReportData {
   asOf: string;
   generatedAt: string;
-  kpis: ReturnType<typeof computeKpis>;
+  kpis: Awaited<ReturnType<typeof computeKpis>>;
   alerts: Record<string, string | number | null>[];
   series: SeriesSection[];
   abcxyz: { cells: AbcCell[]; computedOn: string | null; note: string | null };
@@ -125,7 +125,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
   return {
     asOf,
     generatedAt: new Date().toISOString(),
-    kpis: computeKpis(ctx),
+    kpis: await computeKpis(ctx),
     alerts,
     series,
     abcxyz: abcGrid(ctx),
