@@ -53,7 +53,7 @@ const PRODUCTS_PER_QUERY = 500;
 
 /**
  * Calls `visit` once per series with sales in [from, to): its unit cost and its
- * daily quantities in date order, series in (product, location) order.
+ * daily quantities in date order (series in the order the database reads them).
  * SQLite streams the sales key in key order (no sort, flat memory); the
  * portable path reads a range of products per query.
  */
