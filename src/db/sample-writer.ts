@@ -6,14 +6,14 @@
  *  - SQLite: prepared multi-row inserts (BulkInsert) for the large tables, one
  *    transaction per chunk, synchronous: the fastest path better-sqlite3 has.
  *  - PostgreSQL: rows are buffered per table and written at each chunk boundary
- *    as multi-row inserts (`insertMany`, up to 30,000 bound values a statement),
- *    all in one transaction: a failure leaves the database empty.
+ *    as one array per column (insertColumns below), all in one transaction: a
+ *    failure leaves the database empty.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { BulkInsert } from './bulk.js';
 import type { Db } from './connection.js';
-import { inTransaction, insertMany, num, type Q } from './query.js';
+import { inTransaction, num, type Q } from './query.js';
 
 /** The tables the sample writes, in foreign-key order (parents first). */
 export const SAMPLE_COLUMNS = {
@@ -88,15 +88,9 @@ export async function writeSample<R>(db: Db, steps: SampleSteps<R>): Promise<R> 
     }
   }
   const r = await inTransaction(db, async (trx) => {
-    const buf = new Map<SampleTable, Record<string, unknown>[]>(ORDER.map((t) => [t, []]));
-    const sink: SampleSink = {
-      add(t, row) {
-        const cols = SAMPLE_COLUMNS[t];
-        const o: Record<string, unknown> = {};
-        for (let i = 0; i < cols.length; i++) o[cols[i]] = row[i];
-        buf.get(t)!.push(o);
-      },
-    };
+    const types = await columnTypes(trx);
+    const buf = new Map<SampleTable, unknown[][]>(ORDER.map((t) => [t, []]));
+    const sink: SampleSink = { add: (t, row) => buf.get(t)!.push(row) };
     const it = steps(sink);
     for (;;) {
       const step = it.next();
@@ -104,7 +98,7 @@ export async function writeSample<R>(db: Db, steps: SampleSteps<R>): Promise<R> 
         const rows = buf.get(t)!;
         if (!rows.length) continue;
         buf.set(t, []);
-        await insertMany(trx, t, rows, 65_000); // PostgreSQL binds up to 65,535 values a statement
+        await insertColumns(trx, t, types, rows);
       }
       if (step.done) {
         // Ids were given explicitly: move each id sequence past them, so later inserts get fresh ids.
@@ -116,6 +110,28 @@ export async function writeSample<R>(db: Db, steps: SampleSteps<R>): Promise<R> 
   });
   await sql`analyze`.execute(db.kysely);
   return r;
+}
+
+/** PostgreSQL: each sample column's type, for the array casts below. */
+async function columnTypes(q: Q): Promise<Map<string, string>> {
+  const r = await sql<{ t: string; c: string; type: string }>`select table_name as t, column_name as c, udt_name as type from information_schema.columns
+    where table_schema = current_schema() and table_name in (${sql.join(ORDER)})`.execute(q);
+  return new Map(r.rows.map((x) => [`${x.t}.${x.c}`, x.type]));
+}
+
+/**
+ * PostgreSQL: rows inserted as one array per column (`insert ... select * from unnest($1::int4[], ...)`):
+ * a handful of bound values per statement instead of one per cell, so the client
+ * builds and the server parses far less than a multi-row VALUES list (about 1.5x
+ * faster than insertMany on the sample's sales). 20,000 rows per statement.
+ */
+async function insertColumns(q: Q, t: SampleTable, types: Map<string, string>, rows: unknown[][]): Promise<void> {
+  const cols = SAMPLE_COLUMNS[t];
+  for (let i = 0; i < rows.length; i += 20_000) {
+    const part = rows.slice(i, i + 20_000);
+    const arrays = cols.map((c, j) => sql`${part.map((r) => r[j] ?? null)}::${sql.raw(types.get(`${t}.${c}`) ?? 'text')}[]`);
+    await sql`insert into ${sql.table(t)} (${sql.join(cols.map((c) => sql.ref(c)))}) select * from unnest(${sql.join(arrays)})`.execute(q);
+  }
 }
 
 /** Does the database already hold products or sales? (The sample writes only into an empty one.) */
