@@ -31,8 +31,7 @@ export async function runDemo(db: Db, base: Omit<JobContext, 'db' | 'sqlite'>, o
   const hasData = !!sqlite.prepare('select 1 from sales limit 1').get();
   if (!hasData) {
     base.log.info(`demo: writing a sample data set (${opts.products ?? 250} products, 730 days to ${base.asOf})`);
-    generateSample(sqlite, { products: opts.products ?? 250, locations: 1, days: 730, seed: 42, today: base.asOf });
-    sqlite.exec('analyze'); // statistics for the query planner
+    await generateSample(db, { products: opts.products ?? 250, locations: 1, days: 730, seed: 42, today: base.asOf }); // refreshes the planner's statistics
   }
   const t0 = Date.now();
   const train = await trainJob.run(ctx, {});

@@ -11,7 +11,16 @@ import { table, keyValues, type Cell } from './render.js';
 
 export async function jobContext(ctx: Context): Promise<JobContext> {
   const db = await ctx.db();
-  return { db, sqlite: sqliteOf(db), config: ctx.config, asOf: ctx.config.asOf, log: ctx.log };
+  // Jobs read through `db`; the raw SQLite handle is only looked up by jobs that still need it (on PostgreSQL they refuse, saying so).
+  return {
+    db,
+    get sqlite() {
+      return sqliteOf(db);
+    },
+    config: ctx.config,
+    asOf: ctx.config.asOf,
+    log: ctx.log,
+  };
 }
 
 export function renderResult(ctx: Context, name: string, r: JobResult, columns?: string[]): void {
