@@ -29,11 +29,11 @@ export function benchSuggest(dbPath, calls = 1000) {
   const skus = db.sqlite.prepare(`select distinct p.sku from forecasts f join products p on p.id = f.product_id where f.run_date = ?`).all(AS_OF).map((r) => r.sku);
   let seed = 1;
   const pick = () => skus[(seed = (seed * 16807) % 2147483647) % skus.length];
-  for (let i = 0; i < 100; i++) suggestOrder(ctx, { sku: pick() });
+  for (let i = 0; i < 100; i++) await suggestOrder(ctx, { sku: pick() });
   const ms = [];
   for (let i = 0; i < calls; i++) {
     const t0 = performance.now();
-    suggestOrder(ctx, { sku: pick() });
+    await suggestOrder(ctx, { sku: pick() });
     ms.push(performance.now() - t0);
   }
   ms.sort((a, b) => a - b);

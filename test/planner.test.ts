@@ -136,7 +136,7 @@ test('optimize: a bakery product with a 4-day shelf life selling 2.2 a day gets 
     sale.run(addDays(TODAY, -d), d % 5 === 0 ? 3 : 2); // 2.2 a day
     stock.run(addDays(TODAY, -d));
   }
-  const r = optimizePolicies(jobCtx(db, TODAY));
+  const r = await optimizePolicies(jobCtx(db, TODAY));
   const row = r.rows[0] as { order_qty: number };
   expect(row.order_qty).toBeGreaterThan(0);
   expect(row.order_qty).toBeLessThanOrEqual(2.2 * 4 + 1e-9);
@@ -183,7 +183,7 @@ test('orders on sample data: one draft per supplier with something due, lines in
   const { db } = await sampleDb({ today: TODAY, products: 40, days: 400, seed: 9 });
   const ctx = jobCtx(db, TODAY);
   await predictJob.run(ctx, { horizon: 30 });
-  const r = draftOrders(ctx, { allSuppliers: true });
+  const r = await draftOrders(ctx, { allSuppliers: true });
   expect(r.drafts.length).toBeGreaterThan(0);
   expect(new Set(r.drafts.map((d) => `${d.supplier}@${d.location}`)).size).toBe(r.drafts.length);
   for (const d of r.drafts) {

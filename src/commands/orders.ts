@@ -23,7 +23,7 @@ export function registerOrders(program: Command, action: Action): void {
     .option('--all-suppliers', 'draft for every supplier, not only those whose review day is today')
     .addHelpText('after', '\nExample:\n  optiflow orders --as-of 2026-11-23\n  optiflow orders --csv > orders.csv')
     .action(action(async (ctx, o: { csv?: boolean; record?: boolean; allSuppliers?: boolean }) => {
-      const r = draftOrders(await jobContext(ctx), { record: o.record, allSuppliers: o.allSuppliers });
+      const r = await draftOrders(await jobContext(ctx), { record: o.record, allSuppliers: o.allSuppliers });
       if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
       if (o.csv) {
         const rows = r.drafts.flatMap((d) => d.lines.map((l) => ({

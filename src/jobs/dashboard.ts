@@ -31,7 +31,7 @@ async function snapshotValues(ctx: JobContext, dates: string[]): Promise<number[
   const out: (number | null)[] = parsed.map((p, i) => (p && !changes.some((c) => c.id > p.change_id && c.min_date !== null && c.min_date <= dates[i]) ? p.value : null));
   const missing = dates.filter((_, i) => out[i] === null);
   if (missing.length) {
-    const values = stockValues(ctx.sqlite, missing);
+    const values = await stockValues(ctx.db, missing);
     const now = new Date();
     const keep = new Date(now.getTime() + 400 * 86_400_000).toISOString();
     missing.forEach((d, j) => (out[dates.indexOf(d)] = values[j]));
@@ -51,7 +51,7 @@ async function overstockBaseline(ctx: JobContext, day: string): Promise<{ daysOf
   const since = await firstAlertDay(ctx.db.kysely);
   if (!since || since > day) return { daysOfCover: null, since, note: 'no baseline yet: optiflow had not changed any order before this day, so no overstock reduction is claimed' };
   const dates = Array.from({ length: 13 }, (_, k) => addDays(since, -7 * (k + 1)));
-  const values = stockValues(ctx.sqlite, dates);
+  const values = await stockValues(ctx.db, dates);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const daily = (await cogs(ctx, addDays(since, -90), since)) / 90;
   if (!(mean > 0) || !(daily > 0)) return { daysOfCover: null, since, note: `no baseline: no stock or sales history in the 90 days before optiflow was first used (${since})` };
@@ -88,10 +88,10 @@ async function cogs(ctx: JobContext, from: string, to: string): Promise<number> 
 }
 
 export async function computeKpis(ctx: JobContext) {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
   const q = ctx.db.kysely;
   const { bySeverity: counts, criticalSeries: critical } = await alertCountsOn(q, asOf);
-  const stock = currentStock(sqlite, asOf);
+  const stock = await currentStock(ctx.db, asOf);
   const stockValue = stock.reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
   const first = await firstSaleBefore(q, asOf);
   const days = first ? Math.min(365, daysBetween(first, asOf)) : 0;
@@ -118,7 +118,7 @@ export async function computeKpis(ctx: JobContext) {
     critical_products: critical,
     savings_mtd: roundOrNull(sav.v, 2),
     // Series whose stock was never imported: left out of the stock value, not counted as 0.
-    stock_unknown_series: seriesWithoutStock(sqlite, asOf),
+    stock_unknown_series: await seriesWithoutStock(ctx.db, asOf),
   };
 }
 
@@ -169,7 +169,7 @@ export const savingsJob: Job = {
   description: 'savings of the previous day: avoided stock-outs, reduced overstock, optimized orders',
   dependsOn: ['alerts'],
   async run(ctx) {
-    const { sqlite, asOf, config } = ctx;
+    const { asOf, config } = ctx;
     const day = addDays(asOf, -1);
     // 1. Avoided stock-outs: orders received yesterday, placed within 2 days after a stock-out alert, before its projected stock-out.
     const q = ctx.db.kysely;
@@ -186,7 +186,7 @@ export const savingsJob: Job = {
       avoidedDetails.push({ order: o.id, alert: o.alert_id, units: roundOrNull(units, 2), margin: roundOrNull(v, 2) });
     }
     // 2. Reduced overstock: holding cost of the stock below the measured pre-optiflow baseline (README "Savings").
-    const stockValue = currentStock(sqlite, asOf).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
+    const stockValue = (await currentStock(ctx.db, asOf)).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
     const dailyCogs = (await cogs(ctx, addDays(asOf, -365), asOf)) / 365;
     const base = await overstockBaseline(ctx, day);
     const baseline = base.daysOfCover === null ? null : base.daysOfCover * dailyCogs;
@@ -209,16 +209,16 @@ export const revenueJob: Job = {
   dependsOn: ['predict'],
   async run(ctx) {
     // Actual revenue of days after the last imported sale is unknown, not zero.
-    requireCoverage(ctx);
-    const { sqlite, asOf } = ctx;
+    await requireCoverage(ctx);
+    const { asOf } = ctx;
     const q = ctx.db.kysely;
     if (!(await anyForecastOnOrBefore(q, asOf))) throw new MissingInputError(`forecasts issued on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
     // The forecast of day d: the latest run on or before d that covers d (index forecasts(run_date, date)).
-    const runs = forecastRuns(sqlite, addDays(asOf, -120), asOf);
+    const runs = await forecastRuns(ctx.db, addDays(asOf, -120), asOf);
     const rows: { date: string; predicted: number | null; actual: number; variance_pct: number | null; forecast_run: string | null }[] = [];
     for (let i = 30; i >= 1; i--) {
       const d = addDays(asOf, -i);
-      const run = runCovering(sqlite, runs, d);
+      const run = await runCovering(ctx.db, runs, d);
       const p = run ? await predictedRevenue(q, run, d) : null;
       const a = await actualRevenue(q, d);
       const predicted = p && p.n ? roundOrNull(p.v, 2) : null;
@@ -238,7 +238,7 @@ export const trendsJob: Job = {
   dependsOn: ['predict'],
   async run(ctx) {
     const { asOf } = ctx;
-    const hist = historyFor(ctx, 400, 0);
+    const hist = await historyFor(ctx, 400, 0);
     const wd = (i: number) => weekday(hist.startDay + i);
     const mo = (i: number) => new Date((hist.startDay + i) * 86_400_000).getUTCMonth();
     const rows: Record<string, unknown>[] = [];
@@ -288,8 +288,9 @@ export const topUrgentJob: Job = {
   async run(ctx, opts = {}) {
     const n = Number(opts.n ?? ctx.config.topUrgent.n);
     const all = await activeAlerts(ctx.db.kysely, ctx.asOf);
-    const reader = new StateReader(ctx.sqlite, ctx.asOf).preload();
-    const refs = productRefs(ctx.sqlite);
+    const refs = await productRefs(ctx.db);
+    const needed = [...new Set(all.filter((a) => a.stockout_date).map((a) => `${a.product_id}:${a.location_id}`))].map((k) => refs.get(k)!);
+    const reader = await new StateReader(ctx.db, ctx.asOf).preload(needed);
     const lead = new Map<string, number>();
     const withSlack = all.map((a) => {
       const k = `${a.product_id}:${a.location_id}`;
@@ -313,10 +314,10 @@ export const dormantJob: Job = {
   description: 'series with stock on hand and no sale for N days (default 90), with tied-up value',
   dependsOn: [],
   async run(ctx, opts = {}) {
-    const { sqlite, asOf } = ctx;
+    const { asOf } = ctx;
     const days = Number(opts.days ?? ctx.config.dormant.days);
     const rows: { sku: string; location: string; on_hand: number; value: number; last_sale: string | null; days_since_sale: number | null; product_id: number; location_id: number }[] = [];
-    const held = currentStock(sqlite, asOf).filter((s) => s.onHand > 0);
+    const held = (await currentStock(ctx.db, asOf)).filter((s) => s.onHand > 0);
     const last = await lastSaleBefore(ctx.db.kysely, asOf, held);
     for (const s of held) {
       const d = last.get(`${s.productId}:${s.locationId}`) ?? null;

@@ -47,13 +47,14 @@ export interface DraftOut {
   draft_id: number | null;
 }
 
-export function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
+export async function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
   const { sqlite, asOf, config } = ctx;
   const run = (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r;
   if (!run) throw new MissingInputError(`forecasts on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
   if (run !== asOf) ctx.log.warn(`orders: the latest forecast is from ${run}, not today (${asOf}); run optiflow predict --as-of ${asOf} for today's`);
-  const reader = new StateReader(sqlite, asOf, run).preload();
-  const states = seriesWithForecasts(sqlite, run).map((r) => reader.read(r));
+  const forecastRefs = await seriesWithForecasts(ctx.db, run);
+  const reader = await new StateReader(ctx.db, asOf, run).preload(forecastRefs);
+  const states = forecastRefs.map((r) => reader.read(r));
   const groups = new Map<string, SeriesState[]>();
   for (const s of states) {
     if (!s.supplier) continue;
@@ -61,7 +62,7 @@ export function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
     (groups.get(k) ?? groups.set(k, []).get(k)!).push(s);
   }
   const today = dayNumber(asOf);
-  const since = outOfStockSince(sqlite, asOf);
+  const since = await outOfStockSince(ctx.db, asOf, states.filter((s) => s.onHand <= 0));
   const h = config.service.holdingRatePerYear;
   const drafts: DraftOut[] = [];
   const later: { supplier: string; location: string; next_review: string; due: number }[] = [];

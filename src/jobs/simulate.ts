@@ -98,11 +98,11 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
   const refit = Math.max(1, o.refitDays ?? 7);
   const sl = o.serviceLevel ?? config.service.levelB;
   await initBackend(ctx.log);
-  const hist = loadHistory(sqlite, { asOf: addDays(to, 1), days: span + pre, horizon: 0 });
+  const hist = await loadHistory(ctx.db, { asOf: addDays(to, 1), days: span + pre, horizon: 0 });
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
-  const refs = productRefs(sqlite);
+  const refs = await productRefs(ctx.db);
   // Supplier terms, lead times and prices as known on the morning of the first day.
-  const reader = new StateReader(sqlite, from, from).preload();
+  const reader = await new StateReader(ctx.db, from, from).preload(hist.series.map((s) => refs.get(s.id)!));
   const Tpre = pre;
   const states = hist.series.map((s) => reader.read(refs.get(s.id)!));
   // Demand during the window: sales; censored days imputed by the same weekday of the previous 4 weeks.
