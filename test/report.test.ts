@@ -23,7 +23,7 @@ async function reportDb() {
   await trainJob.run(jobCtx(db, start), {});
   for (let i = 0; i <= 8; i++) {
     const d = addDays(start, i);
-    if (i === 4) optimizePolicies(jobCtx(db, d));
+    if (i === 4) await optimizePolicies(jobCtx(db, d));
     // The last night writes the report at the end of the batch (report.afterBatch).
     const ctx = jobCtx(db, d, i === 8 ? { report: { ...DEFAULTS.report, afterBatch: true } } : {});
     const r = await runBatch(ctx, { kind: 'nightly' });

@@ -29,7 +29,7 @@ export function registerPlanning(program: Command, action: Action): void {
     .option('--record', 'store the suggestion (purchase orders can refer to it; savings counts its price-break gain)')
     .addHelpText('after', '\nExample:\n  optiflow suggest SKU-00042 --service-level 0.98 --json')
     .action(action(async (ctx, sku: string, o: { location?: string; targetDate?: string; safetyMargin?: number; serviceLevel?: number; record?: boolean }) => {
-      const r = suggestOrder(await jobContext(ctx), { sku, ...o });
+      const r = await suggestOrder(await jobContext(ctx), { sku, ...o });
       if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
       ctx.out(keyValues({
         sku: `${r.sku}@${r.location}`, quantity: r.quantity, 'order by': r.order_by, 'expected arrival': r.expected_arrival, 'projected stock-out': r.projected_stockout,
@@ -55,7 +55,7 @@ export function registerPlanning(program: Command, action: Action): void {
         if (!k || !(Number(v) > 0)) throw new UsageError(`--capacity: "${part}" is not LOCATION=units`);
         capacity[k] = Number(v);
       }
-      const r = optimizePolicies(await jobContext(ctx), { budget: o.budget, capacity });
+      const r = await optimizePolicies(await jobContext(ctx), { budget: o.budget, capacity });
       if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
       ctx.out(table(r.rows.slice(0, 50) as unknown as Record<string, Cell>[]) + (r.rows.length > 50 ? `... ${r.rows.length - 50} more (use --json)\n` : ''));
       ctx.out(keyValues(r.summary as Record<string, Cell>));
