@@ -124,8 +124,8 @@ function familyWindows(family, products) {
     for (let k = WINDOWS; k >= 1; k--) {
       const asOf = addDays(today, -k * H);
       // The path of `train`: the history of train.historyDays days before the origin, events, prices, stock-outs.
-      const hist = loadHistory(db.sqlite, { asOf, days: Math.min(DEFAULTS.train.historyDays, summary.days - k * H), horizon: H });
-      const act = readRange(db.sqlite, hist.refs, asOf, addDays(asOf, H));
+      const hist = await loadHistory(db, { asOf, days: Math.min(DEFAULTS.train.historyDays, summary.days - k * H), horizon: H });
+      const act = await readRange(db, hist.refs, asOf, addDays(asOf, H));
       windows.push({
         label: `${asOf} .. ${addDays(asOf, H - 1)}`,
         engine: hist.series,

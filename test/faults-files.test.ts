@@ -126,7 +126,7 @@ test('temp files are removed when a state file cannot be written', async () => {
   const cache = join(dir, 'state', 'history-cache.bin');
   mkdirSync(join(cache, 'x'), { recursive: true });
   const warned: string[] = [];
-  const h = cachedHistory(db.sqlite!, { asOf: '2026-06-01', days: 400, horizon: 30 }, cache, { warn: (m) => warned.push(m) });
+  const h = await cachedHistory(db, { asOf: '2026-06-01', days: 400, horizon: 30 }, cache, { warn: (m) => warned.push(m) });
   expect(h.series).toHaveLength(4);
   expect(warned.find((m) => m.startsWith('history cache not saved'))).toMatch(/history cache not saved: .*history-cache\.bin/);
   expect(readdirSync(join(dir, 'state')).filter((f) => f.endsWith('.tmp'))).toEqual([]);

@@ -90,8 +90,8 @@ describe('absurd sales in savings and rotation', () => {
     const b = (await savingsJob.run(jobCtx(spiked, DAY), {})).summary;
     expect(Number.isFinite(b.reduced_overstock)).toBe(true);
     expect(Math.abs(Number(b.reduced_overstock) - Number(a.reduced_overstock))).toBeLessThan(0.1 * Math.abs(Number(a.reduced_overstock)) + 1);
-    const ka = computeKpis(jobCtx(clean, DAY));
-    const kb = computeKpis(jobCtx(spiked, DAY));
+    const ka = await computeKpis(jobCtx(clean, DAY));
+    const kb = await computeKpis(jobCtx(spiked, DAY));
     expect(Number.isFinite(kb.rotation_rate)).toBe(true);
     expect(Math.abs(kb.rotation_rate! - ka.rotation_rate!)).toBeLessThan(0.1 * ka.rotation_rate!);
     await clean.close();

@@ -90,17 +90,17 @@ describe('global model', () => {
 
   test('saved in global_models, the model a run date may use is loaded back', async () => {
     const db = await newDb(join(tempDir(), 'g.db'));
-    expect(loadGlobalModel(db.sqlite!, '2026-01-01')).toBeNull();
-    const first = saveGlobalModel(db.sqlite!, { model, trainedAt: '2025-12-01T00:00:00Z', trainEnd: '2025-11-30', metrics: { series: 24 } });
-    const second = saveGlobalModel(db.sqlite!, { model, trainedAt: '2025-12-08T00:00:00Z', trainEnd: '2025-12-07' });
+    expect((await loadGlobalModel(db, '2026-01-01'))).toBeNull();
+    const first = await saveGlobalModel(db, { model, trainedAt: '2025-12-01T00:00:00Z', trainEnd: '2025-11-30', metrics: { series: 24 } });
+    const second = await saveGlobalModel(db, { model, trainedAt: '2025-12-08T00:00:00Z', trainEnd: '2025-12-07' });
     const statuses = db.sqlite!.prepare('select id, status from global_models order by id').all();
     expect(statuses).toEqual([{ id: first, status: 'retired' }, { id: second, status: 'active' }]);
-    const now = loadGlobalModel(db.sqlite!, '2025-12-10')!;
+    const now = (await loadGlobalModel(db, '2025-12-10'))!;
     expect(now.id).toBe(second);
     expect(now.model.forecast(data.series, [3], T, H)).toEqual([forecasts[3]]);
     // A replay of an earlier date never uses a model that saw its future.
-    expect(loadGlobalModel(db.sqlite!, '2025-12-05')!.id).toBe(first);
-    expect(loadGlobalModel(db.sqlite!, '2025-11-30')).toBeNull();
+    expect((await loadGlobalModel(db, '2025-12-05'))!.id).toBe(first);
+    expect((await loadGlobalModel(db, '2025-11-30'))).toBeNull();
     await db.close();
   });
 

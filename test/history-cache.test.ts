@@ -50,9 +50,9 @@ test('the history cache gives exactly what a full read gives: build, new days, b
   const o = (asOf: string) => ({ asOf, days: 400, horizon: 30 });
   // A window ending before today (so later "imported" days can be appended).
   const A = addDays(today, -20);
-  same(loadHistory(db.sqlite!, o(A)), cachedHistory(db.sqlite!, o(A), file));
+  same(await loadHistory(db, o(A)), await cachedHistory(db, o(A), file));
   // Two nights later: new days come from the database.
-  same(loadHistory(db.sqlite!, o(addDays(A, 2))), cachedHistory(db.sqlite!, o(addDays(A, 2)), file));
+  same(await loadHistory(db, o(addDays(A, 2))), await cachedHistory(db, o(addDays(A, 2)), file));
   // A backfill of an old day through import (recorded in data_changes), plus a stock-out, plus a new product,
   // plus a fractional quantity and a price that float32 cannot hold.
   const csv = join(dir, 'fix.csv');
@@ -61,17 +61,17 @@ test('the history cache gives exactly what a full read gives: build, new days, b
   const st = join(dir, 'stock.csv');
   writeFileSync(st, `date,sku,location,on_hand\n${addDays(A, -50)},SKU-00004,MAIN,0\n${addDays(A, -45)},SKU-00004,MAIN,30\n`);
   await importCsv(db, { entity: 'stock', file: st });
-  const after = cachedHistory(db.sqlite!, o(addDays(A, 3)), file);
-  same(loadHistory(db.sqlite!, o(addDays(A, 3))), after);
+  const after = await cachedHistory(db, o(addDays(A, 3)), file);
+  same(await loadHistory(db, o(addDays(A, 3))), after);
   expect(after.refs.some((r) => r.sku === 'NEW-1')).toBe(true);
   // Read back from the file (no new day): still exact.
-  same(loadHistory(db.sqlite!, o(addDays(A, 3))), cachedHistory(db.sqlite!, o(addDays(A, 3)), file));
+  same(await loadHistory(db, o(addDays(A, 3))), await cachedHistory(db, o(addDays(A, 3)), file));
   // Replaying an earlier date reads inside the cached window.
-  same(loadHistory(db.sqlite!, o(addDays(A, -5))), cachedHistory(db.sqlite!, o(addDays(A, -5)), file));
+  same(await loadHistory(db, o(addDays(A, -5))), await cachedHistory(db, o(addDays(A, -5)), file));
   // A corrupt file is rebuilt, not trusted, and the warning names the file.
   writeFileSync(file, 'garbage');
   const w = warnings();
-  same(loadHistory(db.sqlite!, o(A)), cachedHistory(db.sqlite!, o(A), file, w.log));
+  same(await loadHistory(db, o(A)), await cachedHistory(db, o(A), file, w.log));
   expect(w.seen.join('\n')).toContain(file);
   await db.close();
 });
@@ -124,9 +124,9 @@ describe('a damaged or foreign cache never reaches the models', () => {
     dir = tempDir();
     db = await newDb(join(dir, 'c.db'));
     generateSample(db.sqlite!, { products: 10, locations: 1, days: 450, seed: 5, today: asOf });
-    cachedHistory(db.sqlite!, o, join(dir, 'clean.bin'));
+    await cachedHistory(db, o, join(dir, 'clean.bin'));
     clean = readFileSync(join(dir, 'clean.bin'));
-    full = loadHistory(db.sqlite!, o);
+    full = await loadHistory(db, o);
   });
   afterAll(() => db.close());
 
@@ -166,17 +166,17 @@ describe('a damaged or foreign cache never reaches the models', () => {
     ['empty', () => Buffer.alloc(0)],
   ];
 
-  test.each(cases)('%s: rebuilt with a warning naming the file, history exactly the full read', (_name, damage) => {
+  test.each(cases)('%s: rebuilt with a warning naming the file, history exactly the full read', async (_name, damage) => {
     const file = join(dir, `damaged-${_name.replace(/\W+/g, '-')}.bin`);
     writeFileSync(file, damage(clean));
     const w = warnings();
-    const h = cachedHistory(db.sqlite!, o, file, w.log);
+    const h = await cachedHistory(db, o, file, w.log);
     same(full, h);
     expect(w.seen).toHaveLength(1);
     expect(w.seen[0]).toContain(file);
     // The rebuilt file is clean again: no warning on the next read.
     const w2 = warnings();
-    same(full, cachedHistory(db.sqlite!, o, file, w2.log));
+    same(full, await cachedHistory(db, o, file, w2.log));
     expect(w2.seen).toEqual([]);
   });
 
@@ -186,18 +186,18 @@ describe('a damaged or foreign cache never reaches the models', () => {
     const file = join(dir, 'shared.bin');
     copyFileSync(join(dir, 'clean.bin'), file);
     const w = warnings();
-    same(loadHistory(other.sqlite!, o), cachedHistory(other.sqlite!, o, file, w.log));
+    same(await loadHistory(other, o), await cachedHistory(other, o, file, w.log));
     expect(w.seen[0]).toMatch(/belongs to another database/);
     await other.close();
   });
 
-  test('property: random corruption of the cache (100 seeds) never changes the history', () => {
-    fc.assert(
-      fc.property(
+  test('property: random corruption of the cache (100 seeds) never changes the history', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         fc.constantFrom('bits', 'bytes', 'truncate', 'append', 'keys'),
         fc.integer({ min: 1, max: 8 }),
-        (pos, kind, n) => {
+        async (pos, kind, n) => {
           let b: Buffer = Buffer.from(clean);
           if (kind === 'bits') for (let k = 0; k < n; k++) b[(pos * (k + 7)) % b.length] ^= 1 << ((pos >> k) % 8);
           else if (kind === 'bytes') for (let k = 0; k < n; k++) b[(pos + k * 977) % b.length] = (pos >> (k % 8)) & 0xff;
@@ -212,7 +212,7 @@ describe('a damaged or foreign cache never reaches the models', () => {
           const file = join(dir, 'prop.bin');
           writeFileSync(file, b);
           const w = warnings();
-          same(full, cachedHistory(db.sqlite!, o, file, w.log));
+          same(full, await cachedHistory(db, o, file, w.log));
           // Either the damage touched nothing the history reads (padding), or it was seen and the file named.
           for (const m of w.seen) expect(m).toContain(file);
         },

@@ -16,11 +16,11 @@ test('flags after the run date, or no newer than the model in force, do not coun
             (1, 1, '2026-05-10', 'monitor of 05-10 saw data to 05-09: the model saw it too'),
             (2, 1, '2026-05-10', 'saw data the model did not'),
             (3, 1, '2026-05-12', 'raised after the run date');`);
-  expect(retrainFlagged(s, '2026-05-10')).toEqual([{ p: 2, l: 1 }]);
+  expect(await retrainFlagged(db, '2026-05-10')).toEqual([{ p: 2, l: 1 }]);
   // Training A again on 05-10 would not be asked for; on 05-12 C's flag counts too.
-  expect(retrainFlagged(s, '2026-05-12').map((r) => r.p).sort()).toEqual([2, 3]);
+  expect((await retrainFlagged(db, '2026-05-12')).map((r) => r.p).sort()).toEqual([2, 3]);
   // A model trained after the run date is not in force: replaying 05-05, B's model (data to 05-01) is, A has none.
   s.exec(`insert into retrain_flags (product_id, location_id, flagged_on, reason) values (1, 1, '2026-05-04', 'early')`);
-  expect(retrainFlagged(s, '2026-05-05').map((r) => r.p)).toEqual([1]);
+  expect((await retrainFlagged(db, '2026-05-05')).map((r) => r.p)).toEqual([1]);
   await db.close();
 });

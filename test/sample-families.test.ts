@@ -14,7 +14,7 @@ describe('sample families', () => {
     expect(summary.days).toBe(365);
     const classes = new Set(truth.map((t) => t.demandClass));
     expect([...classes].sort()).toEqual(['intermittent', 'slow']);
-    const h = loadHistory(db.sqlite!, { asOf: TODAY, days: 365, horizon: 28 });
+    const h = await loadHistory(db, { asOf: TODAY, days: 365, horizon: 28 });
     let known = 0;
     let zero = 0;
     let censored = 0;
@@ -41,7 +41,7 @@ describe('sample families', () => {
     expect(sampleFamily('yearly').days).toBe(548);
     const db = await newDb(join(tempDir(), 'y.db'));
     generateSample(db.sqlite!, { products: 30, locations: 1, days: 548, seed: 6, today: TODAY, family: 'yearly' });
-    const h = loadHistory(db.sqlite!, { asOf: TODAY, days: 548, horizon: 28 });
+    const h = await loadHistory(db, { asOf: TODAY, days: 548, horizon: 28 });
     // Per series: mean demand in the best and the worst 30-day window of the day-of-year cycle.
     const peaks: number[] = [];
     let strong = 0;

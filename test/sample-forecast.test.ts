@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(async () => db.close());
 
 test('weekly profile and promotion uplift recovered per category (log scale, within 0.08)', async () => {
-  const h = loadHistory(db.sqlite!, { asOf: CUT, days: 700, horizon: 28 });
+  const h = await loadHistory(db, { asOf: CUT, days: 700, horizon: 28 });
   const fast = new Set(truth.filter((t) => t.demandClass === 'fast').map((t) => t.sku));
   const idx = h.refs.map((r, i) => (fast.has(r.sku) ? i : -1)).filter((i) => i >= 0);
   const fit = await fitRegression(idx.map((i) => h.series[i]), { startDay: h.startDay, T: h.T, H: 28, holidays: h.holidays, nHolidays: h.holidayNames.length, yearlyOrder: 4, months: true });

@@ -71,7 +71,7 @@ test('a worse canary is rolled back after its trial days, and the previous model
   expect(after.n).toBe(0);
 });
 
-test('a deliberately worse challenger is never promoted; a perfect one is, only where it won every week', () => {
+test('a deliberately worse challenger is never promoted; a perfect one is, only where it won every week', async () => {
   const q = db.sqlite!;
   const before = q.prepare(`select id, algorithm from models where status = 'active' order by id`).all();
   const worse = promoteChallenger(ctx(db, TODAY), { weeks: 2 });
@@ -87,7 +87,7 @@ test('a deliberately worse challenger is never promoted; a perfect one is, only 
 
   // The same days, scored again with a challenger that knew the sales.
   for (let d = DAY0; d < TODAY; d = addDays(d, 1)) writeChallenger(db, d, (y, a) => a ?? 0);
-  scoreRoles(ctx(db, TODAY), 15);
+  await scoreRoles(ctx(db, TODAY), 15);
   const better = promoteChallenger(ctx(db, TODAY), { weeks: 2 });
   const promoted = better.rows.filter((r) => r.decision === 'promoted');
   expect(promoted.length).toBeGreaterThan(0);

@@ -19,7 +19,7 @@ export interface DemoResult {
   train: Record<string, unknown>;
   trainSeconds: number;
   batch: BatchResult;
-  kpis: ReturnType<typeof computeKpis>;
+  kpis: Awaited<ReturnType<typeof computeKpis>>;
   topUrgent: Record<string, unknown>[];
 }
 
@@ -40,5 +40,5 @@ export async function runDemo(db: Db, base: Omit<JobContext, 'db' | 'sqlite'>, o
   const batch = await runBatch(ctx, { kind: 'nightly', fresh: true });
   const series = (sqlite.prepare('select count(distinct product_id || \':\' || location_id) as n from forecasts where run_date = ?').get(base.asOf) as { n: number }).n;
   const top = await topUrgentJob.run(ctx, { n: 5 });
-  return { db: db.location, sampleCreated: !hasData, series, train: train.summary, trainSeconds, batch, kpis: computeKpis(ctx), topUrgent: top.rows ?? [] };
+  return { db: db.location, sampleCreated: !hasData, series, train: train.summary, trainSeconds, batch, kpis: await computeKpis(ctx), topUrgent: top.rows ?? [] };
 }

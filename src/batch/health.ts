@@ -61,13 +61,13 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
       const ok = last.status === 'success' && age <= 1;
       add('last batch', ok ? 'ok' : 'warn', `run date ${last.run_date} (${age} day(s) ago), ${last.status}${last.finished_at ? ', finished ' + last.finished_at : ''}`);
     }
-    const cov = salesCoverage(s, config.asOf);
+    const cov = await salesCoverage(db, config.asOf);
     const stale = cov.filter((c) => c.missingDays > config.data.maxStalenessDays);
     if (!cov.length) add('sales data', 'warn', 'no sales before today; run `optiflow import sales FILE`');
     else if (stale.length)
       add('sales data', 'fail', `sales end on ${stale.map((c) => `${c.lastSale} at ${c.location}`).slice(0, 5).join(', ')}, ${stale[0].missingDays} day(s) before ${config.asOf} (limit data.maxStalenessDays = ${config.data.maxStalenessDays}); forecasts would read missing days as zero demand: run \`optiflow import sales FILE\``);
     else add('sales data', 'ok', `sales up to ${cov.map((c) => c.lastSale).sort()[0]} at every location`);
-    const noStock = seriesWithoutStock(s, config.asOf);
+    const noStock = await seriesWithoutStock(db, config.asOf);
     add('stock data', noStock ? 'warn' : 'ok', noStock ? `${noStock} series have no stock record (stock unknown: no stock alert for them); run \`${STOCK_FIX}\`` : 'every series has a stock record');
     const nf = (s.prepare('select count(distinct product_id || \':\' || location_id) as n from forecasts where run_date = ?').get(config.asOf) as { n: number }).n;
     add('forecasts today', nf ? 'ok' : 'warn', nf ? `${nf} series forecast for ${config.asOf}` : `no forecasts for ${config.asOf}; run \`optiflow batch\``);

@@ -69,7 +69,7 @@ export function registerPlanning(program: Command, action: Action): void {
     .option('--top <n>', 'correlated pairs to show', intOption('--top', 1), 5)
     .addHelpText('after', '\nExample:\n  optiflow patterns SKU-00042')
     .action(action(async (ctx, sku: string | undefined, o: { location?: string; top: number }) => {
-      const r = analysePatterns(await jobContext(ctx), { sku, location: o.location, top: o.top });
+      const r = await analysePatterns(await jobContext(ctx), { sku, location: o.location, top: o.top });
       if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
       if (sku) {
         const s = r.series[0];

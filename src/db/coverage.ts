@@ -10,10 +10,13 @@
  * Stock: a series with no stock row before the run date has unknown stock; it
  * gets no stock-out, overstock or expiry alert (src/jobs/alerts.ts).
  */
-import type BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
 import { addDays, daysBetween } from '../dates.js';
 import { OptiflowError } from '../errors.js';
 import type { Config } from '../config.js';
+import type { Db } from './connection.js';
+import { qOf, type DbOrQ } from './handle.js';
+import { num } from './query.js';
 
 export interface LocationCoverage {
   location: string;
@@ -30,18 +33,14 @@ export class StaleDataError extends OptiflowError {
   }
 }
 
-/** Last sales date per location (point lookups on the sales key, one per series). */
-export function salesCoverage(sqlite: BetterSqlite3.Database, asOf: string): LocationCoverage[] {
-  const series = sqlite
-    .prepare(
-      `select p.id as p, l.id as l, l.code as location from products p cross join locations l
-       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id and s.date < ?)`,
-    )
-    .all(asOf) as { p: number; l: number; location: string }[];
-  const last = sqlite.prepare('select max(date) as d from sales where product_id = ? and location_id = ? and date < ?').pluck();
+/** Last sales date per location (one query: the last sale of each active series, by its primary key). */
+export async function salesCoverage(db: DbOrQ, asOf: string): Promise<LocationCoverage[]> {
+  const r = await sql<{ location: string; d: string | null }>`select l.code as location,
+       (select max(s.date) from sales s where s.product_id = p.id and s.location_id = l.id and s.date < ${asOf}) as d
+     from products p cross join locations l where p.active = 1`.execute(qOf(db));
   const byLocation = new Map<string, string>();
-  for (const s of series) {
-    const d = last.get(s.p, s.l, asOf) as string | null;
+  for (const s of r.rows) {
+    const d = s.d;
     if (d && (byLocation.get(s.location) ?? '') < d) byLocation.set(s.location, d);
   }
   const yesterday = addDays(asOf, -1);
@@ -49,8 +48,8 @@ export function salesCoverage(sqlite: BetterSqlite3.Database, asOf: string): Loc
 }
 
 /** Locations whose sales end more than the allowed staleness before the run date. */
-export function staleLocations(sqlite: BetterSqlite3.Database, asOf: string, maxStalenessDays: number): LocationCoverage[] {
-  return salesCoverage(sqlite, asOf).filter((c) => c.missingDays > maxStalenessDays);
+export async function staleLocations(db: DbOrQ, asOf: string, maxStalenessDays: number): Promise<LocationCoverage[]> {
+  return (await salesCoverage(db, asOf)).filter((c) => c.missingDays > maxStalenessDays);
 }
 
 /** The refusal message: which data ends when, and the two ways out. */
@@ -65,23 +64,18 @@ export function staleMessage(stale: LocationCoverage[], asOf: string, maxStalene
 }
 
 /** Throws StaleDataError (exit 1) when any location's sales end too early; the jobs call it first. */
-export function requireCoverage(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Pick<Config, 'data'> }): void {
+export async function requireCoverage(ctx: { db: Db; asOf: string; config: Pick<Config, 'data'> }): Promise<void> {
   const max = ctx.config.data.maxStalenessDays;
-  const stale = staleLocations(ctx.sqlite, ctx.asOf, max);
+  const stale = await staleLocations(ctx.db, ctx.asOf, max);
   if (stale.length) throw new StaleDataError(staleMessage(stale, ctx.asOf, max));
 }
 
 /** Active series that sell but have no stock row before the run date: their stock is unknown. */
-export function seriesWithoutStock(sqlite: BetterSqlite3.Database, asOf: string): number {
-  return (
-    sqlite
-      .prepare(
-        `select count(*) as n from products p cross join locations l
-         where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id and s.date < ?)
-           and not exists (select 1 from stock_levels k where k.product_id = p.id and k.location_id = l.id and k.date < ?)`,
-      )
-      .get(asOf, asOf) as { n: number }
-  ).n;
+export async function seriesWithoutStock(db: DbOrQ, asOf: string): Promise<number> {
+  const r = await sql<{ n: number | string }>`select count(*) as n from products p cross join locations l
+       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id and s.date < ${asOf})
+         and not exists (select 1 from stock_levels k where k.product_id = p.id and k.location_id = l.id and k.date < ${asOf})`.execute(qOf(db));
+  return num(r.rows[0]?.n);
 }
 
 /** How `optiflow` tells people to supply stock data. */

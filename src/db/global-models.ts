@@ -4,7 +4,8 @@
  * one trained before their run date. One row is active at a time; saving a
  * new one retires the previous ones in the same transaction.
  */
-import type BetterSqlite3 from 'better-sqlite3';
+import { inTransaction, num } from './query.js';
+import { qOf, type DbOrQ } from './handle.js';
 import { globalFromJSON, globalSummary, type GlobalModel } from '../ml/global-model.js';
 
 export interface StoredGlobalModel {
@@ -16,19 +17,21 @@ export interface StoredGlobalModel {
 }
 
 /** Saves a fitted model as the active one (train_end: the last day it saw, ISO). Returns its id. */
-export function saveGlobalModel(
-  sqlite: BetterSqlite3.Database,
+export async function saveGlobalModel(
+  db: DbOrQ,
   m: { model: GlobalModel; trainedAt: string; trainEnd: string; metrics?: Record<string, unknown> },
-): number {
+): Promise<number> {
   const params = JSON.stringify(globalSummary(m.model));
   const body = JSON.stringify(m.model.toJSON());
-  return sqlite.transaction(() => {
-    sqlite.prepare(`update global_models set status = 'retired' where status = 'active'`).run();
-    const r = sqlite
-      .prepare(`insert into global_models (trained_at, train_end, params, model, metrics, status) values (?, ?, ?, ?, ?, 'active')`)
-      .run(m.trainedAt, m.trainEnd, params, body, JSON.stringify(m.metrics ?? {}));
-    return Number(r.lastInsertRowid);
-  })();
+  return inTransaction(qOf(db), async (trx) => {
+    await trx.updateTable('global_models').set({ status: 'retired' }).where('status', '=', 'active').execute();
+    const r = await trx
+      .insertInto('global_models')
+      .values({ trained_at: m.trainedAt, train_end: m.trainEnd, params, model: body, metrics: JSON.stringify(m.metrics ?? {}), status: 'active' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return num(r.id);
+  });
 }
 
 /**
@@ -38,10 +41,16 @@ export function saveGlobalModel(
  * when there is none (the caller names the fix: `optiflow train`). A stored
  * model this version cannot read throws with the same advice.
  */
-export function loadGlobalModel(sqlite: BetterSqlite3.Database, asOf: string): StoredGlobalModel | null {
-  const row = sqlite
-    .prepare(`select id, trained_at, train_end, model, metrics from global_models where train_end < ? order by status = 'active' desc, train_end desc, id desc limit 1`)
-    .get(asOf) as { id: number; trained_at: string; train_end: string; model: string; metrics: string } | undefined;
+export async function loadGlobalModel(db: DbOrQ, asOf: string): Promise<StoredGlobalModel | null> {
+  const row = await qOf(db)
+    .selectFrom('global_models')
+    .select(['id', 'trained_at', 'train_end', 'model', 'metrics'])
+    .where('train_end', '<', asOf)
+    .orderBy((e) => e.case().when('status', '=', 'active').then(0).else(1).end())
+    .orderBy('train_end', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   if (!row) return null;
-  return { id: row.id, trainedAt: row.trained_at, trainEnd: row.train_end, model: globalFromJSON(row.model), metrics: JSON.parse(row.metrics) as Record<string, unknown> };
+  return { id: num(row.id), trainedAt: row.trained_at, trainEnd: row.train_end, model: globalFromJSON(row.model), metrics: JSON.parse(row.metrics) as Record<string, unknown> };
 }

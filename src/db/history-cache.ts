@@ -14,7 +14,9 @@
  *   else as float64; prices as float32, whole cents (int32) or float64, the
  *   first that holds every value exactly;
  * - the file records the database it was built from (the `instance_id` of its
- *   `meta` table and its path) and the change counter it has seen;
+ *   `meta` table, and for a SQLite file its path; a PostgreSQL database is
+ *   known by its instance id alone, its URL is never written) and the change
+ *   counter it has seen;
  * - a CRC-32 covers the header and each series' block (key, demand, prices,
  *   flags); the units sold on censored days (the lower bound of their demand)
  *   are few, so they sit in the header, under its checksum.
@@ -25,9 +27,10 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync } from 
 import { dirname, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { writeFileAtomic } from '../atomic-file.js';
-import type BetterSqlite3 from 'better-sqlite3';
 import { dayNumber, fromDayNumber } from '../dates.js';
 import { describeIoError } from '../io/file-safety.js';
+import type { Db } from './connection.js';
+import { num } from './query.js';
 import { assemble, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
 const MAGIC = 'optiflow-history-cache-4';
@@ -123,15 +126,16 @@ interface DbIdentity {
   path: string;
 }
 
-/** The database the cache belongs to: its `meta.instance_id` and its file path. */
-export function dbIdentity(sqlite: BetterSqlite3.Database): DbIdentity {
+/** The database the cache belongs to: its `meta.instance_id`, and its file path for SQLite ('postgres' for a server: no URL, no credentials). */
+export async function dbIdentity(db: Db): Promise<DbIdentity> {
   let id = '';
   try {
-    id = (sqlite.prepare(`select value from meta where key = 'instance_id'`).get() as { value: string } | undefined)?.value ?? '';
+    id = (await db.kysely.selectFrom('meta').select('value').where('key', '=', 'instance_id').executeTakeFirst())?.value ?? '';
   } catch {
     // A database from before the meta table: identified by its path alone.
   }
-  return { id, path: sqlite.memory ? ':memory:' : resolve(sqlite.name) };
+  const path = db.dialect === 'postgres' ? 'postgres' : db.sqlite?.memory || db.location === ':memory:' ? ':memory:' : resolve(db.sqlite?.name ?? db.location);
+  return { id, path };
 }
 
 interface Header {
@@ -262,9 +266,9 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
 }
 
 /** Days [from, to) of `refs` read from the database into cache rows. */
-function fill(sqlite: BetterSqlite3.Database, c: CacheData, rows: number[], refs: SeriesRef[], from: number, to: number): void {
+async function fill(db: Db, c: CacheData, rows: number[], refs: SeriesRef[], from: number, to: number): Promise<void> {
   if (to <= from || !rows.length) return;
-  const read = readRange(sqlite, refs, fromDayNumber(from), fromDayNumber(to));
+  const read = await readRange(db, refs, fromDayNumber(from), fromDayNumber(to));
   rows.forEach((row, j) => {
     const off = from - c.startDay;
     c.y[row] = setValues(c.y[row], off, read[j].y, Y_ENCS);
@@ -284,14 +288,14 @@ export interface CacheLog {
   warn?: (m: string) => void;
 }
 
-export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions, file: string, log?: CacheLog | ((m: string) => void)): History {
+export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log?: CacheLog | ((m: string) => void)): Promise<History> {
   const say: CacheLog = typeof log === 'function' ? { debug: log, warn: log } : (log ?? {});
-  const refs = listSeries(sqlite, o.only);
+  const refs = await listSeries(db, o.only);
   const targetEnd = dayNumber(o.asOf);
   const targetStart = targetEnd - o.days;
-  const lastChange = (sqlite.prepare('select coalesce(max(id), 0) as id from data_changes').get() as { id: number }).id;
-  const db = dbIdentity(sqlite);
-  const read = readCache(file, db, lastChange);
+  const lastChange = num((await db.kysely.selectFrom('data_changes').select((e) => e.fn.max('id').as('id')).executeTakeFirst())?.id);
+  const identity = await dbIdentity(db);
+  const read = readCache(file, identity, lastChange);
   if (read && 'problem' in read) say.warn?.(`history cache ${file} ${read.problem}; rebuilding it from the database`);
   let c: CacheData | null = read && 'data' in read ? read.data : null;
   if (c && c.startDay > targetStart) c = null;
@@ -308,7 +312,7 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       c.promo.push(new Uint8Array(C));
       c.floor.push(null);
     }
-    fill(sqlite, c, refs.map((_, i) => i), refs, targetStart, targetEnd);
+    await fill(db, c, refs.map((_, i) => i), refs, targetStart, targetEnd);
     what = `built for ${refs.length} series x ${C} days`;
   } else {
     const cacheEnd = c.startDay + c.days;
@@ -335,12 +339,12 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
     const known = refs.filter((r) => index.has(seriesKey(r.productId, r.locationId)));
     const rows = known.map((r) => index.get(seriesKey(r.productId, r.locationId))!);
     // Days touched by imports since the file was written.
-    const changed = (sqlite.prepare('select min(min_date) as d from data_changes where id > ?').get(c.changeId) as { d: string | null }).d;
+    const changed = ((await db.kysely.selectFrom('data_changes').select((e) => e.fn.min('min_date').as('d')).where('id', '>', c.changeId).executeTakeFirst())?.d ?? null) as string | null;
     const redoFrom = changed ? Math.max(dayNumber(changed), c.startDay) : Infinity;
     const oldEnd = Math.min(cacheEnd, c.startDay + c.days);
-    if (redoFrom < oldEnd) fill(sqlite, c, rows, known, redoFrom, oldEnd);
+    if (redoFrom < oldEnd) await fill(db, c, rows, known, redoFrom, oldEnd);
     // New days.
-    fill(sqlite, c, rows, known, Math.max(oldEnd, c.startDay), c.startDay + c.days);
+    await fill(db, c, rows, known, Math.max(oldEnd, c.startDay), c.startDay + c.days);
     // New series: read whole.
     const fresh = refs.filter((r) => !index.has(seriesKey(r.productId, r.locationId)));
     for (const r of fresh) {
@@ -350,12 +354,12 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
       c.promo.push(new Uint8Array(c.days));
       c.floor.push(null);
     }
-    fill(sqlite, c, fresh.map((_, j) => index.size + j), fresh, c.startDay, c.startDay + c.days);
+    await fill(db, c, fresh.map((_, j) => index.size + j), fresh, c.startDay, c.startDay + c.days);
     c.changeId = lastChange;
     what = `updated (${redoFrom < oldEnd ? `days from ${fromDayNumber(redoFrom)} re-read, ` : ''}${Math.max(0, newEnd - cacheEnd)} new day(s), ${fresh.length} new series)`;
   }
   try {
-    writeCache(file, c, db);
+    writeCache(file, c, identity);
   } catch (e) {
     // The history in memory is right; only tomorrow's read is slower.
     say.warn?.(`history cache not saved: ${describeIoError(e, file)}`);
@@ -383,5 +387,5 @@ export function cachedHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions,
     };
   });
   c = null;
-  return assemble(sqlite, refs, rawArrays, o); // the price buffer is garbage once `rawArrays` is
+  return assemble(db, refs, rawArrays, o); // the price buffer is garbage once `rawArrays` is
 }

@@ -7,11 +7,15 @@
  * zero demand. Days before a series' first sale are unknown (not yet listed).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
 import { join } from 'node:path';
 import { addDays, dayNumber } from '../dates.js';
 import { stateDir, type Config } from '../config.js';
 import { cachedHistory } from './history-cache.js';
 import type { EngineSeries } from '../ml/engine.js';
+import type { Db } from './connection.js';
+import { chunks, fastSqlite, qOf, seriesValues, type DbOrQ } from './handle.js';
+import { num, numOrNull } from './query.js';
 
 export interface SeriesRef {
   productId: number;
@@ -44,19 +48,17 @@ export function seriesKey(productId: number, locationId: number): string {
   return `${productId}:${locationId}`;
 }
 
-export function listSeries(sqlite: BetterSqlite3.Database, only?: Set<string>): SeriesRef[] {
+/** Active series with sales (or whose like_sku sells at the location), ordered by product then location. */
+export async function listSeries(db: DbOrQ, only?: Set<string>): Promise<SeriesRef[]> {
   // Point lookups on the sales primary key: no scan of the sales table.
-  const rows = sqlite
-    .prepare(
-      `select p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category
+  const r = await sql<SeriesRef>`select p.id as "productId", l.id as "locationId", p.sku, l.code as location, coalesce(p.category, '') as category
        from products p cross join locations l
        where p.active = 1 and (exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id)
          -- a new product with a like_sku is forecast from the day that product sells at the location
          or (p.like_sku is not null and exists (select 1 from products q join sales s on s.product_id = q.id where q.sku = p.like_sku and s.location_id = l.id)))
-       order by p.id, l.id`,
-    )
-    .all() as SeriesRef[];
-  return only ? rows.filter((r) => only.has(seriesKey(r.productId, r.locationId))) : rows;
+       order by p.id, l.id`.execute(qOf(db));
+  const rows = r.rows.map((x) => ({ ...x, productId: num(x.productId), locationId: num(x.locationId) }));
+  return only ? rows.filter((x) => only.has(seriesKey(x.productId, x.locationId))) : rows;
 }
 
 /** Raw daily arrays of one series over a range of days. */
@@ -75,10 +77,101 @@ export interface RangeArrays {
 }
 
 /**
- * Reads days [from, to) of the given series with per-series range queries on
- * the primary keys (product, location, date), applying the censoring rule.
+ * One series' arrays from its rows: sales of the range, whether it sold before
+ * the range, the stock row carried into the range and the stock rows of the
+ * range (date order), applying the censoring rule.
  */
-export function readRange(sqlite: BetterSqlite3.Database, refs: { productId: number; locationId: number }[], from: string, to: string): RangeArrays[] {
+function seriesArrays(
+  L: number,
+  startDay: number,
+  soldBefore: boolean,
+  sales: Iterable<readonly [string, number, number | null, number]>,
+  carry: number | undefined,
+  stock: Iterable<readonly [string, number]>,
+): RangeArrays {
+  const y = new Float64Array(L).fill(NaN);
+  const promo = new Uint8Array(L);
+  const price = new Float64Array(L).fill(NaN);
+  let first = soldBefore ? 0 : L;
+  for (const [d, q, up, promoFlag] of sales) {
+    const t = dayNumber(d) - startDay;
+    y[t] = q;
+    if (t < first) first = t;
+    if (promoFlag) promo[t] = 1;
+    if (up !== null && up > 0) price[t] = up;
+  }
+  for (let t = first; t < L; t++) if (y[t] !== y[t]) y[t] = 0;
+  // Censoring: end-of-day stock 0 (rows are written when stock changes: carry forward).
+  let lastT = 0;
+  let lastV = carry !== undefined ? carry : NaN;
+  let floor: Float64Array | null = null;
+  const censor = (until: number) => {
+    if (lastV === 0)
+      for (let u = lastT; u < until; u++) {
+        if (y[u] > 0) (floor ??= new Float64Array(L))[u] = y[u];
+        y[u] = NaN;
+      }
+  };
+  for (const [d, v] of stock) {
+    const t = dayNumber(d) - startDay;
+    censor(t);
+    lastT = t;
+    lastV = v;
+  }
+  censor(L);
+  return { y, promo, price, lastStock: lastV, hasSale: first < L, floor };
+}
+
+/**
+ * Reads days [from, to) of the given series, applying the censoring rule.
+ * SQLite: per-series range reads on the primary keys (product, location, date),
+ * the fastest way through an embedded file. PostgreSQL (or a transaction): a
+ * few set-based queries per chunk of series (one network round trip each).
+ */
+export async function readRange(db: DbOrQ, refs: readonly { productId: number; locationId: number }[], from: string, to: string): Promise<RangeArrays[]> {
+  const sqlite = fastSqlite(db);
+  if (sqlite) return readRangeSqlite(sqlite, refs, from, to);
+  const q = qOf(db);
+  const startDay = dayNumber(from);
+  const L = dayNumber(to) - startDay;
+  const out: RangeArrays[] = [];
+  for (const part of chunks(refs, 1000)) {
+    const v = seriesValues(part);
+    const head = await sql<{ p: number; l: number; earlier: number | string; carry: number | null }>`with ${v}
+      select v.p, v.l,
+        case when exists (select 1 from sales s where s.product_id = v.p and s.location_id = v.l and s.date < ${from}) then 1 else 0 end as earlier,
+        (select k.on_hand from stock_levels k where k.product_id = v.p and k.location_id = v.l and k.date < ${from} order by k.date desc limit 1) as carry
+      from v`.execute(q);
+    const sales = await sql<{ p: number; l: number; date: string; quantity: number; unit_price: number | null; on_promo: number }>`with ${v}
+      select s.product_id as p, s.location_id as l, s.date, s.quantity, s.unit_price, s.on_promo
+      from sales s join v on s.product_id = v.p and s.location_id = v.l where s.date >= ${from} and s.date < ${to}`.execute(q);
+    const stock = await sql<{ p: number; l: number; date: string; on_hand: number }>`with ${v}
+      select k.product_id as p, k.location_id as l, k.date, k.on_hand
+      from stock_levels k join v on k.product_id = v.p and k.location_id = v.l where k.date >= ${from} and k.date < ${to}
+      order by k.product_id, k.location_id, k.date`.execute(q);
+    const key = (p: unknown, l: unknown) => `${num(p)}:${num(l)}`;
+    const salesBy = new Map<string, [string, number, number | null, number][]>();
+    for (const r of sales.rows) {
+      const k = key(r.p, r.l);
+      (salesBy.get(k) ?? salesBy.set(k, []).get(k)!).push([r.date, num(r.quantity), numOrNull(r.unit_price), num(r.on_promo)]);
+    }
+    const stockBy = new Map<string, [string, number][]>();
+    for (const r of stock.rows) {
+      const k = key(r.p, r.l);
+      (stockBy.get(k) ?? stockBy.set(k, []).get(k)!).push([r.date, num(r.on_hand)]);
+    }
+    const headBy = new Map(head.rows.map((r) => [key(r.p, r.l), r]));
+    for (const r of part) {
+      const k = key(r.productId, r.locationId);
+      const h = headBy.get(k);
+      out.push(seriesArrays(L, startDay, !!h && num(h.earlier) === 1, salesBy.get(k) ?? [], h && h.carry !== null ? num(h.carry) : undefined, stockBy.get(k) ?? []));
+    }
+  }
+  return out;
+}
+
+/** The SQLite fast path of readRange: prepared point/range statements on the primary keys. */
+function readRangeSqlite(sqlite: BetterSqlite3.Database, refs: readonly { productId: number; locationId: number }[], from: string, to: string): RangeArrays[] {
   const startDay = dayNumber(from);
   const L = dayNumber(to) - startDay;
   const salesQ = sqlite.prepare('select date, quantity, unit_price, on_promo from sales where product_id = ? and location_id = ? and date >= ? and date < ?').raw(true);
@@ -86,49 +179,26 @@ export function readRange(sqlite: BetterSqlite3.Database, refs: { productId: num
   const carryQ = sqlite.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date < ? order by date desc limit 1').raw(true);
   const stockQ = sqlite.prepare('select date, on_hand from stock_levels where product_id = ? and location_id = ? and date >= ? and date < ?').raw(true);
   return refs.map(({ productId: p, locationId: l }) => {
-    const y = new Float64Array(L).fill(NaN);
-    const promo = new Uint8Array(L);
-    const price = new Float64Array(L).fill(NaN);
-    let first = earlierQ.get(p, l, from) ? 0 : L;
-    for (const [d, q, up, promoFlag] of salesQ.all(p, l, from, to) as [string, number, number | null, number][]) {
-      const t = dayNumber(d) - startDay;
-      y[t] = q;
-      if (t < first) first = t;
-      if (promoFlag) promo[t] = 1;
-      if (up !== null && up > 0) price[t] = up;
-    }
-    for (let t = first; t < L; t++) if (y[t] !== y[t]) y[t] = 0;
-    // Censoring: end-of-day stock 0 (rows are written when stock changes: carry forward).
     const carry = carryQ.get(p, l, from) as [number] | undefined;
-    let lastT = 0;
-    let lastV = carry ? carry[0] : NaN;
-    let floor: Float64Array | null = null;
-    const censor = (until: number) => {
-      if (lastV === 0)
-        for (let u = lastT; u < until; u++) {
-          if (y[u] > 0) (floor ??= new Float64Array(L))[u] = y[u];
-          y[u] = NaN;
-        }
-    };
-    for (const [d, v] of stockQ.all(p, l, from, to) as [string, number][]) {
-      const t = dayNumber(d) - startDay;
-      censor(t);
-      lastT = t;
-      lastV = v;
-    }
-    censor(L);
-    return { y, promo, price, lastStock: lastV, hasSale: first < L, floor };
+    return seriesArrays(
+      L,
+      startDay,
+      !!earlierQ.get(p, l, from),
+      salesQ.all(p, l, from, to) as [string, number, number | null, number][],
+      carry ? carry[0] : undefined,
+      stockQ.all(p, l, from, to) as [string, number][],
+    );
   });
 }
 
-export function loadHistory(sqlite: BetterSqlite3.Database, o: HistoryOptions): History {
-  const refs = listSeries(sqlite, o.only);
-  const raw = readRange(sqlite, refs, addDays(o.asOf, -o.days), o.asOf);
-  return assemble(sqlite, refs, raw, o);
+export async function loadHistory(db: DbOrQ, o: HistoryOptions): Promise<History> {
+  const refs = await listSeries(db, o.only);
+  const raw = await readRange(db, refs, addDays(o.asOf, -o.days), o.asOf);
+  return assemble(db, refs, raw, o);
 }
 
 /** Engine series from raw arrays: holidays and future promotions from `events`, relative log price. */
-export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | null }[], o: HistoryOptions): History {
+export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | null }[], o: HistoryOptions): Promise<History> {
   const end = dayNumber(o.asOf);
   const startDay = end - o.days;
   const T = o.days;
@@ -147,9 +217,15 @@ export function assemble(sqlite: BetterSqlite3.Database, refs: SeriesRef[], raw:
     return out;
   });
   // Events: holidays (global) for the regression calendar; promotions per product/category for the promo flag.
-  const events = sqlite
-    .prepare(`select e.name, e.kind, e.start_date, e.end_date, e.product_id, e.category, e.location_id from events e where e.start_date < ? and e.end_date >= ?`)
-    .all(addDays(o.asOf, H), from) as { name: string; kind: string; start_date: string; end_date: string; product_id: number | null; category: string | null; location_id: number | null }[];
+  const events = (
+    await qOf(db)
+      .selectFrom('events')
+      .select(['name', 'kind', 'start_date', 'end_date', 'product_id', 'category', 'location_id'])
+      .where('start_date', '<', addDays(o.asOf, H))
+      .where('end_date', '>=', from)
+      .orderBy('id')
+      .execute()
+  ).map((e) => ({ ...e, product_id: numOrNull(e.product_id), location_id: numOrNull(e.location_id) })) as { name: string; kind: string; start_date: string; end_date: string; product_id: number | null; category: string | null; location_id: number | null }[];
   const holidayNames: string[] = [];
   const holidays = new Map<number, number>();
   for (const e of events) {
@@ -243,21 +319,23 @@ export function sliceHistory(h: History, days: number, horizon: number): History
  * state folder (config `historyCache`, on by default), and within a batch run
  * loaded once (the longest window any nightly job reads) and shared as slices.
  */
-export function historyFor(ctx: { sqlite: BetterSqlite3.Database; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void; warn: (m: string) => void } }, days: number, horizon: number): History {
+export async function historyFor(ctx: { db: Db; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void; warn: (m: string) => void } }, days: number, horizon: number): Promise<History> {
   const load = (d: number, h: number) =>
     ctx.config.historyCache
-      ? cachedHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), { debug: (m) => ctx.log?.debug(m), warn: (m) => ctx.log?.warn(m) })
-      : loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: d, horizon: h });
+      ? cachedHistory(ctx.db, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), { debug: (m) => ctx.log?.debug(m), warn: (m) => ctx.log?.warn(m) })
+      : loadHistory(ctx.db, { asOf: ctx.asOf, days: d, horizon: h });
   if (!ctx.cache) return load(days, horizon);
   const fullDays = Math.max(days, ctx.config.train.historyDays, 400);
   const fullH = Math.max(horizon, ctx.config.horizon);
   const key = `history:${ctx.asOf}:${fullDays}:${fullH}`;
-  let h = ctx.cache.get(key) as History | undefined;
+  // The promise is shared: jobs running side by side wait for one load.
+  let h = ctx.cache.get(key) as Promise<History> | undefined;
   if (!h) {
     h = load(fullDays, fullH);
     ctx.cache.set(key, h);
+    h.catch(() => ctx.cache?.delete(key));
   }
-  return sliceHistory(h, days, horizon);
+  return sliceHistory(await h, days, horizon);
 }
 
 /** Only the series in `only` ("productId:locationId"). */

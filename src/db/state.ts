@@ -1,12 +1,16 @@
 /**
  * The current state of each series for alerts, suggest and optimize: stock on
  * hand, open orders by arrival day, today's forecast, supplier terms, the
- * active model's backtest errors and the inventory policy. Point queries on
- * primary keys, so one series or thirty thousand cost what they need.
+ * active model's backtest errors and the inventory policy. A job reading many
+ * series loads them all first (`StateReader.preload`: one query per table, or
+ * per chunk of series), then reads each series from memory; one series
+ * (`StateReader.readOne`) costs a handful of point queries.
  */
-import type BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
 import { addDays, dayNumber, daysBetween } from '../dates.js';
-import { modelsInForce, openOrdersOn, stockReader, STOCK_BEFORE_SQL, MODEL_IN_FORCE_WHERE, OPEN_ORDER_WHERE } from './snapshot.js';
+import { modelsInForce, openOrdersOn, stockOn, type StockTable } from './snapshot.js';
+import { chunks, fastSqlite, qOf, seriesValues, type DbOrQ, type SeriesId } from './handle.js';
+import { num, numOrNull } from './query.js';
 import { supplierReceiptStats } from './lead-times.js';
 import { planningLeadTime, type ReceiptStats } from '../inventory/lead-times.js';
 import { parseReviewDays } from '../inventory/review.js';
@@ -81,78 +85,122 @@ interface Preloaded {
   suppliers: Map<number, SupplierTerms>;
   params: Map<string, Params>;
   policies: Map<string, Policy>;
+  stock: StockTable;
+  forecasts: Map<string, ForecastRows>;
+}
+
+type ForecastRows = [string, number, number, number][];
+
+const SUPPLIER_COLS = sql`s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost, s.review_days, s.min_order_value,
+         (select count(*) from supplier_products x where x.supplier_id = s.id) as n_products`;
+
+function supplierRow<T extends SupplierRow>(r: T): T {
+  return {
+    ...r, id: num(r.id), lead_time_days: num(r.lead_time_days), lead_time_sd_days: num(r.lead_time_sd_days), order_cost: num(r.order_cost), pack_size: num(r.pack_size),
+    min_order_qty: num(r.min_order_qty), unit_cost: num(r.unit_cost), min_order_value: numOrNull(r.min_order_value), n_products: num(r.n_products),
+  };
+}
+
+function policyRow(p: Record<string, unknown>): PolicyRow {
+  return { reorder_point: num(p.reorder_point), order_up_to: num(p.order_up_to), service_level: num(p.service_level), safety_stock: num(p.safety_stock), abc: p.abc as string, xyz: p.xyz as string };
+}
+
+/** Forecast rows (date, yhat, lo, hi) of one run for the given series. SQLite: a primary-key range per series; PostgreSQL: one query per chunk. */
+async function forecastsOf(db: DbOrQ, runDate: string, series: readonly SeriesId[]): Promise<Map<string, ForecastRows>> {
+  const out = new Map<string, ForecastRows>();
+  const sqlite = fastSqlite(db);
+  if (sqlite) {
+    const q = sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true);
+    for (const { productId: p, locationId: l } of series) out.set(`${p}:${l}`, q.all(p, l, runDate) as ForecastRows);
+    return out;
+  }
+  for (const r of series) out.set(`${r.productId}:${r.locationId}`, []);
+  for (const part of chunks(series, 2000)) {
+    const r = await sql<{ p: number; l: number; date: string; yhat: number; yhat_lo: number; yhat_hi: number }>`with ${seriesValues(part)}
+      select f.product_id as p, f.location_id as l, f.date, f.yhat, f.yhat_lo, f.yhat_hi from forecasts f join v on f.product_id = v.p and f.location_id = v.l
+      where f.run_date = ${runDate} order by f.product_id, f.location_id, f.date`.execute(qOf(db));
+    for (const x of r.rows) {
+      const k = `${num(x.p)}:${num(x.l)}`;
+      (out.get(k) ?? out.set(k, []).get(k)!).push([x.date, num(x.yhat), num(x.yhat_lo), num(x.yhat_hi)]);
+    }
+  }
+  return out;
 }
 
 export class StateReader {
-  private q: Record<string, BetterSqlite3.Statement>;
   private pre: Preloaded | null = null;
-  private receipts: Map<number, ReceiptStats> | null = null;
-  /** Receipt statistics per supplier as of today, read once. */
-  private receiptStats(): Map<number, ReceiptStats> {
-    return (this.receipts ??= supplierReceiptStats(this.sqlite, this.asOf));
-  }
-  private receiptStatsOf(supplierId: number): ReceiptStats | undefined {
-    return this.receipts ? this.receipts.get(supplierId) : supplierReceiptStats(this.sqlite, this.asOf, supplierId).get(supplierId);
-  }
-  constructor(private sqlite: BetterSqlite3.Database, readonly asOf: string, readonly runDate: string = asOf) {
-    this.q = {
-      stock: sqlite.prepare(STOCK_BEFORE_SQL),
-      orders: sqlite.prepare(`select id, quantity, expected_on from purchase_orders where product_id = :p and location_id = :l and ${OPEN_ORDER_WHERE} order by id`),
-      forecast: sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true),
-      supplier: sqlite.prepare(
-        `select s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost, s.review_days, s.min_order_value,
-         (select count(*) from supplier_products x where x.supplier_id = s.id) as n_products
-         from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
-         where sp.product_id = ? order by sp.is_primary desc, s.lead_time_days limit 1`,
-      ),
-      breaks: sqlite.prepare('select min_qty, unit_cost from price_breaks where supplier_id = ? and product_id = ? order by min_qty'),
-      model: sqlite.prepare(`select params from models where product_id = :p and location_id = :l and ${MODEL_IN_FORCE_WHERE} order by version desc limit 1`),
-      policy: sqlite.prepare('select * from inventory_policies where product_id = ? and location_id = ?'),
-    };
-  }
+  constructor(private db: DbOrQ, readonly asOf: string, readonly runDate: string = asOf) {}
 
   /**
    * Reads every series' open orders, supplier terms, model parameters and
-   * policies in one pass each, for jobs that read all series (alerts, optimize).
+   * policies in one pass each, and the stock and forecasts of `series`, for
+   * jobs that read many series (alerts, optimize); then `read` is synchronous.
    */
-  preload(): this {
+  async preload(series: readonly SeriesId[]): Promise<this> {
+    const q = qOf(this.db);
     const k = (p: number, l: number) => `${p}:${l}`;
     const orders = new Map<string, { id: number; quantity: number; expectedOn: string }[]>();
-    for (const o of openOrdersOn(this.sqlite, this.asOf)) {
+    for (const o of await openOrdersOn(this.db, this.asOf)) {
       const key = k(o.productId, o.locationId);
       (orders.get(key) ?? orders.set(key, []).get(key)!).push({ id: o.id, quantity: o.quantity, expectedOn: o.expectedOn });
     }
+    const receipts = await supplierReceiptStats(this.db, this.asOf);
     const suppliers = new Map<number, SupplierTerms>();
     const breaks = new Map<string, { minQty: number; unitCost: number }[]>();
-    for (const b of this.sqlite.prepare('select supplier_id, product_id, min_qty, unit_cost from price_breaks order by min_qty').all() as { supplier_id: number; product_id: number; min_qty: number; unit_cost: number }[]) {
-      const key = k(b.supplier_id, b.product_id);
-      (breaks.get(key) ?? breaks.set(key, []).get(key)!).push({ minQty: b.min_qty, unitCost: b.unit_cost });
+    for (const b of await q.selectFrom('price_breaks').select(['supplier_id', 'product_id', 'min_qty', 'unit_cost']).orderBy('min_qty').execute()) {
+      const key = k(num(b.supplier_id), num(b.product_id));
+      (breaks.get(key) ?? breaks.set(key, []).get(key)!).push({ minQty: num(b.min_qty), unitCost: num(b.unit_cost) });
     }
-    for (const s of this.sqlite
-      .prepare(
-        `select sp.product_id, s.id, s.code, coalesce(s.name, s.code) as name, s.lead_time_days, s.lead_time_sd_days, s.order_cost, sp.pack_size, sp.min_order_qty, coalesce(sp.unit_cost, p.unit_cost) as unit_cost, s.review_days, s.min_order_value,
-         (select count(*) from supplier_products x where x.supplier_id = s.id) as n_products
+    const sup = await sql<SupplierRow & { product_id: number }>`select sp.product_id, ${SUPPLIER_COLS}
          from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
-         order by sp.product_id, sp.is_primary desc, s.lead_time_days`,
-      )
-      .all() as (SupplierRow & { product_id: number })[]) {
+         order by sp.product_id, sp.is_primary desc, s.lead_time_days`.execute(q);
+    for (const raw of sup.rows) {
+      const s = supplierRow(raw);
+      const pid = num(raw.product_id);
       // The same choice as the single-series query: primary first, then the shortest lead time.
-      if (!suppliers.has(s.product_id)) suppliers.set(s.product_id, toSupplier(s, breaks.get(k(s.id, s.product_id)) ?? [], this.receiptStats().get(s.id)));
+      if (!suppliers.has(pid)) suppliers.set(pid, toSupplier(s, breaks.get(k(s.id, pid)) ?? [], receipts.get(s.id)));
     }
     const params = new Map<string, Params>();
-    for (const m of modelsInForce(this.sqlite, this.asOf)) params.set(k(m.productId, m.locationId), JSON.parse(m.params));
+    for (const m of await modelsInForce(this.db, this.asOf)) params.set(k(m.productId, m.locationId), JSON.parse(m.params));
     const policies = new Map<string, Policy>();
-    for (const p of this.sqlite.prepare('select * from inventory_policies').all() as (PolicyRow & { product_id: number; location_id: number })[])
-      policies.set(k(p.product_id, p.location_id), toPolicy(p));
-    this.pre = { orders, suppliers, params, policies };
+    for (const p of await q.selectFrom('inventory_policies').selectAll().execute())
+      policies.set(k(num(p.product_id), num(p.location_id)), toPolicy(policyRow(p as unknown as Record<string, unknown>)));
+    const stock = await stockOn(this.db, this.asOf, series);
+    const forecasts = await forecastsOf(this.db, this.runDate, series);
+    this.pre = { orders, suppliers, params, policies, stock, forecasts };
     return this;
   }
 
-  /** Today's part of the run's forecast, along the primary key (product, location, run_date, date): contiguous rows. */
-  private forecastOf(p: number, l: number): { yhat: Float64Array; lo: Float64Array; hi: Float64Array } {
+  /** One series' state, read with point queries (no preload): what `suggest` and the report read. */
+  async readOne(ref: ProductRef): Promise<SeriesState> {
+    const q = qOf(this.db);
+    const { productId: p, locationId: l } = ref;
+    const key = `${p}:${l}`;
+    const orders = (await openOrdersOn(this.db, this.asOf, ref)).map((o) => ({ id: o.id, quantity: o.quantity, expectedOn: o.expectedOn }));
+    const sr = (
+      await sql<SupplierRow>`select ${SUPPLIER_COLS}
+         from supplier_products sp join suppliers s on s.id = sp.supplier_id join products p on p.id = sp.product_id
+         where sp.product_id = ${p} order by sp.is_primary desc, s.lead_time_days limit 1`.execute(q)
+    ).rows[0];
+    let supplier: SupplierTerms | null = null;
+    if (sr) {
+      const s = supplierRow(sr);
+      const br = await q.selectFrom('price_breaks').select(['min_qty', 'unit_cost']).where('supplier_id', '=', s.id).where('product_id', '=', p).orderBy('min_qty').execute();
+      const receipts = await supplierReceiptStats(this.db, this.asOf, s.id);
+      supplier = toSupplier(s, br.map((b) => ({ minQty: num(b.min_qty), unitCost: num(b.unit_cost) })), receipts.get(s.id));
+    }
+    const models = await modelsInForce(this.db, this.asOf, ref);
+    const params: Params = models.length ? (JSON.parse(models[models.length - 1].params) as Params) : {};
+    const pol = await q.selectFrom('inventory_policies').selectAll().where('product_id', '=', p).where('location_id', '=', l).executeTakeFirst();
+    const stock = await stockOn(this.db, this.asOf, [ref]);
+    const forecasts = await forecastsOf(this.db, this.runDate, [ref]);
+    return this.build(ref, stock(p, l), forecasts.get(key) ?? [], orders, supplier, params, pol ? toPolicy(policyRow(pol as unknown as Record<string, unknown>)) : null);
+  }
+
+  /** Today's part of the run's forecast rows, by day from today. */
+  private forecastArrays(rows: ForecastRows): { yhat: Float64Array; lo: Float64Array; hi: Float64Array } {
     const base = dayNumber(this.runDate);
     const offset = daysBetween(this.runDate, this.asOf);
-    const rows = this.q.forecast.all(p, l, this.runDate) as [string, number, number, number][];
     const n = Math.max(0, rows.length - offset);
     const f = { yhat: new Float64Array(n), lo: new Float64Array(n), hi: new Float64Array(n) };
     for (const [d, y, lo, hi] of rows) {
@@ -165,41 +213,36 @@ export class StateReader {
     return f;
   }
 
+  /** A preloaded series' state (call `preload` with the series first). */
   read(ref: ProductRef): SeriesState {
+    const pre = this.pre;
+    if (!pre) throw new Error('StateReader.read before preload: call preload(series) or readOne(series)');
     const { productId: p, locationId: l } = ref;
     const key = `${p}:${l}`;
-    const pre = this.pre;
-    const st = this.q.stock.get(p, l, this.asOf) as { on_hand: number; date: string } | undefined;
-    const { yhat, lo, hi } = this.forecastOf(p, l);
+    const rows = pre.forecasts.get(key);
+    if (!rows) throw new Error(`StateReader.read: series ${key} was not preloaded`);
+    return this.build(ref, pre.stock(p, l), rows, pre.orders.get(key) ?? [], pre.suppliers.get(p) ?? null, pre.params.get(key) ?? {}, pre.policies.get(key) ?? null);
+  }
+
+  private build(
+    ref: ProductRef,
+    st: { onHand: number; date: string } | undefined,
+    forecastRows: ForecastRows,
+    openOrders: { id: number; quantity: number; expectedOn: string }[],
+    supplier: SupplierTerms | null,
+    params: Params,
+    policy: Policy | null,
+  ): SeriesState {
+    const { yhat, lo, hi } = this.forecastArrays(forecastRows);
     const n = yhat.length;
-    const openOrders = pre
-      ? pre.orders.get(key) ?? []
-      : (this.q.orders.all({ p, l, day: this.asOf }) as { id: number; quantity: number; expected_on: string }[]).map((o) => ({ id: o.id, quantity: o.quantity, expectedOn: o.expected_on }));
     // Receipts by day: the forecast horizon, or further when an open order arrives later.
     let last = n;
     for (const o of openOrders) last = Math.max(last, daysBetween(this.asOf, o.expectedOn) + 1);
     const receipts = new Float64Array(Math.max(last, 1));
     for (const o of openOrders) receipts[Math.max(0, daysBetween(this.asOf, o.expectedOn))] += o.quantity;
-    const s = pre ? undefined : (this.q.supplier.get(p) as SupplierRow | undefined);
-    const supplier: SupplierTerms | null = pre
-      ? pre.suppliers.get(p) ?? null
-      : s
-      ? toSupplier(s, (this.q.breaks.all(s.id, p) as { min_qty: number; unit_cost: number }[]).map((b) => ({ minQty: b.min_qty, unitCost: b.unit_cost })), this.receiptStatsOf(s.id))
-      : null;
-    let params: Params = {};
-    let policy: Policy | null = null;
-    if (pre) {
-      params = pre.params.get(key) ?? {};
-      policy = pre.policies.get(key) ?? null;
-    } else {
-      const m = this.q.model.get({ p, l, day: this.asOf }) as { params: string } | undefined;
-      if (m) params = JSON.parse(m.params) as Params;
-      const pol = this.q.policy.get(p, l) as PolicyRow | undefined;
-      if (pol) policy = toPolicy(pol);
-    }
     return {
       ...ref,
-      onHand: st?.on_hand ?? 0,
+      onHand: st?.onHand ?? 0,
       stockDate: st?.date ?? null,
       stockKnown: st !== undefined,
       receipts,
@@ -231,60 +274,55 @@ export interface ProductRef {
 }
 
 /** The columns of a ProductRef, from `products p` and `locations l`. */
-const PRODUCT_REF = `p.id as productId, l.id as locationId, p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as unitCost,
-  p.unit_price as unitPrice, p.shelf_life_days as shelfLifeDays, p.storage`;
+const PRODUCT_REF = sql`p.id as "productId", l.id as "locationId", p.sku, l.code as location, coalesce(p.category, '') as category, p.unit_cost as "unitCost",
+  p.unit_price as "unitPrice", p.shelf_life_days as "shelfLifeDays", p.storage`;
+
+function productRefRow(r: ProductRef): ProductRef {
+  return { ...r, productId: num(r.productId), locationId: num(r.locationId), unitCost: num(r.unitCost), unitPrice: num(r.unitPrice), shelfLifeDays: numOrNull(r.shelfLifeDays) };
+}
 
 /** Every product at every location, keyed "productId:locationId". */
-export function productRefs(sqlite: BetterSqlite3.Database): Map<string, ProductRef> {
-  const rows = sqlite.prepare(`select ${PRODUCT_REF} from products p cross join locations l`).all() as ProductRef[];
-  return new Map(rows.map((r) => [`${r.productId}:${r.locationId}`, r]));
+export async function productRefs(db: DbOrQ): Promise<Map<string, ProductRef>> {
+  const r = await sql<ProductRef>`select ${PRODUCT_REF} from products p cross join locations l`.execute(qOf(db));
+  return new Map(r.rows.map(productRefRow).map((x) => [`${x.productId}:${x.locationId}`, x]));
 }
 
 /** Series that have forecasts for a run date. */
-export function seriesWithForecasts(sqlite: BetterSqlite3.Database, runDate: string): ProductRef[] {
-  return sqlite
-    .prepare(
-      `select ${PRODUCT_REF}
-       from (select distinct product_id, location_id from forecasts where run_date = ?) f
-       join products p on p.id = f.product_id join locations l on l.id = f.location_id order by p.id, l.id`,
-    )
-    .all(runDate) as ProductRef[];
+export async function seriesWithForecasts(db: DbOrQ, runDate: string): Promise<ProductRef[]> {
+  const r = await sql<ProductRef>`select ${PRODUCT_REF}
+       from (select distinct product_id, location_id from forecasts where run_date = ${runDate}) f
+       join products p on p.id = f.product_id join locations l on l.id = f.location_id order by p.id, l.id`.execute(qOf(db));
+  return r.rows.map(productRefRow);
 }
 
-export function productRef(sqlite: BetterSqlite3.Database, sku: string, location: string): ProductRef | undefined {
-  return sqlite
-    .prepare(
-      `select ${PRODUCT_REF}
-       from products p, locations l where p.sku = ? and l.code = ?`,
-    )
-    .get(sku, location) as ProductRef | undefined;
+export async function productRef(db: DbOrQ, sku: string, location: string): Promise<ProductRef | undefined> {
+  const r = await sql<ProductRef>`select ${PRODUCT_REF} from products p, locations l where p.sku = ${sku} and l.code = ${location}`.execute(qOf(db));
+  return r.rows[0] ? productRefRow(r.rows[0]) : undefined;
 }
 
 export interface StockRow extends ProductRef {
   onHand: number;
 }
 
-/** Total stock value (on hand x unit cost) at the end of each of several dates, one pass over the series. */
-export function stockValues(sqlite: BetterSqlite3.Database, dates: string[]): number[] {
-  const refs = stockedSeries(sqlite);
-  const stock = stockReader(sqlite);
+/** Total stock value (on hand x unit cost) at the end of each of several dates, one pass over the series per date. */
+export async function stockValues(db: DbOrQ, dates: string[]): Promise<number[]> {
+  const refs = await stockedSeries(db);
   const out = dates.map(() => 0);
-  for (const r of refs)
-    dates.forEach((d, i) => {
-      const v = stock(r.productId, r.locationId, addDays(d, 1));
+  for (let i = 0; i < dates.length; i++) {
+    const stock = await stockOn(db, addDays(dates[i], 1), refs);
+    for (const r of refs) {
+      const v = stock(r.productId, r.locationId);
       if (v && v.onHand > 0) out[i] += v.onHand * r.unitCost;
-    });
+    }
+  }
   return out;
 }
 
-function stockedSeries(sqlite: BetterSqlite3.Database): ProductRef[] {
-  return sqlite
-    .prepare(
-      `select ${PRODUCT_REF}
+async function stockedSeries(db: DbOrQ): Promise<ProductRef[]> {
+  const r = await sql<ProductRef>`select ${PRODUCT_REF}
        from products p cross join locations l where p.active = 1 and exists (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id)
-       order by p.id, l.id`,
-    )
-    .all() as ProductRef[];
+       order by p.id, l.id`.execute(qOf(db));
+  return r.rows.map(productRefRow);
 }
 
 /**
@@ -292,12 +330,12 @@ function stockedSeries(sqlite: BetterSqlite3.Database): ProductRef[] {
  * before, src/db/snapshot.ts) of every active series with a stock row before it;
  * series without one have unknown stock and are left out.
  */
-export function currentStock(sqlite: BetterSqlite3.Database, asOf: string): StockRow[] {
-  const refs = stockedSeries(sqlite);
-  const stock = stockReader(sqlite);
+export async function currentStock(db: DbOrQ, asOf: string): Promise<StockRow[]> {
+  const refs = await stockedSeries(db);
+  const stock = await stockOn(db, asOf, refs);
   const out: StockRow[] = [];
   for (const r of refs) {
-    const v = stock(r.productId, r.locationId, asOf);
+    const v = stock(r.productId, r.locationId);
     if (v) out.push({ ...r, onHand: v.onHand });
   }
   return out;

@@ -33,21 +33,22 @@ export const alertsJob: Job = {
   dependsOn: ['events-impact', 'quality-risk'],
   async run(ctx, opts = {}) {
     const { sqlite, asOf } = ctx;
-    const refs = seriesWithForecasts(sqlite, asOf);
+    const refs = await seriesWithForecasts(ctx.db, asOf);
     if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
-    requireCoverage(ctx);
-    const reader = new StateReader(sqlite, asOf).preload();
+    await requireCoverage(ctx);
+    const reader = await new StateReader(ctx.db, asOf).preload(refs);
     const t = thresholds(ctx);
     const quality = new Map<string, { risk: number; level: string; precision?: number | null }>();
     for (const q of sqlite.prepare(`select product_id, location_id, risk, level, json_extract(details, '$.alert_precision') as precision from quality_risk where date = ?`).all(asOf) as { product_id: number; location_id: number; risk: number; level: string; precision: number | null }[])
       quality.set(`${q.product_id}:${q.location_id}`, q);
     const overrides = overridesBySeries(sqlite, asOf, addDays(asOf, ctx.config.horizon));
-    const since = outOfStockSince(sqlite, asOf);
+    const states = refs.map((r) => reader.read(r));
+    const since = await outOfStockSince(ctx.db, asOf, states.filter((st) => st.stockKnown && st.onHand <= 0));
     // A series without a stock row has unknown stock: no stock-out, overstock or expiry alert (and no notification).
     let unknownStock = 0;
-    const drafts = refs.map((r) => {
+    const drafts = refs.map((r, i) => {
       const k = `${r.productId}:${r.locationId}`;
-      const st = reader.read(r);
+      const st = states[i];
       if (!st.stockKnown) {
         unknownStock++;
         return { r, alerts: [] };

@@ -16,7 +16,7 @@ import { cappedSum, DEFAULT_OUTLIER_FACTOR } from '../inventory/outliers.js';
 
 
 /** Stock value at past dates, cached per date in kpi_cache (invalidated by stock imports touching it). */
-function snapshotValues(ctx: JobContext, dates: string[]): number[] {
+async function snapshotValues(ctx: JobContext, dates: string[]): Promise<number[]> {
   const { sqlite } = ctx;
   const changeId = (sqlite.prepare(`select coalesce(max(id), 0) as id from data_changes`).get() as { id: number }).id;
   const get = sqlite.prepare('select payload from kpi_cache where key = ?');
@@ -29,7 +29,7 @@ function snapshotValues(ctx: JobContext, dates: string[]): number[] {
   });
   const missing = dates.filter((_, i) => out[i] === null);
   if (missing.length) {
-    const values = stockValues(sqlite, missing);
+    const values = await stockValues(ctx.db, missing);
     const put = sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)');
     const now = new Date();
     const keep = new Date(now.getTime() + 400 * 86_400_000).toISOString();
@@ -48,11 +48,11 @@ function snapshotValues(ctx: JobContext, dates: string[]): number[] {
  * period's cost of goods sold. Nothing is claimed until optiflow has been in
  * use before the day measured, and there is stock history before it.
  */
-function overstockBaseline(ctx: JobContext, day: string): { daysOfCover: number | null; since: string | null; note: string | null } {
+async function overstockBaseline(ctx: JobContext, day: string): Promise<{ daysOfCover: number | null; since: string | null; note: string | null }> {
   const since = (ctx.sqlite.prepare('select min(created_on) as d from alerts').get() as { d: string | null }).d;
   if (!since || since > day) return { daysOfCover: null, since, note: 'no baseline yet: optiflow had not changed any order before this day, so no overstock reduction is claimed' };
   const dates = Array.from({ length: 13 }, (_, k) => addDays(since, -7 * (k + 1)));
-  const values = stockValues(ctx.sqlite, dates);
+  const values = await stockValues(ctx.db, dates);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const daily = cogs(ctx, addDays(since, -90), since) / 90;
   if (!(mean > 0) || !(daily > 0)) return { daysOfCover: null, since, note: `no baseline: no stock or sales history in the 90 days before optiflow was first used (${since})` };
@@ -110,12 +110,12 @@ function cogs(ctx: JobContext, from: string, to: string): number {
   return total;
 }
 
-export function computeKpis(ctx: JobContext) {
+export async function computeKpis(ctx: JobContext) {
   const { sqlite, asOf } = ctx;
   const counts = Object.fromEntries(
     (sqlite.prepare(`select severity, count(*) as n from alerts a where ${ALERT_ACTIVE_ON} group by severity`).all({ day: asOf }) as { severity: string; n: number }[]).map((r) => [r.severity, r.n]),
   );
-  const stock = currentStock(sqlite, asOf);
+  const stock = await currentStock(ctx.db, asOf);
   const stockValue = stock.reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
   const first = (sqlite.prepare('select min(date) as d from sales where date < ?').get(asOf) as { d: string | null }).d;
   const days = first ? Math.min(365, daysBetween(first, asOf)) : 0;
@@ -128,7 +128,7 @@ export function computeKpis(ctx: JobContext) {
     const firstOfMonth = new Date(Date.UTC(+asOf.slice(0, 4), +asOf.slice(5, 7) - m, 1));
     snapDates.push(addDays(firstOfMonth.toISOString().slice(0, 10), -1));
   }
-  const snaps = snapshotValues(ctx, snapDates.filter((d) => !first || d >= first));
+  const snaps = await snapshotValues(ctx, snapDates.filter((d) => !first || d >= first));
   const avgStock = snaps.length ? snaps.reduce((a, b) => a + b, 0) / snaps.length : stockValue;
   const rotation = avgStock > 0 && days > 0 ? (cogsWindow * (365 / days)) / avgStock : null;
   const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts a where ${ALERT_ACTIVE_ON} and severity = 'CRITIQUE'`).get({ day: asOf }) as { n: number }).n;
@@ -143,7 +143,7 @@ export function computeKpis(ctx: JobContext) {
     critical_products: critical,
     savings_mtd: roundOrNull(sav.v, 2),
     // Series whose stock was never imported: left out of the stock value, not counted as 0.
-    stock_unknown_series: seriesWithoutStock(sqlite, asOf),
+    stock_unknown_series: await seriesWithoutStock(ctx.db, asOf),
   };
 }
 
@@ -175,18 +175,18 @@ export const kpisJob: Job = {
     const cached = ctx.sqlite.prepare('select payload, computed_at, expires_at from kpi_cache where key = ?').get(key) as { payload: string; computed_at: string; expires_at: string } | undefined;
     const inputs = kpiInputs(ctx);
     if (cached && !opts.refresh && cached.expires_at > now.toISOString()) {
-      const { inputs: was, ...k } = JSON.parse(cached.payload) as ReturnType<typeof computeKpis> & { inputs?: string };
+      const { inputs: was, ...k } = JSON.parse(cached.payload) as Awaited<ReturnType<typeof computeKpis>> & { inputs?: string };
       if (was === inputs) return { summary: flat(k, true), kpis: k, cached: true, computed_at: cached.computed_at };
       ctx.log.info('kpis: inputs changed since the cached figures were computed (alerts, imports, savings or products); recomputing');
     }
-    const k = computeKpis(ctx);
+    const k = await computeKpis(ctx);
     const expires = new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000);
     ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(key, JSON.stringify({ ...k, inputs }), now.toISOString(), expires.toISOString());
     return { summary: flat(k, false), kpis: k, cached: false, computed_at: now.toISOString() };
   },
 };
 
-function flat(k: ReturnType<typeof computeKpis>, cached: boolean) {
+function flat(k: Awaited<ReturnType<typeof computeKpis>>, cached: boolean) {
   return {
     date: k.date, critique: k.alerts.CRITIQUE, attention: k.alerts.ATTENTION, info: k.alerts.INFO, stock_value: k.stock_value,
     rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, stock_unknown_series: k.stock_unknown_series ?? null, cached: cached ? 'yes' : 'no',
@@ -224,9 +224,9 @@ export const savingsJob: Job = {
       avoidedDetails.push({ order: o.id, alert: o.alert_id, units: roundOrNull(units, 2), margin: roundOrNull(v, 2) });
     }
     // 2. Reduced overstock: holding cost of the stock below the measured pre-optiflow baseline (README "Savings").
-    const stockValue = currentStock(sqlite, asOf).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
+    const stockValue = (await currentStock(ctx.db, asOf)).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
     const dailyCogs = cogs(ctx, addDays(asOf, -365), asOf) / 365;
-    const base = overstockBaseline(ctx, day);
+    const base = await overstockBaseline(ctx, day);
     const baseline = base.daysOfCover === null ? null : base.daysOfCover * dailyCogs;
     const reduced = baseline === null ? null : ((baseline - stockValue) * config.savings.holdingRatePerYear) / 365;
     // 3. Optimized orders: price-break gains of orders placed yesterday that followed a recorded suggestion.
@@ -252,18 +252,18 @@ export const revenueJob: Job = {
   dependsOn: ['predict'],
   async run(ctx) {
     // Actual revenue of days after the last imported sale is unknown, not zero.
-    requireCoverage(ctx);
+    await requireCoverage(ctx);
     const { sqlite, asOf } = ctx;
     if (!sqlite.prepare('select 1 from forecasts where run_date <= ? limit 1').get(asOf)) throw new MissingInputError(`forecasts issued on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
     // The forecast of day d: the latest run on or before d that covers d (index forecasts(run_date, date)).
-    const runs = forecastRuns(sqlite, addDays(asOf, -120), asOf);
+    const runs = await forecastRuns(ctx.db, addDays(asOf, -120), asOf);
     const pred = sqlite.prepare('select coalesce(sum(f.yhat * p.unit_price), 0) as v, count(*) as n from forecasts f join products p on p.id = f.product_id where f.run_date = ? and f.date = ?');
     // Point lookups on the sales primary key (product, location, date).
     const act = sqlite.prepare('select coalesce(sum(coalesce(s.revenue, s.quantity * coalesce(s.unit_price, p.unit_price))), 0) as v from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date = ?');
     const rows: { date: string; predicted: number | null; actual: number; variance_pct: number | null; forecast_run: string | null }[] = [];
     for (let i = 30; i >= 1; i--) {
       const d = addDays(asOf, -i);
-      const run = runCovering(sqlite, runs, d);
+      const run = await runCovering(ctx.db, runs, d);
       const p = run ? (pred.get(run, d) as { v: number; n: number }) : null;
       const a = (act.get(d) as { v: number }).v;
       const predicted = p && p.n ? roundOrNull(p.v, 2) : null;
@@ -287,7 +287,7 @@ export const trendsJob: Job = {
   dependsOn: ['predict'],
   async run(ctx) {
     const { sqlite, asOf } = ctx;
-    const hist = historyFor(ctx, 400, 0);
+    const hist = await historyFor(ctx, 400, 0);
     const wd = (i: number) => weekday(hist.startDay + i);
     const mo = (i: number) => new Date((hist.startDay + i) * 86_400_000).getUTCMonth();
     const rows: Record<string, unknown>[] = [];
@@ -346,8 +346,9 @@ export const topUrgentJob: Job = {
          from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where ${ALERT_ACTIVE_ON}`,
       )
       .all({ day: ctx.asOf }) as { id: number; severity: string; kind: string; sku: string; location: string; stockout_date: string | null; days_of_cover: number | null; suggested_qty: number | null; revenue_at_risk: number | null; message: string; product_id: number; location_id: number }[];
-    const reader = new StateReader(ctx.sqlite, ctx.asOf).preload();
-    const refs = productRefs(ctx.sqlite);
+    const refs = await productRefs(ctx.db);
+    const needed = [...new Set(all.filter((a) => a.stockout_date).map((a) => `${a.product_id}:${a.location_id}`))].map((k) => refs.get(k)!);
+    const reader = await new StateReader(ctx.db, ctx.asOf).preload(needed);
     const lead = new Map<string, number>();
     const withSlack = all.map((a) => {
       const k = `${a.product_id}:${a.location_id}`;
@@ -375,7 +376,7 @@ export const dormantJob: Job = {
     const days = Number(opts.days ?? ctx.config.dormant.days);
     const lastSale = sqlite.prepare('select max(date) as d from sales where product_id = ? and location_id = ? and date < ? and quantity > 0');
     const rows: { sku: string; location: string; on_hand: number; value: number; last_sale: string | null; days_since_sale: number | null; product_id: number; location_id: number }[] = [];
-    for (const s of currentStock(sqlite, asOf)) {
+    for (const s of await currentStock(ctx.db, asOf)) {
       if (s.onHand <= 0) continue;
       const d = (lastSale.get(s.productId, s.locationId, asOf) as { d: string | null }).d;
       const since = d ? daysBetween(d, asOf) : null;

@@ -38,7 +38,7 @@ export const eventsImpactJob: Job = {
     const nf = (sqlite.prepare('select count(*) as n from forecasts where run_date = ?').get(asOf) as { n: number }).n;
     if (!nf) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     const days = ctx.config.train.historyDays;
-    const hist = historyFor(ctx, days, 0);
+    const hist = await historyFor(ctx, days, 0);
     const events = sqlite.prepare('select * from events where start_date < ? and end_date >= ?').all(addDays(asOf, ctx.config.horizon + 60), addDays(asOf, -days)) as EventRow[];
     const eventDays = new Set<number>();
     for (const e of events) for (let d = dayNumber(e.start_date); d <= dayNumber(e.end_date); d++) eventDays.add(d);

@@ -53,7 +53,7 @@ export interface ExplainedDay {
 export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
   const { sqlite, asOf } = ctx;
   const location = o.location ?? 'MAIN';
-  const ref = productRef(sqlite, o.sku, location);
+  const ref = await productRef(ctx.db, o.sku, location);
   if (!ref) throw new UsageError(sqlite.prepare('select 1 from products where sku = ?').get(o.sku) ? `--location: unknown location "${location}"` : `unknown SKU "${o.sku}"`);
   // The run that forecast the day: the latest on or before it (and never after today).
   const upTo = o.date && o.date < asOf ? o.date : asOf;

@@ -88,9 +88,9 @@ function nameSeries(items: { sku: string; location: string; problem: string }[])
 }
 
 /** The stored global model for predict (trained before the run date), or null: predict then refits it on the history. */
-function loadGlobal(ctx: JobContext): GlobalModel | null {
+async function loadGlobal(ctx: JobContext): Promise<GlobalModel | null> {
   try {
-    return loadGlobalModel(ctx.sqlite, ctx.asOf)?.model ?? null;
+    return (await loadGlobalModel(ctx.db, ctx.asOf))?.model ?? null;
   } catch (e) {
     ctx.log.warn(`predict: stored global model unreadable (${(e as Error).message}); refitting it for this run`);
     return null;
@@ -109,7 +109,7 @@ function resolveSkus(ctx: JobContext, skus: string[] | undefined): Set<number> |
 }
 
 /** Which series need training: no usable model, flagged by monitor, model too old, or forced. */
-function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> | null): { only: Set<string>; reasons: Record<string, number> } {
+async function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> | null): Promise<{ only: Set<string>; reasons: Record<string, number> }> {
   const all = ctx.sqlite.prepare('select distinct s.product_id as p, s.location_id as l from sales s join products p on p.id = s.product_id where p.active = 1').all() as { p: number; l: number }[];
   const active = new Map<string, string>();
   for (const r of ctx.sqlite.prepare(`select product_id as p, location_id as l, max(trained_at) as t from models where status in ('active','fallback') group by product_id, location_id`).all() as { p: number; l: number; t: string }[])
@@ -117,7 +117,7 @@ function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> 
   // A flag raised on day D judges forecasts up to D-1: a model whose training data ends on D-1 or later
   // (train_end >= D-1) has already seen what raised it. Flags after the run date do not exist yet.
   const flagged = new Set(
-    retrainFlagged(ctx.sqlite, ctx.asOf).map((r) => seriesKey(r.p, r.l)),
+    (await retrainFlagged(ctx.db, ctx.asOf)).map((r) => seriesKey(r.p, r.l)),
   );
   const only = new Set<string>();
   const reasons: Record<string, number> = { forced: 0, no_model: 0, flagged: 0, stale: 0 };
@@ -144,10 +144,10 @@ export const trainJob: Job = {
   dependsOn: [],
   async run(ctx, opts = {}) {
     requireSales(ctx);
-    requireCoverage(ctx);
+    await requireCoverage(ctx);
     const backend = await initBackend(ctx.log);
     const productIds = resolveSkus(ctx, opts.sku as string[] | undefined);
-    const { only, reasons } = seriesToTrain(ctx, !!opts.force, productIds);
+    const { only, reasons } = await seriesToTrain(ctx, !!opts.force, productIds);
     const summary: JobResult['summary'] = { series: only.size, trained: 0, candidates: 0, activated: 0, rejected: 0, fallback: 0, backend, ...reasons };
     if (!only.size) {
       ctx.log.info('train: every series has a fresh model; nothing to do (use --force to retrain)');
@@ -155,8 +155,8 @@ export const trainJob: Job = {
     }
     // Through the history cache (which this also refreshes for the nightly batch) unless it is switched off.
     const hist = ctx.config.historyCache
-      ? filterHistory(historyFor(ctx, ctx.config.train.historyDays, ctx.config.horizon), only)
-      : loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: ctx.config.horizon, only });
+      ? filterHistory(await historyFor(ctx, ctx.config.train.historyDays, ctx.config.horizon), only)
+      : await loadHistory(ctx.db, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: ctx.config.horizon, only });
     ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}, ${hist.censoredDays} stock-out days treated as unknown demand`);
     if (!hist.series.length) throw new MissingInputError(`sales of the ${only.size} series to train in the ${ctx.config.train.historyDays} days before ${ctx.asOf}`, 'optiflow import sales FILE, or a later --as-of');
     let globalModel: GlobalModel | null = null;
@@ -213,8 +213,8 @@ export const trainJob: Job = {
         insert.run(ref.productId, ref.locationId, version, r.algorithm, JSON.stringify(params), trainedAt, trainEnd, JSON.stringify(r.metrics), reason, status);
         rows.push({ sku: ref.sku, location: ref.location, version, algorithm: r.algorithm, rmsse: roundOrNull(r.chosenRmsse, 3), status });
       });
-      if (globalModel) summary.global_model_id = saveGlobalModel(ctx.sqlite, { model: globalModel, trainedAt, trainEnd, metrics: { series_choosing_it: results.filter((r) => /global/.test(r.algorithm)).length } });
     })();
+    if (globalModel) summary.global_model_id = await saveGlobalModel(ctx.db, { model: globalModel, trainedAt, trainEnd, metrics: { series_choosing_it: results.filter((r) => /global/.test(r.algorithm)).length } });
     summary.trained = results.length - skipped.length;
     summary.skipped = skipped.length;
     if (skipped.length) {
@@ -259,7 +259,7 @@ export const validateJob: Job = {
     const incumbents = new Map<string, ModelRow>();
     for (const m of ctx.sqlite.prepare(`select * from models where status in ('active','fallback')`).all() as ModelRow[]) incumbents.set(seriesKey(m.product_id, m.location_id), m);
     const hb = ctx.config.train.backtestHorizon;
-    const hist = loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: hb, only });
+    const hist = await loadHistory(ctx.db, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: hb, only });
     const byKey = new Map(hist.series.map((s, i) => [s.id, i]));
     const rows: Record<string, unknown>[] = [];
     const setStatus = ctx.sqlite.prepare('update models set status = ?, reason = ? where id = ?');
@@ -331,14 +331,14 @@ export const predictJob: Job = {
   dependsOn: [],
   async run(ctx, opts = {}) {
     requireSales(ctx);
-    requireCoverage(ctx);
+    await requireCoverage(ctx);
     const backend = await initBackend(ctx.log);
     const horizon = Number(opts.horizon ?? ctx.config.horizon);
     const mem = (stage: string) => {
       const m = process.memoryUsage();
       ctx.log.debug(`predict: ${stage}: rss ${Math.round(m.rss / 1048576)} MB, heap ${Math.round(m.heapUsed / 1048576)} MB, buffers ${Math.round(m.arrayBuffers / 1048576)} MB`);
     };
-    const hist = historyFor(ctx, ctx.config.train.historyDays, horizon);
+    const hist = await historyFor(ctx, ctx.config.train.historyDays, horizon);
     mem('history loaded');
     // Only what predict needs of each model (the stored backtest errors stay in the database).
     const models = new Map<string, { id: number; algorithm: string; status: string; interval: string | null; ets: string | null }>();
@@ -357,7 +357,7 @@ export const predictJob: Job = {
       return parseChoice(m.algorithm);
     });
     if (fallback) ctx.log.warn(`predict: ${fallback} series without a trained model use a fallback level model; run \`optiflow train\``);
-    const stored = choices.some((c) => c.algos.includes('global')) ? loadGlobal(ctx) : null;
+    const stored = choices.some((c) => c.algos.includes('global')) ? await loadGlobal(ctx) : null;
     // Stored AutoETS parameters: predict reruns the states instead of searching again.
     const storedParams = hist.series.map((s) => {
       const e = models.get(s.id)?.ets;

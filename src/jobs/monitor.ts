@@ -33,19 +33,19 @@ export const monitorJob: Job = {
   dependsOn: ['alerts'],
   async run(ctx) {
     // Days after the last imported sale are missing, not zero sales: scoring them would flag every series.
-    requireCoverage(ctx);
+    await requireCoverage(ctx);
     const { sqlite, asOf, config } = ctx;
     const L = config.monitor.lookbackDays;
-    const hist = historyFor(ctx, L + 365, 0);
+    const hist = await historyFor(ctx, L + 365, 0);
     const T = hist.T;
     const idx = new Map(hist.series.map((s, i) => [s.id, i]));
-    const runs = forecastRuns(sqlite, addDays(asOf, -L - 120), addDays(asOf, -1));
+    const runs = await forecastRuns(ctx.db, addDays(asOf, -L - 120), addDays(asOf, -1));
     const fq = sqlite.prepare('select product_id, location_id, yhat from forecasts where run_date = ? and date = ?');
     const f = hist.series.map(() => new Float64Array(L).fill(NaN));
     let daysWithForecasts = 0;
     for (let j = 0; j < L; j++) {
       const d = addDays(asOf, j - L);
-      const run = runCovering(sqlite, runs, d);
+      const run = await runCovering(ctx.db, runs, d);
       if (!run) continue;
       daysWithForecasts++;
       for (const r of fq.all(run, d) as { product_id: number; location_id: number; yhat: number }[]) {
@@ -114,7 +114,7 @@ export const monitorJob: Job = {
     if (!daysWithForecasts) ctx.log.warn(`monitor: no forecasts were issued for the ${L} days before ${asOf}; nothing to score yet`);
     ctx.log.info(`monitor: ${rows.length} series scored over ${daysWithForecasts} day(s); WAPE ${global.wape ?? 'n/a'}; ${flags.length} flagged for retraining`);
     // Watched models: shadow and canary scores on the same days, drift, canary decisions (src/watch).
-    const watch = watchModels(ctx);
+    const watch = await watchModels(ctx);
     return { summary: { ...global, ...watch.summary }, rows, drift: watch.drift.filter((d) => d.flagged) };
   },
 };

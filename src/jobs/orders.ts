@@ -50,12 +50,13 @@ export interface DraftOut {
 }
 
 export async function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
-  const { sqlite, asOf, config } = ctx;
+  const { asOf, config } = ctx;
   const run = await latestForecastRun(ctx.db.kysely, asOf);
   if (!run) throw new MissingInputError(`forecasts on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
   if (run !== asOf) ctx.log.warn(`orders: the latest forecast is from ${run}, not today (${asOf}); run optiflow predict --as-of ${asOf} for today's`);
-  const reader = new StateReader(sqlite, asOf, run).preload();
-  const states = seriesWithForecasts(sqlite, run).map((r) => reader.read(r));
+  const forecastRefs = await seriesWithForecasts(ctx.db, run);
+  const reader = await new StateReader(ctx.db, asOf, run).preload(forecastRefs);
+  const states = forecastRefs.map((r) => reader.read(r));
   const groups = new Map<string, SeriesState[]>();
   for (const s of states) {
     if (!s.supplier) continue;
@@ -63,7 +64,7 @@ export async function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
     (groups.get(k) ?? groups.set(k, []).get(k)!).push(s);
   }
   const today = dayNumber(asOf);
-  const since = outOfStockSince(sqlite, asOf);
+  const since = await outOfStockSince(ctx.db, asOf, states.filter((s) => s.onHand <= 0));
   const h = config.service.holdingRatePerYear;
   const drafts: DraftOut[] = [];
   const later: { supplier: string; location: string; next_review: string; due: number }[] = [];

@@ -27,9 +27,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-export function analysePatterns(ctx: JobContext, o: { sku?: string; location?: string; top?: number } = {}) {
+export async function analysePatterns(ctx: JobContext, o: { sku?: string; location?: string; top?: number } = {}) {
   const { sqlite, asOf } = ctx;
-  const hist = loadHistory(sqlite, { asOf, days: 730, horizon: 0 });
+  const hist = await loadHistory(ctx.db, { asOf, days: 730, horizon: 0 });
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
   let focus = -1;
   if (o.sku) {

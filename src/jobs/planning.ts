@@ -40,13 +40,13 @@ export function validateSuggest(ctx: JobContext, o: SuggestOptions): void {
 export async function suggestOrder(ctx: JobContext, o: SuggestOptions) {
   validateSuggest(ctx, o);
   const location = o.location ?? 'MAIN';
-  const ref = productRef(ctx.sqlite, o.sku, location);
+  const ref = await productRef(ctx.db, o.sku, location);
   if (!ref) {
     throw new UsageError((await productExists(ctx.db.kysely, o.sku)) ? `--location: unknown location "${location}"` : `unknown SKU "${o.sku}"`);
   }
   const run = await latestForecastRun(ctx.db.kysely, ctx.asOf, ref);
   if (!run) throw new MissingInputError(`a forecast for ${o.sku}@${location}`, `optiflow predict --as-of ${ctx.asOf}`);
-  const s = new StateReader(ctx.sqlite, ctx.asOf, run).read(ref);
+  const s = await new StateReader(ctx.db, ctx.asOf, run).readOne(ref);
   const { L, R } = orderTiming(s, ctx.asOf, { leadTimeDays: ctx.config.leadTimeDefaultDays, reviewPeriodDays: ctx.config.alerts.reviewPeriodDays });
   const targetDays = o.targetDate ? Math.max(1, daysBetween(ctx.asOf, o.targetDate)) : L + R;
   const serviceLevel = o.serviceLevel ?? s.policy?.serviceLevel ?? ctx.config.service.levelB;
@@ -121,12 +121,12 @@ function normalLoss(z: number): number {
  * the budget allows, never above its class target.
  */
 export async function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
-  const { sqlite, asOf, config } = ctx;
-  const hist = loadHistory(sqlite, { asOf, days: 364, horizon: 0 });
-  const reader = new StateReader(sqlite, asOf, (await latestForecastRun(ctx.db.kysely, asOf)) ?? asOf);
-  const refs = productRefs(sqlite);
+  const { asOf, config } = ctx;
+  const hist = await loadHistory(ctx.db, { asOf, days: 364, horizon: 0 });
+  const reader = new StateReader(ctx.db, asOf, (await latestForecastRun(ctx.db.kysely, asOf)) ?? asOf);
+  const refs = await productRefs(ctx.db);
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
-  reader.preload();
+  await reader.preload(hist.series.map((s) => refs.get(s.id)!));
   const R = Math.max(1, config.alerts.reviewPeriodDays);
   const items = hist.series.map((s, i) => {
     const ref = refs.get(s.id)!;

@@ -83,7 +83,7 @@ async function plannedPromotions(ctx: JobContext, states: SeriesState[], startDa
 }
 
 export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {}) {
-  const { sqlite, asOf, config } = ctx;
+  const { asOf, config } = ctx;
   const to = o.to ?? addDays(asOf, -1);
   const from = o.from ?? addDays(to, -179);
   for (const [flag, v] of [['--from', from], ['--to', to]] as const) if (!isIsoDate(v)) throw new UsageError(`${flag}: "${v}" is not a date (YYYY-MM-DD)`);
@@ -96,11 +96,11 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
   const refit = Math.max(1, o.refitDays ?? 7);
   const sl = o.serviceLevel ?? config.service.levelB;
   await initBackend(ctx.log);
-  const hist = loadHistory(sqlite, { asOf: addDays(to, 1), days: span + pre, horizon: 0 });
+  const hist = await loadHistory(ctx.db, { asOf: addDays(to, 1), days: span + pre, horizon: 0 });
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
-  const refs = productRefs(sqlite);
+  const refs = await productRefs(ctx.db);
   // Supplier terms, lead times and prices as known on the morning of the first day.
-  const reader = new StateReader(sqlite, from, from).preload();
+  const reader = await new StateReader(ctx.db, from, from).preload(hist.series.map((s) => refs.get(s.id)!));
   const Tpre = pre;
   const states = hist.series.map((s) => reader.read(refs.get(s.id)!));
   // Demand during the window: sales; censored days imputed by the same weekday of the previous 4 weeks.

@@ -15,7 +15,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { stateDir, type Config } from '../config.js';
 import { addDays, daysBetween } from '../dates.js';
 import { isPostgresUrl } from '../db/connection.js';
-import { forecastRuns, runCovering } from '../db/forecast-runs.js';
+import { forecastRunsSqlite, runCoveringSqlite } from '../db/forecast-runs.js';
 import { ErrorSums } from '../ml/metrics.js';
 import { listBackups } from './backup.js';
 import { parseOctal } from './file-safety.js';
@@ -68,7 +68,7 @@ function yesterdayAccuracy(s: BetterSqlite3.Database, asOf: string): MetricsSnap
   // No sales imported for that day at all: the day is unknown, not a day without demand.
   const last = lastDataDay(s, 'sales', asOf);
   if (!last || last < d) return none;
-  const run = runCovering(s, forecastRuns(s, addDays(d, -60), d), d);
+  const run = runCoveringSqlite(s, forecastRunsSqlite(s, addDays(d, -60), d), d);
   if (!run) return none;
   const sums = new ErrorSums();
   const rows = s

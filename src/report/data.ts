@@ -70,7 +70,7 @@ export interface AccuracyRow { label: string; n: number; wape: number | null; bi
 export interface ReportData {
   asOf: string;
   generatedAt: string;
-  kpis: ReturnType<typeof computeKpis>;
+  kpis: Awaited<ReturnType<typeof computeKpis>>;
   alerts: Record<string, string | number | null>[];
   series: SeriesSection[];
   abcxyz: { cells: AbcCell[]; computedOn: string | null; note: string | null };
@@ -108,7 +108,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
   };
   for (const s of o.skus ?? []) {
     const [sku, location = 'MAIN'] = s.split('@');
-    if (!productRef(sqlite, sku, location)) {
+    if (!(await productRef(ctx.db, sku, location))) {
       const known = sqlite.prepare('select 1 from products where sku = ?').get(sku);
       throw new UsageError(known ? `--sku: unknown location "${location}" in "${s}"` : `--sku: unknown SKU "${sku}"; list products with \`optiflow export products\``);
     }
@@ -118,37 +118,38 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
     const urgent = await topUrgentJob.run(ctx, { n: o.urgent ?? ctx.config.topUrgent.n });
     for (const r of urgent.rows ?? []) add(String(r.sku), String(r.location), `${r.severity} ${r.kind ?? ''} alert`.replace('  ', ' '));
   }
-  const series = wanted.map((w) => seriesSection(ctx, w.sku, w.location, w.why, latestRun, o.historyDays ?? 56));
+  const series: SeriesSection[] = [];
+  for (const w of wanted) series.push(await seriesSection(ctx, w.sku, w.location, w.why, latestRun, o.historyDays ?? 56));
   const memo = new Map<string, unknown>();
   for (const s of series) s.components = await componentsOf(ctx, s, memo);
 
   return {
     asOf,
     generatedAt: new Date().toISOString(),
-    kpis: computeKpis(ctx),
+    kpis: await computeKpis(ctx),
     alerts,
     series,
-    abcxyz: abcGrid(ctx),
-    accuracy: accuracy(ctx, o.weeks ?? 8),
+    abcxyz: await abcGrid(ctx),
+    accuracy: await accuracy(ctx, o.weeks ?? 8),
     savings: savings(ctx),
     notes,
   };
 }
 
-function seriesSection(ctx: JobContext, sku: string, location: string, why: string, run: string | null, historyDays: number): SeriesSection {
+async function seriesSection(ctx: JobContext, sku: string, location: string, why: string, run: string | null, historyDays: number): Promise<SeriesSection> {
   const { sqlite, asOf } = ctx;
-  const ref = productRef(sqlite, sku, location)!;
+  const ref = (await productRef(ctx.db, sku, location))!;
   const notes: string[] = [];
   const from = addDays(asOf, -historyDays);
-  const hist = readRange(sqlite, [ref], from, asOf)[0];
-  const state = run ? new StateReader(sqlite, asOf, run).read(ref) : null;
+  const hist = (await readRange(ctx.db, [ref], from, asOf))[0];
+  const state = run ? await new StateReader(ctx.db, asOf, run).readOne(ref) : null;
   const H = state?.yhat.length ?? 0;
   const dates: string[] = [];
   for (let i = 0; i < historyDays + H; i++) dates.push(addDays(from, i));
   const nums = (xs: ArrayLike<number>) => Array.from(xs, (v) => (Number.isFinite(v) ? roundOrNull(v, 3) : null));
   const actual = [...nums(hist.y), ...new Array(H).fill(null)];
   // The forecast over the history days: the run covering each day, so the chart shows how past forecasts did.
-  const past = pastForecasts(ctx, ref.productId, ref.locationId, from, historyDays);
+  const past = await pastForecasts(ctx, ref.productId, ref.locationId, from, historyDays);
   const yhat = [...past.yhat, ...(state ? nums(state.yhat) : [])];
   const lo = [...past.lo, ...(state ? nums(state.lo) : [])];
   const hi = [...past.hi, ...(state ? nums(state.hi) : [])];
@@ -207,9 +208,9 @@ async function componentsOf(ctx: JobContext, s: SeriesSection, memo: Map<string,
 }
 
 /** For each past day, the forecast of the latest run on or before it that covers it. */
-function pastForecasts(ctx: JobContext, p: number, l: number, from: string, days: number) {
+async function pastForecasts(ctx: JobContext, p: number, l: number, from: string, days: number) {
   const out = { yhat: new Array<number | null>(days).fill(null), lo: new Array<number | null>(days).fill(null), hi: new Array<number | null>(days).fill(null) };
-  const runs = forecastRuns(ctx.sqlite, addDays(from, -120), addDays(ctx.asOf, -1));
+  const runs = await forecastRuns(ctx.db, addDays(from, -120), addDays(ctx.asOf, -1));
   const q = ctx.sqlite.prepare('select yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ? and date = ?');
   for (let i = 0; i < days; i++) {
     const d = addDays(from, i);
@@ -224,11 +225,11 @@ function pastForecasts(ctx: JobContext, p: number, l: number, from: string, days
   return out;
 }
 
-function abcGrid(ctx: JobContext): ReportData['abcxyz'] {
+async function abcGrid(ctx: JobContext): Promise<ReportData['abcxyz']> {
   const { sqlite, asOf } = ctx;
   const rows = sqlite.prepare('select product_id, location_id, abc, xyz, computed_on from inventory_policies').all() as { product_id: number; location_id: number; abc: string; xyz: string; computed_on: string }[];
   if (!rows.length) return { cells: [], computedOn: null, note: 'no ABC/XYZ classes yet: run `optiflow optimize`' };
-  const value = new Map(currentStock(sqlite, asOf).map((s) => [`${s.productId}:${s.locationId}`, Math.max(0, s.onHand) * s.unitCost]));
+  const value = new Map((await currentStock(ctx.db, asOf)).map((s) => [`${s.productId}:${s.locationId}`, Math.max(0, s.onHand) * s.unitCost]));
   const cells: AbcCell[] = [];
   for (const abc of ['A', 'B', 'C']) for (const xyz of ['X', 'Y', 'Z']) cells.push({ abc, xyz, series: 0, stockValue: 0 });
   for (const r of rows) {
@@ -249,22 +250,22 @@ function abcGrid(ctx: JobContext): ReportData['abcxyz'] {
  * actual demand skips stock-out days. WAPE = sum|f - a| / sum a (fraction),
  * bias = mean(f - a) (units/day; > 0 over-forecast), per week and per algorithm.
  */
-function accuracy(ctx: JobContext, weeks: number): ReportData['accuracy'] {
+async function accuracy(ctx: JobContext, weeks: number): Promise<ReportData['accuracy']> {
   const { sqlite, asOf } = ctx;
   const days = weeks * 7;
   const from = addDays(asOf, -days);
-  const runs = forecastRuns(sqlite, addDays(from, -120), addDays(asOf, -1));
+  const runs = await forecastRuns(ctx.db, addDays(from, -120), addDays(asOf, -1));
   if (!runs.length) return { weeks: [], models: [], note: `no forecasts issued in the last ${weeks} weeks: run \`optiflow batch\` nightly` };
   const refs = sqlite.prepare(`select distinct f.product_id as productId, f.location_id as locationId from forecasts f where f.run_date >= ? and f.run_date < ?`).all(addDays(from, -120), asOf) as { productId: number; locationId: number }[];
   const idx = new Map(refs.map((r, i) => [`${r.productId}:${r.locationId}`, i]));
-  const actual = readRange(sqlite, refs, from, asOf);
+  const actual = await readRange(ctx.db, refs, from, asOf);
   const algo = new Map((sqlite.prepare('select id, algorithm from models').all() as { id: number; algorithm: string }[]).map((m) => [m.id, m.algorithm]));
   const q = sqlite.prepare('select product_id, location_id, model_id, yhat from forecasts where run_date = ? and date = ?');
   const perWeek = Array.from({ length: weeks }, () => new ErrorSums());
   const perModel = new Map<string, { sums: ErrorSums; series: Set<number> }>();
   for (let t = 0; t < days; t++) {
     const d = addDays(from, t);
-    const run = runCovering(sqlite, runs, d);
+    const run = await runCovering(ctx.db, runs, d);
     if (!run) continue;
     for (const r of q.all(run, d) as { product_id: number; location_id: number; model_id: number | null; yhat: number }[]) {
       const i = idx.get(`${r.product_id}:${r.location_id}`);

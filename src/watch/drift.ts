@@ -75,7 +75,7 @@ export interface DriftRow {
   flagged: string;
 }
 
-export function measureDrift(ctx: JobContext): { rows: DriftRow[]; flagged: number } {
+export async function measureDrift(ctx: JobContext): Promise<{ rows: DriftRow[]; flagged: number }> {
   const { sqlite, asOf, config } = ctx;
   const D = config.watch.driftDays;
   const recentFrom = addDays(asOf, -D);
@@ -91,7 +91,7 @@ export function measureDrift(ctx: JobContext): { rows: DriftRow[]; flagged: numb
   const out: { p: number; l: number; psi: number | null; ratio: number | null; reason: string | null }[] = [];
   // Demand through the run's shared history (the nightly cache), not a database read per series:
   // the year before the training end and the last D days, both inside its window.
-  const hist = historyFor(ctx, Math.max(ctx.config.train.historyDays, 364 + D), 0);
+  const hist = await historyFor(ctx, Math.max(ctx.config.train.historyDays, 364 + D), 0);
   const index = new Map(hist.series.map((s, i) => [s.id, i]));
   const day0 = hist.startDay;
   const at = (d: string) => Math.max(0, Math.min(hist.T, dayNumber(d) - day0));

@@ -35,7 +35,7 @@ export interface SettingForecasts {
 /** Forecasts the series in `only` ("productId:locationId" -> setting) for H days from today. */
 export async function forecastSettings(ctx: JobContext, only: Map<string, string>, H: number): Promise<SettingForecasts> {
   await initBackend(ctx.log);
-  const full = historyFor(ctx, ctx.config.train.historyDays, H);
+  const full = await historyFor(ctx, ctx.config.train.historyDays, H);
   const history = filterHistory(full, new Set(only.keys()));
   const o: EngineOptions = { startDay: history.startDay, horizon: H, holidays: history.holidays, nHolidays: history.holidayNames.length, interval: ctx.config.interval };
   const algos = history.series.map((s) => parseSetting(only.get(s.id)!, 'engine setting'));
@@ -54,7 +54,7 @@ export async function regressionFitAt(ctx: JobContext, key: string, algorithmOf:
   await initBackend(ctx.log);
   // Read directly (not through the nightly history cache, which holds tonight's date); kept in `memo` for the next series.
   const hk = `history:${ctx.asOf}:${H}`;
-  const hist = (memo?.get(hk) as History | undefined) ?? loadHistory(ctx.sqlite, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: H });
+  const hist = (memo?.get(hk) as History | undefined) ?? (await loadHistory(ctx.db, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: H }));
   memo?.set(hk, hist);
   const T = hist.T;
   const known = (y: ArrayLike<number>) => {

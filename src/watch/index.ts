@@ -9,9 +9,9 @@ export interface WatchResult {
   drift: DriftRow[];
 }
 
-export function watchModels(ctx: JobContext): WatchResult {
-  const scored = scoreRoles(ctx, ctx.config.monitor.lookbackDays);
-  const drift = measureDrift(ctx);
+export async function watchModels(ctx: JobContext): Promise<WatchResult> {
+  const scored = await scoreRoles(ctx, ctx.config.monitor.lookbackDays);
+  const drift = await measureDrift(ctx);
   const canary = evaluateCanaries(ctx);
   if (drift.flagged) ctx.log.info(`monitor: ${drift.flagged} series drifted (flagged for retraining)`);
   return {

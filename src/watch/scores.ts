@@ -80,10 +80,10 @@ function shadowRunCovering(sqlite: BetterSqlite3.Database, role: string, d: stri
 }
 
 /** Scores the last `days` days for every role (upsert into model_scores); returns rows written. */
-export function scoreRoles(ctx: JobContext, days: number): number {
+export async function scoreRoles(ctx: JobContext, days: number): Promise<number> {
   const { sqlite, asOf } = ctx;
   const from = addDays(asOf, -days);
-  const runs = forecastRuns(sqlite, addDays(from, -120), addDays(asOf, -1));
+  const runs = await forecastRuns(ctx.db, addDays(from, -120), addDays(asOf, -1));
   const roles = (sqlite.prepare('select distinct role from shadow_forecasts where run_date >= ? and run_date < ?').all(addDays(from, -120), asOf) as { role: string }[]).map((r) => r.role);
   // Without a challenger or a canary in shadow there is nothing to compare the champion with: no night pays for it.
   if (!roles.length) return 0;
@@ -95,7 +95,7 @@ export function scoreRoles(ctx: JobContext, days: number): number {
   const byDay: { d: string; t: number; role: string; rows: Row[] }[] = [];
   for (let t = 0; t < days; t++) {
     const d = addDays(from, t);
-    const run = runCovering(sqlite, runs, d);
+    const run = await runCovering(ctx.db, runs, d);
     if (run) byDay.push({ d, t, role: 'champion', rows: live.all('fallback:snaive', run, d) as Row[] });
     for (const role of roles) {
       const sr = shadowRunCovering(sqlite, role, d);
@@ -105,7 +105,7 @@ export function scoreRoles(ctx: JobContext, days: number): number {
   for (const b of byDay) for (const r of b.rows) keys.set(seriesKey(r.product_id, r.location_id), { productId: r.product_id, locationId: r.location_id });
   const refs = [...keys.values()];
   const idx = new Map(refs.map((r, i) => [seriesKey(r.productId, r.locationId), i]));
-  const actual = readRange(sqlite, refs, from, asOf);
+  const actual = await readRange(ctx.db, refs, from, asOf);
   const up = sqlite.prepare('insert or replace into model_scores (product_id, location_id, date, role, setting, forecast, actual) values (?, ?, ?, ?, ?, ?, ?)');
   let n = 0;
   sqlite.transaction(() => {

@@ -1,0 +1,45 @@
+/**
+ * What the shared query modules accept: the opened database (`Db`, which keeps
+ * the raw SQLite handle for the fast paths that stay inside src/db) or a kysely
+ * handle/transaction (`Q`, portable queries only).
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from './connection.js';
+import type { Q } from './query.js';
+
+export type DbOrQ = Db | Q;
+
+export function qOf(d: DbOrQ): Q {
+  return 'kysely' in d ? d.kysely : d;
+}
+
+/** The raw SQLite handle for a fast path, or null (PostgreSQL, or a kysely handle/transaction). */
+export function fastSqlite(d: DbOrQ): BetterSqlite3.Database | null {
+  return 'kysely' in d ? d.sqlite : null;
+}
+
+export interface SeriesId {
+  productId: number;
+  locationId: number;
+}
+
+/**
+ * A `with v(p, l) as (values ...)` list of series, joined by the set-based
+ * queries (portable: SQLite and PostgreSQL). Ids are validated integers, inlined
+ * as literals (no bound-parameter limit, and PostgreSQL types them as integers).
+ */
+export function seriesValues(refs: readonly SeriesId[]): RawBuilder<unknown> {
+  const parts = refs.map((r) => {
+    if (!Number.isSafeInteger(r.productId) || !Number.isSafeInteger(r.locationId)) throw new Error(`series id ${r.productId}:${r.locationId} is not an integer`);
+    return `(${r.productId}, ${r.locationId})`;
+  });
+  return sql.raw(`v(p, l) as (values ${parts.join(', ')})`);
+}
+
+/** `refs` in chunks of `size` (a set-based query per chunk keeps statements and result sets bounded). */
+export function chunks<T>(refs: readonly T[], size = 2000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < refs.length; i += size) out.push(refs.slice(i, i + size));
+  return out;
+}
