@@ -11,16 +11,9 @@ import { table, keyValues, type Cell } from './render.js';
 
 export async function jobContext(ctx: Context): Promise<JobContext> {
   const db = await ctx.db();
-  // Jobs read through `db`; the raw SQLite handle is only looked up by jobs that still need it (on PostgreSQL they refuse, saying so).
-  return {
-    db,
-    get sqlite() {
-      return sqliteOf(db);
-    },
-    config: ctx.config,
-    asOf: ctx.config.asOf,
-    log: ctx.log,
-  };
+  // The raw SQLite handle is looked up only by the code that still needs it: on PostgreSQL that code
+  // refuses with a clear message, the rest runs.
+  return { db, get sqlite() { return sqliteOf(db); }, config: ctx.config, asOf: ctx.config.asOf, log: ctx.log };
 }
 
 export function renderResult(ctx: Context, name: string, r: JobResult, columns?: string[]): void {
