@@ -2,6 +2,9 @@
  * The same small sample on SQLite and on PostgreSQL: the sample writer, the
  * notification outbox and the dashboard reads give identical rows (numbers to
  * 1e-9), and two senders at once on PostgreSQL deliver each notification once.
+ * Then, from the same forecasts (made on SQLite, copied over), the alerts job
+ * with its notifications, the KPIs and the dashboard jobs give the same results
+ * and stored rows on both.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +16,12 @@ import { activeAlerts, alertCountsOn, writeAlertsOfDay } from '../src/db/alerts.
 import { forEachSeriesSales, lastSaleBefore } from '../src/db/kpis.js';
 import { inTransaction } from '../src/db/query.js';
 import { describePg, startPostgres, type PgServer } from './pg-server.js';
-import { tempDir } from './helpers.js';
+import { jobCtx, tempDir } from './helpers.js';
+import { predictJob } from '../src/jobs/forecasting.js';
+import { alertsJob } from '../src/jobs/alerts.js';
+import { computeKpis, dormantJob, kpisJob, revenueJob, savingsJob, topUrgentJob, trendsJob } from '../src/jobs/dashboard.js';
+import { ALL_TABLES } from '../src/db/types.js';
+import { sql } from 'kysely';
 
 const DAY = '2026-06-01';
 const SAMPLE = { products: 8, locations: 2, days: 120, seed: 13, today: DAY };
@@ -157,4 +165,64 @@ describePg('dashboard, alerts and notifications on PostgreSQL', () => {
     expect(await unsentCount(pg.kysely)).toBe(0);
     expect(sl.pending).toBe(0);
   });
+
+  test('from the same forecasts, alerts (with notifications), KPIs and the dashboard jobs agree on both databases', async () => {
+    const a = openDb(join(dir, 'jobs.db'));
+    const b = openDb(await server.freshDatabase());
+    try {
+      for (const db of [a, b]) {
+        const m = await migrateToLatest(db);
+        if (m.error) throw m.error;
+      }
+      await generateSample(a, { products: 10, locations: 1, days: 420, seed: 5, today: DAY });
+      await predictJob.run(jobCtx(a, DAY, { historyCache: false } as never), {});
+      // A few shelves empty last night: CRITIQUE alerts and notifications.
+      await sql`update stock_levels set on_hand = 0 where date = (select max(date) from stock_levels s2 where s2.product_id = stock_levels.product_id and s2.location_id = stock_levels.location_id) and product_id <= 4`.execute(a.kysely);
+      // The same rows on PostgreSQL, ids included; then each id sequence moves past them.
+      for (const t of ALL_TABLES) {
+        const rows = (await a.kysely.selectFrom(t as 'sales').selectAll().execute()) as Record<string, unknown>[];
+        for (let i = 0; i < rows.length; i += 2000) await b.kysely.insertInto(t as 'sales').values(rows.slice(i, i + 2000) as never).execute();
+      }
+      const seqs = await sql<{ t: string }>`select table_name as t from information_schema.columns where table_schema = current_schema() and column_name = 'id' and column_default like 'nextval%'`.execute(b.kysely);
+      for (const { t } of seqs.rows) await sql`select setval(pg_get_serial_sequence(${t}, 'id'), coalesce((select max(id) from ${sql.table(t)}), 0) + 1, false)`.execute(b.kysely);
+
+      const out = { a: join(dir, 'a.jsonl'), b: join(dir, 'b.jsonl') };
+      const results: Record<string, unknown>[] = [];
+      for (const [db, file] of [[a, out.a], [b, out.b]] as const) {
+        const ctx = () => jobCtx(db, DAY, { notify: { ...DEFAULTS.notify, channel: 'file', target: file } } as never);
+        const r: Record<string, unknown> = {};
+        for (const [name, job] of Object.entries({ alerts: alertsJob, alertsAgain: alertsJob, savings: savingsJob, kpis: kpisJob, revenue: revenueJob, trends: trendsJob, top: topUrgentJob, dormant: dormantJob })) {
+          const res = await job.run(ctx(), {});
+          r[name] = { summary: res.summary, rows: res.rows };
+        }
+        const k = await computeKpis(ctx());
+        r.computed = k;
+        for (const t of ['alerts', 'notifications', 'savings', 'revenue_daily', 'trends', 'dormant_stock'])
+          r[t] = norm((await db.kysely.selectFrom(t as 'alerts').selectAll().execute()) as Record<string, unknown>[], ['sent_at', 'created_at', 'details']);
+        results.push(r);
+      }
+      const [ra, rb] = results as Record<string, Record<string, unknown>>[];
+      expect(Number((ra.alerts.summary as Record<string, number>).critique)).toBeGreaterThan(0);
+      expect(Number((ra.alerts.summary as Record<string, number>).notifications_sent)).toBeGreaterThan(0);
+      expect(Number((ra.alertsAgain.summary as Record<string, number>).notifications_queued)).toBe(0);
+      const sortRows = (x: unknown) => (Array.isArray(x) ? norm(x as Record<string, unknown>[]).sort((p, q) => JSON.stringify(p).localeCompare(JSON.stringify(q))) : x);
+      for (const key of Object.keys(ra)) {
+        const x = ra[key];
+        const y = rb[key];
+        if (Array.isArray(x)) expectSameRows(sortRows(x) as Record<string, unknown>[], sortRows(y) as Record<string, unknown>[]);
+        else {
+          const { rows: xr, summary: xs, ...xo } = x as Record<string, unknown>;
+          const { rows: yr, summary: ys, ...yo } = y as Record<string, unknown>;
+          if (xs !== undefined) expectSameRows([norm([xs as Record<string, unknown>])[0]], [norm([ys as Record<string, unknown>])[0]]);
+          if (xr !== undefined) expectSameRows(norm(xr as Record<string, unknown>[]), norm(yr as Record<string, unknown>[]));
+          expect(JSON.parse(JSON.stringify(yo), (_, v) => (typeof v === 'number' ? Math.round(v * 1e6) / 1e6 : v))).toEqual(JSON.parse(JSON.stringify(xo), (_, v) => (typeof v === 'number' ? Math.round(v * 1e6) / 1e6 : v)));
+        }
+      }
+      const delivered = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(delivered(out.b)).toEqual(delivered(out.a));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 120_000);
 });

@@ -10,7 +10,7 @@ import { evaluateAlerts, type AlertThresholds } from '../inventory/alert-rules.j
 import { MissingInputError } from '../errors.js';
 import { addDays } from '../dates.js';
 import { outOfStockSince } from '../db/stockouts.js';
-import { overridesBySeries } from './overrides.js';
+import { activeOverridesBySeries } from '../db/overrides.js';
 import { describeOverride } from '../inventory/overrides.js';
 import { idempotencyKey, sendPending } from './notify.js';
 import { activeAlerts, qualityRiskOn, queueNotifications, writeAlertsOfDay } from '../db/alerts.js';
@@ -37,7 +37,7 @@ export const alertsJob: Job = {
   description: 'project stock per series and raise stock-out, overstock, expiry and quality alerts; notify CRITIQUE',
   dependsOn: ['events-impact', 'quality-risk'],
   async run(ctx, opts = {}) {
-    const { sqlite, asOf } = ctx;
+    const { asOf } = ctx;
     const refs = await seriesWithForecasts(ctx.db, asOf);
     if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     await requireCoverage(ctx);
@@ -45,7 +45,7 @@ export const alertsJob: Job = {
     const t = thresholds(ctx);
     const quality = new Map<string, { risk: number; level: string; precision?: number | null }>();
     for (const q of await qualityRiskOn(ctx.db.kysely, asOf)) quality.set(`${q.product_id}:${q.location_id}`, q);
-    const overrides = overridesBySeries(sqlite, asOf, addDays(asOf, ctx.config.horizon));
+    const overrides = await activeOverridesBySeries(ctx.db.kysely, asOf, addDays(asOf, ctx.config.horizon));
     const states = refs.map((r) => reader.read(r));
     const since = await outOfStockSince(ctx.db, asOf, states.filter((st) => st.stockKnown && st.onHand <= 0));
     // A series without a stock row has unknown stock: no stock-out, overstock or expiry alert (and no notification).
