@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/connection.js';
 import { migrateToLatest, redactUrl, sqliteOrRefusal } from '../db/connection.js';
-import { analyze, hasSales, seriesForecastOn } from '../db/ops.js';
+import { hasSales, seriesForecastOn } from '../db/ops.js';
 import { generateSample } from '../io/sample.js';
 import { trainJob } from '../jobs/forecasting.js';
 import { computeKpis, topUrgentJob } from '../jobs/dashboard.js';
@@ -31,8 +31,7 @@ export async function runDemo(db: Db, base: Omit<JobContext, 'db' | 'sqlite'>, o
   const hasData = await hasSales(db.kysely);
   if (!hasData) {
     base.log.info(`demo: writing a sample data set (${opts.products ?? 250} products, 730 days to ${base.asOf})`);
-    generateSample(sqliteOrRefusal(db), { products: opts.products ?? 250, locations: 1, days: 730, seed: 42, today: base.asOf });
-    await analyze(db); // statistics for the query planner
+    await generateSample(db, { products: opts.products ?? 250, locations: 1, days: 730, seed: 42, today: base.asOf }); // refreshes the planner's statistics
   }
   const t0 = Date.now();
   const train = await trainJob.run(ctx, {});

@@ -1,8 +1,9 @@
 /** Data commands: init, db migrate, db status, sample, import, export. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { dbStatus, migrateToLatest, redactUrl, sqliteOf } from '../db/connection.js';
+import { dbStatus, migrateToLatest, redactUrl } from '../db/connection.js';
 import { describeDatabase } from '../db/ops.js';
+import { holdsData } from '../db/sample-writer.js';
 import { generateSample } from '../io/sample.js';
 import { FAMILY_NAMES, sampleFamily } from '../io/sample-families.js';
 import { importCsv } from '../io/import.js';
@@ -68,23 +69,15 @@ export function registerData(program: Command, action: Action): void {
       const db = await ctx.db({ migrated: false });
       const r = await migrateToLatest(db);
       if (r.error) throw new JobError(`migration failed: ${(r.error as Error).message}`);
-      const sqlite = sqliteOf(db);
-      const n = (sqlite.prepare('select (select count(*) from products) + (select count(*) from sales) as n').get() as { n: number }).n;
-      if (n > 0) throw new UsageError(`sample: database ${ctx.config.db} already holds data; use a new --db path`);
+      if (await holdsData(db.kysely)) throw new UsageError(`sample: database ${redactUrl(ctx.config.db)} already holds data; use a new --db path`);
       const t0 = performance.now();
-      // A fresh file: no journal during the bulk write (a crash leaves a file to delete, never a half-valid one in use).
-      sqlite.pragma('journal_mode = OFF');
-      sqlite.pragma('synchronous = OFF');
-      const { summary } = generateSample(sqlite, {
+      const { summary } = await generateSample(db, {
         ...o,
         days: o.days ?? family.days,
         family: family.name,
         today: ctx.config.asOf,
         onProgress: (done, total) => ctx.log.debug(`sample: ${done}/${total} products`),
       });
-      sqlite.exec('analyze');
-      sqlite.pragma('synchronous = NORMAL');
-      sqlite.pragma('journal_mode = WAL');
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       if (ctx.json) return ctx.out(JSON.stringify({ ...summary, seconds }, null, 2) + '\n');
       ctx.out(`sample data written to ${ctx.config.db} in ${seconds}s: ${summary.products} products x ${summary.locations} location(s), ${summary.firstDate} .. ${summary.lastDate}\n`);
