@@ -1,32 +1,35 @@
 /**
  * Stage 4 of the engine: prediction intervals and error quantiles, conformal
- * from out-of-sample backtest errors that did not choose the model.
+ * from out-of-sample backtest errors that did not choose the model. The
+ * formulas, with their units and the reason for each constant, are in
+ * docs/forecasting.md ("4. Intervals and error quantiles").
  *
- * Cross-fitting: for each backtest window j, the model is chosen again on the
- * other windows only, and its errors on window j are kept. Those errors are
- * out of sample for both the fit and the choice, which the chosen model's own
- * errors on its selection windows are not (they are the ones that made it win,
- * so they are optimistic).
+ * 1. Cross-fitting: for each backtest window j, the model is chosen again on
+ *    the other windows only, and its errors e = actual - forecast (units) on
+ *    window j are kept: out of sample for both the fit and the choice.
+ * 2. Scale: demand counts have a variance that grows with their level, about
+ *    like the level itself (Poisson: var = mean) plus a share of its square
+ *    (a level or bias that is off by a few per cent). Each error is divided by
+ *    its window's spread s(m_j) = sqrt(V(m_j)), V(m) = m + phi m^2, with m_j the
+ *    window's mean forecast (units/day) and phi >= 0 the series' own extra
+ *    dispersion (method of moments over its windows); for demand that is not a
+ *    count (kilograms) V(m) = m^2. The scaled errors r are put back at today's
+ *    spread s(m_now).
+ * 3. Few windows: the days of one window share that window's level error, so n
+ *    errors carry the information of fewer independent draws. The errors are
+ *    widened by t_nu(p) / z(p) (p = (1 + L) / 2), with nu the Welch-Satterthwaite
+ *    degrees of freedom of the between-window and within-window variances.
+ * 4. The interval of a day is taken from the predictive distribution
+ *    f_h + s(m_now) r_i, never below 0: for counts each value is rounded to the
+ *    nearest count and the tails are cut at the nearest mass (mid-p); the lower
+ *    tail first, and the upper tail takes what the lower one could not (at 0,
+ *    the whole 1 - L).
  *
- * Errors are scaled by the level of the window's forecast so a year-old window
- * at a lower level still speaks for today:
- *
- *   r = (actual - forecast) / m,   m = max(mean forecast over the window, m_min)
- *   m_min = 0.1 x mean known demand before the origin (units/day): keeps r finite
- *           when a forecast is near zero; it only matters for such series.
- *
- * For horizon step h (days, 0-based) in block b = min(floor(h / 7), 3), the
- * bounds at level L are the conformal quantiles of the block's r (all blocks
- * pooled while a block holds fewer than 40 errors):
- *
- *   lo_h = max(0, f_h + m_now x r_(k_lo)),  k_lo = floor((n + 1)(1 - L) / 2)
- *   hi_h = max(lo_h, f_h + m_now x r_(k_hi)), k_hi = ceil((n + 1)(1 + L) / 2)
- *
- * (r_(k) the k-th smallest of n, clamped to 1..n). Censored days (unknown
- * demand) are not errors and are left out everywhere, including the error runs
- * that safety stock reads.
+ * Censored days (unknown demand) are not errors and are left out everywhere,
+ * including the error runs that safety stock reads.
  */
-import { mean } from './metrics.js';
+import jStat from 'jstat';
+import { mean, normalQuantile } from './metrics.js';
 import type { Demand } from './models.js';
 import { SeriesBacktest, selectModel, type Choice } from './select.js';
 import type { Algorithm } from './forecasters.js';
@@ -36,19 +39,28 @@ const BLOCK = 7;
 const BLOCKS = 4;
 /** Errors a block needs for its own quantiles; below it, the blocks are pooled (40: the 95 % bounds then sit between the 1st and 2nd extreme). */
 const MIN_BLOCK_ERRORS = 40;
-/** m_min as a share of the mean demand (see the header). */
+/** m_min as a share of the mean demand: keeps the scale positive when a forecast is near zero; it only matters for such series. */
 const MIN_SCALE_SHARE = 0.1;
+/** Lowest degrees of freedom of the widening: below 2 the t distribution has no variance (only reached with one window). */
+const MIN_DF = 2;
+
+/** One backtest window's out-of-sample errors. */
+export interface WindowErrors {
+  /** m_j: the window's level (mean forecast, units/day). */
+  level: number;
+  /** actual - forecast per day of the window (units); null = censored or unknown day. */
+  errors: (number | null)[];
+}
 
 export interface CalibrationErrors {
-  /** Scaled errors r per horizon block. */
-  byBlock: number[][];
-  /** Unscaled errors (actual - forecast, units) per window, consecutive days; null = censored day. */
-  runs: (number | null)[][];
+  windows: WindowErrors[];
+  /** Every known demand of the series is a whole number: intervals are sets of counts. */
+  counts: boolean;
 }
 
 export interface IntervalSpec {
   level: number;
-  /** Error bounds in units per horizon block (block b covers days 7b..7b+6; the last block repeats). */
+  /** Error bounds in units per horizon block (block b covers days 7b..7b+6; the last block repeats), before the bound at 0. */
   lo: number[];
   hi: number[];
   /** First block's bounds (units): what older readers of the model take as the day's spread. */
@@ -57,6 +69,15 @@ export interface IntervalSpec {
   n_errors: number;
   /** m_now (units/day). */
   scale: number;
+  /** Predictive errors at today's spread, sorted, per block (one array when pooled; units); absent in older models. */
+  errors?: number[][];
+  /** Demand is counted: bounds are whole counts. */
+  counts?: boolean;
+  /** Widening factor t_nu(p) / z(p) applied to the errors, and nu. */
+  widen?: number;
+  df?: number;
+  /** phi of V(m) = m + phi m^2 (1/units; counts only). */
+  dispersion?: number;
 }
 
 /** Conformal lower/upper order statistic of sorted values for a two-sided level L. */
@@ -77,7 +98,7 @@ export function conformalQuantile(sorted: ArrayLike<number>, q: number): number 
   return sorted[k - 1];
 }
 
-/** m: the level that scales errors (see the header). */
+/** m: the level of a forecast (units/day), floored at m_min (see the header). */
 export function errorScale(forecast: ArrayLike<number>, history: Demand): number {
   let s = 0;
   for (let i = 0; i < forecast.length; i++) s += forecast[i];
@@ -86,10 +107,21 @@ export function errorScale(forecast: ArrayLike<number>, history: Demand): number
   return Math.max(f, MIN_SCALE_SHARE * (Number.isFinite(y) ? y : 0), 1e-6);
 }
 
+/** Whether every known value is a whole number (demand counted in units). */
+export function isCountSeries(y: ArrayLike<number>): boolean {
+  let any = false;
+  for (let t = 0; t < y.length; t++) {
+    const v = y[t];
+    if (v !== v) continue;
+    if (!Number.isInteger(v)) return false;
+    any = true;
+  }
+  return any;
+}
+
 /** Cross-fitted out-of-sample errors of a series (see the header); `use` = windows with forecasts. */
 export function crossFitErrors(bt: SeriesBacktest, candidates: Algorithm[], use: number[], final: Choice | null): CalibrationErrors {
-  const byBlock: number[][] = Array.from({ length: BLOCKS }, () => []);
-  const runs: (number | null)[][] = [];
+  const windows: WindowErrors[] = [];
   for (const j of use) {
     const others = use.filter((k) => k !== j);
     const c = (others.length ? selectModel(bt, candidates, others)?.choice : null) ?? final;
@@ -97,45 +129,188 @@ export function crossFitErrors(bt: SeriesBacktest, candidates: Algorithm[], use:
     const f = bt.forecastOf(c, j);
     if (!f) continue;
     const w = bt.windows[j];
-    const m = errorScale(f, bt.y.subarray(0, w.trainEnd));
-    const run: (number | null)[] = [];
+    const errors: (number | null)[] = [];
     for (let t = w.trainEnd; t < w.testEnd; t++) {
       const a = bt.y[t];
-      if (a !== a) {
-        run.push(null);
-        continue;
-      }
-      const e = a - f[t - w.trainEnd];
-      run.push(Math.round(e * 100) / 100);
-      byBlock[Math.min(BLOCKS - 1, Math.floor((t - w.trainEnd) / BLOCK))].push(e / m);
+      errors.push(a !== a ? null : a - f[t - w.trainEnd]);
     }
-    runs.push(run);
+    windows.push({ level: errorScale(f, bt.y.subarray(0, w.trainEnd)), errors });
   }
-  return { byBlock, runs };
+  return { windows, counts: isCountSeries(bt.y) };
 }
 
-/** Interval bounds (units per block) at `level` for a forecast of scale m_now; null when there are no errors. */
-export function intervalSpec(errs: CalibrationErrors, level: number, scale: number): IntervalSpec | null {
-  const n = errs.byBlock.reduce((a, b) => a + b.length, 0);
+/**
+ * phi of V(m) = m + phi m^2 by the method of moments over the windows:
+ * sum_j sum_t (e_t^2 - m_j) / sum_j n_j m_j^2, at least 0 (1/units).
+ */
+export function dispersion(errs: CalibrationErrors): number {
+  let num = 0;
+  let den = 0;
+  for (const w of errs.windows)
+    for (const e of w.errors) {
+      if (e === null) continue;
+      num += e * e - w.level;
+      den += w.level * w.level;
+    }
+  return den > 0 ? Math.max(0, num / den) : 0;
+}
+
+/** s(m) = sqrt(V(m)) (units): the spread of a day's error at level m. */
+function spreadAt(m: number, counts: boolean, phi: number): number {
+  return counts ? Math.sqrt(m + phi * m * m) : m;
+}
+
+/**
+ * Welch-Satterthwaite degrees of freedom of the scaled errors' variance:
+ * between-window mean squares (K windows) plus within-window variance
+ * (n - K degrees), nu = (B + W)^2 / (B^2 / K + W^2 / (n - K)).
+ */
+export function effectiveDf(scaled: number[][]): number {
+  let K = 0;
+  let n = 0;
+  let b = 0;
+  let w = 0;
+  for (const r of scaled) {
+    if (!r.length) continue;
+    const mu = r.reduce((a, x) => a + x, 0) / r.length;
+    K++;
+    n += r.length;
+    b += mu * mu;
+    for (const x of r) w += (x - mu) * (x - mu);
+  }
+  if (!K) return Infinity;
+  b /= K;
+  w = n > K ? w / (n - K) : 0;
+  const den = (b * b) / K + (n > K ? (w * w) / (n - K) : 0);
+  if (!(den > 0)) return Infinity;
+  return Math.max(MIN_DF, ((b + w) * (b + w)) / den);
+}
+
+/** t_nu(p) / z(p) for the two-sided level L (1 for infinite nu). */
+export function widening(level: number, df: number): number {
+  if (!Number.isFinite(df) || df > 1e6) return 1;
+  const p = (1 + level) / 2;
+  return jStat.studentt.inv(p, df) / normalQuantile(p);
+}
+
+/**
+ * Calibrates a series at `level` for a forecast whose level is `mNow`
+ * (units/day): the interval spec (stored with the model, read by predict) and
+ * the error runs rescaled to today's spread (units per day, per window; null
+ * on censored days) that safety stock sums. Null when there are no errors.
+ */
+export function calibrate(errs: CalibrationErrors, level: number, mNow: number): { spec: IntervalSpec; runs: (number | null)[][] } | null {
+  const phi = errs.counts ? dispersion(errs) : 0;
+  const sNow = spreadAt(mNow, errs.counts, phi);
+  const byBlock: number[][] = Array.from({ length: BLOCKS }, () => []);
+  const byWindow: number[][] = [];
+  for (const w of errs.windows) {
+    const s = spreadAt(w.level, errs.counts, phi);
+    const r: number[] = [];
+    w.errors.forEach((e, t) => {
+      if (e === null) return;
+      r.push(e / s);
+      byBlock[Math.min(BLOCKS - 1, Math.floor(t / BLOCK))].push(e / s);
+    });
+    byWindow.push(r);
+  }
+  const n = byBlock.reduce((a, b) => a + b.length, 0);
   if (!n) return null;
-  const pooled = Float64Array.from(errs.byBlock.flat()).sort();
-  const perBlock = errs.byBlock.every((b) => b.length >= MIN_BLOCK_ERRORS);
+  const df = effectiveDf(byWindow);
+  const k = widening(level, df) * sNow;
+  // Predictive errors at today's spread (units), rounded outwards from 0 so storing them never narrows the interval.
+  const toUnits = (r: number) => (r >= 0 ? Math.ceil(r * k * 1e4) : Math.floor(r * k * 1e4)) / 1e4;
+  const perBlock = byBlock.every((b) => b.length >= MIN_BLOCK_ERRORS);
+  const blocks = (perBlock ? byBlock : [byBlock.flat()]).map((b) => Float64Array.from(b, toUnits).sort());
   const lo: number[] = [];
   const hi: number[] = [];
-  for (const b of errs.byBlock) {
-    const sorted = perBlock ? Float64Array.from(b).sort() : pooled;
-    const [l, h] = conformalBounds(sorted, level);
-    // Rounded outwards, so that storing the bounds never narrows the interval (a lower bound of 0.00004 would exclude a zero day).
-    lo.push(Math.floor(l * scale * 1e4) / 1e4);
-    hi.push(Math.ceil(h * scale * 1e4) / 1e4);
+  for (let b = 0; b < BLOCKS; b++) {
+    const [l, h] = conformalBounds(blocks[Math.min(b, blocks.length - 1)], level);
+    lo.push(l);
+    hi.push(h);
   }
-  return { level, lo, hi, error_lo: lo[0], error_hi: hi[0], n_errors: n, scale: round4(scale) };
+  const spec: IntervalSpec = {
+    level, lo, hi, error_lo: lo[0], error_hi: hi[0], n_errors: n, scale: round4(mNow),
+    errors: blocks.map((b) => Array.from(b)), counts: errs.counts, widen: round4(k / sNow), df: round4(df), dispersion: round4(phi),
+  };
+  const runs = errs.windows.map((w) => {
+    const f = (k / spreadAt(w.level, errs.counts, phi));
+    return w.errors.map((e) => (e === null ? null : Math.round(e * f * 100) / 100));
+  });
+  return { spec, runs };
 }
 
-/** Bounds of a forecast from an interval spec (per block), or from scalar error bounds (older models). */
-export function applyInterval(forecast: Float64Array, spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number }): { lo: Float64Array; hi: Float64Array } {
+/**
+ * The interval [lo, hi] of one day from its predictive values (sorted,
+ * f_h + error, already at least 0 and, for counts, rounded to whole counts).
+ * Each value weighs 1 / (n + 1) and the conformal (n + 1)-th point lies above
+ * them all. The lower tail drops the smallest values while the dropped mass
+ * stays nearest (1 - L) / 2 (a value is dropped when less than half of it
+ * would overshoot: mid-p); the upper tail then drops the largest the same way
+ * towards what remains of 1 - L. Values tied on a count fall together.
+ */
+export function dayInterval(v: ArrayLike<number>, level: number, counts: boolean): [number, number] {
+  const n = v.length;
+  const N = n + 1;
+  const aLo = (1 - level) / 2;
+  let i = 0;
+  let below = 0;
+  if (counts) {
+    while (i < n) {
+      let j = i;
+      while (j < n && v[j] === v[i]) j++;
+      const p = (j - i) / N;
+      if (below + p / 2 >= aLo || j === n) break;
+      below += p;
+      i = j;
+    }
+  } else {
+    // Values that are not counts: the conformal rank floor((n + 1) a), unless the bound at 0 took the tail.
+    const kLo = Math.min(n, Math.max(1, Math.floor(N * aLo + 1e-9)));
+    if (v[kLo - 1] > 0) {
+      i = kLo - 1;
+      below = aLo;
+    }
+  }
+  const aHi = Math.max(0, 1 - level - below);
+  let k = n - 1;
+  if (counts) {
+    let above = 1 / N;
+    while (k > i) {
+      let g = k;
+      while (g > i && v[g - 1] === v[k]) g--;
+      const p = (k - g + 1) / N;
+      if (above + p / 2 >= aHi || g === i) break;
+      above += p;
+      k = g - 1;
+    }
+  } else {
+    k = Math.min(n, Math.max(1, Math.ceil(N * (1 - aHi) - 1e-9))) - 1;
+  }
+  return [v[i], v[Math.max(i, k)]];
+}
+
+/** Bounds of a forecast from an interval spec: from its predictive errors when stored, else from the per-block (or scalar) error bounds. */
+export function applyInterval(forecast: Float64Array, spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; errors?: number[][]; counts?: boolean; level?: number }): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(forecast.length);
   const hi = new Float64Array(forecast.length);
+  if (spec.errors?.length && spec.level !== undefined) {
+    const counts = !!spec.counts;
+    let buf = new Float64Array(0);
+    for (let h = 0; h < forecast.length; h++) {
+      const e = spec.errors[Math.min(Math.floor(h / BLOCK), spec.errors.length - 1)];
+      if (buf.length !== e.length) buf = new Float64Array(e.length);
+      // A monotone map of sorted errors: the values stay sorted.
+      for (let i = 0; i < e.length; i++) {
+        const x = Math.max(0, forecast[h] + e[i]);
+        buf[i] = counts ? Math.round(x) : x;
+      }
+      const [l, u] = e.length ? dayInterval(buf, spec.level, counts) : [forecast[h], forecast[h]];
+      lo[h] = l;
+      hi[h] = Math.max(l, u);
+    }
+    return { lo, hi };
+  }
   for (let h = 0; h < forecast.length; h++) {
     const b = Math.floor(h / BLOCK);
     const el = spec.lo?.length ? spec.lo[Math.min(b, spec.lo.length - 1)] : spec.error_lo;
