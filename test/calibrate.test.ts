@@ -18,7 +18,7 @@ function draw(rng: Rng, m: number, phi: number): number {
 function windowsAt(rng: Rng, levels: number[], phi: number): CalibrationErrors {
   return {
     counts: true,
-    windows: levels.map((m) => ({ level: m, errors: Array.from({ length: 28 }, () => draw(rng, m, phi) - m) })),
+    windows: levels.map((m) => ({ level: m, floor: 0, forecast: Array(28).fill(m), errors: Array.from({ length: 28 }, () => draw(rng, m, phi) - m) })),
   };
 }
 
@@ -102,8 +102,8 @@ describe('the error runs safety stock reads', () => {
     const errs: CalibrationErrors = {
       counts: false,
       windows: [
-        { level: 10, errors: Array.from({ length: 28 }, (_, t) => ((t * 7) % 11) - 5) },
-        { level: 20, errors: Array.from({ length: 28 }, (_, t) => (t % 3 === 2 ? null : 2 * (((t * 5) % 9) - 4))) },
+        { level: 10, floor: 0, forecast: Array(28).fill(10), errors: Array.from({ length: 28 }, (_, t) => ((t * 7) % 11) - 5) },
+        { level: 20, floor: 0, forecast: Array(28).fill(20), errors: Array.from({ length: 28 }, (_, t) => (t % 3 === 2 ? null : 2 * (((t * 5) % 9) - 4))) },
       ],
     };
     const cal = calibrate(errs, 0.8, 40)!;
@@ -111,8 +111,8 @@ describe('the error runs safety stock reads', () => {
     const k = cal.spec.widen!;
     expect(Math.abs(cal.runs[0][3]! - errs.windows[0].errors[3]! * 4 * k)).toBeLessThan(0.01);
     expect(cal.runs[1][2]).toBeNull();
-    // A forecast far from 0: the upper bound minus the forecast is the one-day error quantile at (1 + L) / 2.
-    const { hi } = applyInterval(F([1000]), cal.spec);
-    expect(Math.abs(hi[0] - 1000 - errorSumQuantile(cal.runs, 1, 0.9).value)).toBeLessThan(0.02);
+    // A day forecast at today's level: the upper bound minus the forecast is the one-day error quantile at (1 + L) / 2.
+    const { hi } = applyInterval(F([40]), cal.spec);
+    expect(Math.abs(hi[0] - 40 - errorSumQuantile(cal.runs, 1, 0.9).value)).toBeLessThan(0.02);
   });
 });

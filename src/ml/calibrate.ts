@@ -9,12 +9,13 @@
  *    window j are kept: out of sample for both the fit and the choice.
  * 2. Scale: demand counts have a variance that grows with their level, about
  *    like the level itself (Poisson: var = mean) plus a share of its square
- *    (a level or bias that is off by a few per cent). Each error is divided by
- *    its window's spread s(m_j) = sqrt(V(m_j)), V(m) = m + phi m^2, with m_j the
- *    window's mean forecast (units/day) and phi >= 0 the series' own extra
+ *    (a level or bias that is off by a few per cent). Each day's error is
+ *    divided by its spread s(m_t) = sqrt(V(m_t)), V(m) = m + phi m^2, with m_t
+ *    that day's forecast (units/day; a busy weekday or a planned promotion
+ *    spreads more than a quiet day) and phi >= 0 the series' own extra
  *    dispersion (method of moments over its windows); for demand that is not a
- *    count (kilograms) V(m) = m^2. The scaled errors r are put back at today's
- *    spread s(m_now).
+ *    count (kilograms) V(m) = m^2. The scaled errors r are put back at the
+ *    spread of each new day, s(f_h).
  * 3. Few windows: the days of one window share that window's level error, so n
  *    errors carry the information of fewer independent draws. The errors are
  *    widened by t_nu(p) / z(p) (p = (1 + L) / 2), with nu the Welch-Satterthwaite
@@ -48,8 +49,12 @@ const MIN_DF = 2;
 export interface WindowErrors {
   /** m_j: the window's level (mean forecast, units/day). */
   level: number;
+  /** m_min at the window's origin (units/day): the lowest level a day's spread is taken at. */
+  floor: number;
   /** actual - forecast per day of the window (units); null = censored or unknown day. */
   errors: (number | null)[];
+  /** The forecast per day of the window (units/day). */
+  forecast: number[];
 }
 
 export interface CalibrationErrors {
@@ -69,8 +74,10 @@ export interface IntervalSpec {
   n_errors: number;
   /** m_now (units/day). */
   scale: number;
-  /** Predictive errors at today's spread, sorted, per block (one array when pooled; units); absent in older models. */
-  errors?: number[][];
+  /** Scaled predictive errors r x widening, sorted, per block (one array when pooled; unitless); absent in older models. */
+  scaled?: number[][];
+  /** m_min (units/day): the lowest level a day's spread is taken at. */
+  floor?: number;
   /** Demand is counted: bounds are whole counts. */
   counts?: boolean;
   /** Widening factor t_nu(p) / z(p) applied to the errors, and nu. */
@@ -98,13 +105,18 @@ export function conformalQuantile(sorted: ArrayLike<number>, q: number): number 
   return sorted[k - 1];
 }
 
+/** m_min: the lowest level a spread is taken at (units/day), from the mean demand of the last year (see the header). */
+export function scaleFloor(history: Demand): number {
+  const y = mean(history.subarray(Math.max(0, history.length - 365)));
+  return Math.max(MIN_SCALE_SHARE * (Number.isFinite(y) ? y : 0), 1e-6);
+}
+
 /** m: the level of a forecast (units/day), floored at m_min (see the header). */
 export function errorScale(forecast: ArrayLike<number>, history: Demand): number {
   let s = 0;
   for (let i = 0; i < forecast.length; i++) s += forecast[i];
   const f = forecast.length ? s / forecast.length : 0;
-  const y = mean(history.subarray(Math.max(0, history.length - 365)));
-  return Math.max(f, MIN_SCALE_SHARE * (Number.isFinite(y) ? y : 0), 1e-6);
+  return Math.max(f, scaleFloor(history));
 }
 
 /** Whether every known value is a whole number (demand counted in units). */
@@ -134,24 +146,32 @@ export function crossFitErrors(bt: SeriesBacktest, candidates: Algorithm[], use:
       const a = bt.y[t];
       errors.push(a !== a ? null : a - f[t - w.trainEnd]);
     }
-    windows.push({ level: errorScale(f, bt.y.subarray(0, w.trainEnd)), errors });
+    const before = bt.y.subarray(0, w.trainEnd);
+    windows.push({ level: errorScale(f, before), floor: scaleFloor(before), errors, forecast: Array.from(f.subarray(0, errors.length)) });
   }
   return { windows, counts: isCountSeries(bt.y) };
 }
 
+/** m_t: the level a day's spread is taken at (units/day): its forecast, at least the floor. */
+function dayLevel(w: WindowErrors, t: number): number {
+  const f = w.forecast?.[t];
+  return Math.max(f !== undefined && Number.isFinite(f) ? f : w.level, w.floor ?? 0, 1e-6);
+}
+
 /**
- * phi of V(m) = m + phi m^2 by the method of moments over the windows:
- * sum_j sum_t (e_t^2 - m_j) / sum_j n_j m_j^2, at least 0 (1/units).
+ * phi of V(m) = m + phi m^2 by the method of moments over the windows'
+ * days: sum (e_t^2 - m_t) / sum m_t^2, at least 0 (1/units).
  */
 export function dispersion(errs: CalibrationErrors): number {
   let num = 0;
   let den = 0;
   for (const w of errs.windows)
-    for (const e of w.errors) {
-      if (e === null) continue;
-      num += e * e - w.level;
-      den += w.level * w.level;
-    }
+    w.errors.forEach((e, t) => {
+      if (e === null) return;
+      const m = dayLevel(w, t);
+      num += e * e - m;
+      den += m * m;
+    });
   return den > 0 ? Math.max(0, num / den) : 0;
 }
 
@@ -205,38 +225,40 @@ export function calibrate(errs: CalibrationErrors, level: number, mNow: number):
   const byBlock: number[][] = Array.from({ length: BLOCKS }, () => []);
   const byWindow: number[][] = [];
   for (const w of errs.windows) {
-    const s = spreadAt(w.level, errs.counts, phi);
     const r: number[] = [];
     w.errors.forEach((e, t) => {
       if (e === null) return;
-      r.push(e / s);
-      byBlock[Math.min(BLOCKS - 1, Math.floor(t / BLOCK))].push(e / s);
+      const x = e / spreadAt(dayLevel(w, t), errs.counts, phi);
+      r.push(x);
+      byBlock[Math.min(BLOCKS - 1, Math.floor(t / BLOCK))].push(x);
     });
     byWindow.push(r);
   }
   const n = byBlock.reduce((a, b) => a + b.length, 0);
   if (!n) return null;
   const df = effectiveDf(byWindow);
-  const k = widening(level, df) * sNow;
-  // Predictive errors at today's spread (units), rounded outwards from 0 so storing them never narrows the interval.
-  const toUnits = (r: number) => (r >= 0 ? Math.ceil(r * k * 1e4) : Math.floor(r * k * 1e4)) / 1e4;
+  const wid = widening(level, df);
+  // Scaled predictive errors, rounded outwards from 0 so storing them never narrows the interval.
+  const out = (r: number) => (r >= 0 ? Math.ceil(r * wid * 1e4) : Math.floor(r * wid * 1e4)) / 1e4;
   const perBlock = byBlock.every((b) => b.length >= MIN_BLOCK_ERRORS);
-  const blocks = (perBlock ? byBlock : [byBlock.flat()]).map((b) => Float64Array.from(b, toUnits).sort());
+  const blocks = (perBlock ? byBlock : [byBlock.flat()]).map((b) => Float64Array.from(b, out).sort());
   const lo: number[] = [];
   const hi: number[] = [];
   for (let b = 0; b < BLOCKS; b++) {
     const [l, h] = conformalBounds(blocks[Math.min(b, blocks.length - 1)], level);
-    lo.push(l);
-    hi.push(h);
+    lo.push(Math.floor(l * sNow * 1e4) / 1e4);
+    hi.push(Math.ceil(h * sNow * 1e4) / 1e4);
   }
+  // Today's floor: the one at the latest origin (the mean demand of the year before it).
+  const floor = errs.windows.length ? errs.windows[errs.windows.length - 1].floor ?? 0 : 0;
   const spec: IntervalSpec = {
     level, lo, hi, error_lo: lo[0], error_hi: hi[0], n_errors: n, scale: round4(mNow),
-    errors: blocks.map((b) => Array.from(b)), counts: errs.counts, widen: round4(k / sNow), df: round4(df), dispersion: round4(phi),
+    scaled: blocks.map((b) => Array.from(b)), counts: errs.counts, floor: round4(floor), widen: round4(wid), df: round4(df), dispersion: round4(phi),
   };
-  const runs = errs.windows.map((w) => {
-    const f = (k / spreadAt(w.level, errs.counts, phi));
-    return w.errors.map((e) => (e === null ? null : Math.round(e * f * 100) / 100));
-  });
+  // Safety stock sums days: each day's scaled error at the spread of today's mean level (units).
+  const runs = errs.windows.map((w) =>
+    w.errors.map((e, t) => (e === null ? null : Math.round((e / spreadAt(dayLevel(w, t), errs.counts, phi)) * wid * sNow * 100) / 100)),
+  );
   return { spec, runs };
 }
 
@@ -290,19 +312,23 @@ export function dayInterval(v: ArrayLike<number>, level: number, counts: boolean
   return [v[i], v[Math.max(i, k)]];
 }
 
-/** Bounds of a forecast from an interval spec: from its predictive errors when stored, else from the per-block (or scalar) error bounds. */
-export function applyInterval(forecast: Float64Array, spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; errors?: number[][]; counts?: boolean; level?: number }): { lo: Float64Array; hi: Float64Array } {
+/** Bounds of a forecast from an interval spec: from its scaled errors when stored, else from the per-block (or scalar) error bounds. */
+export function applyInterval(
+  forecast: Float64Array,
+  spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; scaled?: number[][]; counts?: boolean; level?: number; floor?: number; dispersion?: number },
+): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(forecast.length);
   const hi = new Float64Array(forecast.length);
-  if (spec.errors?.length && spec.level !== undefined) {
+  if (spec.scaled?.length && spec.level !== undefined) {
     const counts = !!spec.counts;
     let buf = new Float64Array(0);
     for (let h = 0; h < forecast.length; h++) {
-      const e = spec.errors[Math.min(Math.floor(h / BLOCK), spec.errors.length - 1)];
+      const e = spec.scaled[Math.min(Math.floor(h / BLOCK), spec.scaled.length - 1)];
       if (buf.length !== e.length) buf = new Float64Array(e.length);
+      const s = spreadAt(Math.max(forecast[h], spec.floor ?? 0, 1e-6), counts, spec.dispersion ?? 0);
       // A monotone map of sorted errors: the values stay sorted.
       for (let i = 0; i < e.length; i++) {
-        const x = Math.max(0, forecast[h] + e[i]);
+        const x = Math.max(0, forecast[h] + s * e[i]);
         buf[i] = counts ? Math.round(x) : x;
       }
       const [l, u] = e.length ? dayInterval(buf, spec.level, counts) : [forecast[h], forecast[h]];
