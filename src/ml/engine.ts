@@ -18,7 +18,7 @@ import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
 import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
 import { SeriesBacktest, choiceName, combine, parseChoice, selectModel, type CandidateMetrics, type Choice } from './select.js';
-import { applyInterval, crossFitErrors, errorScale, intervalSpec, type IntervalSpec } from './calibrate.js';
+import { applyInterval, calibrate, crossFitErrors, errorScale, type IntervalSpec } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
 import { movingAverage, type Demand } from './models.js';
@@ -230,11 +230,12 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
     const forecast = r.forecast;
     const params: Record<string, unknown> = { ...r.params };
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
-    const spec = (!r.fellBack && c.errors && intervalSpec(c.errors, level, scale)) || defaultInterval(forecast, s.y, level);
+    const cal = c.errors ? calibrate(c.errors, level, scale) : null;
+    const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
     const { lo, hi } = applyInterval(forecast, spec);
     params.interval = spec;
-    // Out-of-sample daily errors (actual - forecast) per window, null on censored days: safety stock reads their sums.
-    params.backtest_errors = c.errors?.runs ?? [];
+    // Out-of-sample daily errors (actual - forecast) per window at today's spread, null on censored days: safety stock reads their sums.
+    params.backtest_errors = cal?.runs ?? [];
     const fallback = c.fallback || r.fellBack;
     out[orig] = {
       id: s.id,
