@@ -59,10 +59,10 @@ test('rollback restores the previous version', async () => {
   db.sqlite!.prepare(`update models set status = 'retired' where status = 'active' and product_id = (select id from products where sku = 'SKU-00003')`).run();
   db.sqlite!.prepare(`update models set status = 'active' where status = 'candidate' and product_id = (select id from products where sku = 'SKU-00003')`).run();
   expect(statuses('SKU-00003')).toEqual(['1:retired', '2:active']);
-  const r = rollbackModel(jobCtx(db, TODAY), 'SKU-00003');
+  const r = await rollbackModel(jobCtx(db, TODAY), 'SKU-00003');
   expect(r).toEqual({ from: 2, to: 1 });
   expect(statuses('SKU-00003')).toEqual(['1:active', '2:retired']);
-  expect(() => rollbackModel(jobCtx(db, TODAY), 'SKU-00003')).toThrow(UsageError);
-  expect(() => rollbackModel(jobCtx(db, TODAY), 'NOPE')).toThrow(/unknown SKU/);
-  expect(listModels(jobCtx(db, TODAY), { sku: 'SKU-00003' })).toHaveLength(1);
+  await expect(rollbackModel(jobCtx(db, TODAY), 'SKU-00003')).rejects.toThrow(UsageError);
+  await expect(rollbackModel(jobCtx(db, TODAY), 'NOPE')).rejects.toThrow(/unknown SKU/);
+  expect(await listModels(jobCtx(db, TODAY), { sku: 'SKU-00003' })).toHaveLength(1);
 });

@@ -34,13 +34,13 @@ export function registerCommands(program: Command, action: Action): void {
   models.command('list').description('active and candidate models (all versions with --all)')
     .option('--sku <sku>', 'one SKU').option('--all', 'every version, retired and rejected too')
     .action(action(async (ctx, o: { sku?: string; all?: boolean }) => {
-      const rows = listModels(await jobContext(ctx), o);
+      const rows = await listModels(await jobContext(ctx), o);
       ctx.out(ctx.json ? JSON.stringify(rows, null, 2) + '\n' : table(rows as Record<string, Cell>[]));
     }));
   models.command('show').description('every version of a series\' model with its parameters, backtest metrics and reason')
     .argument('<sku>').option('--location <code>', 'location code (default MAIN)')
     .action(action(async (ctx, sku: string, o: { location?: string }) => {
-      const rows = showModel(await jobContext(ctx), sku, o.location);
+      const rows = await showModel(await jobContext(ctx), sku, o.location);
       if (ctx.json) return ctx.out(JSON.stringify(rows, null, 2) + '\n');
       for (const m of rows) {
         ctx.out(`v${m.version}  ${m.status}  ${m.algorithm}  trained ${m.trained_at} on data to ${m.train_end}\n  reason: ${m.reason}\n`);
@@ -51,7 +51,7 @@ export function registerCommands(program: Command, action: Action): void {
   models.command('rollback').description('restore the previous version of a series\' model')
     .argument('<sku>').option('--location <code>', 'location code (default MAIN)')
     .action(action(async (ctx, sku: string, o: { location?: string }) => {
-      const r = rollbackModel(await jobContext(ctx), sku, o.location);
+      const r = await rollbackModel(await jobContext(ctx), sku, o.location);
       ctx.out(ctx.json ? JSON.stringify({ sku, ...r }) + '\n' : `${sku}: rolled back from v${r.from} to v${r.to}\n`);
     }));
 }

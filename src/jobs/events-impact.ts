@@ -23,23 +23,25 @@
  */
 import { addDays, dayNumber, fromDayNumber } from '../dates.js';
 import { historyFor } from '../db/history.js';
+import { applyEventFactors, eventsBetween, forecastCount, runSeries, type DayFactor, type EventRow } from '../db/forecasts.js';
+import { carriedEvents } from '../db/models.js';
 import { MissingInputError } from '../errors.js';
 import type { Job } from './types.js';
 import { roundTo } from '../numbers.js';
 
-interface EventRow { id: number; name: string; kind: string; start_date: string; end_date: string; product_id: number | null; category: string | null; location_id: number | null; planned_uplift: number | null }
 
 export const eventsImpactJob: Job = {
   name: 'events-impact',
   description: 'measure past event uplifts per event and category; apply them to upcoming event days in the forecasts',
   dependsOn: ['predict'],
   async run(ctx) {
-    const { sqlite, asOf } = ctx;
-    const nf = (sqlite.prepare('select count(*) as n from forecasts where run_date = ?').get(asOf) as { n: number }).n;
+    const { asOf } = ctx;
+    const q = ctx.db.kysely;
+    const nf = await forecastCount(q, asOf);
     if (!nf) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     const days = ctx.config.train.historyDays;
     const hist = await historyFor(ctx, days, 0);
-    const events = sqlite.prepare('select * from events where start_date < ? and end_date >= ?').all(addDays(asOf, ctx.config.horizon + 60), addDays(asOf, -days)) as EventRow[];
+    const events = await eventsBetween(q, addDays(asOf, -days), addDays(asOf, ctx.config.horizon + 60));
     const eventDays = new Set<number>();
     for (const e of events) for (let d = dayNumber(e.start_date); d <= dayNumber(e.end_date); d++) eventDays.add(d);
     const inScope = (e: EventRow, r: { productId: number; locationId: number; category: string }) =>
@@ -97,22 +99,12 @@ export const eventsImpactJob: Job = {
     // Apply to today's forecasts.
     const upcoming = events.filter((e) => e.end_date >= asOf);
     // One row per series of today's run, then each model's event kinds once.
-    const series = sqlite.prepare(
-      `select f.product_id, f.location_id, coalesce(p.category, '') as category, f.model_id
-       from forecasts f join products p on p.id = f.product_id where f.run_date = ? and f.date = ?`,
-    ).all(asOf, asOf) as { product_id: number; location_id: number; category: string; model_id: number | null }[];
-    const carriesOf = new Map<number, string[]>();
-    for (const m of sqlite.prepare(`select id, json_extract(params, '$.carries_events') as c from models where status in ('active', 'fallback')`).all() as { id: number; c: string | null }[])
-      carriesOf.set(m.id, m.c ? JSON.parse(m.c) : []);
+    const series = await runSeries(q, asOf);
+    const carriesOf = await carriedEvents(q);
     const planned: { event: string; category: string; factor: number; sd: null; n: number; source: string }[] = [];
-    const reset = sqlite.prepare('update forecasts set yhat = base_yhat, yhat_lo = base_lo, yhat_hi = base_hi, event_factor = 1 where run_date = ? and event_factor != 1');
-    const apply = sqlite.prepare('update forecasts set event_factor = ?, yhat = round(base_yhat * ?, 4), yhat_lo = round(base_lo * ?, 4), yhat_hi = round(base_hi * ?, 4) where product_id = ? and location_id = ? and run_date = ? and date = ?');
-    const del = sqlite.prepare('delete from event_factors where computed_on = ?');
-    const ins = sqlite.prepare('insert into event_factors (computed_on, event_key, category, factor, sd, n, source) values (?, ?, ?, ?, ?, ?, ?)');
-    let adjusted = 0;
     let skippedCarried = 0;
-    sqlite.transaction(() => {
-      reset.run(asOf);
+    const toApply: DayFactor[] = [];
+    {
       for (const s of series) {
         const carries: string[] = s.model_id !== null ? (carriesOf.get(s.model_id) ?? []) : [];
         const dayFactor = new Map<number, number>();
@@ -132,12 +124,12 @@ export const eventsImpactJob: Job = {
         }
         for (const [d, f] of dayFactor) {
           if (f === 1) continue;
-          adjusted += apply.run(f, f, f, f, s.product_id, s.location_id, asOf, fromDayNumber(d)).changes;
+          toApply.push({ productId: s.product_id, locationId: s.location_id, date: fromDayNumber(d), factor: f });
         }
       }
-      del.run(asOf);
-      for (const f of [...factors, ...planned]) ins.run(asOf, f.event, f.category, f.factor, f.sd, f.n, f.source);
-    })();
+    }
+    // Forecast days = base x factor, rounded to 4 decimals as predict rounds them; the factors of the day replaced.
+    const adjusted = await applyEventFactors(ctx.db, asOf, toApply, [...factors, ...planned], (x) => roundTo(x, 4));
     const rows = [...factors, ...planned].sort((a, b) => a.event.localeCompare(b.event) || a.category.localeCompare(b.category));
     ctx.log.info(`events-impact: ${factors.length} measured factors, ${adjusted} forecast days adjusted, ${skippedCarried} event/series pairs left to models that carry the event`);
     return { summary: { factors: factors.length, planned: planned.length, adjusted_days: adjusted, carried_by_model: skippedCarried }, rows };

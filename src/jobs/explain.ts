@@ -22,7 +22,8 @@ import { MissingInputError, UsageError } from '../errors.js';
 import { parseAlgorithm } from '../ml/engine.js';
 import { explainRegression, REGRESSION_COMPONENTS } from '../ml/regression-explain.js';
 import { regressionFitAt, settingForecastOf } from '../watch/engine-adapter.js';
-import { overridesBySeries } from './overrides.js';
+import { activeOverrides, latestRunOf, likeSkuOf, productIdBySku, runAlgorithms, seriesRunRows } from '../db/forecasts.js';
+import { modelById } from '../db/models.js';
 import { applyOverride, overrideOn } from '../inventory/overrides.js';
 import { roundTo } from '../numbers.js';
 import type { JobContext } from './types.js';
@@ -51,18 +52,19 @@ export interface ExplainedDay {
 }
 
 export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
+  const q = ctx.db.kysely;
   const location = o.location ?? 'MAIN';
   const ref = await productRef(ctx.db, o.sku, location);
-  if (!ref) throw new UsageError(sqlite.prepare('select 1 from products where sku = ?').get(o.sku) ? `--location: unknown location "${location}"` : `unknown SKU "${o.sku}"`);
+  if (!ref) throw new UsageError((await productIdBySku(q, o.sku)) !== undefined ? `--location: unknown location "${location}"` : `unknown SKU "${o.sku}"`);
   // The run that forecast the day: the latest on or before it (and never after today).
   const upTo = o.date && o.date < asOf ? o.date : asOf;
-  const run = (sqlite.prepare('select max(run_date) as r from forecasts where product_id = ? and location_id = ? and run_date <= ?').get(ref.productId, ref.locationId, upTo) as { r: string | null }).r;
+  const run = await latestRunOf(q, ref.productId, ref.locationId, upTo);
   if (!run) throw new MissingInputError(`a forecast for ${o.sku}@${location} issued on or before ${upTo}`, `optiflow predict --as-of ${upTo}`);
-  const rows = sqlite.prepare('select date, yhat, base_yhat, model_id from forecasts where product_id = ? and location_id = ? and run_date = ? order by date').all(ref.productId, ref.locationId, run) as { date: string; yhat: number; base_yhat: number; model_id: number | null }[];
+  const rows = await seriesRunRows(q, ref.productId, ref.locationId, run);
   if (o.date && !rows.some((r) => r.date === o.date)) throw new UsageError(`--date: ${o.date} is not a forecast day of the run of ${run} (${rows[0].date} to ${rows[rows.length - 1].date})`);
   const modelId = rows[0].model_id;
-  const model = modelId === null ? null : (sqlite.prepare('select id, version, algorithm, status, trained_at, train_end, metrics, reason from models where id = ?').get(modelId) as { id: number; version: number; algorithm: string; status: string; trained_at: string; train_end: string; metrics: string; reason: string | null });
+  const model = modelId === null ? null : ((await modelById(q, modelId)) ?? null);
   const algorithm = model?.algorithm ?? 'fallback:snaive';
   const candidates = model
     ? Object.entries(JSON.parse(model.metrics) as Record<string, { rmsse?: number; mase?: number; wape?: number | null; mape?: number | null; bias?: number }>)
@@ -78,7 +80,7 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
   const parts: Record<string, number>[] = rows.map(() => ({}));
   let computed: Float64Array | null = null;
   if (algos.includes('regression')) {
-    const algorithmOf = new Map((sqlite.prepare('select f.product_id, f.location_id, m.algorithm from (select distinct product_id, location_id, model_id from forecasts where run_date = ?) f left join models m on m.id = f.model_id').all(run) as { product_id: number; location_id: number; algorithm: string | null }[])
+    const algorithmOf = new Map((await runAlgorithms(q, run))
       .map((r) => [seriesKey(r.product_id, r.location_id), r.algorithm ?? 'snaive']));
     const runCtx = { ...ctx, asOf: run };
     const fit = await regressionFitAt(runCtx, key, algorithmOf, H, o.memo);
@@ -101,7 +103,7 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
     }
   }
   // Planner overrides in force on each day (those active now; `predict` applied them on top of the model).
-  const overrides = overridesBySeries(sqlite, rows[0].date, rows[rows.length - 1].date).get(key) ?? [];
+  const overrides = (await activeOverrides(q, rows[0].date, rows[rows.length - 1].date)).get(key) ?? [];
   let maxGap = 0;
   const days: ExplainedDay[] = rows.map((r, h) => {
     const c = { ...parts[h] };
@@ -123,7 +125,7 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
     const sum = Object.values(c).reduce((a, b) => a + b, 0);
     return { date: r.date, stored: r.yhat, components: c, sum, override };
   });
-  const like = (sqlite.prepare('select like_sku from products where id = ?').get(ref.productId) as { like_sku?: string | null } | undefined)?.like_sku ?? null;
+  const like = await likeSkuOf(q, ref.productId);
   const note = !computed && algos.includes('regression')
     ? 'the regression had under 56 known days, so the model used its seasonal-naive fallback: no components'
     : maxGap > 0 && like ? `the forecast may be borrowed from the like product ${like} (a new product): its own model's components do not add up to it`

@@ -25,7 +25,7 @@
  * the run goes on and the summary counts and names them.
  */
 import { borrowedForecast, borrowsForecast } from '../inventory/new-products.js';
-import { overrideForecast, overridesBySeries } from './overrides.js';
+import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
 import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
@@ -38,28 +38,15 @@ import { dayNumber } from '../dates.js';
 import { normalQuantile, score } from '../ml/metrics.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { nowIso, type Job, type JobContext, type JobResult } from './types.js';
-import { BulkInsert } from '../db/bulk.js';
+import { activeOverrides, hasSalesBefore, lastSaleBefore, likeProducts, locationIdByCode, productIdBySku, replaceForecasts, type ForecastValues } from '../db/forecasts.js';
+import { activeSalesSeries, candidateModels, lastTrainedAt, listModelRows, modelsForPredict, modelsInUse, rollbackPair, saveTrainedModels, seriesModels, setModelStatus, versionsAndIncumbents, type ModelRow, type NewModel } from '../db/models.js';
+import { inTransaction } from '../db/query.js';
 import { retrainFlagged } from '../db/snapshot.js';
 import { requireCoverage } from '../db/coverage.js';
 import { roundOrNull, roundTo } from '../numbers.js';
 
-interface ModelRow {
-  id: number;
-  product_id: number;
-  location_id: number;
-  version: number;
-  algorithm: string;
-  params: string;
-  trained_at: string;
-  train_end: string;
-  metrics: string;
-  reason: string | null;
-  status: string;
-}
-
-function requireSales(ctx: JobContext): void {
-  const r = ctx.sqlite.prepare('select 1 from sales where date < ? limit 1').get(ctx.asOf);
-  if (!r) throw new MissingInputError(`sales history before ${ctx.asOf}`, 'optiflow import sales FILE (or optiflow sample)');
+async function requireSales(ctx: JobContext): Promise<void> {
+  if (!(await hasSalesBefore(ctx.db.kysely, ctx.asOf))) throw new MissingInputError(`sales history before ${ctx.asOf}`, 'optiflow import sales FILE (or optiflow sample)');
 }
 
 function engineOptions(ctx: JobContext, h: History, horizon: number): EngineOptions {
@@ -97,23 +84,21 @@ async function loadGlobal(ctx: JobContext): Promise<GlobalModel | null> {
   }
 }
 
-function resolveSkus(ctx: JobContext, skus: string[] | undefined): Set<number> | null {
+async function resolveSkus(ctx: JobContext, skus: string[] | undefined): Promise<Set<number> | null> {
   if (!skus?.length) return null;
   const ids = new Set<number>();
   for (const sku of skus) {
-    const r = ctx.sqlite.prepare('select id from products where sku = ?').get(sku) as { id: number } | undefined;
-    if (!r) throw new UsageError(`--sku: unknown SKU "${sku}"`);
-    ids.add(r.id);
+    const id = await productIdBySku(ctx.db.kysely, sku);
+    if (id === undefined) throw new UsageError(`--sku: unknown SKU "${sku}"`);
+    ids.add(id);
   }
   return ids;
 }
 
 /** Which series need training: no usable model, flagged by monitor, model too old, or forced. */
 async function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<number> | null): Promise<{ only: Set<string>; reasons: Record<string, number> }> {
-  const all = ctx.sqlite.prepare('select distinct s.product_id as p, s.location_id as l from sales s join products p on p.id = s.product_id where p.active = 1').all() as { p: number; l: number }[];
-  const active = new Map<string, string>();
-  for (const r of ctx.sqlite.prepare(`select product_id as p, location_id as l, max(trained_at) as t from models where status in ('active','fallback') group by product_id, location_id`).all() as { p: number; l: number; t: string }[])
-    active.set(seriesKey(r.p, r.l), r.t);
+  const all = await activeSalesSeries(ctx.db.kysely);
+  const active = await lastTrainedAt(ctx.db.kysely);
   // A flag raised on day D judges forecasts up to D-1: a model whose training data ends on D-1 or later
   // (train_end >= D-1) has already seen what raised it. Flags after the run date do not exist yet.
   const flagged = new Set(
@@ -143,10 +128,10 @@ export const trainJob: Job = {
   description: 'choose and fit each series\' model by rolling-origin backtest; quality gate',
   dependsOn: [],
   async run(ctx, opts = {}) {
-    requireSales(ctx);
+    await requireSales(ctx);
     await requireCoverage(ctx);
     const backend = await initBackend(ctx.log);
-    const productIds = resolveSkus(ctx, opts.sku as string[] | undefined);
+    const productIds = await resolveSkus(ctx, opts.sku as string[] | undefined);
     const { only, reasons } = await seriesToTrain(ctx, !!opts.force, productIds);
     const summary: JobResult['summary'] = { series: only.size, trained: 0, candidates: 0, activated: 0, rejected: 0, fallback: 0, backend, ...reasons };
     if (!only.size) {
@@ -163,14 +148,14 @@ export const trainJob: Job = {
     const results = await forecastMany(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
     const trainedAt = nowIso();
     const trainEnd = addDays(ctx.asOf, -1);
-    const maxVersion = ctx.sqlite.prepare('select coalesce(max(version), 0) as v from models where product_id = ? and location_id = ?');
-    const hasActive = ctx.sqlite.prepare(`select id, algorithm from models where product_id = ? and location_id = ? and status in ('active','fallback') order by version desc limit 1`);
-    const insert = ctx.sqlite.prepare('insert into models (product_id, location_id, version, algorithm, params, trained_at, train_end, metrics, reason, status) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    const retire = ctx.sqlite.prepare(`update models set status = 'retired' where id = ?`);
     const rows: Record<string, unknown>[] = [];
     const skipped: { sku: string; location: string; problem: string }[] = [];
     const rejectWhy: Record<string, number> = {};
-    ctx.sqlite.transaction(() => {
+    await inTransaction(ctx.db, async (trx) => {
+      // Versions and incumbents of every series read once; each series is trained once per run.
+      const { maxVersion, incumbent: incumbents } = await versionsAndIncumbents(trx);
+      const retire: number[] = [];
+      const insert: NewModel[] = [];
       results.forEach((r, i) => {
         const ref = hist.refs[i];
         if (r.skipped) {
@@ -178,8 +163,8 @@ export const trainJob: Job = {
           rows.push({ sku: ref.sku, location: ref.location, version: null, algorithm: null, rmsse: null, status: 'skipped', problem: r.problem });
           return;
         }
-        const version = (maxVersion.get(ref.productId, ref.locationId) as { v: number }).v + 1;
-        const incumbent = hasActive.get(ref.productId, ref.locationId) as { id: number; algorithm: string } | undefined;
+        const version = (maxVersion.get(seriesKey(ref.productId, ref.locationId)) ?? 0) + 1;
+        const incumbent = incumbents.get(seriesKey(ref.productId, ref.locationId));
         let status: string;
         let reason = r.reason;
         if (r.fallback) {
@@ -208,13 +193,15 @@ export const trainJob: Job = {
         if (status === 'rejected') summary.rejected = Number(summary.rejected) + 1;
         if (status === 'candidate') summary.candidates = Number(summary.candidates) + 1;
         if (status === 'active') summary.activated = Number(summary.activated) + 1;
-        if ((status === 'active' || status === 'fallback') && incumbent) retire.run(incumbent.id);
+        if ((status === 'active' || status === 'fallback') && incumbent) retire.push(incumbent.id);
         const params = { ...r.params, holdout_rmsse: roundOrNull(r.holdoutRmsse, 4), carries_events: r.algorithm.includes('regression') ? ['holiday', 'promotion'] : [] };
-        insert.run(ref.productId, ref.locationId, version, r.algorithm, JSON.stringify(params), trainedAt, trainEnd, JSON.stringify(r.metrics), reason, status);
+        insert.push({ product_id: ref.productId, location_id: ref.locationId, version, algorithm: r.algorithm, params: JSON.stringify(params), trained_at: trainedAt, train_end: trainEnd, metrics: JSON.stringify(r.metrics), reason, status });
         rows.push({ sku: ref.sku, location: ref.location, version, algorithm: r.algorithm, rmsse: roundOrNull(r.chosenRmsse, 3), status });
       });
-    })();
-    if (globalModel) summary.global_model_id = await saveGlobalModel(ctx.db, { model: globalModel, trainedAt, trainEnd, metrics: { series_choosing_it: results.filter((r) => /global/.test(r.algorithm)).length } });
+      await saveTrainedModels(trx, retire, insert);
+      const gm = globalModel as GlobalModel | null;
+      if (gm) summary.global_model_id = await saveGlobalModel(trx, { model: gm, trainedAt, trainEnd, metrics: { series_choosing_it: results.filter((r) => /global/.test(r.algorithm)).length } });
+    });
     summary.trained = results.length - skipped.length;
     summary.skipped = skipped.length;
     if (skipped.length) {
@@ -226,7 +213,7 @@ export const trainJob: Job = {
     ctx.log.info(`train: models chosen ${JSON.stringify(counts)}; ${summary.fallback} series on a fallback model`);
     if (results.length && Number(summary.rejected) + skipped.length === results.length) {
       // Every series rejected: say why, including the usual cause (history that ends long before --as-of).
-      const last = ctx.sqlite.prepare('select max(date) as d from sales where date < ?').get(ctx.asOf) as { d: string | null };
+      const last = { d: await lastSaleBefore(ctx.db.kysely, ctx.asOf) };
       const gap = last.d ? daysBetween(last.d, ctx.asOf) : null;
       const why = Object.entries(rejectWhy).sort((x, y) => y[1] - x[1]).map(([k, n]) => `${n} x ${k}`).join(', ');
       const stale = gap !== null && gap > ctx.config.train.backtestHorizon ? `; the sales history ends ${last.d}, ${gap} days before ${ctx.asOf}: the backtest windows hold no sales (import recent sales, or pass --as-of ${addDays(last.d!, 1)})` : '';
@@ -252,17 +239,16 @@ export const validateJob: Job = {
   dependsOn: ['train'],
   async run(ctx) {
     await initBackend(ctx.log);
-    const cands = ctx.sqlite.prepare(`select * from models where status = 'candidate' order by product_id, location_id, version`).all() as ModelRow[];
+    const cands = await candidateModels(ctx.db.kysely);
     const summary: JobResult['summary'] = { candidates: cands.length, approved: 0, rejected: 0 };
     if (!cands.length) return { summary, rows: [] };
     const only = new Set(cands.map((c) => seriesKey(c.product_id, c.location_id)));
     const incumbents = new Map<string, ModelRow>();
-    for (const m of ctx.sqlite.prepare(`select * from models where status in ('active','fallback')`).all() as ModelRow[]) incumbents.set(seriesKey(m.product_id, m.location_id), m);
+    for (const m of await modelsInUse(ctx.db.kysely)) incumbents.set(seriesKey(m.product_id, m.location_id), m);
     const hb = ctx.config.train.backtestHorizon;
     const hist = await loadHistory(ctx.db, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: hb, only });
     const byKey = new Map(hist.series.map((s, i) => [s.id, i]));
     const rows: Record<string, unknown>[] = [];
-    const setStatus = ctx.sqlite.prepare('update models set status = ?, reason = ? where id = ?');
     // Candidates whose series is gone from the history (product deactivated, no sales) cannot be scored: rejected with the reason.
     const gone = cands.filter((c) => !byKey.has(seriesKey(c.product_id, c.location_id)));
     const live = cands.filter((c) => byKey.has(seriesKey(c.product_id, c.location_id)));
@@ -294,13 +280,14 @@ export const validateJob: Job = {
         scored.set(c.id, { a: fa ? score(act, fa, train).rmsse : NaN, b: fb ? score(act, fb, train).rmsse : NaN, T, after: windowOf(c).after });
       });
     }
-    ctx.sqlite.transaction(() => {
+    await inTransaction(ctx.db, async (trx) => {
+      const setStatus = { run: (status: ModelRow['status'], reason: string | null, id: number) => setModelStatus(trx, id, status, reason) };
       for (const c of cands) {
         const inc = incumbents.get(seriesKey(c.product_id, c.location_id));
         const sc = scored.get(c.id);
         if (!sc) {
           const why = gone.includes(c) ? 'no sales history for this series before ' + ctx.asOf + ' (product inactive or data removed)' : 'too little history before the validation window';
-          setStatus.run('rejected', `${c.reason ?? ''}; validation: ${why}`, c.id);
+          await setStatus.run('rejected', `${c.reason ?? ''}; validation: ${why}`, c.id);
           summary.rejected = Number(summary.rejected) + 1;
           rows.push({ model: c.id, series: `${c.product_id}:${c.location_id}`, algorithm: c.algorithm, rmsse: null, previous: null, improvement_pct: null, decision: 'rejected', why });
           continue;
@@ -311,16 +298,16 @@ export const validateJob: Job = {
         const window = sc.after ? `the ${hb} days after its train end` : `the holdout window (${hb} days kept out of selection)`;
         const why = `validation on ${window}: RMSSE ${fmt(a)} vs ${fmt(b)} (${inc?.algorithm ?? 'fallback'} v${inc?.version ?? '-'}), improvement ${improvement.toFixed(1)} %`;
         if (approve) {
-          if (inc) setStatus.run('retired', inc.reason, inc.id);
-          setStatus.run('active', `${c.reason ?? ''}; ${why}`, c.id);
+          if (inc) await setStatus.run('retired', inc.reason, inc.id);
+          await setStatus.run('active', `${c.reason ?? ''}; ${why}`, c.id);
           summary.approved = Number(summary.approved) + 1;
         } else {
-          setStatus.run('rejected', `${c.reason ?? ''}; ${why}`, c.id);
+          await setStatus.run('rejected', `${c.reason ?? ''}; ${why}`, c.id);
           summary.rejected = Number(summary.rejected) + 1;
         }
         rows.push({ model: c.id, series: `${c.product_id}:${c.location_id}`, algorithm: c.algorithm, rmsse: roundOrNull(a, 3), previous: roundOrNull(b, 3), improvement_pct: roundOrNull(improvement, 3), decision: approve ? 'approved' : 'rejected' });
       }
-    })();
+    });
     return { summary, rows };
   },
 };
@@ -330,7 +317,7 @@ export const predictJob: Job = {
   description: 'forecast every active series for the horizon with its active model',
   dependsOn: [],
   async run(ctx, opts = {}) {
-    requireSales(ctx);
+    await requireSales(ctx);
     await requireCoverage(ctx);
     const backend = await initBackend(ctx.log);
     const horizon = Number(opts.horizon ?? ctx.config.horizon);
@@ -342,9 +329,7 @@ export const predictJob: Job = {
     mem('history loaded');
     // Only what predict needs of each model (the stored backtest errors stay in the database).
     const models = new Map<string, { id: number; algorithm: string; status: string; interval: string | null; ets: string | null }>();
-    for (const m of ctx.sqlite
-      .prepare(`select id, product_id, location_id, algorithm, status, json_extract(params, '$.interval') as interval, json_extract(params, '$.ets') as ets from models where status in ('active','fallback') and train_end < ? order by version`)
-      .all(ctx.asOf) as { id: number; product_id: number; location_id: number; algorithm: string; status: string; interval: string | null; ets: string | null }[])
+    for (const m of await modelsForPredict(ctx.db, ctx.asOf))
       models.set(seriesKey(m.product_id, m.location_id), m);
     let fallback = 0;
     const choices = hist.series.map((s) => {
@@ -365,21 +350,19 @@ export const predictJob: Job = {
     });
     const run = await forecastDetailed(hist.series, choices, horizon, engineOptions(ctx, hist, horizon), undefined, stored, storedParams);
     const f = run.forecasts;
-    const borrowed = borrowLikeForecasts(ctx, hist, f);
+    const borrowed = await borrowLikeForecasts(ctx, hist, f);
     mem('forecasts computed');
-    const del = ctx.sqlite.prepare('delete from forecasts where run_date = ?');
-    const ins = new BulkInsert(ctx.sqlite, 'forecasts', ['product_id', 'location_id', 'run_date', 'date', 'model_id', 'yhat', 'yhat_lo', 'yhat_hi', 'event_factor', 'base_yhat', 'base_lo', 'base_hi'], 50);
     const dates = Array.from({ length: horizon }, (_, h) => addDays(ctx.asOf, h));
     // Planner overrides on top of the model (src/inventory/overrides.ts).
-    const overrides = overridesBySeries(ctx.sqlite, dates[0], dates[horizon - 1]);
+    const overrides = await activeOverrides(ctx.db.kysely, dates[0], dates[horizon - 1]);
     let overridden = 0;
-    let n = 0;
     let otherLevel = 0;
-    ctx.sqlite.transaction(() => {
-      del.run(ctx.asOf);
-      hist.series.forEach((s, i) => {
+    // The rows are produced while they are written (one series at a time: no copy of the whole run in memory).
+    function* forecastRows(): Generator<ForecastValues> {
+      for (let i = 0; i < hist.series.length; i++) {
+        const s = hist.series[i];
         const fi = f[i];
-        if (!fi) return;
+        if (!fi) continue;
         const ref = hist.refs[i];
         const m = models.get(s.id);
         let iv = m?.interval && !run.fellBack.includes(i) ? (JSON.parse(m.interval) as IntervalSpec) : undefined;
@@ -392,12 +375,11 @@ export const predictJob: Job = {
         overridden += overrideForecast(overrides.get(s.id), dates, fi, lo, hi);
         for (let h = 0; h < horizon; h++) {
           const y = roundTo(fi[h], 4);
-          ins.push(ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, roundTo(lo[h], 4), roundTo(hi[h], 4), 1, y, roundTo(lo[h], 4), roundTo(hi[h], 4));
-          n++;
+          yield [ref.productId, ref.locationId, ctx.asOf, dates[h], m?.id ?? null, y, roundTo(lo[h], 4), roundTo(hi[h], 4), 1, y, roundTo(lo[h], 4), roundTo(hi[h], 4)];
         }
-      });
-      ins.flush();
-    })();
+      }
+    }
+    const n = await replaceForecasts(ctx.db, ctx.asOf, forecastRows());
     if (otherLevel) ctx.log.warn(`predict: ${otherLevel} models were calibrated at another interval level than the configured ${ctx.config.interval}; their intervals use a normal spread until \`optiflow train --force\` recalibrates them`);
     const problems = run.problems.map((p) => ({ sku: hist.refs[p.index].sku, location: hist.refs[p.index].location, problem: p.problem }));
     const skipped = f.filter((x) => !x).length;
@@ -415,10 +397,8 @@ export const predictJob: Job = {
  * product's forecast at the same location, times like_factor
  * (src/inventory/new-products.ts). Changes `f` in place; returns how many.
  */
-function borrowLikeForecasts(ctx: JobContext, hist: { series: { id: string; y: ArrayLike<number> }[] }, f: (Float64Array | null | undefined)[]): number {
-  const likes = ctx.sqlite
-    .prepare('select p.id, q.id as like_id, p.like_factor, p.like_sku from products p left join products q on q.sku = p.like_sku where p.like_sku is not null')
-    .all() as { id: number; like_id: number | null; like_factor: number | null; like_sku: string }[];
+async function borrowLikeForecasts(ctx: JobContext, hist: { series: { id: string; y: ArrayLike<number> }[] }, f: (Float64Array | null | undefined)[]): Promise<number> {
+  const likes = await likeProducts(ctx.db.kysely);
   if (!likes.length) return 0;
   const index = new Map(hist.series.map((s, i) => [s.id, i]));
   let n = 0;
@@ -451,48 +431,36 @@ function defaultSpread(f: Float64Array, level: number): { error_lo: number; erro
 
 // ---- models list | show | rollback
 
-export function listModels(ctx: JobContext, opts: { sku?: string; all?: boolean }): Record<string, unknown>[] {
-  const where = [opts.all ? '1=1' : `m.status in ('active','fallback','candidate')`];
-  const args: unknown[] = [];
-  if (opts.sku) {
-    where.push('p.sku = ?');
-    args.push(opts.sku);
-  }
-  return ctx.sqlite
-    .prepare(
-      `select m.id, p.sku, l.code as location, m.version, m.algorithm, m.status, m.train_end, substr(m.trained_at, 1, 19) as trained_at
-       from models m join products p on p.id = m.product_id join locations l on l.id = m.location_id where ${where.join(' and ')} order by p.sku, l.code, m.version`,
-    )
-    .all(...args) as Record<string, unknown>[];
+export async function listModels(ctx: JobContext, opts: { sku?: string; all?: boolean }): Promise<Record<string, unknown>[]> {
+  return listModelRows(ctx.db.kysely, opts);
 }
 
-function seriesOf(ctx: JobContext, sku: string, location?: string): { p: number; l: number } {
-  const p = ctx.sqlite.prepare('select id from products where sku = ?').get(sku) as { id: number } | undefined;
-  if (!p) throw new UsageError(`unknown SKU "${sku}"`);
-  const l = ctx.sqlite.prepare('select id from locations where code = ?').get(location ?? 'MAIN') as { id: number } | undefined;
-  if (!l) throw new UsageError(`--location: unknown location "${location ?? 'MAIN'}"`);
-  return { p: p.id, l: l.id };
+async function seriesOf(ctx: JobContext, sku: string, location?: string): Promise<{ p: number; l: number }> {
+  const p = await productIdBySku(ctx.db.kysely, sku);
+  if (p === undefined) throw new UsageError(`unknown SKU "${sku}"`);
+  const l = await locationIdByCode(ctx.db.kysely, location ?? 'MAIN');
+  if (l === undefined) throw new UsageError(`--location: unknown location "${location ?? 'MAIN'}"`);
+  return { p, l };
 }
 
-export function showModel(ctx: JobContext, sku: string, location?: string): Record<string, unknown>[] {
-  const { p, l } = seriesOf(ctx, sku, location);
-  const rows = ctx.sqlite.prepare('select * from models where product_id = ? and location_id = ? order by version desc').all(p, l) as ModelRow[];
+export async function showModel(ctx: JobContext, sku: string, location?: string): Promise<Record<string, unknown>[]> {
+  const { p, l } = await seriesOf(ctx, sku, location);
+  const rows = await seriesModels(ctx.db.kysely, p, l);
   if (!rows.length) throw new UsageError(`no model for ${sku}; run \`optiflow train --sku ${sku}\``);
   return rows.map((m) => ({ ...m, params: JSON.parse(m.params), metrics: JSON.parse(m.metrics) }));
 }
 
 /** Restores the previous version: the active model is retired, the most recent retired one before it becomes active again. */
-export function rollbackModel(ctx: JobContext, sku: string, location?: string): { from: number; to: number } {
-  const { p, l } = seriesOf(ctx, sku, location);
-  const active = ctx.sqlite.prepare(`select * from models where product_id = ? and location_id = ? and status in ('active','fallback') order by version desc limit 1`).get(p, l) as ModelRow | undefined;
-  if (!active) throw new UsageError(`${sku} has no active model to roll back`);
-  const prev = ctx.sqlite.prepare(`select * from models where product_id = ? and location_id = ? and status = 'retired' and version < ? order by version desc limit 1`).get(p, l, active.version) as ModelRow | undefined;
-  if (!prev) throw new UsageError(`${sku} has no previous version to roll back to (active is v${active.version})`);
-  ctx.sqlite.transaction(() => {
-    ctx.sqlite.prepare(`update models set status = 'retired', reason = coalesce(reason, '') || '; rolled back on ' || ? where id = ?`).run(ctx.asOf, active.id);
-    ctx.sqlite.prepare(`update models set status = 'active' where id = ?`).run(prev.id);
-  })();
-  return { from: active.version, to: prev.version };
+export async function rollbackModel(ctx: JobContext, sku: string, location?: string): Promise<{ from: number; to: number }> {
+  const { p, l } = await seriesOf(ctx, sku, location);
+  return inTransaction(ctx.db, async (trx) => {
+    const { active, prev } = await rollbackPair(trx, p, l);
+    if (!active) throw new UsageError(`${sku} has no active model to roll back`);
+    if (!prev) throw new UsageError(`${sku} has no previous version to roll back to (active is v${active.version})`);
+    await setModelStatus(trx, active.id, 'retired', `${active.reason ?? ''}; rolled back on ${ctx.asOf}`);
+    await setModelStatus(trx, prev.id, 'active', prev.reason);
+    return { from: active.version, to: prev.version };
+  });
 }
 
 function fmt(x: number): string {

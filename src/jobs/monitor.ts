@@ -17,7 +17,8 @@
  *   mape: the original rule, MAPE > mapeThreshold (15 %).
  * `train` retrains flagged series.
  */
-import { MODEL_IN_FORCE_WHERE } from '../db/snapshot.js';
+import { forecastsOfDay, saveMonitorDay } from '../db/forecasts.js';
+import { modelMetricsInForce } from '../db/models.js';
 import { requireCoverage } from '../db/coverage.js';
 import { addDays } from '../dates.js';
 import { historyFor, seriesKey } from '../db/history.js';
@@ -34,13 +35,12 @@ export const monitorJob: Job = {
   async run(ctx) {
     // Days after the last imported sale are missing, not zero sales: scoring them would flag every series.
     await requireCoverage(ctx);
-    const { sqlite, asOf, config } = ctx;
+    const { asOf, config } = ctx;
     const L = config.monitor.lookbackDays;
     const hist = await historyFor(ctx, L + 365, 0);
     const T = hist.T;
     const idx = new Map(hist.series.map((s, i) => [s.id, i]));
     const runs = await forecastRuns(ctx.db, addDays(asOf, -L - 120), addDays(asOf, -1));
-    const fq = sqlite.prepare('select product_id, location_id, yhat from forecasts where run_date = ? and date = ?');
     const f = hist.series.map(() => new Float64Array(L).fill(NaN));
     let daysWithForecasts = 0;
     for (let j = 0; j < L; j++) {
@@ -48,13 +48,13 @@ export const monitorJob: Job = {
       const run = await runCovering(ctx.db, runs, d);
       if (!run) continue;
       daysWithForecasts++;
-      for (const r of fq.all(run, d) as { product_id: number; location_id: number; yhat: number }[]) {
+      for (const r of await forecastsOfDay(ctx.db.kysely, run, d)) {
         const i = idx.get(seriesKey(r.product_id, r.location_id));
         if (i !== undefined) f[i][j] = r.yhat;
       }
     }
     const backtest = new Map<string, number>();
-    for (const m of sqlite.prepare(`select product_id, location_id, metrics, algorithm from models where ${MODEL_IN_FORCE_WHERE} order by version`).all({ day: asOf }) as { product_id: number; location_id: number; metrics: string; algorithm: string }[]) {
+    for (const m of await modelMetricsInForce(ctx.db.kysely, asOf)) {
       const met = JSON.parse(m.metrics) as Record<string, { rmsse: number }>;
       const r = met[m.algorithm]?.rmsse;
       if (r !== undefined && Number.isFinite(r)) backtest.set(seriesKey(m.product_id, m.location_id), r);
@@ -99,18 +99,13 @@ export const monitorJob: Job = {
       rowRefs.push(ref);
     });
     const global = { date: asOf, lookback_days: L, days_with_forecasts: daysWithForecasts, series: rows.length, n: total.n, mape: roundOrNull(total.mape, 3), wape: roundOrNull(total.wape, 3), rmse: roundOrNull(total.n ? total.rmse : null, 3), bias: roundOrNull(total.n ? total.bias : null, 3), flagged: flags.length };
-    const insM = sqlite.prepare('insert or replace into forecast_metrics (product_id, location_id, date, mape, wape, rmse, bias, n) values (?, ?, ?, ?, ?, ?, ?, ?)');
-    const delM = sqlite.prepare('delete from forecast_metrics where date = ?');
-    const delF = sqlite.prepare('delete from retrain_flags where flagged_on = ?');
-    const insF = sqlite.prepare('insert into retrain_flags (product_id, location_id, flagged_on, reason) values (?, ?, ?, ?)');
-    const insH = sqlite.prepare('insert or replace into metrics_history (date, scope, payload) values (?, ?, ?)');
-    sqlite.transaction(() => {
-      delM.run(asOf);
-      rows.forEach((r, k) => insM.run(rowRefs[k].productId, rowRefs[k].locationId, asOf, r.mape, r.wape, r.rmse, r.bias, r.n));
-      delF.run(asOf);
-      for (const fl of flags) insF.run(fl.p, fl.l, asOf, fl.reason);
-      insH.run(asOf, 'monitor', JSON.stringify(global));
-    })();
+    await saveMonitorDay(
+      ctx.db,
+      asOf,
+      rows.map((r, k) => ({ productId: rowRefs[k].productId, locationId: rowRefs[k].locationId, mape: r.mape as number | null, wape: r.wape as number | null, rmse: r.rmse as number | null, bias: r.bias as number | null, n: r.n as number })),
+      flags,
+      global,
+    );
     if (!daysWithForecasts) ctx.log.warn(`monitor: no forecasts were issued for the ${L} days before ${asOf}; nothing to score yet`);
     ctx.log.info(`monitor: ${rows.length} series scored over ${daysWithForecasts} day(s); WAPE ${global.wape ?? 'n/a'}; ${flags.length} flagged for retraining`);
     // Watched models: shadow and canary scores on the same days, drift, canary decisions (src/watch).

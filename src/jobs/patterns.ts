@@ -15,6 +15,7 @@
  */
 import { addDays, weekday } from '../dates.js';
 import { loadHistory } from '../db/history.js';
+import { productIdBySku } from '../db/forecasts.js';
 import { UsageError, MissingInputError } from '../errors.js';
 import { trendStats } from '../inventory/trend-stats.js';
 import type { JobContext } from './types.js';
@@ -28,14 +29,14 @@ function median(xs: number[]): number {
 }
 
 export async function analysePatterns(ctx: JobContext, o: { sku?: string; location?: string; top?: number } = {}) {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
   const hist = await loadHistory(ctx.db, { asOf, days: 730, horizon: 0 });
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
   let focus = -1;
   if (o.sku) {
     focus = hist.refs.findIndex((r) => r.sku === o.sku && r.location === (o.location ?? 'MAIN'));
     if (focus < 0) {
-      if (!sqlite.prepare('select 1 from products where sku = ?').get(o.sku)) throw new UsageError(`unknown SKU "${o.sku}"`);
+      if ((await productIdBySku(ctx.db.kysely, o.sku)) === undefined) throw new UsageError(`unknown SKU "${o.sku}"`);
       throw new UsageError(`${o.sku} has no sales at location ${o.location ?? 'MAIN'}`);
     }
   }
