@@ -114,6 +114,8 @@ describePg('planning commands on PostgreSQL', () => {
     const { db: lite } = await sampleDb({ today: TODAY, products: 6, days: 420, seed: 21 });
     const liteCtx = jobCtx(lite, TODAY);
     await predictJob.run(liteCtx, { horizon: 30 });
+    // Two series run out tonight, so suggest has something to order (and to store).
+    lite.sqlite!.exec(`update stock_levels set on_hand = 0 where product_id in (1, 2) and date = (select max(date) from stock_levels)`);
     const pgDb = openDb(await server.freshDatabase());
     try {
       const m = await migrateToLatest(pgDb);

@@ -1,10 +1,9 @@
 /**
  * The planning commands' reads and writes: the forecast run they plan from,
  * recorded suggestions, inventory policies, and what `simulate` knows on the
- * morning of its first day (stock, open purchase orders, planned promotions).
+ * morning of its first day (open purchase orders, planned promotions).
  */
-import { sql } from 'kysely';
-import { numOrNull, type Q } from './query.js';
+import type { Q } from './query.js';
 
 /** The latest forecast run on or before `asOf` (of one series when given), or null. */
 export async function latestForecastRun(q: Q, asOf: string, series?: { productId: number; locationId: number }): Promise<string | null> {
@@ -87,21 +86,5 @@ export async function pipelinesOn(q: Q, day: string): Promise<Map<string, { quan
     const k = `${r.product_id}:${r.location_id}`;
     (out.get(k) ?? out.set(k, []).get(k)!).push({ quantity: r.quantity, arrive: r.arrive as string });
   }
-  return out;
-}
-
-/**
- * Current stock on the morning of `day` for every series at once: the latest
- * end-of-day stock row dated before `day` (the definition of src/db/snapshot.ts),
- * per series ("productId:locationId").
- */
-export async function stockOnMorningAll(q: Q, day: string): Promise<Map<string, { onHand: number; date: string }>> {
-  const r = await sql<{ product_id: number; location_id: number; on_hand: number; date: string }>`
-    select s.product_id, s.location_id, s.on_hand, s.date
-    from stock_levels s
-    join (select product_id, location_id, max(date) as d from stock_levels where date < ${day} group by product_id, location_id) m
-      on m.product_id = s.product_id and m.location_id = s.location_id and s.date = m.d`.execute(q);
-  const out = new Map<string, { onHand: number; date: string }>();
-  for (const x of r.rows) out.set(`${x.product_id}:${x.location_id}`, { onHand: numOrNull(x.on_hand) ?? 0, date: x.date });
   return out;
 }

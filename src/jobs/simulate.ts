@@ -19,7 +19,8 @@
  * Lead times: the planning lead time as known at the start of the window
  * (learned from receipts or stated); orders arrive exactly after it.
  */
-import { pipelinesOn, promotionsBetween, stockOnMorningAll } from '../db/planning.js';
+import { pipelinesOn, promotionsBetween } from '../db/planning.js';
+import { stockOn } from '../db/snapshot.js';
 import { addDays, daysBetween, dayNumber, isIsoDate } from '../dates.js';
 import { loadHistory } from '../db/history.js';
 import { productRefs, StateReader, type SeriesState } from '../db/state.js';
@@ -126,9 +127,9 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
   });
   // Open purchase orders and current stock on the morning of the first day, one query each for all series.
   const pipes = await pipelinesOn(ctx.db.kysely, from);
-  const stockOnFrom = await stockOnMorningAll(ctx.db.kysely, from);
+  const stockOnFrom = await stockOn(ctx.db, from, states);
   const startPipes = states.map((st) => (pipes.get(`${st.productId}:${st.locationId}`) ?? []).map((x) => ({ arrive: daysBetween(from, x.arrive), qty: x.quantity })));
-  const startStock = states.map((st) => stockOnFrom.get(`${st.productId}:${st.locationId}`)?.onHand ?? 0);
+  const startStock = states.map((st) => stockOnFrom(st.productId, st.locationId)?.onHand ?? 0);
   const leadTime = states.map((st) => Math.max(1, st.supplier?.leadTimeDays ?? config.leadTimeDefaultDays));
   const econ = states.map((st) => ({ unitCost: st.supplier?.unitCost ?? st.unitCost, unitPrice: st.unitPrice }));
   // One group per supplier (and location): its lines of a day make one purchase order.
