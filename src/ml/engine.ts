@@ -16,6 +16,7 @@
  */
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
+import { fitPooled, type PooledFit } from './pooled.js';
 import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
 import { SeriesBacktest, choiceName, combine, parseChoice, selectModel, type CandidateMetrics, type Choice } from './select.js';
 import { applyInterval, crossFitErrors, errorScale, intervalSpec, type IntervalSpec } from './calibrate.js';
@@ -288,12 +289,20 @@ async function forecastChoices(
   const pooled = new Map<Algorithm, Map<number, Float64Array>>();
   const pooledErr = new Map<Algorithm, string>();
   const regExtra = new Map<number, { promo: number; price: number; smear: number }>();
+  let pooledExtra: PooledFit | null = null;
+  const pooledIdx = new Map<number, number>();
   const cut = series.map((s) => (s.y.length === T ? s : { ...s, y: s.y.subarray(0, T) }));
-  for (const a of ['regression', 'global'] as Algorithm[]) {
+  for (const a of ['regression', 'global', 'pooled'] as Algorithm[]) {
     const idx = series.map((_, i) => i).filter((i) => choices[i].algos.includes(a) && knownDays(cut[i].y) >= 56);
     if (!idx.length) continue;
     try {
-      if (a === 'regression') {
+      if (a === 'pooled') {
+        // The shared profiles learn from every series; the forecast is kept for those that chose the model.
+        const r = fitPooled(cut, idx, { startDay: o.startDay, T, H });
+        pooled.set(a, new Map(idx.map((i, j) => [i, r.forecast[j]])));
+        pooledExtra = r;
+        idx.forEach((i, j) => pooledIdx.set(i, j));
+      } else if (a === 'regression') {
         const r = await regressionForecasts(cut, idx, T, H, o);
         pooled.set(a, r.out);
         r.extra.forEach((v, k) => regExtra.set(k, v));
@@ -312,12 +321,15 @@ async function forecastChoices(
     const params: Record<string, unknown> = {};
     try {
       const parts = c.algos.map((a) => {
-        if (a === 'regression' || a === 'global') {
+        if (a === 'regression' || a === 'global' || a === 'pooled') {
           const f = pooled.get(a)?.get(i);
           if (!f) throw new Error(pooledErr.get(a) ?? `${a}: too few known days`);
           if (a === 'regression') {
             const e = regExtra.get(i)!;
             params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4) };
+          } else if (a === 'pooled') {
+            const j = pooledIdx.get(i)!;
+            params.pooled = { weekly: pooledExtra!.weekly.map((x) => roundTo(x, 4)), level_ratio: roundTo(pooledExtra!.ratio[j], 4), growth_per_year: roundTo(pooledExtra!.growth[j], 4) };
           } else params.global = { fitted_on_days: T };
           return f;
         }

@@ -11,13 +11,13 @@ import { fitTheta, thetaForecast } from './theta.js';
 import { roundTo } from '../numbers.js';
 
 export type Algorithm =
-  | 'regression' | 'global'
+  | 'regression' | 'global' | 'pooled'
   | 'ets' | 'theta' | 'snaive'
   | 'ma7' | 'ma28' | 'ses' | 'croston' | 'sba' | 'tsb' | 'adida' | 'imapa';
 
 /** Models fitted series by series (the pooled ones, regression and global, are fitted in batches). */
-export type LocalAlgorithm = Exclude<Algorithm, 'regression' | 'global'>;
-export const POOLED: Algorithm[] = ['regression', 'global'];
+export type LocalAlgorithm = Exclude<Algorithm, 'regression' | 'global' | 'pooled'>;
+export const POOLED: Algorithm[] = ['regression', 'global', 'pooled'];
 
 /** Level models: a flat forecast of the demand rate; the fallback family for short and intermittent series. */
 export const LEVEL_MODELS: LocalAlgorithm[] = ['ses', 'tsb', 'imapa', 'adida', 'ma28', 'ma7', 'sba'];
@@ -81,8 +81,8 @@ export function classify(y: Demand, minHistory: number): SeriesKind {
  */
 export function candidatesFor(kind: SeriesKind, allowed?: Algorithm[]): Algorithm[] {
   const base: Algorithm[] =
-    kind === 'smooth' ? ['ets', 'regression', 'theta', 'global', 'ses', 'ma28', 'snaive']
-      : kind === 'intermittent' ? ['tsb', 'imapa', 'adida', 'sba', 'ses', 'regression', 'global', 'ets']
+    kind === 'smooth' ? ['ets', 'regression', 'pooled', 'theta', 'global', 'ses', 'ma28', 'snaive']
+      : kind === 'intermittent' ? ['tsb', 'imapa', 'adida', 'sba', 'ses', 'pooled', 'regression', 'global', 'ets']
         : ['ses', 'tsb', 'imapa', 'ma28', 'ma7'];
   return allowed ? base.filter((a) => allowed.includes(a)) : base;
 }
