@@ -5,7 +5,7 @@
  * network) fit many series at once and live in regression.ts and
  * global-model.ts.
  */
-import { adi, adida, crostonClassic, imapa, movingAverage, sba, seasonalNaive, ses, sesFit, tsb, zeroShare, type Demand } from './models.js';
+import { adi, adida, crostonClassic, imapa, movingAverage, sba, seasonalNaive, sesFit, tsb, zeroShare, type Demand } from './models.js';
 import { autoEts, etsForecast, etsName } from './ets.js';
 import { fitTheta, thetaForecast } from './theta.js';
 import { roundTo } from '../numbers.js';
@@ -47,7 +47,7 @@ export const LOCAL: Record<LocalAlgorithm, (y: Demand, h: number) => LocalFit> =
   ma28: (y, h) => ({ f: movingAverage(y, h, { window: 28 }), params: { window: 28 } }),
   ses: (y, h) => {
     const p = sesFit(y);
-    return { f: ses(y, h, { alpha: p.alpha }), params: { alpha: p.alpha } };
+    return { f: new Float64Array(h).fill(Math.max(0, p.level)), params: { alpha: p.alpha } };
   },
   croston: (y, h) => ({ f: crostonClassic(y, h, { alpha: 0.1 }), params: { alpha: 0.1 } }),
   sba: (y, h) => ({ f: sba(y, h, { alpha: 0.1 }), params: { alpha: 0.1 } }),
