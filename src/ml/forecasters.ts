@@ -13,14 +13,14 @@ import { roundTo } from '../numbers.js';
 export type Algorithm =
   | 'regression' | 'global' | 'pooled'
   | 'ets' | 'theta' | 'snaive'
-  | 'ma7' | 'ma28' | 'ses' | 'croston' | 'sba' | 'tsb' | 'adida' | 'imapa';
+  | 'ma7' | 'ma28' | 'ses' | 'croston' | 'sba' | 'tsb' | 'adida' | 'imapa' | 'levels';
 
 /** Models fitted series by series (the pooled ones, regression and global, are fitted in batches). */
 export type LocalAlgorithm = Exclude<Algorithm, 'regression' | 'global' | 'pooled'>;
 export const POOLED: Algorithm[] = ['regression', 'global', 'pooled'];
 
 /** Level models: a flat forecast of the demand rate; the fallback family for short and intermittent series. */
-export const LEVEL_MODELS: LocalAlgorithm[] = ['ses', 'tsb', 'imapa', 'adida', 'ma28', 'ma7', 'sba'];
+export const LEVEL_MODELS: LocalAlgorithm[] = ['levels', 'ses', 'tsb', 'imapa', 'adida', 'ma28', 'ma7', 'sba'];
 
 export type SeriesKind = 'smooth' | 'intermittent' | 'short';
 
@@ -54,7 +54,24 @@ export const LOCAL: Record<LocalAlgorithm, (y: Demand, h: number) => LocalFit> =
   tsb: (y, h) => ({ f: tsb(y, h, { alpha: 0.1, beta: 0.05 }), params: { alpha: 0.1, beta: 0.05 } }),
   adida: (y, h) => ({ f: adida(y, h), params: { k: Math.max(1, Math.min(28, Math.round(adi(y)))) } }),
   imapa: (y, h) => ({ f: imapa(y, h), params: { levels: Math.max(2, Math.min(28, Math.round(adi(y)))) } }),
+  levels: (y, h) => levelCombination(y, h),
 };
+
+/**
+ * The level combination: the mean of three different estimates of the
+ * demand rate, SES on the daily series, TSB (occurrence x size) and IMAPA
+ * (temporal aggregation). On sparse data each errs in its own way (SES chases
+ * single sales, TSB lags a change of size, IMAPA smooths over bucket edges);
+ * their mean cancels part of it, the lesson of the forecasting competitions
+ * that a combination beats choosing one model from a few noisy windows.
+ */
+function levelCombination(y: Demand, h: number): LocalFit {
+  const p = sesFit(y);
+  const a = Math.max(0, p.level);
+  const b = tsb(y, 1, { alpha: 0.1, beta: 0.05 })[0];
+  const c = imapa(y, 1)[0];
+  return { f: new Float64Array(h).fill((a + b + c) / 3), params: { ses_alpha: p.alpha, ses: roundTo(a, 4), tsb: roundTo(b, 4), imapa: roundTo(c, 4) } };
+}
 
 export function knownDays(y: Demand, from = 0, to = y.length): number {
   let n = 0;
@@ -82,8 +99,8 @@ export function classify(y: Demand, minHistory: number): SeriesKind {
 export function candidatesFor(kind: SeriesKind, allowed?: Algorithm[]): Algorithm[] {
   const base: Algorithm[] =
     kind === 'smooth' ? ['ets', 'regression', 'pooled', 'theta', 'global', 'ses', 'ma28', 'snaive']
-      : kind === 'intermittent' ? ['tsb', 'imapa', 'adida', 'sba', 'ses', 'pooled', 'regression', 'global', 'ets']
-        : ['ses', 'tsb', 'imapa', 'ma28', 'ma7'];
+      : kind === 'intermittent' ? ['levels', 'tsb', 'imapa', 'adida', 'sba', 'ses', 'pooled', 'regression', 'global', 'ets']
+        : ['levels', 'ses', 'tsb', 'imapa', 'ma28', 'ma7'];
   return allowed ? base.filter((a) => allowed.includes(a)) : base;
 }
 
