@@ -16,7 +16,7 @@ export async function probeDatabase(db: Db): Promise<{ ok: boolean; detail: stri
     return { ok: r === 'ok', detail: r === 'ok' ? 'quick_check ok' : `quick_check: ${String(r)}` };
   }
   const r = await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db.kysely);
-  return { ok: true, detail: `PostgreSQL ${r.rows[0]?.v ?? '?'} reachable` };
+  return { ok: true, detail: `server PostgreSQL ${r.rows[0]?.v ?? '?'}` };
 }
 
 class Rollback extends Error {}
