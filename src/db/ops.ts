@@ -117,12 +117,6 @@ export async function hasSales(q: Q): Promise<boolean> {
   return (await q.selectFrom('sales').select(sql`1`.as('x')).limit(1).executeTakeFirst()) !== undefined;
 }
 
-/** Whether the database holds any product or sale (sample refuses to write into it). */
-export async function holdsData(q: Q): Promise<boolean> {
-  const p = await q.selectFrom('products').select(sql`1`.as('x')).limit(1).executeTakeFirst();
-  return p !== undefined || (await hasSales(q));
-}
-
 /** Refreshes the query planner's statistics (ANALYZE, on both databases). */
 export async function analyze(db: Db): Promise<void> {
   if (db.sqlite) db.sqlite.exec('analyze');
