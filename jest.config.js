@@ -44,7 +44,7 @@ export default {
     { ...base, displayName: 'sqlite', testMatch: ['<rootDir>/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '/test/postgres\\.test\\.ts$', '/test/pg-[^/]*\\.test\\.ts$'] },
     ...(pg
       ? [
-          { ...base, ...pgProject, displayName: 'postgres', testMatch: E2E_ON_POSTGRES.map((n) => `<rootDir>/test/${n}.test.ts`), setupFiles: ['<rootDir>/test/pg-env.ts'] },
+          { ...base, ...pgProject, displayName: 'postgres', testMatch: E2E_ON_POSTGRES.map((n) => `<rootDir>/test/${n}.test.ts`), setupFilesAfterEnv: ['<rootDir>/test/pg-env.ts'] },
           { ...base, ...pgProject, displayName: 'postgres+sqlite', testMatch: BOTH_DIALECTS },
         ]
       : []),

@@ -10,6 +10,7 @@ import { ALL_TABLES, type Database } from './types.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { DEFAULTS } from '../config.js';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -80,8 +81,6 @@ function passwordsOf(location: string): string[] {
   return [...out].filter((p) => p.length >= 4);
 }
 
-/** Default PostgreSQL connections per process (config `dbPool`, env OPTIFLOW_DB_POOL). */
-export const DEFAULT_POOL_SIZE = 4;
 
 export interface OpenOptions {
   readonly?: boolean;
@@ -178,7 +177,7 @@ export function canWrite(sqlite: BetterSqlite3.Database): boolean {
 /** OPTIFLOW_DB_POOL for processes that open a database without the resolved config (worker threads, tests). */
 function poolSizeFromEnv(): number {
   const n = Number(process.env.OPTIFLOW_DB_POOL);
-  return Number.isInteger(n) && n >= 1 ? n : DEFAULT_POOL_SIZE;
+  return Number.isInteger(n) && n >= 1 ? n : DEFAULTS.dbPool;
 }
 
 /**

@@ -16,7 +16,7 @@ export async function probeDatabase(db: Db): Promise<{ ok: boolean; detail: stri
     return { ok: r === 'ok', detail: r === 'ok' ? 'quick_check ok' : `quick_check: ${String(r)}` };
   }
   const r = await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db.kysely);
-  return { ok: true, detail: `PostgreSQL ${r.rows[0]?.v ?? '?'} reachable` };
+  return { ok: true, detail: `server PostgreSQL ${r.rows[0]?.v ?? '?'}` };
 }
 
 class Rollback extends Error {}
@@ -115,12 +115,6 @@ export async function lastDataDay(q: Q, table: 'sales' | 'stock_levels', before:
 /** Whether any sales row exists. */
 export async function hasSales(q: Q): Promise<boolean> {
   return (await q.selectFrom('sales').select(sql`1`.as('x')).limit(1).executeTakeFirst()) !== undefined;
-}
-
-/** Whether the database holds any product or sale (sample refuses to write into it). */
-export async function holdsData(q: Q): Promise<boolean> {
-  const p = await q.selectFrom('products').select(sql`1`.as('x')).limit(1).executeTakeFirst();
-  return p !== undefined || (await hasSales(q));
 }
 
 /** Refreshes the query planner's statistics (ANALYZE, on both databases). */
