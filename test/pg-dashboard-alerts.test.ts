@@ -189,7 +189,8 @@ describePg('dashboard, alerts and notifications on PostgreSQL', () => {
       const out = { a: join(dir, 'a.jsonl'), b: join(dir, 'b.jsonl') };
       const results: Record<string, unknown>[] = [];
       for (const [db, file] of [[a, out.a], [b, out.b]] as const) {
-        const ctx = () => jobCtx(db, DAY, { notify: { ...DEFAULTS.notify, channel: 'file', target: file } } as never);
+        // State files (history cache) in the test's folder, not beside a database URL.
+        const ctx = () => jobCtx(db, DAY, { notify: { ...DEFAULTS.notify, channel: 'file', target: file }, batch: { stateDir: join(dir, `state-${db.dialect}`) } } as never);
         const r: Record<string, unknown> = {};
         for (const [name, job] of Object.entries({ alertsRun: alertsJob, alertsAgain: alertsJob, savings: savingsJob, kpis: kpisJob, revenue: revenueJob, trends: trendsJob, top: topUrgentJob, dormant: dormantJob })) {
           const res = await job.run(ctx(), {});

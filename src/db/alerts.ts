@@ -43,6 +43,17 @@ export async function qualityRiskOn(q: Q, date: string): Promise<QualityRiskRow[
   });
 }
 
+/**
+ * Serialises the writers of a day's alerts: call first in the transaction. SQLite's
+ * write lock does it already; on PostgreSQL two runs at once with no earlier active
+ * alert to resolve would both insert the day's alerts (neither sees the other's
+ * uncommitted rows), so the table is locked against other writers until commit
+ * (readers go on).
+ */
+export async function lockAlertsForWrite(trx: Q, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  if (dialect === 'postgres') await sql`lock table alerts in exclusive mode`.execute(trx);
+}
+
 export interface AlertDraft {
   productId: number;
   locationId: number;

@@ -33,11 +33,12 @@ export const SAMPLE_COLUMNS = {
 } as const;
 
 export type SampleTable = keyof typeof SAMPLE_COLUMNS;
-const ORDER = Object.keys(SAMPLE_COLUMNS) as SampleTable[];
+export const SAMPLE_TABLES = Object.keys(SAMPLE_COLUMNS) as SampleTable[];
+const ORDER = SAMPLE_TABLES;
 
-/** Where the generator puts rows: values in SAMPLE_COLUMNS order. */
+/** Where the generator puts rows: `writer(table)` returns a function taking one row's values in SAMPLE_COLUMNS order. */
 export interface SampleSink {
-  add(table: SampleTable, row: unknown[]): void;
+  writer(table: SampleTable): (...values: unknown[]) => void;
 }
 
 /** The generator: adds rows to the sink, yields after each chunk it wants written, returns its result. */
@@ -53,7 +54,7 @@ const SQLITE_ROWS: Partial<Record<SampleTable, number>> = { sales: 64, stock_lev
 export function writeSampleSqlite<R>(sqlite: SqliteHandle, steps: SampleSteps<R>): R {
   const writers = new Map<SampleTable, BulkInsert>();
   for (const t of ORDER) writers.set(t, new BulkInsert(sqlite, t, [...SAMPLE_COLUMNS[t]], SQLITE_ROWS[t] ?? 1));
-  const sink: SampleSink = { add: (t, row) => writers.get(t)!.push(...row) };
+  const sink: SampleSink = { writer: (t) => { const w = writers.get(t)!; return w.push.bind(w); } };
   const it = steps(sink);
   for (;;) {
     let done = false;
@@ -90,7 +91,7 @@ export async function writeSample<R>(db: Db, steps: SampleSteps<R>): Promise<R> 
   const r = await inTransaction(db, async (trx) => {
     const types = await columnTypes(trx);
     const buf = new Map<SampleTable, unknown[][]>(ORDER.map((t) => [t, []]));
-    const sink: SampleSink = { add: (t, row) => buf.get(t)!.push(row) };
+    const sink: SampleSink = { writer: (t) => (...values) => buf.get(t)!.push(values) };
     const it = steps(sink);
     for (;;) {
       const step = it.next();

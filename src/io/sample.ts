@@ -7,7 +7,7 @@ import { WEEKDAYS } from '../inventory/review.js';
 import { Rng } from './random.js';
 import { eventRef } from './entities.js';
 import type { Db } from '../db/connection.js';
-import { writeSample, writeSampleSqlite, type SampleSink, type SqliteHandle } from '../db/sample-writer.js';
+import { SAMPLE_TABLES, writeSample, writeSampleSqlite, type SampleSink, type SampleTable, type SqliteHandle } from '../db/sample-writer.js';
 import { sampleFamily, type FamilyName } from './sample-families.js';
 import { addDays, dayNumber, dayOfYear, fromDayNumber, weekday } from '../dates.js';
 
@@ -141,6 +141,8 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
     holOf[d] = holidayOn(firstDay + d);
   }
   const isoFuture = (dn: number) => (dn - firstDay < nDays ? isoOf[dn - firstDay] : fromDayNumber(dn));
+  // One writer per table, looked up once: rows go straight to the database's writer.
+  const w = Object.fromEntries(SAMPLE_TABLES.map((t) => [t, sink.writer(t)])) as Record<SampleTable, (...values: unknown[]) => void>;
   const rows: Record<string, number> = {};
   const count = (t: string, n = 1) => (rows[t] = (rows[t] ?? 0) + n);
 
@@ -148,13 +150,13 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
   const excursionDays: Set<number>[] = [];
   {
     for (let l = 1; l <= opts.locations; l++) {
-      sink.add('locations', [l, l === 1 ? 'MAIN' : `LOC-${String(l).padStart(2, '0')}`, l === 1 ? 'Main store' : `Store ${l}`]);
+      w.locations(l, l === 1 ? 'MAIN' : `LOC-${String(l).padStart(2, '0')}`, l === 1 ? 'Main store' : `Store ${l}`);
       count('locations');
       for (let d = 0; d < nDays; d++) {
         const doy = doyOf[d];
         const t = 15 + 10 * Math.cos((2 * Math.PI * (doy - 196)) / 365.25) + 3 * rng.normal();
         const rain = rng.next() < 0.3 ? Math.round(rng.gamma(1.5) * 40) / 10 : 0;
-        sink.add('weather', [l, isoOf[d], Math.round(t * 10) / 10, rain]);
+        w.weather(l, isoOf[d], Math.round(t * 10) / 10, rain);
         count('weather');
       }
       // Sensors every 4 hours in three zones; a handful of multi-hour excursions in the chilled zone.
@@ -173,7 +175,7 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
           for (const [zone, mean, sd, hum] of zones) {
             let temp = mean + sd * rng.normal();
             if (zone === 'chilled' && exc.has(d) && h >= 8 && h <= 20) temp = 9 + 3 * rng.next();
-            sink.add('sensor_readings', [l, zone, `${isoOf[d]}T${String(h).padStart(2, '0')}:00:00Z`, Math.round(temp * 10) / 10, Math.round((hum + 5 * rng.normal()) * 10) / 10]);
+            w.sensor_readings(l, zone, `${isoOf[d]}T${String(h).padStart(2, '0')}:00:00Z`, Math.round(temp * 10) / 10, Math.round((hum + 5 * rng.normal()) * 10) / 10);
             count('sensor_readings');
           }
         }
@@ -184,13 +186,13 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
     for (let dn = firstDay; dn <= horizonEnd; dn++) {
       const h = holidayOn(dn);
       if (h >= 0) {
-        sink.add('events', [HOLIDAYS[h].name, 'holiday', fromDayNumber(dn), fromDayNumber(dn), null, null, null, dn > lastDay ? HOLIDAYS[h].uplift - 1 : null, eventRef('holiday', HOLIDAYS[h].name, fromDayNumber(dn), '', '')]);
+        w.events(HOLIDAYS[h].name, 'holiday', fromDayNumber(dn), fromDayNumber(dn), null, null, null, dn > lastDay ? HOLIDAYS[h].uplift - 1 : null, eventRef('holiday', HOLIDAYS[h].name, fromDayNumber(dn), '', ''));
         count('events');
       }
     }
     CATEGORIES.forEach((c, ci) => {
       for (const [s, e] of promoWindows(ci, firstDay, horizonEnd)) {
-        sink.add('events', [`Promo ${c.name}`, 'promotion', fromDayNumber(s), fromDayNumber(e), null, c.name, null, s > lastDay ? c.promoUplift - 1 : null, eventRef('promotion', `Promo ${c.name}`, fromDayNumber(s), c.name, '')]);
+        w.events(`Promo ${c.name}`, 'promotion', fromDayNumber(s), fromDayNumber(e), null, c.name, null, s > lastDay ? c.promoUplift - 1 : null, eventRef('promotion', `Promo ${c.name}`, fromDayNumber(s), c.name, ''));
         count('events');
       }
     });
@@ -216,7 +218,7 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
       const n = terms.int(1, 3);
       const first = terms.int(0, 6);
       const days = [...new Set(Array.from({ length: n }, (_, k) => (first + Math.round((k * 7) / n)) % 7))].sort((a, b) => a - b);
-      sink.add('suppliers', [...supplierRows[s - 1], days.map((d) => WEEKDAYS[d]).join(','), Math.round(terms.uniform(100, 1500) / 50) * 50]);
+      w.suppliers(...supplierRows[s - 1], days.map((d) => WEEKDAYS[d]).join(','), Math.round(terms.uniform(100, 1500) / 50) * 50);
     }
   }
   yield;
@@ -236,15 +238,15 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
       const unitCost = Math.round(rng.uniform(cat.unitCost[0], cat.unitCost[1]) * 100) / 100;
       const regularPrice0 = Math.round(unitCost * rng.uniform(1.3, 1.8) * 100) / 100;
       const shelf = cat.perishable ? rng.int(cat.perishable.shelfLife[0], cat.perishable.shelfLife[1]) : null;
-      sink.add('products', [pid, sku, `${cat.name} item ${pid}`, cat.name, unitCost, regularPrice0, shelf, cat.perishable?.storage ?? 'ambient', 1]);
+      w.products(pid, sku, `${cat.name} item ${pid}`, cat.name, unitCost, regularPrice0, shelf, cat.perishable?.storage ?? 'ambient', 1);
       count('products');
       const supIdx = rng.int(0, nSuppliers - 1);
       const sup = suppliers[supIdx];
       const pack = rng.pick([1, 1, 6, 12, 24]);
       const moq = pack * rng.pick([1, 1, 2, 5]);
-      sink.add('supplier_products', [supIdx + 1, pid, pack, moq, unitCost, 1]);
-      sink.add('price_breaks', [supIdx + 1, pid, pack * 10, Math.round(unitCost * 0.97 * 100) / 100]);
-      sink.add('price_breaks', [supIdx + 1, pid, pack * 40, Math.round(unitCost * 0.93 * 100) / 100]);
+      w.supplier_products(supIdx + 1, pid, pack, moq, unitCost, 1);
+      w.price_breaks(supIdx + 1, pid, pack * 10, Math.round(unitCost * 0.97 * 100) / 100);
+      w.price_breaks(supIdx + 1, pid, pack * 40, Math.round(unitCost * 0.93 * 100) / 100);
       count('supplier_products');
       count('price_breaks', 2);
       // Regular price change: 40 % of products get one increase of 5-15 % somewhere in the history.
@@ -293,7 +295,7 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
           for (let k = pipeline.length - 1; k >= 0; k--) {
             if (pipeline[k].arrive === dn) {
               onHand += pipeline[k].qty;
-              sink.add('purchase_orders', [...pipeline[k].row, isoOf[d], 'received']);
+              w.purchase_orders(...pipeline[k].row, isoOf[d], 'received');
               count('purchase_orders');
               pipeline.splice(k, 1);
             }
@@ -305,18 +307,18 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
             let price = regularPrice0 * (priceChangeDay >= 0 && d >= priceChangeDay ? priceStep : 1);
             if (promo) price *= PROMO_PRICE_FACTOR;
             price = Math.round(price * 100) / 100;
-            sink.add('sales', [pid, l, isoOf[d], sold, Math.round(sold * price * 100) / 100, price, promo ? 1 : 0]);
+            w.sales(pid, l, isoOf[d], sold, Math.round(sold * price * 100) / 100, price, promo ? 1 : 0);
             count('sales');
           }
           // Perishable waste: the occasional spoilage after a chilled-zone excursion.
           if (cat.perishable?.storage === 'chilled' && excursionDays[l - 1].has(d) && onHand > 0) {
             const lost = Math.min(onHand, Math.ceil(onHand * rng.uniform(0.2, 0.5)));
             onHand -= lost;
-            sink.add('quality_incidents', [pid, l, isoOf[d], lost, 'temperature excursion']);
+            w.quality_incidents(pid, l, isoOf[d], lost, 'temperature excursion');
             count('quality_incidents');
           }
           if (onHand !== lastStock || d === nDays - 1) {
-            sink.add('stock_levels', [pid, l, isoOf[d], onHand]);
+            w.stock_levels(pid, l, isoOf[d], onHand);
             count('stock_levels');
             lastStock = onHand;
           }
@@ -329,7 +331,7 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
           }
         }
         for (const o of pipeline) {
-          sink.add('purchase_orders', [...o.row, null, 'open']);
+          w.purchase_orders(...o.row, null, 'open');
           count('purchase_orders');
         }
       }
@@ -338,7 +340,7 @@ function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, Sa
     opts.onProgress?.(to, opts.products);
   }
   for (const entity of ['sales', 'stock'])
-    sink.add('data_changes', [entity, isoOf[0], isoOf[nDays - 1], rows[entity === 'sales' ? 'sales' : 'stock_levels'] ?? 0, new Date().toISOString()]);
+    w.data_changes(entity, isoOf[0], isoOf[nDays - 1], rows[entity === 'sales' ? 'sales' : 'stock_levels'] ?? 0, new Date().toISOString());
   return {
     summary: {
       products: opts.products,

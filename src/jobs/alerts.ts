@@ -13,7 +13,7 @@ import { outOfStockSince } from '../db/stockouts.js';
 import { activeOverridesBySeries } from '../db/overrides.js';
 import { describeOverride } from '../inventory/overrides.js';
 import { idempotencyKey, sendPending } from './notify.js';
-import { activeAlerts, qualityRiskOn, queueNotifications, writeAlertsOfDay } from '../db/alerts.js';
+import { activeAlerts, lockAlertsForWrite, qualityRiskOn, queueNotifications, writeAlertsOfDay } from '../db/alerts.js';
 import { inTransaction } from '../db/query.js';
 import { join } from 'node:path';
 import { stateDir } from '../config.js';
@@ -68,6 +68,7 @@ export const alertsJob: Job = {
     let queued = 0;
     const ref = new Map(refs.map((r) => [`${r.productId}:${r.locationId}`, r]));
     await inTransaction(ctx.db, async (trx) => {
+      await lockAlertsForWrite(trx, ctx.db.dialect);
       const written = await writeAlertsOfDay(
         trx,
         asOf,
