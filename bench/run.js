@@ -32,7 +32,7 @@ const work = mkdtempSync(join(tmpdir(), 'optiflow-bench-'));
 const small = benchBatch(250, work);
 rows.push({ what: 'nightly batch, sample defaults (250 x 730)', target: '< 5 s wall', measured: `${small[2].seconds.toFixed(1)} s, ${small[2].rssMb ?? '-'} MB` });
 rows.push({ what: 'weekly training, 250 series', target: '-', measured: `${small[1].seconds.toFixed(1)} s` });
-const s = benchSuggest(join(work, 'bench-250.db'));
+const s = await benchSuggest(join(work, 'bench-250.db'));
 rows.push({ what: 'suggest, warm, 1,000 calls', target: 'p99 < 20 ms', measured: `p99 ${s.p99.toFixed(2)} ms, p50 ${s.p50.toFixed(2)} ms` });
 const sim = spawnSync(process.execPath, [BIN, 'simulate', '--db', join(work, 'bench-250.db'), '--as-of', '2026-11-23', '--json', '-q'], { encoding: 'utf8', maxBuffer: 1 << 26 });
 if (sim.status === 0) {

@@ -15,7 +15,7 @@ import { silentLogger } from '../dist/src/log.js';
 const BIN = new URL('../bin/optiflow.js', import.meta.url).pathname;
 const AS_OF = '2026-11-23';
 
-export function benchSuggest(dbPath, calls = 1000) {
+export async function benchSuggest(dbPath, calls = 1000) {
   if (!dbPath) {
     dbPath = join(mkdtempSync(join(tmpdir(), 'optiflow-bench-')), 'suggest.db');
     for (const argv of [['sample', '--products', '250'], ['train'], ['predict']]) {
@@ -43,7 +43,7 @@ export function benchSuggest(dbPath, calls = 1000) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const a = args();
-  const r = benchSuggest(a.db && a.db !== true ? a.db : undefined, Number(a.calls ?? 1000));
+  const r = await benchSuggest(a.db && a.db !== true ? a.db : undefined, Number(a.calls ?? 1000));
   if (a.json) console.log(JSON.stringify(r, null, 2));
   else printTable([{ calls: r.calls, series: r.series, 'p50 ms': r.p50.toFixed(2), 'p99 ms': r.p99.toFixed(2), 'max ms': r.max.toFixed(2) }]);
 }

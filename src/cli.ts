@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createContext, globalsOf, type Context } from './commands/context.js';
 import { OptiflowError, UsageError } from './errors.js';
-import { isReadOnlyError, readOnlyMessage } from './db/connection.js';
+import { isReadOnlyError, readOnlyMessage, redactSecrets } from './db/connection.js';
 import { registerData } from './commands/data.js';
 import { registerCommands } from './commands/index.js';
 import { registerOps } from './commands/ops.js';
@@ -107,12 +107,12 @@ export async function main(argv: string[], out?: (s: string) => void): Promise<n
       return 2;
     }
     if (e instanceof OptiflowError) {
-      process.stderr.write(`error: ${e.message}\n`);
+      process.stderr.write(`error: ${redactSecrets(e.message)}\n`);
       return e.exitCode;
     }
     const err = e as Error;
-    process.stderr.write(`error: ${isDiskFull(e) ? describeIoError(e) : (err?.message ?? String(e))}\n`);
-    if (process.env.OPTIFLOW_DEBUG) process.stderr.write((err?.stack ?? '') + '\n');
+    process.stderr.write(`error: ${redactSecrets(isDiskFull(e) ? describeIoError(e) : (err?.message ?? String(e)))}\n`);
+    if (process.env.OPTIFLOW_DEBUG) process.stderr.write(redactSecrets(err?.stack ?? '') + '\n');
     return 1;
   }
 }

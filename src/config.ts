@@ -22,6 +22,8 @@ export interface Thresholds {
 
 export interface Config {
   db: string;
+  /** PostgreSQL: connections one optiflow process may hold (env OPTIFLOW_DB_POOL); unused on SQLite. */
+  dbPool: number;
   asOf: string;
   logLevel: string;
   logFile: string | null;
@@ -71,6 +73,7 @@ export interface Config {
 
 export const DEFAULTS: Config = {
   db: './optiflow.db',
+  dbPool: 4,
   asOf: '',
   logLevel: 'info',
   logFile: null,
@@ -111,6 +114,7 @@ const prob = z.number().gt(0).lt(1);
 /** The schema every resolved configuration must satisfy: types, ranges and enums (messages name the key). */
 export const CONFIG_SCHEMA = z.strictObject({
   db: z.string().min(1),
+  dbPool: int(1, 100),
   asOf: z.string(),
   logLevel: z.enum(['error', 'warn', 'info', 'debug']),
   logFile: z.string().min(1).nullable(),
@@ -307,8 +311,11 @@ export function stateDir(cfg: Pick<Config, 'db' | 'batch'>): string {
 export function databaseName(db: string): string {
   if (/^postgres(ql)?:/.test(db)) {
     try {
+      // host and port may also come as query parameters (a unix-socket folder: ?host=/run/postgresql&port=5433).
       const u = new URL(db);
-      return [u.hostname || 'localhost', u.port || '5432', u.pathname.replace(/^\//, '') || 'postgres'].join('-').replace(/[^A-Za-z0-9._-]/g, '_');
+      const host = u.searchParams.get('host') || u.hostname || 'localhost';
+      const port = u.searchParams.get('port') || u.port || '5432';
+      return [host.replace(/^\/+/, ''), port, decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres'].join('-').replace(/[^A-Za-z0-9._-]/g, '_');
     } catch {
       return 'postgres';
     }

@@ -24,12 +24,12 @@ test('records runs and steps, refuses an unfinished run of the same date, lets a
   expect(r1.status).toBe('failed');
   expect(Object.fromEntries(r1.steps.map((s) => [s.name, s.status]))).toEqual({ a: 'success', b: 'success', c: 'failed', d: 'skipped' });
   expect(r1.metrics).toMatchObject({ jobs_failed: 1, jobs_skipped: 1 });
-  const steps = db.sqlite!.prepare('select step, status, attempts from batch_steps order by step').all();
+  const steps = await db.kysely.selectFrom('batch_steps').select(['step', 'status', 'attempts']).orderBy('step').execute();
   expect(steps).toEqual([
     { step: 'a', status: 'success', attempts: 1 }, { step: 'b', status: 'success', attempts: 1 },
     { step: 'c', status: 'failed', attempts: 2 }, { step: 'd', status: 'skipped', attempts: 0 },
   ]);
-  expect(db.sqlite!.prepare('select status from batch_runs').get()).toEqual({ status: 'failed' });
+  expect(await db.kysely.selectFrom('batch_runs').select('status').execute()).toEqual([{ status: 'failed' }]);
 
   await expect(runBatch(ctx, { kind: 'nightly', jobs: jobs(fail) })).rejects.toThrow(new RegExp(`an unfinished nightly run ${r1.runId} for 2026-05-01 exists \\(c failed, d skipped\\); continue it with --resume or start over with --fresh`));
   await expect(runBatch(ctx, { kind: 'nightly', jobs: jobs(fail) })).rejects.toBeInstanceOf(UsageError);

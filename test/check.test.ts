@@ -12,7 +12,7 @@ const TODAY = '2026-04-01';
 
 test('clean sample data passes', async () => {
   const { db } = await sampleDb({ today: TODAY });
-  const r = runCheck(jobCtx(db, TODAY));
+  const r = await runCheck(jobCtx(db, TODAY));
   expect(r.blocking_failures).toEqual([]);
   expect(r.status).toBe('pass');
   expect(r.findings.filter((f) => f.rule !== 'demand-anomalies')).toEqual([]);
@@ -37,7 +37,7 @@ test('a gap, a negative stock, a duplicate order and a price spike are each repo
   const sale = q.prepare(`select s.product_id as p, p.sku, s.date, s.unit_price from sales s join products p on p.id = s.product_id where s.on_promo = 0 and s.product_id not in (?, ?) and s.date < ? order by s.date desc limit 1`).get(fast.p, neg.p, addDays(TODAY, -5)) as { p: number; sku: string; date: string; unit_price: number };
   q.prepare('update sales set unit_price = unit_price * 10 where product_id = ? and date = ?').run(sale.p, sale.date);
 
-  const r = runCheck(jobCtx(db, TODAY));
+  const r = await runCheck(jobCtx(db, TODAY));
   const of = (rule: string) => r.findings.filter((f) => f.rule === rule);
   expect(of('sales-gaps')).toEqual([expect.objectContaining({ table: 'sales', sku: fast.sku, location: 'MAIN', date: gapFrom, to: gapTo, value: 10 })]);
   expect(of('negative-stock')).toEqual([expect.objectContaining({ table: 'stock_levels', sku: neg.sku, location: 'MAIN', date: neg.date, value: -5 })]);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
-import { cli, tempDir } from './helpers.js';
+import { cli, tempDir, testDb } from './helpers.js';
 
 describe('the command line', () => {
   test('--help lists the commands, --version prints the version', () => {
@@ -35,7 +35,7 @@ describe('the command line', () => {
   });
   test('sample then db status --json: migrations applied, rows in every data table', () => {
     const dir = tempDir();
-    const db = join(dir, 's.db');
+    const db = testDb(dir, 's.db');
     expect(cli(['sample', '--db', db, '--products', '15', '--days', '120', '--as-of', '2026-03-01', '-q']).code).toBe(0);
     const r = cli(['db', 'status', '--db', db, '--json']);
     expect(r.code).toBe(0);
@@ -48,7 +48,7 @@ describe('the command line', () => {
 describe('end to end on imported data', () => {
   test('import --columns, train --as-of, predict --horizon 28, export forecasts: 28 rows per series dated D .. D+27', () => {
     const dir = tempDir();
-    const db = join(dir, 'e2e.db');
+    const db = testDb(dir, 'e2e.db');
     const f = join(dir, 'train.csv');
     // A long-format export like Store Item Demand: 2 stores x 3 items x 500 days, weekly pattern.
     const lines = ['date,store,item,sales'];

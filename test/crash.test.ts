@@ -4,32 +4,29 @@
  * date. Two batches started together: one runs, the other exits 1 naming the holder.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openDb } from '../src/db/connection.js';
-import { generateSample } from '../src/io/sample.js';
-import { BIN, cli, dump, newDb, tempDir } from './helpers.js';
+import { BIN, cli, copyDb, dumpDb, fillSample, newDb, stateDirOf, tempDir, testDb } from './helpers.js';
 
 const TODAY = '2026-09-01';
 const TABLES = ['forecasts', 'alerts', 'notifications', 'event_factors', 'forecast_metrics', 'retrain_flags', 'metrics_history', 'kpi_cache', 'savings', 'revenue_daily', 'trends', 'dormant_stock', 'quality_risk'];
 let template: string;
 
 beforeAll(async () => {
-  template = join(tempDir(), 'template.db');
+  template = testDb(tempDir(), 'template.db');
   const db = await newDb(template);
-  generateSample(db.sqlite!, { products: 120, locations: 1, days: 730, seed: 4, today: TODAY });
+  await fillSample(db, { products: 120, locations: 1, days: 730, seed: 4, today: TODAY });
   await db.close();
   expect(cli(['train', '--db', template, '--as-of', TODAY, '-q']).code).toBe(0);
 });
 
 function copy(): string {
-  const p = join(tempDir(), 'batch.db');
-  copyFileSync(template, p);
-  return p;
+  return copyDb(template);
 }
 
 const args = (db: string) => ['batch', '--db', db, '--as-of', TODAY, '-q'];
-const checkpointOf = (db: string) => join(db, '..', '.optiflow', basename(db), 'checkpoint-nightly.json');
+const checkpointOf = (db: string) => join(stateDirOf(db), 'checkpoint-nightly.json');
 
 interface Cp { steps: Record<string, { status: string; attempts: number; finishedAt: string | null }> }
 
@@ -62,13 +59,13 @@ function killWhen(db: string, when: (cp: Cp) => boolean): Promise<{ killed: bool
 }
 
 let reference: string;
-beforeAll(() => {
+beforeAll(async () => {
   const db = copy();
   const r = cli(args(db));
   expect(r.code).toBe(0);
   const d = openDb(db);
-  reference = dump(d, TABLES);
-  d.sqlite!.close();
+  reference = await dumpDb(d, TABLES);
+  await d.close();
 });
 
 const TAIL = ['monitor', 'kpis', 'savings', 'revenue', 'trends', 'top-urgent', 'dormant'];
@@ -88,8 +85,8 @@ test.each(points)('killed %s, then resumed: the same database as an uninterrupte
   const r = cli([...args(db), '--resume']);
   expect(r.code).toBe(0);
   const d = openDb(db);
-  expect(dump(d, TABLES)).toBe(reference);
-  d.sqlite!.close();
+  expect(await dumpDb(d, TABLES)).toBe(reference);
+  await d.close();
   const after = JSON.parse(readFileSync(checkpointOf(db), 'utf8')) as Cp & { status: string };
   expect(after.status).toBe('success');
   for (const [job, s] of Object.entries(after.steps)) {

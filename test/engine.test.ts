@@ -83,7 +83,7 @@ describe('cross-validation windows and the backtest', () => {
     }));
     const o = { startDay: start, horizon: 28, holidays: new Map(), nHolidays: 0 };
     const windows = crossValidationWindows(T, 28, { recent: 3 });
-    const cands = series.map(() => ['regression', 'ets', 'theta', 'tsb', 'ses', 'imapa', 'snaive'] as const).map((c) => [...c]);
+    const cands = series.map(() => ['regression', 'pooled', 'ets', 'theta', 'tsb', 'ses', 'imapa', 'snaive'] as const).map((c) => [...c]);
     const a = await backtest(series, windows, cands, o);
     for (const [wi, w] of windows.entries()) {
       const changed = series.map((s) => {

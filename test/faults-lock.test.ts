@@ -19,7 +19,7 @@ test.each([
 ])('an %s lock older than the bound is taken over with a warning; health calls it stale', async (_name, content) => {
   const dir = tempDir();
   const db = await newDb(join(dir, 'l.db'));
-  const config = testConfig(join(dir, 'l.db'), '2026-05-01');
+  const config = testConfig(db.location, '2026-05-01');
   const file = join(config.batch.stateDir, 'batch.lock');
   const a = acquireLock(file, 'first', () => {});
   a.release();

@@ -56,7 +56,7 @@ describe('tenants', () => {
     }
     b.close();
     c.close();
-    expect(listTenants(cfg).map((t) => t.tenant)).toEqual(['alpha', 'bravo', 'charlie']);
+    expect((await listTenants(cfg)).map((t) => t.tenant)).toEqual(['alpha', 'bravo', 'charlie']);
     expect(cli(['predict', '--tenant', 'bravo', '--db', join(root, 'x.db')], { env }).code).toBe(2);
     const unknown = cli(['predict', '--tenant', 'delta'], { env });
     expect(unknown.code).toBe(2);

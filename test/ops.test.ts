@@ -296,7 +296,7 @@ describe('batch report, compliance, audit masking', () => {
       s.prepare(`insert into batch_runs (id, run_uid, kind, run_date, started_at, finished_at, status) values (?, ?, 'nightly', ?, ?, ?, 'success')`).run(i + 1, `r${i}`, `2026-03-0${i + 1}`, iso(0), iso((p + alerts[i]) * 1000));
       s.prepare(`insert into batch_steps (run_id, step, status, attempts, started_at, finished_at) values (?, 'predict', 'success', 1, ?, ?), (?, 'alerts', 'success', 1, ?, ?)`).run(i + 1, iso(0), iso(p * 1000), i + 1, iso(p * 1000), iso((p + alerts[i]) * 1000));
     });
-    const r = batchReport(s, { runs: 3 });
+    const r = await batchReport(db.kysely, { runs: 3 });
     expect(r.runs.map((x) => x.run_date)).toEqual(['2026-03-02', '2026-03-03', '2026-03-04']);
     const p = r.jobs.find((j) => j.job === 'predict')!;
     expect(p.durations).toEqual([12, 14, 16]);
@@ -312,16 +312,16 @@ describe('batch report, compliance, audit masking', () => {
     const db = await newDb(join(tempDir(), 'c.db'));
     const s = db.sqlite!;
     const cfg = testConfig(db.location, AS_OF);
-    let r = complianceReport(s, cfg);
+    let r = await complianceReport(db, cfg);
     expect(r.retention.find((x) => x.table === 'alerts')!.older_than_rule).toBe(0);
     s.exec(`insert into locations (id, code) values (1, 'MAIN'); insert into products (id, sku, name, unit_cost, unit_price, active) values (1, 'A', 'ask jane.doe@example.com', 1, 2, 1), (2, 'B', 'call +33 6 12 34 56 78', 1, 2, 1), (3, 'C', 'lot 2026-03-01 12:00', 1, 2, 1);
       insert into alerts (product_id, location_id, created_on, severity, kind, message, active) values (1, 1, '2025-01-01', 'INFO', 'overstock', 'm', 0);`);
     // An audited batch, then a batch run no audited command covers (killed before it could record its end).
     s.exec(`insert into audit_log (os_user, host, pid, command, command_line, started_at, finished_at, outcome, exit_code) values ('op', 'h', 1, 'batch', 'optiflow batch', '2026-02-28T00:05:00Z', '2026-02-28T00:07:00Z', 'ok', 0);
       insert into batch_runs (run_uid, kind, run_date, started_at, finished_at, status) values ('a', 'nightly', '2026-02-28', '2026-02-28T00:05:01Z', '2026-02-28T00:06:59Z', 'success');`);
-    expect(complianceReport(s, cfg).audit).toMatchObject({ complete: true, batch_runs_without_entry: 0 });
+    expect((await complianceReport(db, cfg)).audit).toMatchObject({ complete: true, batch_runs_without_entry: 0 });
     s.exec(`insert into batch_runs (run_uid, kind, run_date, started_at, status) values ('b', 'nightly', '2026-03-01', '2026-03-01T00:05:01Z', 'running');`);
-    r = complianceReport(s, cfg);
+    r = await complianceReport(db, cfg);
     expect(r.retention.find((x) => x.table === 'alerts')!.older_than_rule).toBe(1);
     // The e-mail and the phone number; not the date.
     expect(r.personal_data.find((x) => x.column === 'products.name')).toMatchObject({ non_empty: 3, looks_personal: 2 });
@@ -411,8 +411,8 @@ describe('security-check and the implicit config rule', () => {
     db.sqlite!.exec(`insert into audit_log (os_user, host, pid, command, command_line, started_at, finished_at, outcome, exit_code) values
       ('op', 'h', 1, 'import', 'optiflow import sales s.csv', '2026-02-27T10:00:00Z', '2026-02-27T10:00:01Z', 'ok', 0),
       ('op', 'h', 2, 'batch', 'optiflow batch', '2026-03-01T00:05:00Z', '2026-03-01T00:06:00Z', 'failed', 1)`);
-    expect(listAudit(db.sqlite!, '2026-03-01').map((r) => r.command)).toEqual(['batch']);
-    expect(listAudit(db.sqlite!).map((r) => r.command)).toEqual(['import', 'batch']);
+    expect((await listAudit(db.kysely, '2026-03-01')).map((r) => r.command)).toEqual(['batch']);
+    expect((await listAudit(db.kysely)).map((r) => r.command)).toEqual(['import', 'batch']);
     await db.close();
     const root = tempDir();
     mkdirSync(join(root, 'shop-a'));

@@ -1,38 +1,15 @@
 /**
  * A throwaway PostgreSQL server for tests (Debian's `postgresql` package):
  * initdb on a temp directory, a unix socket, no TCP. One server per test file
- * unless OPTIFLOW_TEST_PG_URL names a running one; each test gets its own database.
+ * unless OPTIFLOW_TEST_PG_URL names a running one (the jest PostgreSQL projects
+ * start one for the whole run); each test gets its own database.
  *
  * No silent skip: where no server binary exists, `pgMissing()` says why; under
  * CI=true the test files fail on it instead of skipping.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
+import { pgMissing, startPostgres, type PgServer } from './pg-server-core.js';
 
-function findBin(): string | null {
-  const base = '/usr/lib/postgresql';
-  if (existsSync(base)) for (const v of readdirSync(base).sort().reverse()) if (existsSync(join(base, v, 'bin', 'initdb'))) return join(base, v, 'bin');
-  const r = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() ? join(r.stdout.trim(), '..') : null;
-}
-
-const asRoot = process.getuid?.() === 0;
-function pgUid(): number | null {
-  const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-  return r.status === 0 ? Number(r.stdout.trim()) : null;
-}
-
-/** Why no server can be started here, or null when one can. */
-export function pgMissing(): string | null {
-  if (process.env.OPTIFLOW_TEST_PG_URL) return null;
-  const bin = findBin();
-  if (!bin) return 'no PostgreSQL server binary (initdb); install the Debian package `postgresql`';
-  if (asRoot && pgUid() === null) return 'running as root without a "postgres" user to start the server';
-  return null;
-}
+export { pgMissing, startPostgres, type PgServer };
 
 /** describe, or (outside CI only) describe.skip with a warning naming the reason. */
 export function describePg(name: string, fn: () => void): void {
@@ -43,64 +20,4 @@ export function describePg(name: string, fn: () => void): void {
   }
   if (why) console.warn(`${name}: PostgreSQL tests skipped: ${why}`);
   (why ? describe.skip : describe)(name, fn);
-}
-
-export interface PgServer {
-  /** URL of the server's maintenance database. */
-  adminUrl: string;
-  /** Creates an empty database and returns its URL. */
-  freshDatabase(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-let counter = 0;
-
-function urlFor(base: string, name: string): string {
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-/** Starts a server (or attaches to OPTIFLOW_TEST_PG_URL). */
-export function startPostgres(): PgServer {
-  const shared = process.env.OPTIFLOW_TEST_PG_URL;
-  if (shared) return { adminUrl: shared, freshDatabase: () => createDb(shared), stop: async () => {} };
-  const bin = findBin()!;
-  const dir = mkdtempSync(join(tmpdir(), 'optiflow-pg-'));
-  const data = join(dir, 'data');
-  const port = 20000 + ((process.pid * 7 + counter++) % 20000);
-  const uid = asRoot ? pgUid() : null;
-  const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { stdio: 'pipe' }) : execFileSync(join(bin, cmd), args, { stdio: 'pipe' });
-  if (asRoot) {
-    chmodSync(dir, 0o777);
-    chownSync(dir, uid!, -1);
-  }
-  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']);
-  run('pg_ctl', ['-D', data, '-o', `-k ${dir} -p ${port} -c listen_addresses='' -c fsync=off -c full_page_writes=off`, '-w', '-l', join(dir, 'log'), 'start']);
-  const adminUrl = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=${port}`;
-  return {
-    adminUrl,
-    freshDatabase: () => createDb(adminUrl),
-    stop: async () => {
-      try {
-        run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
-      } catch {
-        // Already down.
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function createDb(adminUrl: string): Promise<string> {
-  const name = `optiflow_t${process.pid}_${Date.now().toString(36)}_${counter++}`;
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(`create database ${name}`);
-  } finally {
-    await c.end();
-  }
-  return urlFor(adminUrl, name);
 }

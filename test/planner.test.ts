@@ -367,14 +367,14 @@ test('override: predict applies it, list and remove it, the audit keeps who and 
   await predictJob.run(ctx, { horizon: 7 });
   const q = db.sqlite!.prepare(`select yhat from forecasts f join products p on p.id = f.product_id where p.sku = 'SKU-00001' and run_date = ? and date = ?`);
   const before = (q.get(TODAY, addDays(TODAY, 2)) as { yhat: number }).yhat;
-  const added = addOverride(ctx, { sku: 'SKU-00001', from: addDays(TODAY, 1), to: addDays(TODAY, 3), factor: 2, reason: 'end-cap display' });
-  expect(() => addOverride(ctx, { sku: 'SKU-00001', from: TODAY, to: TODAY, reason: 'x' })).toThrow(/exactly one of --factor/);
+  const added = await addOverride(ctx, { sku: 'SKU-00001', from: addDays(TODAY, 1), to: addDays(TODAY, 3), factor: 2, reason: 'end-cap display' });
+  await expect(addOverride(ctx, { sku: 'SKU-00001', from: TODAY, to: TODAY, reason: 'x' })).rejects.toThrow(/exactly one of --factor/);
   await predictJob.run(ctx, { horizon: 7 });
   expect((q.get(TODAY, addDays(TODAY, 2)) as { yhat: number }).yhat).toBeCloseTo(2 * before, 3);
-  expect(listOverrides(ctx)).toHaveLength(1);
-  removeOverride(ctx, added.id);
-  expect(listOverrides(ctx)).toHaveLength(0);
-  const audit = overrideAudit(ctx) as { action: string; os_user: string; at: string }[];
+  expect(await listOverrides(ctx)).toHaveLength(1);
+  await removeOverride(ctx, added.id);
+  expect(await listOverrides(ctx)).toHaveLength(0);
+  const audit = (await overrideAudit(ctx)) as { action: string; os_user: string; at: string }[];
   expect(audit.map((a) => a.action)).toEqual(['add', 'remove']);
   for (const a of audit) {
     expect(a.os_user).toBe(osUser());

@@ -59,8 +59,8 @@ test('slow movers get an intermittent model, never negative, not wildly biased',
   for (const t of slow) {
     const m = db.sqlite!.prepare(`select m.algorithm, m.product_id from models m join products p on p.id = m.product_id where p.sku = ? and m.status in ('active','fallback')`).get(t.sku) as { algorithm: string; product_id: number } | undefined;
     if (!m) continue;
-    // Intermittent-demand models: Croston family, TSB, and the temporal aggregations ADIDA / IMAPA.
-    if (/sba|tsb|croston|imapa|adida/.test(m.algorithm)) intermittentModels++;
+    // Intermittent-demand models: Croston family, TSB, the temporal aggregations ADIDA / IMAPA, and the level combination.
+    if (/sba|tsb|croston|imapa|adida|levels/.test(m.algorithm)) intermittentModels++;
     // Never seasonal naive on intermittent data.
     expect(m.algorithm).not.toMatch(/snaive/);
     const f = db.sqlite!.prepare('select avg(yhat) as a, min(yhat) as lo from forecasts where product_id = ? and run_date = ?').get(m.product_id, CUT) as { a: number; lo: number };

@@ -35,7 +35,7 @@ beforeAll(async () => {
   ({ db } = await sampleDb({ today: TODAY, products: 10, days: 500, seed: 5 }));
   await trainJob.run(ctx(db, DAY0), {});
   // A canary on a setting without weekly seasonality: deliberately worse on these seasonal series.
-  canarySeries = startCanary(ctx(db, DAY0), { setting: 'croston', share: 0.5 }).summary.series as number;
+  canarySeries = (await startCanary(ctx(db, DAY0), { setting: 'croston', share: 0.5 })).summary.series as number;
   for (let d = DAY0; d <= TODAY; d = addDays(d, 1)) {
     if (d < TODAY) {
       await predictJob.run(ctx(db, d), {});
@@ -74,7 +74,7 @@ test('a worse canary is rolled back after its trial days, and the previous model
 test('a deliberately worse challenger is never promoted; a perfect one is, only where it won every week', async () => {
   const q = db.sqlite!;
   const before = q.prepare(`select id, algorithm from models where status = 'active' order by id`).all();
-  const worse = promoteChallenger(ctx(db, TODAY), { weeks: 2 });
+  const worse = await promoteChallenger(ctx(db, TODAY), { weeks: 2 });
   expect(worse.summary.promoted).toBe(0);
   const active = (q.prepare(`select count(*) as n from models where status = 'active'`).get() as { n: number }).n;
   expect(active).toBeGreaterThan(5);
@@ -88,7 +88,7 @@ test('a deliberately worse challenger is never promoted; a perfect one is, only 
   // The same days, scored again with a challenger that knew the sales.
   for (let d = DAY0; d < TODAY; d = addDays(d, 1)) writeChallenger(db, d, (y, a) => a ?? 0);
   await scoreRoles(ctx(db, TODAY), 15);
-  const better = promoteChallenger(ctx(db, TODAY), { weeks: 2 });
+  const better = await promoteChallenger(ctx(db, TODAY), { weeks: 2 });
   const promoted = better.rows.filter((r) => r.decision === 'promoted');
   expect(promoted.length).toBeGreaterThan(0);
   for (const r of better.rows) expect(r.decision === 'promoted').toBe(r.weeks_won === 2 && r.challenger_mae! <= r.champion_mae! * 0.95);

@@ -27,7 +27,8 @@ import { NIGHTLY, WEEKLY } from '../jobs/index.js';
 import { kpisJob, topUrgentJob } from '../jobs/dashboard.js';
 import type { Job, JobContext } from '../jobs/types.js';
 import { buildGraph, type Graph } from './graph.js';
-import type BetterSqlite3 from 'better-sqlite3';
+import type { Q } from '../db/query.js';
+import { activeSeriesCount, finishRun, hasOutputRows, openRun, saveSteps, saveStepsNow, succeededSteps } from '../db/batch-records.js';
 import { isUnfinished, loadCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { acquireLock } from './lock.js';
 import { runSteps, type StepState } from './runner.js';
@@ -85,37 +86,20 @@ export function checkpointFile(ctx: JobContext, kind: string): string {
 }
 
 /**
- * Rows a job writes for its run date whenever it succeeds: a step recorded as
- * succeeded whose rows are missing did not leave its output in the database.
- */
-const OUTPUT_ROWS: Record<string, string> = {
-  predict: 'select 1 from forecasts where run_date = ? limit 1',
-  monitor: 'select 1 from metrics_history where date = ? limit 1',
-  kpis: `select 1 from kpi_cache where key = 'dashboard_kpis:' || ?`,
-  'top-urgent': `select 1 from kpi_cache where key = 'top_urgent:' || ?`,
-  savings: 'select 1 from savings where date = ?',
-  revenue: 'select 1 from revenue_daily where computed_on = ? limit 1',
-  trends: 'select 1 from trends where date = ? limit 1',
-};
-
-/**
  * The steps of a checkpoint that resume may keep: succeeded in the checkpoint
  * and in the database, with their output rows present, and with every
  * dependency kept. Returns the kept names and, for the others that the
  * checkpoint called succeeded, why they run again.
  */
-export function stepsToKeep(sqlite: BetterSqlite3.Database, graph: Graph, cp: Checkpoint, runDate: string): { keep: Set<string>; rerun: Map<string, string> } {
-  const recorded = new Set(
-    (sqlite.prepare(`select s.step from batch_steps s join batch_runs r on r.id = s.run_id where r.run_uid = ? and s.status = 'success'`).all(cp.runId) as { step: string }[]).map((r) => r.step),
-  );
+export async function stepsToKeep(q: Q, graph: Graph, cp: Checkpoint, runDate: string): Promise<{ keep: Set<string>; rerun: Map<string, string> }> {
+  const recorded = await succeededSteps(q, cp.runId);
   const keep = new Set<string>();
   const rerun = new Map<string, string>();
   for (const name of graph.order) {
     if (cp.steps[name]?.status !== 'success') continue;
-    const q = OUTPUT_ROWS[name];
     const lostDep = graph.deps.get(name)!.find((d) => !keep.has(d));
     if (!recorded.has(name)) rerun.set(name, 'the database holds no record of its success (its last writes were lost)');
-    else if (q && !sqlite.prepare(q).get(runDate)) rerun.set(name, `its output rows for ${runDate} are not in the database`);
+    else if ((await hasOutputRows(q, name, runDate)) === false) rerun.set(name, `its output rows for ${runDate} are not in the database`);
     else if (lostDep) rerun.set(name, `it depends on ${lostDep}, which runs again`);
     else keep.add(name);
   }
@@ -132,7 +116,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   const jobs = selectJobs(all, o.only, o.skip);
   const graph = buildGraph(jobs);
   if (o.dryRun) return { runId: '-', kind: o.kind, runDate: ctx.asOf, status: 'dry-run', resumed: false, order: graph.order, levels: graph.levels, steps: [], metrics: null };
-  if (o.kind === 'nightly' && ctx.config.batch.checkFirst) refuseOnBlockingFaults(ctx);
+  if (o.kind === 'nightly' && ctx.config.batch.checkFirst) await refuseOnBlockingFaults(ctx);
 
   const file = checkpointFile(ctx, o.kind);
   const t0 = Date.now();
@@ -157,7 +141,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
       }
       runId = prev.runId;
       initial = {};
-      const { rerun } = stepsToKeep(ctx.sqlite, graph, prev, ctx.asOf);
+      const { rerun } = await stepsToKeep(ctx.db.kysely, graph, prev, ctx.asOf);
       for (const [k, s] of Object.entries(prev.steps)) initial[k] = s.status === 'running' || rerun.has(k) ? { ...s, status: 'interrupted' } : s;
       for (const [k, why] of rerun) ctx.log.warn(`resume: ${k} is recorded as succeeded in ${file} but ${why}; running it again`, { runId });
       resumed = true;
@@ -166,23 +150,37 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
     } else if (o.resume) ctx.log.info('no unfinished run to resume; starting a new one');
     lock.setRunId(runId);
 
-    const sqlite = ctx.sqlite;
+    const k = ctx.db.kysely;
     const startedAt = prev && resumed ? prev.startedAt : new Date().toISOString();
-    sqlite.prepare(`insert into batch_runs (run_uid, kind, run_date, started_at, status) values (?, ?, ?, ?, 'running') on conflict(run_uid) do update set status = 'running', finished_at = null`).run(runId, o.kind, ctx.asOf, startedAt);
-    const runRow = (sqlite.prepare('select id from batch_runs where run_uid = ?').get(runId) as { id: number }).id;
-    const upsertStep = sqlite.prepare(
-      `insert into batch_steps (run_id, step, status, attempts, started_at, finished_at, error, output) values (?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict(run_id, step) do update set status = excluded.status, attempts = excluded.attempts, started_at = excluded.started_at,
-       finished_at = excluded.finished_at, error = excluded.error, output = excluded.output`,
-    );
+    const runRow = await openRun(k, { runUid: runId, kind: o.kind, runDate: ctx.asOf, startedAt });
     let current: Record<string, StepState> = initial ?? {};
     // The database first, then the file: a step the checkpoint calls succeeded is recorded in the database too (unless its writes were lost).
+    // SQLite writes at once (synchronously); PostgreSQL's writes are queued in order, each state change after
+    // the previous one's, and `flush` waits for the queue.
+    let queue: Promise<void> = Promise.resolve();
+    let saveError: unknown = null;
     const save = (steps: Record<string, StepState>, status: Checkpoint['status']) => {
       current = steps;
-      sqlite.transaction(() => {
-        for (const s of Object.values(steps)) upsertStep.run(runRow, s.name, s.status, s.attempts, s.startedAt, s.finishedAt, s.error, s.output ? JSON.stringify(s.output) : null);
-      })();
-      writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
+      const snapshot = Object.values(steps).map((s) => ({ ...s }));
+      const file_ = () => writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
+      if (ctx.db.sqlite) {
+        saveStepsNow(ctx.db, runRow, snapshot);
+        file_();
+        return;
+      }
+      queue = queue.then(async () => {
+        if (saveError) return;
+        try {
+          await saveSteps(k, runRow, snapshot);
+          file_();
+        } catch (e) {
+          saveError = e;
+        }
+      });
+    };
+    const flush = async () => {
+      await queue;
+      if (saveError) throw saveError;
     };
     let finished = false;
     onStart?.({
@@ -201,8 +199,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
     // One demand history (and other read-only inputs) shared by the jobs of this run.
     const cache = new Map<string, unknown>();
     // Worker threads cost ~0.5 s each to start: worth it only on large databases.
-    const seriesCount = () => (sqlite.prepare('select (select count(*) from products where active = 1) * (select count(*) from locations) as n').get() as { n: number }).n;
-    const useThreads = ctx.config.batch.threads && threadsAvailable() && seriesCount() >= ctx.config.batch.threadsMinSeries;
+    const useThreads = ctx.config.batch.threads && threadsAvailable() && (await activeSeriesCount(k)) >= ctx.config.batch.threadsMinSeries;
     const threadSlot = pLimit(1);
     let sharedLeft = jobs.filter((j) => !j.isolated && initial?.[j.name]?.status !== 'success').length;
     const runnable = jobs.map((j) => ({
@@ -230,6 +227,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
         o.onProgress?.(Object.values(steps));
       },
     });
+    await flush();
     for (const s of Object.values(result.steps)) if (s.status === 'failed') ctx.log.error(`job ${s.name} failed after ${s.attempts} attempt(s): ${s.error}`, { runId, job: s.name });
 
     // Only a run that succeeded warms the caches: a failed night would cache figures without its alerts.
@@ -247,8 +245,9 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
       alerts_created: Number(result.steps.alerts?.output?.created ?? 0),
       memory_peak_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
-    sqlite.prepare('update batch_runs set status = ?, finished_at = ?, metrics = ? where id = ?').run(result.status, new Date().toISOString(), JSON.stringify(metrics), runRow);
+    await finishRun(k, runRow, result.status, new Date().toISOString(), metrics);
     save(result.steps, result.status);
+    await flush();
     finished = true;
     ctx.log.info(`batch ${o.kind} ${result.status} in ${metrics.duration_seconds}s: ${JSON.stringify(metrics)}`, { runId });
     return { runId, kind: o.kind, runDate: ctx.asOf, status: result.status, resumed, order: graph.order, levels: graph.levels, steps, metrics };

@@ -4,7 +4,8 @@
  * returns the dashboard summary.
  */
 import type { Db } from '../db/connection.js';
-import { migrateToLatest, sqliteOf } from '../db/connection.js';
+import { migrateToLatest, redactUrl, sqliteOrRefusal } from '../db/connection.js';
+import { hasSales, seriesForecastOn } from '../db/ops.js';
 import { generateSample } from '../io/sample.js';
 import { trainJob } from '../jobs/forecasting.js';
 import { computeKpis, topUrgentJob } from '../jobs/dashboard.js';
@@ -26,19 +27,17 @@ export interface DemoResult {
 export async function runDemo(db: Db, base: Omit<JobContext, 'db' | 'sqlite'>, opts: { products?: number } = {}): Promise<DemoResult> {
   const m = await migrateToLatest(db);
   if (m.error) throw new JobError(`migration failed: ${(m.error as Error).message}`);
-  const sqlite = sqliteOf(db);
-  const ctx: JobContext = { ...base, db, sqlite };
-  const hasData = !!sqlite.prepare('select 1 from sales limit 1').get();
+  const ctx: JobContext = { ...base, db, sqlite: sqliteOrRefusal(db) };
+  const hasData = await hasSales(db.kysely);
   if (!hasData) {
     base.log.info(`demo: writing a sample data set (${opts.products ?? 250} products, 730 days to ${base.asOf})`);
-    generateSample(sqlite, { products: opts.products ?? 250, locations: 1, days: 730, seed: 42, today: base.asOf });
-    sqlite.exec('analyze'); // statistics for the query planner
+    await generateSample(db, { products: opts.products ?? 250, locations: 1, days: 730, seed: 42, today: base.asOf }); // refreshes the planner's statistics
   }
   const t0 = Date.now();
   const train = await trainJob.run(ctx, {});
   const trainSeconds = (Date.now() - t0) / 1000;
   const batch = await runBatch(ctx, { kind: 'nightly', fresh: true });
-  const series = (sqlite.prepare('select count(distinct product_id || \':\' || location_id) as n from forecasts where run_date = ?').get(base.asOf) as { n: number }).n;
+  const series = await seriesForecastOn(db.kysely, base.asOf);
   const top = await topUrgentJob.run(ctx, { n: 5 });
-  return { db: db.location, sampleCreated: !hasData, series, train: train.summary, trainSeconds, batch, kpis: await computeKpis(ctx), topUrgent: top.rows ?? [] };
+  return { db: redactUrl(db.location), sampleCreated: !hasData, series, train: train.summary, trainSeconds, batch, kpis: await computeKpis(ctx), topUrgent: top.rows ?? [] };
 }

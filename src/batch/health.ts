@@ -7,10 +7,12 @@
 import { statfsSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stateDir, type Config } from '../config.js';
-import { canWrite, dbStatus, openDb, isPostgresUrl, isReadOnlyError, readOnlyMessage } from '../db/connection.js';
+import { dbStatus, openDb, isPostgresUrl, isReadOnlyError, readOnlyMessage, redactIn, redactUrl } from '../db/connection.js';
+import { canWriteDb, modelAges, probeDatabase, seriesForecastOn } from '../db/ops.js';
+import { lastRun } from '../db/batch-records.js';
 import { initBackend } from '../ml/backend.js';
 import { lockState } from './lock.js';
-import { daysBetween } from '../dates.js';
+import { addDays, daysBetween } from '../dates.js';
 import { salesCoverage, seriesWithoutStock, STOCK_FIX } from '../db/coverage.js';
 
 export interface Check {
@@ -32,29 +34,29 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
     const worst = checks.some((c) => c.status === 'fail') ? 2 : checks.some((c) => c.status === 'warn') ? 1 : 0;
     return { status: (['healthy', 'degraded', 'unhealthy'] as const)[worst], exitCode: worst as 0 | 1 | 2, checks };
   };
+  const where = redactUrl(config.db);
   if (!isPostgresUrl(config.db) && !existsSync(config.db)) {
-    add('database', 'fail', `${config.db} does not exist`);
+    add('database', 'fail', `${where} does not exist`);
     return done();
   }
   let db: ReturnType<typeof openDb>;
   try {
-    db = openDb(config.db);
+    db = openDb(config.db, { poolSize: config.dbPool });
   } catch (e) {
-    add('database', 'fail', isReadOnlyError(e) ? readOnlyMessage(config.db) : (e as Error).message);
+    add('database', 'fail', isReadOnlyError(e) ? readOnlyMessage(where) : redactIn((e as Error).message, config.db));
     return done();
   }
   try {
-    if (db.sqlite) {
-      const r = db.sqlite.pragma('quick_check', { simple: true });
-      add('database', r === 'ok' ? 'ok' : 'fail', r === 'ok' ? `${config.db} reachable, quick_check ok` : `quick_check: ${r}`);
-      if (!canWrite(db.sqlite)) add('database writable', 'fail', readOnlyMessage(config.db));
-    } else add('database', 'ok', 'PostgreSQL reachable');
+    // SQLite: quick_check and a write probe on the file; PostgreSQL: a round trip and a write probe (no PRAGMA there).
+    const p = await probeDatabase(db);
+    add('database', p.ok ? 'ok' : 'fail', p.ok ? `${where} reachable, ${p.detail}` : p.detail);
+    if (!(await canWriteDb(db))) add('database writable', 'fail', db.sqlite ? readOnlyMessage(where) : `database ${where} is read-only for this user (a standby server, or no CREATE privilege); point --db at the primary, or grant the privilege`);
     const st = await dbStatus(db);
     const pending = st.migrations.filter((m) => !m.applied).map((m) => m.name);
     add('migrations', pending.length ? 'fail' : 'ok', pending.length ? `pending: ${pending.join(', ')}; run \`optiflow db migrate\`` : `${st.migrations.length} applied`);
-    if (pending.length || !db.sqlite) return done();
-    const s = db.sqlite;
-    const last = s.prepare(`select run_date, status, finished_at, started_at from batch_runs where kind = 'nightly' order by id desc limit 1`).get() as { run_date: string; status: string; finished_at: string | null; started_at: string } | undefined;
+    if (pending.length) return done();
+    const k = db.kysely;
+    const last = await lastRun(k, 'nightly');
     if (!last) add('last batch', 'warn', 'no nightly batch has run yet');
     else {
       const age = daysBetween(last.run_date, config.asOf);
@@ -69,16 +71,19 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
     else add('sales data', 'ok', `sales up to ${cov.map((c) => c.lastSale).sort()[0]} at every location`);
     const noStock = await seriesWithoutStock(db, config.asOf);
     add('stock data', noStock ? 'warn' : 'ok', noStock ? `${noStock} series have no stock record (stock unknown: no stock alert for them); run \`${STOCK_FIX}\`` : 'every series has a stock record');
-    const nf = (s.prepare('select count(distinct product_id || \':\' || location_id) as n from forecasts where run_date = ?').get(config.asOf) as { n: number }).n;
+    const nf = await seriesForecastOn(k, config.asOf);
     add('forecasts today', nf ? 'ok' : 'warn', nf ? `${nf} series forecast for ${config.asOf}` : `no forecasts for ${config.asOf}; run \`optiflow batch\``);
-    const m = s.prepare(`select count(*) as n, sum(case when julianday(?) - julianday(train_end) > ? then 1 else 0 end) as old from models where status in ('active','fallback')`).get(config.asOf, 2 * config.train.maxModelAgeDays) as { n: number; old: number | null };
+    // Trained on data older than 2 x maxModelAgeDays: train_end more than that many days before --as-of.
+    const m = await modelAges(k, addDays(config.asOf, -2 * config.train.maxModelAgeDays));
     if (!m.n) add('models', 'warn', 'no active models; run `optiflow train`');
-    else add('models', (m.old ?? 0) / m.n > 0.2 ? 'warn' : 'ok', `${m.n} active, ${m.old ?? 0} trained on data older than ${2 * config.train.maxModelAgeDays} days`);
+    else add('models', m.old / m.n > 0.2 ? 'warn' : 'ok', `${m.n} active, ${m.old} trained on data older than ${2 * config.train.maxModelAgeDays} days`);
     try {
-      const fs = statfsSync(dirname(resolve(config.db)));
+      // SQLite: the database's own disk. PostgreSQL: the server watches its own disk; here, the state folder's (history cache, checkpoints).
+      const place = db.sqlite ? dirname(resolve(config.db)) : existingParent(stateDir(config));
+      const fs = statfsSync(place);
       const free = fs.bavail * fs.bsize;
       const mb = Math.round(free / 1048576);
-      add('disk space', free < 100 * 1048576 ? 'fail' : free < 1024 * 1048576 ? 'warn' : 'ok', `${mb} MB free beside the database`);
+      add('disk space', free < 100 * 1048576 ? 'fail' : free < 1024 * 1048576 ? 'warn' : 'ok', `${mb} MB free ${db.sqlite ? 'beside the database' : `for the state folder ${stateDir(config)} (the PostgreSQL server's disk is the server's to watch)`}`);
     } catch (e) {
       add('disk space', 'warn', `cannot read free space: ${(e as Error).message}`);
     }
@@ -89,9 +94,15 @@ export async function checkHealth(config: Config): Promise<HealthReport> {
     add('tf backend', 'ok', await initBackend());
     return done();
   } catch (e) {
-    add('database', 'fail', isReadOnlyError(e) ? readOnlyMessage(config.db) : (e as Error).message);
+    add('database', 'fail', isReadOnlyError(e) ? readOnlyMessage(where) : redactIn((e as Error).message, config.db));
     return done();
   } finally {
     await db.close();
   }
+}
+
+function existingParent(p: string): string {
+  let q = resolve(p);
+  while (!existsSync(q) && dirname(q) !== q) q = dirname(q);
+  return q;
 }

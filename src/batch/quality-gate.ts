@@ -8,8 +8,8 @@ import { JobError, errorMessage } from '../errors.js';
 import type { JobContext } from '../jobs/types.js';
 import { writeReport } from '../report/index.js';
 
-export function refuseOnBlockingFaults(ctx: JobContext): void {
-  const r = runCheck(ctx);
+export async function refuseOnBlockingFaults(ctx: JobContext): Promise<void> {
+  const r = await runCheck(ctx);
   if (r.status !== 'fail') return;
   const first = r.findings.filter((f) => r.blocking_failures.includes(f.rule)).slice(0, 3)
     .map((f) => `${f.rule}: ${[f.table, f.sku, f.location, f.date].filter(Boolean).join(' ')}: ${f.message}`);

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import { openDb, sqliteOf } from '../db/connection.js';
+import { openDb, sqliteOrRefusal } from '../db/connection.js';
 import type { Job } from '../jobs/types.js';
 import type { Config } from '../config.js';
 import { OptiflowError } from '../errors.js';
@@ -42,10 +42,10 @@ async function main() {
   const where = MODULES[input.job];
   const job = where ? ((await import(where[0])) as Record<string, Job>)[where[1]] : ((await import('../jobs/index.js')).jobByName(input.job) as Job | undefined);
   if (!job) throw new Error(`unknown job ${input.job}`);
-  const db = openDb(input.config.db);
+  const db = openDb(input.config.db, { poolSize: input.config.dbPool });
   const log = winston.createLogger({ level: 'debug', transports: [new ToParent()] });
   try {
-    const r = await job.run({ db, sqlite: sqliteOf(db), config: input.config, asOf: input.asOf, log }, input.options);
+    const r = await job.run({ db, sqlite: sqliteOrRefusal(db), config: input.config, asOf: input.asOf, log }, input.options);
     parentPort!.postMessage({ type: 'done', result: { summary: r.summary } });
   } catch (e) {
     const err = e as Error & { exitCode?: number };

@@ -11,7 +11,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import type { JobContext } from '../jobs/types.js';
-import { RULES, resetCheckCache, type CheckSettings, type Finding, type Rule, type Severity } from './rules.js';
+import { RULES, seriesPass, type CheckRun, type CheckSettings, type Finding, type Rule, type SeriesPass, type Severity } from './rules.js';
 import { UsageError } from '../errors.js';
 
 export interface RuleReport {
@@ -39,24 +39,26 @@ export function checkSettings(ctx: JobContext): CheckSettings {
   return { asOf: ctx.asOf, ...ctx.config.check };
 }
 
-export function runCheck(ctx: JobContext, o: { rules?: string[] } = {}): CheckReport {
+export async function runCheck(ctx: JobContext, o: { rules?: string[] } = {}): Promise<CheckReport> {
   const known = new Set(RULES.map((r) => r.id));
   for (const r of o.rules ?? []) if (!known.has(r)) throw new UsageError(`--rule: unknown rule "${r}"; rules are ${[...known].join(', ')}`);
   const rules = o.rules?.length ? RULES.filter((r) => o.rules!.includes(r.id)) : RULES;
   const s = checkSettings(ctx);
-  resetCheckCache(ctx.sqlite);
+  const q = ctx.db.kysely;
+  // The per-series rules share one read of every series, made on first use.
+  let pass: Promise<SeriesPass> | null = null;
+  const run: CheckRun = { q, s, series: () => (pass ??= seriesPass(q, s)) };
   const reports: RuleReport[] = [];
   const findings: Finding[] = [];
   for (const rule of rules) {
     const t = Date.now();
-    const out = rule.run(ctx.sqlite, s);
+    const out = await rule.run(run);
     ctx.log.debug(`check ${rule.id}: ${out.findings.length} finding(s) in ${Date.now() - t} ms`);
     const status = !out.findings.length ? 'pass' : rule.severity === 'blocking' ? 'fail' : rule.severity === 'warning' ? 'warn' : 'info';
     const score = out.checked > 0 ? Math.max(0, 100 * (1 - out.failed / out.checked)) : 100;
     reports.push({ rule: rule.id, category: rule.category, severity: rule.severity, description: rule.description, status, checked: out.checked, failed: out.failed, findings: out.findings.length, score: Math.floor(score * 10 + 1e-9) / 10 });
     findings.push(...out.findings);
   }
-  resetCheckCache(ctx.sqlite);
   const blocking = reports.filter((r) => r.status === 'fail').map((r) => r.rule);
   const status = blocking.length ? 'fail' : reports.some((r) => r.status === 'warn') ? 'warn' : 'pass';
   const score = reports.length ? Math.floor((reports.reduce((a, r) => a + r.score, 0) / reports.length) * 10 + 1e-9) / 10 : 100;

@@ -8,8 +8,9 @@
  * `batch` with `batch.checkFirst` refuses to run. The others are warnings
  * (the planner should look) or information (demand anomalies, dated).
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import { addDays, dayNumber, fromDayNumber, isIsoDate } from '../dates.js';
+import type { Q } from '../db/query.js';
+import * as data from '../db/check.js';
 
 export type Severity = 'blocking' | 'warning' | 'info';
 
@@ -49,27 +50,29 @@ export interface CheckSettings {
   anomalyDays: number;
 }
 
+/**
+ * One check run: the database, the settings, and the pass over every series'
+ * sales, stock, receipts and losses that the per-series rules share (read once,
+ * chunk by chunk, whatever number of those rules runs).
+ */
+export interface CheckRun {
+  q: Q;
+  s: CheckSettings;
+  series(): Promise<SeriesPass>;
+}
+
 export interface Rule {
   id: string;
   category: 'completeness' | 'uniqueness' | 'validity' | 'consistency' | 'anomalies';
   severity: Severity;
   description: string;
-  run(db: BetterSqlite3.Database, s: CheckSettings): RuleOutcome;
+  run(r: CheckRun): Promise<RuleOutcome>;
 }
 
-interface SeriesRow { p: number; l: number; sku: string; loc: string }
+type SeriesRow = data.CheckSeries;
 
 function finding(rule: string, table: string, f: Partial<Finding> & { message: string }): Finding {
   return { rule, table, sku: null, location: null, date: null, to: null, id: null, value: null, ...f };
-}
-
-function salesSeries(db: BetterSqlite3.Database): SeriesRow[] {
-  return db
-    .prepare(
-      `select p.id as p, l.id as l, p.sku, l.code as loc from products p cross join locations l
-       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id) order by p.id, l.id`,
-    )
-    .all() as SeriesRow[];
 }
 
 function median(xs: number[]): number {
@@ -94,18 +97,104 @@ export function robustScale(xs: number[]): { median: number; scale: number } {
   return { median: med, scale: meanAd * 1.2533 };
 }
 
+/** One series' rows before the check date, each ordered by date (day numbers). */
+interface SeriesData {
+  sales: (data.SaleRow & { t: number })[];
+  /** Stock records: [day, on hand]. */
+  stock: [number, number][];
+  stockDates: string[];
+  receipts: [number, number][];
+  losses: [number, number][];
+}
+
 /** Stock carried forward per day of [from, to): end-of-day on hand, NaN before the first record. */
-function stockByDay(db: BetterSqlite3.Database, p: number, l: number, from: number, to: number): Float64Array {
+function stockByDay(stock: [number, number][], from: number, to: number): Float64Array {
   const out = new Float64Array(to - from).fill(NaN);
-  const carry = db.prepare('select on_hand from stock_levels where product_id = ? and location_id = ? and date < ? order by date desc limit 1').raw(true).get(p, l, fromDayNumber(from)) as [number] | undefined;
-  let v = carry ? carry[0] : NaN;
+  let k = 0;
+  let v = NaN;
+  while (k < stock.length && stock[k][0] < from) v = stock[k++][1];
   let t = 0;
-  for (const [d, q] of db.prepare('select date, on_hand from stock_levels where product_id = ? and location_id = ? and date >= ? and date < ? order by date').raw(true).all(p, l, fromDayNumber(from), fromDayNumber(to)) as [string, number][]) {
-    const k = dayNumber(d) - from;
-    for (; t < k; t++) out[t] = v;
-    v = q;
+  for (; k < stock.length && stock[k][0] < to; k++) {
+    const at = stock[k][0] - from;
+    for (; t < at; t++) out[t] = v;
+    v = stock[k][1];
   }
   for (; t < out.length; t++) out[t] = v;
+  return out;
+}
+
+/** Series per read: a chunk of products whose series add up to about this many (memory stays flat on any catalogue). */
+const CHUNK_SERIES = 250;
+
+/** The per-series rules' outcomes, computed in one pass over all series. */
+export interface SeriesPass {
+  salesSeries: number;
+  gaps: RuleOutcome;
+  missingStock: RuleOutcome;
+  prices: RuleOutcome;
+  anomalies: RuleOutcome;
+  residuals: { intervals: number; out: Residual[] };
+}
+
+interface Residual { r: SeriesRow; from: string; to: string; residual: number; received: number; expected: number; actual: number }
+
+export async function seriesPass(q: Q, s: CheckSettings): Promise<SeriesPass> {
+  const active = await data.activeSalesSeries(q);
+  const stocked = await data.stockSeries(q);
+  const inActive = new Set(active.map((r) => `${r.p}:${r.l}`));
+  const inStock = new Set(stocked.map((r) => `${r.p}:${r.l}`));
+  const all = new Map<string, SeriesRow>();
+  for (const r of [...active, ...stocked]) all.set(`${r.p}:${r.l}`, r);
+  const series = [...all.values()].sort((a, b) => a.p - b.p || a.l - b.l);
+  const out: SeriesPass = {
+    salesSeries: active.length,
+    gaps: { checked: active.length, failed: 0, findings: [] },
+    missingStock: { checked: active.length, failed: 0, findings: [] },
+    prices: { checked: active.length, failed: 0, findings: [] },
+    anomalies: { checked: active.length, failed: 0, findings: [] },
+    residuals: { intervals: 0, out: [] },
+  };
+  const anomalyFrom = dayNumber(addDays(s.asOf, -s.anomalyDays));
+  const events = await data.eventsOverlapping(q, fromDayNumber(anomalyFrom), s.asOf);
+  const cat = await data.productCategories(q);
+  let i = 0;
+  while (i < series.length) {
+    // A chunk ends on a product boundary, so a product's locations are read together.
+    let j = Math.min(series.length, i + CHUNK_SERIES);
+    while (j < series.length && series[j].p === series[j - 1].p) j++;
+    const chunk = series.slice(i, j);
+    const rows = await data.seriesChunk(q, chunk[0].p, chunk[chunk.length - 1].p, s.asOf);
+    const by = new Map<string, SeriesData>();
+    const get = (p: number, l: number) => {
+      const k = `${p}:${l}`;
+      let d = by.get(k);
+      if (!d) by.set(k, (d = { sales: [], stock: [], stockDates: [], receipts: [], losses: [] }));
+      return d;
+    };
+    for (const x of rows.sales as (data.SaleRow & { t: number })[]) {
+      x.t = dayNumber(x.date);
+      get(x.p, x.l).sales.push(x);
+    }
+    for (const x of rows.stock) {
+      const d = get(x.p, x.l);
+      d.stock.push([dayNumber(x.date), x.q]);
+      d.stockDates.push(x.date);
+    }
+    for (const x of rows.receipts) get(x.p, x.l).receipts.push([dayNumber(x.date), x.q]);
+    for (const x of rows.losses) get(x.p, x.l).losses.push([dayNumber(x.date), x.q]);
+    const empty: SeriesData = { sales: [], stock: [], stockDates: [], receipts: [], losses: [] };
+    for (const r of chunk) {
+      const d = by.get(`${r.p}:${r.l}`) ?? empty;
+      if (inActive.has(`${r.p}:${r.l}`)) {
+        seriesGaps(r, d, s, out.gaps);
+        seriesMissingStock(r, d, s, out.missingStock);
+        seriesPrices(r, d, s, out.prices);
+        seriesAnomalies(r, d, s, anomalyFrom, events, cat, out.anomalies);
+      }
+      if (inStock.has(`${r.p}:${r.l}`)) seriesResiduals(r, d, s, out.residuals);
+    }
+    i = j;
+  }
   return out;
 }
 
@@ -118,38 +207,35 @@ function stockByDay(db: BetterSqlite3.Database, p: number, l: number, from: numb
  * without a sale, such a run has probability p0^g; it is reported below
  * `gapProbability`. Stock-out days are not gaps (nothing could sell).
  */
+function seriesGaps(r: SeriesRow, data: SeriesData, s: CheckSettings, o: RuleOutcome): void {
+  const days = data.sales.map((x) => x.t);
+  if (days.length < 2) return;
+  const first = days[0];
+  const last = days[days.length - 1];
+  const span = last - first + 1;
+  const p0 = (span - days.length + 1) / (span + 2);
+  const stock = stockByDay(data.stock, first, last + 1);
+  let hit = false;
+  for (let k = 1; k < days.length; k++) {
+    // Days between two sales with stock on hand (or unknown).
+    let g = 0;
+    for (let d = days[k - 1] + 1; d < days[k]; d++) if (!(stock[d - first] <= 0)) g++;
+    if (g > 0 && Math.pow(p0, g) < s.gapProbability) {
+      hit = true;
+      o.findings.push(finding('sales-gaps', 'sales', {
+        sku: r.sku, location: r.loc, date: fromDayNumber(days[k - 1] + 1), to: fromDayNumber(days[k] - 1), value: g,
+        message: `${g} day(s) without a sales row while in stock (this series sells on ${Math.round((1 - p0) * 100)} % of days): import the missing days or confirm zero sales`,
+      }));
+    }
+  }
+  if (hit) o.failed++;
+}
+
 const salesGaps: Rule = {
   id: 'sales-gaps', category: 'completeness', severity: 'warning',
   description: 'runs of days without a sales row inside a series history, too long for its selling rate, with stock on hand',
-  run(db, s) {
-    const findings: Finding[] = [];
-    const series = salesSeries(db);
-    const dates = db.prepare('select date from sales where product_id = ? and location_id = ? and date < ? order by date').raw(true);
-    let failed = 0;
-    for (const r of series) {
-      const days = (dates.all(r.p, r.l, s.asOf) as [string][]).map(([d]) => dayNumber(d));
-      if (days.length < 2) continue;
-      const first = days[0];
-      const last = days[days.length - 1];
-      const span = last - first + 1;
-      const p0 = (span - days.length + 1) / (span + 2);
-      const stock = stockByDay(db, r.p, r.l, first, last + 1);
-      let hit = false;
-      for (let k = 1; k < days.length; k++) {
-        // Days between two sales with stock on hand (or unknown).
-        let g = 0;
-        for (let d = days[k - 1] + 1; d < days[k]; d++) if (!(stock[d - first] <= 0)) g++;
-        if (g > 0 && Math.pow(p0, g) < s.gapProbability) {
-          hit = true;
-          findings.push(finding('sales-gaps', 'sales', {
-            sku: r.sku, location: r.loc, date: fromDayNumber(days[k - 1] + 1), to: fromDayNumber(days[k] - 1), value: g,
-            message: `${g} day(s) without a sales row while in stock (this series sells on ${Math.round((1 - p0) * 100)} % of days): import the missing days or confirm zero sales`,
-          }));
-        }
-      }
-      if (hit) failed++;
-    }
-    return { checked: series.length, failed, findings };
+  async run(c) {
+    return (await c.series()).gaps;
   },
 };
 
@@ -161,12 +247,16 @@ const salesGaps: Rule = {
 const missingDays: Rule = {
   id: 'missing-sales-days', category: 'completeness', severity: 'blocking',
   description: 'whole days without any sales row at a location that sells every day',
-  run(db, s) {
+  async run({ q, s }) {
     const findings: Finding[] = [];
     let checked = 0;
     let failed = 0;
-    for (const loc of db.prepare('select id, code from locations').all() as { id: number; code: string }[]) {
-      const rows = db.prepare('select date, count(*) as n from sales where location_id = ? and date < ? group by date order by date').all(loc.id, s.asOf) as { date: string; n: number }[];
+    const perLocation = new Map<number, { code: string; rows: { date: string; n: number }[] }>();
+    for (const r of await data.salesRowsPerLocationDay(q, s.asOf)) {
+      const e = perLocation.get(r.location_id) ?? perLocation.set(r.location_id, { code: r.code, rows: [] }).get(r.location_id)!;
+      e.rows.push({ date: r.date, n: r.n });
+    }
+    for (const { code, rows } of perLocation.values()) {
       if (rows.length < 2) continue;
       const typical = median(rows.map((r) => r.n));
       const first = dayNumber(rows[0].date);
@@ -181,7 +271,7 @@ const missingDays: Rule = {
         if (!missing && runStart >= 0) {
           failed += d - runStart;
           findings.push(finding('missing-sales-days', 'sales', {
-            location: loc.code, date: fromDayNumber(runStart), to: fromDayNumber(d - 1), value: d - runStart,
+            location: code, date: fromDayNumber(runStart), to: fromDayNumber(d - 1), value: d - runStart,
             message: `no sales row at all on ${d - runStart} day(s) (usually ${typical} series sell a day): re-import sales for these dates`,
           }));
           runStart = -1;
@@ -189,7 +279,7 @@ const missingDays: Rule = {
       }
       if (last < dayNumber(s.asOf) - 1)
         findings.push(finding('missing-sales-days', 'sales', {
-          location: loc.code, date: fromDayNumber(last + 1), to: addDays(s.asOf, -1), value: dayNumber(s.asOf) - 1 - last,
+          location: code, date: fromDayNumber(last + 1), to: addDays(s.asOf, -1), value: dayNumber(s.asOf) - 1 - last,
           message: `sales end on ${fromDayNumber(last)}: import sales up to ${addDays(s.asOf, -1)} before forecasting (\`optiflow import sales FILE.csv\`)`,
         }));
     }
@@ -197,31 +287,30 @@ const missingDays: Rule = {
   },
 };
 
+function seriesMissingStock(r: SeriesRow, data: SeriesData, s: CheckSettings, o: RuleOutcome): void {
+  const d = data.stockDates.length ? data.stockDates[data.stockDates.length - 1] : null;
+  if (!d) o.findings.push(finding('missing-stock', 'stock_levels', { sku: r.sku, location: r.loc, message: 'no stock record: alerts and suggestions cannot project stock (`optiflow import stock FILE.csv`)' }));
+  else if (d < addDays(s.asOf, -90)) {
+    // Stock rows are written when stock changes: an old record is only suspect when the series sold since.
+    const sold = data.sales.some((x) => x.date > d && x.quantity > 0);
+    if (sold) o.findings.push(finding('missing-stock', 'stock_levels', { sku: r.sku, location: r.loc, date: d, message: `last stock record on ${d} although the series sold since: import current stock` }));
+  }
+  o.failed = o.findings.length;
+}
+
 const missingStock: Rule = {
   id: 'missing-stock', category: 'completeness', severity: 'warning',
   description: 'active series with sales and no stock record (or none in the last 90 days)',
-  run(db, s) {
-    const series = salesSeries(db);
-    const last = db.prepare('select max(date) as d from stock_levels where product_id = ? and location_id = ? and date < ?');
-    const findings: Finding[] = [];
-    for (const r of series) {
-      const d = (last.get(r.p, r.l, s.asOf) as { d: string | null }).d;
-      if (!d) findings.push(finding('missing-stock', 'stock_levels', { sku: r.sku, location: r.loc, message: 'no stock record: alerts and suggestions cannot project stock (`optiflow import stock FILE.csv`)' }));
-      else if (d < addDays(s.asOf, -90)) {
-        // Stock rows are written when stock changes: an old record is only suspect when the series sold since.
-        const sold = db.prepare('select 1 from sales where product_id = ? and location_id = ? and date > ? and date < ? and quantity > 0 limit 1').get(r.p, r.l, d, s.asOf);
-        if (sold) findings.push(finding('missing-stock', 'stock_levels', { sku: r.sku, location: r.loc, date: d, message: `last stock record on ${d} although the series sold since: import current stock` }));
-      }
-    }
-    return { checked: series.length, failed: findings.length, findings };
+  async run(c) {
+    return (await c.series()).missingStock;
   },
 };
 
 const productMaster: Rule = {
   id: 'product-master', category: 'completeness', severity: 'warning',
   description: 'active products without a supplier or without a unit cost',
-  run(db) {
-    const rows = db.prepare(`select p.id, p.sku, p.unit_cost, exists (select 1 from supplier_products sp where sp.product_id = p.id) as has_supplier from products p where p.active = 1 order by p.id`).all() as { id: number; sku: string; unit_cost: number | null; has_supplier: number }[];
+  async run({ q }) {
+    const rows = await data.activeProductsMaster(q);
     const findings: Finding[] = [];
     const bad = new Set<number>();
     for (const r of rows) {
@@ -244,20 +333,20 @@ const productMaster: Rule = {
 const duplicateOrders: Rule = {
   id: 'duplicate-orders', category: 'uniqueness', severity: 'blocking',
   description: 'purchase orders that repeat another (same supplier, series, quantity, order and expected dates)',
-  run(db) {
-    const checked = (db.prepare(`select count(*) as n from purchase_orders where status != 'cancelled'`).get() as { n: number }).n;
-    const rows = db
-      .prepare(
-        `select min(o.id) as first, group_concat(o.id) as ids, count(*) as n, p.sku, l.code as loc, o.ordered_on, o.expected_on, o.quantity
-         from purchase_orders o join products p on p.id = o.product_id join locations l on l.id = o.location_id where o.status != 'cancelled'
-         group by o.supplier_id, o.product_id, o.location_id, o.quantity, o.ordered_on, o.expected_on having count(*) > 1 order by first`,
-      )
-      .all() as { first: number; ids: string; n: number; sku: string; loc: string; ordered_on: string; expected_on: string; quantity: number }[];
-    const findings = rows.map((r) => finding('duplicate-orders', 'purchase_orders', {
-      sku: r.sku, location: r.loc, date: r.ordered_on, id: r.first, value: r.n,
-      message: `orders ${r.ids} are the same order (${r.quantity} units, ordered ${r.ordered_on}, expected ${r.expected_on}): cancel the copies, or receipts count twice`,
-    }));
-    return { checked, failed: rows.reduce((a, r) => a + r.n - 1, 0), findings };
+  async run({ q }) {
+    const checked = await data.countOrders(q, true);
+    // Copies come in id order, so each group's first row is its lowest id and groups follow their first id.
+    const groups = new Map<string, data.OrderCopy[]>();
+    for (const r of await data.repeatedOrders(q)) (groups.get(r.grp) ?? groups.set(r.grp, []).get(r.grp)!).push(r);
+    const rows = [...groups.values()];
+    const findings = rows.map((g) => {
+      const r = g[0];
+      return finding('duplicate-orders', 'purchase_orders', {
+        sku: r.sku, location: r.loc, date: r.ordered_on, id: r.id, value: g.length,
+        message: `orders ${g.map((x) => x.id).join(',')} are the same order (${r.quantity} units, ordered ${r.ordered_on}, expected ${r.expected_on}): cancel the copies, or receipts count twice`,
+      });
+    });
+    return { checked, failed: rows.reduce((a, g) => a + g.length - 1, 0), findings };
   },
 };
 
@@ -265,13 +354,19 @@ const duplicateOrders: Rule = {
 const duplicateCodes: Rule = {
   id: 'duplicate-codes', category: 'uniqueness', severity: 'warning',
   description: 'SKUs, location or supplier codes equal but for case or spaces',
-  run(db) {
+  async run({ q }) {
     const findings: Finding[] = [];
     let checked = 0;
     for (const [table, col] of [['products', 'sku'], ['locations', 'code'], ['suppliers', 'code']] as const) {
-      checked += (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
-      for (const r of db.prepare(`select lower(trim(${col})) as k, group_concat(${col}, ' | ') as codes, min(id) as id, count(*) as n from ${table} group by 1 having count(*) > 1`).all() as { k: string; codes: string; id: number; n: number }[])
-        findings.push(finding('duplicate-codes', table, { id: r.id, value: r.n, sku: table === 'products' ? r.codes.split(' | ')[0] : null, message: `${col}s "${r.codes}" differ only by case or spaces: merge them` }));
+      const { count, rows } = await data.codesEqualButForCase(q, table);
+      checked += count;
+      const groups = new Map<string, { id: number; code: string }[]>();
+      for (const r of rows) (groups.get(r.k) ?? groups.set(r.k, []).get(r.k)!).push(r);
+      for (const k of [...groups.keys()].sort()) {
+        const g = groups.get(k)!;
+        const codes = g.map((x) => x.code).join(' | ');
+        findings.push(finding('duplicate-codes', table, { id: g[0].id, value: g.length, sku: table === 'products' ? g[0].code : null, message: `${col}s "${codes}" differ only by case or spaces: merge them` }));
+      }
     }
     return { checked, failed: findings.reduce((a, f) => a + (f.value ?? 1) - 1, 0), findings };
   },
@@ -282,25 +377,25 @@ const duplicateCodes: Rule = {
 const negativeStock: Rule = {
   id: 'negative-stock', category: 'validity', severity: 'blocking',
   description: 'stock records below zero',
-  run(db, s) {
-    const checked = (db.prepare('select count(*) as n from stock_levels where date < ?').get(s.asOf) as { n: number }).n;
-    const rows = db.prepare(`select p.sku, l.code as loc, st.date, st.on_hand from stock_levels st join products p on p.id = st.product_id join locations l on l.id = st.location_id where st.on_hand < 0 and st.date < ? order by p.sku, st.date`).all(s.asOf) as { sku: string; loc: string; date: string; on_hand: number }[];
+  async run({ q, s }) {
+    const checked = await data.countStockBefore(q, s.asOf);
+    const rows = (await data.negativeStockRows(q, s.asOf)).sort((a, b) => cmp(a.sku, b.sku) || cmp(a.date, b.date) || cmp(a.loc, b.loc));
     const findings = rows.map((r) => finding('negative-stock', 'stock_levels', { sku: r.sku, location: r.loc, date: r.date, value: r.on_hand, message: `stock ${r.on_hand} is below zero: correct the stock count` }));
     return { checked, failed: rows.length, findings };
   },
 };
 
+/** Text order by code unit, the same whatever the database's collation (stable: ties keep the query's order). */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 const salesValues: Rule = {
   id: 'sales-values', category: 'validity', severity: 'blocking',
   description: 'sales with a negative quantity, revenue or price, or a malformed date',
-  run(db, s) {
-    const checked = (db.prepare('select count(*) as n from sales where date < ?').get(s.asOf) as { n: number }).n;
-    const rows = db
-      .prepare(
-        `select p.sku, l.code as loc, x.date, x.quantity, x.revenue, x.unit_price from sales x join products p on p.id = x.product_id join locations l on l.id = x.location_id
-         where (x.quantity < 0 or x.revenue < 0 or x.unit_price < 0 or length(x.date) != 10 or x.date not glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]') order by p.sku, x.date`,
-      )
-      .all() as { sku: string; loc: string; date: string; quantity: number; revenue: number | null; unit_price: number | null }[];
+  async run({ q, s }) {
+    const checked = await data.countSalesBefore(q, s.asOf);
+    const rows = (await data.invalidSales(q)).sort((a, b) => cmp(a.sku, b.sku) || cmp(a.date, b.date) || cmp(a.loc, b.loc));
     const findings = rows.map((r) => {
       const what = !isIsoDate(r.date) ? `date "${r.date}" is not YYYY-MM-DD` : r.quantity < 0 ? `quantity ${r.quantity} is negative (a return? import returns separately)` : (r.revenue ?? 0) < 0 ? `revenue ${r.revenue} is negative` : `unit price ${r.unit_price} is negative`;
       return finding('sales-values', 'sales', { sku: r.sku, location: r.loc, date: r.date, value: r.quantity, message: what });
@@ -312,15 +407,9 @@ const salesValues: Rule = {
 const orderDates: Rule = {
   id: 'order-dates', category: 'validity', severity: 'warning',
   description: 'purchase orders expected or received before they were ordered, received without a date, or open and long overdue',
-  run(db, s) {
-    const checked = (db.prepare('select count(*) as n from purchase_orders').get() as { n: number }).n;
-    const rows = db
-      .prepare(
-        `select o.id, p.sku, l.code as loc, o.ordered_on, o.expected_on, o.received_on, o.status from purchase_orders o join products p on p.id = o.product_id join locations l on l.id = o.location_id
-         where o.expected_on < o.ordered_on or o.received_on < o.ordered_on or (o.status = 'received' and o.received_on is null)
-            or (o.status = 'open' and o.expected_on < ?) order by o.id`,
-      )
-      .all(addDays(s.asOf, -30)) as { id: number; sku: string; loc: string; ordered_on: string; expected_on: string; received_on: string | null; status: string }[];
+  async run({ q, s }) {
+    const checked = await data.countOrders(q, false);
+    const rows = await data.suspectOrderDates(q, addDays(s.asOf, -30));
     const findings = rows.map((r) => finding('order-dates', 'purchase_orders', {
       sku: r.sku, location: r.loc, id: r.id, date: r.ordered_on,
       message: r.expected_on < r.ordered_on ? `expected on ${r.expected_on}, before it was ordered (${r.ordered_on})`
@@ -335,13 +424,12 @@ const orderDates: Rule = {
 const supplierTerms: Rule = {
   id: 'supplier-terms', category: 'validity', severity: 'blocking',
   description: 'negative lead times, pack sizes or minimum order quantities out of range',
-  run(db) {
+  async run({ q }) {
     const findings: Finding[] = [];
-    const sup = db.prepare('select id, code, lead_time_days, lead_time_sd_days, order_cost from suppliers').all() as { id: number; code: string; lead_time_days: number; lead_time_sd_days: number; order_cost: number }[];
+    const { suppliers: sup, products: sp } = await data.supplierTermRows(q);
     for (const r of sup)
       if (!(r.lead_time_days >= 0) || !(r.lead_time_sd_days >= 0) || !(r.order_cost >= 0))
         findings.push(finding('supplier-terms', 'suppliers', { id: r.id, message: `supplier ${r.code}: lead time ${r.lead_time_days} d, sd ${r.lead_time_sd_days} d and order cost ${r.order_cost} must be >= 0` }));
-    const sp = db.prepare('select p.sku, s.code, sp.pack_size, sp.min_order_qty from supplier_products sp join products p on p.id = sp.product_id join suppliers s on s.id = sp.supplier_id').all() as { sku: string; code: string; pack_size: number; min_order_qty: number }[];
     for (const r of sp)
       if (!(r.pack_size > 0) || !(r.min_order_qty >= 0))
         findings.push(finding('supplier-terms', 'supplier_products', { sku: r.sku, message: `supplier ${r.code}: pack size ${r.pack_size} must be > 0 and minimum order ${r.min_order_qty} >= 0` }));
@@ -360,63 +448,37 @@ const supplierTerms: Rule = {
  * ("receipts-without-orders"), otherwise an unexplained move (shrinkage,
  * a miscount, a missing sale or receipt).
  */
-function stockResiduals(db: BetterSqlite3.Database, s: CheckSettings) {
-  const series = db.prepare(`select p.id as p, l.id as l, p.sku, l.code as loc from products p cross join locations l where exists (select 1 from stock_levels x where x.product_id = p.id and x.location_id = l.id) order by p.id, l.id`).all() as SeriesRow[];
-  const stockQ = db.prepare('select date, on_hand from stock_levels where product_id = ? and location_id = ? and date < ? order by date').raw(true);
-  const salesQ = db.prepare('select date, quantity from sales where product_id = ? and location_id = ? and date < ?').raw(true);
-  const recQ = db.prepare(`select received_on, quantity from purchase_orders where product_id = ? and location_id = ? and received_on is not null and received_on < ? and status != 'cancelled'`).raw(true);
-  const lossQ = db.prepare('select date, quantity_lost from quality_incidents where product_id = ? and location_id = ? and date < ?').raw(true);
-  const out: { r: SeriesRow; from: string; to: string; residual: number; received: number; expected: number; actual: number }[] = [];
-  let intervals = 0;
-  for (const r of series) {
-    const byDay = (rows: [string, number][]) => {
-      const m = new Map<number, number>();
-      for (const [d, q] of rows) m.set(dayNumber(d), (m.get(dayNumber(d)) ?? 0) + q);
-      return m;
-    };
-    const sold = byDay(salesQ.all(r.p, r.l, s.asOf) as [string, number][]);
-    const rec = byDay(recQ.all(r.p, r.l, s.asOf) as [string, number][]);
-    const lost = byDay(lossQ.all(r.p, r.l, s.asOf) as [string, number][]);
-    const stock = stockQ.all(r.p, r.l, s.asOf) as [string, number][];
-    for (let k = 1; k < stock.length; k++) {
-      const d1 = dayNumber(stock[k - 1][0]);
-      const d2 = dayNumber(stock[k][0]);
-      let inflow = 0;
-      let outflow = 0;
-      for (let d = d1 + 1; d <= d2; d++) {
-        inflow += rec.get(d) ?? 0;
-        outflow += (sold.get(d) ?? 0) + (lost.get(d) ?? 0);
-      }
-      intervals++;
-      const expected = stock[k - 1][1] + inflow - outflow;
-      const residual = stock[k][1] - expected;
-      if (Math.abs(residual) > s.stockTolerance) out.push({ r, from: stock[k - 1][0], to: stock[k][0], residual, received: inflow, expected, actual: stock[k][1] });
+function seriesResiduals(r: SeriesRow, data: SeriesData, s: CheckSettings, o: SeriesPass['residuals']): void {
+  const byDay = (rows: [number, number][]) => {
+    const m = new Map<number, number>();
+    for (const [d, q] of rows) m.set(d, (m.get(d) ?? 0) + q);
+    return m;
+  };
+  const sold = byDay(data.sales.map((x) => [x.t, x.quantity]));
+  const rec = byDay(data.receipts);
+  const lost = byDay(data.losses);
+  const stock = data.stock;
+  for (let k = 1; k < stock.length; k++) {
+    const d1 = stock[k - 1][0];
+    const d2 = stock[k][0];
+    let inflow = 0;
+    let outflow = 0;
+    for (let d = d1 + 1; d <= d2; d++) {
+      inflow += rec.get(d) ?? 0;
+      outflow += (sold.get(d) ?? 0) + (lost.get(d) ?? 0);
     }
+    o.intervals++;
+    const expected = stock[k - 1][1] + inflow - outflow;
+    const residual = stock[k][1] - expected;
+    if (Math.abs(residual) > s.stockTolerance) o.out.push({ r, from: data.stockDates[k - 1], to: data.stockDates[k], residual, received: inflow, expected, actual: stock[k][1] });
   }
-  return { intervals, out };
-}
-
-// Both stock rules read the same pass over the stock records; it is kept for one check run.
-const residualCacheMap = new WeakMap<BetterSqlite3.Database, { asOf: string; v: ReturnType<typeof stockResiduals> }>();
-
-function residualCache(db: BetterSqlite3.Database, s: CheckSettings): ReturnType<typeof stockResiduals> {
-  const hit = residualCacheMap.get(db);
-  if (hit && hit.asOf === s.asOf) return hit.v;
-  const v = stockResiduals(db, s);
-  residualCacheMap.set(db, { asOf: s.asOf, v });
-  return v;
-}
-
-/** Forget the cached stock pass (a new check run starts). */
-export function resetCheckCache(db: BetterSqlite3.Database): void {
-  residualCacheMap.delete(db);
 }
 
 const stockBalance: Rule = {
   id: 'stock-balance', category: 'consistency', severity: 'warning',
   description: 'stock moves not explained by sales, receipts and recorded losses',
-  run(db, s) {
-    const { intervals, out } = residualCache(db, s);
+  async run(c) {
+    const { intervals, out } = (await c.series()).residuals;
     const bad = out.filter((x) => !(x.residual > 0 && x.received === 0));
     const findings = bad.map((x) => finding('stock-balance', 'stock_levels', {
       sku: x.r.sku, location: x.r.loc, date: x.from, to: x.to, value: Math.round(x.residual * 1000) / 1000,
@@ -429,8 +491,8 @@ const stockBalance: Rule = {
 const receiptsWithoutOrders: Rule = {
   id: 'receipts-without-orders', category: 'consistency', severity: 'warning',
   description: 'stock increases with no purchase order received in the interval',
-  run(db, s) {
-    const { intervals, out } = residualCache(db, s);
+  async run(c) {
+    const { intervals, out } = (await c.series()).residuals;
     const bad = out.filter((x) => x.residual > 0 && x.received === 0);
     const findings = bad.map((x) => finding('receipts-without-orders', 'stock_levels', {
       sku: x.r.sku, location: x.r.loc, date: x.from, to: x.to, value: Math.round(x.residual * 1000) / 1000,
@@ -445,31 +507,29 @@ const receiptsWithoutOrders: Rule = {
  * from the series' median non-promotion price by more than `priceDeviation`
  * (relative) and by more than 6 robust standard deviations (robustScale).
  */
+function seriesPrices(r: SeriesRow, data: SeriesData, s: CheckSettings, o: RuleOutcome): void {
+  const rows = data.sales
+    .filter((x) => !x.on_promo && x.quantity > 0)
+    .map((x) => [x.date, x.unit_price ?? (x.revenue !== null ? x.revenue / x.quantity : NaN)] as [string, number])
+    .filter(([, p]) => Number.isFinite(p));
+  if (rows.length < 10) return;
+  const { median: med, scale } = robustScale(rows.map(([, p]) => p));
+  let hit = false;
+  for (const [d, p] of rows) {
+    const rel = med > 0 ? Math.abs(p / med - 1) : Infinity;
+    if (rel > s.priceDeviation && (scale === 0 || Math.abs(p - med) / scale > 6)) {
+      hit = true;
+      o.findings.push(finding('price-outliers', 'sales', { sku: r.sku, location: r.loc, date: d, value: p, message: `unit price ${p} is ${Math.round(rel * 100)} % away from the usual ${Math.round(med * 100) / 100}: check the price or the revenue` }));
+    }
+  }
+  if (hit) o.failed++;
+}
+
 const priceOutliers: Rule = {
   id: 'price-outliers', category: 'consistency', severity: 'warning',
   description: 'sale prices far from the series\' usual price (promotions excluded)',
-  run(db, s) {
-    const series = salesSeries(db);
-    const q = db.prepare('select date, unit_price, quantity, revenue from sales where product_id = ? and location_id = ? and date < ? and on_promo = 0 and quantity > 0').raw(true);
-    const findings: Finding[] = [];
-    let failed = 0;
-    for (const r of series) {
-      const rows = (q.all(r.p, r.l, s.asOf) as [string, number | null, number, number | null][])
-        .map(([d, up, qty, rev]) => [d, up ?? (rev !== null ? rev / qty : NaN)] as [string, number])
-        .filter(([, p]) => Number.isFinite(p));
-      if (rows.length < 10) continue;
-      const { median: med, scale } = robustScale(rows.map(([, p]) => p));
-      let hit = false;
-      for (const [d, p] of rows) {
-        const rel = med > 0 ? Math.abs(p / med - 1) : Infinity;
-        if (rel > s.priceDeviation && (scale === 0 || Math.abs(p - med) / scale > 6)) {
-          hit = true;
-          findings.push(finding('price-outliers', 'sales', { sku: r.sku, location: r.loc, date: d, value: p, message: `unit price ${p} is ${Math.round(rel * 100)} % away from the usual ${Math.round(med * 100) / 100}: check the price or the revenue` }));
-        }
-      }
-      if (hit) failed++;
-    }
-    return { checked: series.length, failed, findings };
+  async run(c) {
+    return (await c.series()).prices;
   },
 };
 
@@ -482,53 +542,48 @@ const priceOutliers: Rule = {
  * intermittent series (more than half the days without a sale: their
  * nonzero days are all "unusual").
  */
+function seriesAnomalies(r: SeriesRow, data: SeriesData, s: CheckSettings, from: number, events: data.EventScope[], cat: Map<number, string | null>, o: RuleOutcome): void {
+  const to = dayNumber(s.asOf);
+  const y = new Float64Array(to - from).fill(0);
+  const explained = new Uint8Array(to - from);
+  const stock = stockByDay(data.stock, from, to);
+  let firstSale = to - from;
+  for (const x of data.sales) {
+    if (x.t < from) continue;
+    const t = x.t - from;
+    y[t] = x.quantity;
+    if (x.on_promo) explained[t] = 1;
+    firstSale = Math.min(firstSale, t);
+  }
+  for (const e of events) {
+    if (e.product_id !== null && e.product_id !== r.p) continue;
+    if (e.location_id !== null && e.location_id !== r.l) continue;
+    if (e.category !== null && e.category !== cat.get(r.p)) continue;
+    for (let d = Math.max(from, dayNumber(e.start_date)); d <= Math.min(to - 1, dayNumber(e.end_date)); d++) explained[d - from] = 1;
+  }
+  const use: number[] = [];
+  for (let t = firstSale; t < y.length; t++) if (!explained[t] && !(stock[t] <= 0)) use.push(t);
+  if (use.length < 28) return;
+  const vals = use.map((t) => y[t]);
+  if (vals.filter((v) => v === 0).length > vals.length / 2) return;
+  const { median: med, scale } = robustScale(vals);
+  if (!(scale > 0)) return;
+  let hit = false;
+  for (const t of use) {
+    const z = (y[t] - med) / scale;
+    if (Math.abs(z) > s.anomalyZ) {
+      hit = true;
+      o.findings.push(finding('demand-anomalies', 'sales', { sku: r.sku, location: r.loc, date: fromDayNumber(from + t), value: y[t], message: `demand ${y[t]} against a usual ${Math.round(med * 10) / 10} (robust z ${z.toFixed(1)}): a one-off? tag it as an event so models do not learn it` }));
+    }
+  }
+  if (hit) o.failed++;
+}
+
 const demandAnomalies: Rule = {
   id: 'demand-anomalies', category: 'anomalies', severity: 'info',
   description: 'days of unusual demand (robust z-score), promotions and events excluded',
-  run(db, s) {
-    const series = salesSeries(db);
-    const from = dayNumber(addDays(s.asOf, -s.anomalyDays));
-    const to = dayNumber(s.asOf);
-    const events = db.prepare('select start_date, end_date, product_id, category, location_id from events where end_date >= ? and start_date < ?').all(fromDayNumber(from), s.asOf) as { start_date: string; end_date: string; product_id: number | null; category: string | null; location_id: number | null }[];
-    const cat = new Map((db.prepare('select id, category from products').all() as { id: number; category: string | null }[]).map((p) => [p.id, p.category]));
-    const q = db.prepare('select date, quantity, on_promo from sales where product_id = ? and location_id = ? and date >= ? and date < ?').raw(true);
-    const findings: Finding[] = [];
-    let failed = 0;
-    for (const r of series) {
-      const y = new Float64Array(to - from).fill(0);
-      const explained = new Uint8Array(to - from);
-      const stock = stockByDay(db, r.p, r.l, from, to);
-      let firstSale = to - from;
-      for (const [d, qty, promo] of q.all(r.p, r.l, fromDayNumber(from), s.asOf) as [string, number, number][]) {
-        const t = dayNumber(d) - from;
-        y[t] = qty;
-        if (promo) explained[t] = 1;
-        firstSale = Math.min(firstSale, t);
-      }
-      for (const e of events) {
-        if (e.product_id !== null && e.product_id !== r.p) continue;
-        if (e.location_id !== null && e.location_id !== r.l) continue;
-        if (e.category !== null && e.category !== cat.get(r.p)) continue;
-        for (let d = Math.max(from, dayNumber(e.start_date)); d <= Math.min(to - 1, dayNumber(e.end_date)); d++) explained[d - from] = 1;
-      }
-      const use: number[] = [];
-      for (let t = firstSale; t < y.length; t++) if (!explained[t] && !(stock[t] <= 0)) use.push(t);
-      if (use.length < 28) continue;
-      const vals = use.map((t) => y[t]);
-      if (vals.filter((v) => v === 0).length > vals.length / 2) continue;
-      const { median: med, scale } = robustScale(vals);
-      if (!(scale > 0)) continue;
-      let hit = false;
-      for (const t of use) {
-        const z = (y[t] - med) / scale;
-        if (Math.abs(z) > s.anomalyZ) {
-          hit = true;
-          findings.push(finding('demand-anomalies', 'sales', { sku: r.sku, location: r.loc, date: fromDayNumber(from + t), value: y[t], message: `demand ${y[t]} against a usual ${Math.round(med * 10) / 10} (robust z ${z.toFixed(1)}): a one-off? tag it as an event so models do not learn it` }));
-        }
-      }
-      if (hit) failed++;
-    }
-    return { checked: series.length, failed, findings };
+  async run(c) {
+    return (await c.series()).anomalies;
   },
 };
 

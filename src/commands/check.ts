@@ -20,7 +20,7 @@ export function registerCheck(program: Command, action: Action): void {
     .option('--rule <list>', 'only these rules (comma-separated)', listOption)
     .addHelpText('after', '\nExamples:\n  optiflow check\n  optiflow check --format html --out check.html\n  optiflow check --format csv --rule negative-stock,sales-gaps')
     .action(action(async (ctx, o: { format?: string; out?: string; rule?: string[] }) => {
-      const r = runCheck(await jobContext(ctx), { rules: o.rule });
+      const r = await runCheck(await jobContext(ctx), { rules: o.rule });
       const format = o.format ?? (ctx.json ? 'json' : 'table');
       let text: string;
       if (format === 'json') text = JSON.stringify(r, null, 2) + '\n';

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { join } from 'node:path';
 import { loadConfig, readConfigFile, stateDir, type Config } from '../config.js';
-import { openDb, requireMigrated, type Db } from '../db/connection.js';
+import winston from 'winston';
+import { openDb, redactSecrets, redactUrl, rememberSecrets, requireMigrated, type Db } from '../db/connection.js';
 import { createLogger, type Logger } from '../log.js';
 import { assertSafeLogFile } from '../io/file-safety.js';
 import { tenantConfig } from '../ops/tenants.js';
@@ -40,6 +41,11 @@ export interface Context {
   close(): Promise<void>;
 }
 
+const redactFormat = winston.format((info) => {
+  info.message = redactSecrets(String(info.message));
+  return info;
+});
+
 export function globalsOf(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
@@ -54,11 +60,15 @@ export function createContext(g: GlobalOptions, out: (s: string) => void = (s) =
   // A notification command learns which shop it speaks for.
   if (tenant) process.env.OPTIFLOW_TENANT = tenant;
   applyUmask(config.files.umask);
+  // The database password never reaches the terminal, a log file or an error message (see redactSecrets).
+  rememberSecrets(config.db);
   const defaultLog = join(stateDir(config), 'optiflow.log');
   // The log (and what rotation renames it to) never lands on the database, its journal files or the state folder.
   if (config.logFile) assertSafeLogFile(config.logFile, { db: config.db, stateDir: stateDir(config) }, defaultLog);
   const file = config.logFile ?? (FILE_LOGGED.has(command) ? defaultLog : null);
   const log = createLogger({ level: config.logLevel, quiet: g.quiet, file });
+  // Before every transport's own format: no log line (console or file) carries the database password.
+  log.format = winston.format.combine(redactFormat(), log.format);
   let db: Db | null = null;
   return {
     config,
@@ -68,12 +78,12 @@ export function createContext(g: GlobalOptions, out: (s: string) => void = (s) =
     configFile: readConfigFile(g.config).file,
     quiet: !!g.quiet,
     logLevelGiven: g.logLevel !== undefined || !!process.env.OPTIFLOW_LOG_LEVEL,
-    out,
+    out: (s: string) => out(redactSecrets(s)),
     async db(opts = {}) {
       if (!db) {
         if (opts.migrated !== false && !/^postgres(ql)?:/.test(config.db) && !existsSync(config.db))
-          throw new UsageError(`--db: database ${config.db} does not exist; create it with \`optiflow init\` or \`optiflow sample\``);
-        db = openDb(config.db);
+          throw new UsageError(`--db: database ${redactUrl(config.db)} does not exist; create it with \`optiflow init\` or \`optiflow sample\``);
+        db = openDb(config.db, { poolSize: config.dbPool });
         if (opts.migrated !== false) {
           try {
             await requireMigrated(db);

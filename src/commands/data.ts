@@ -1,7 +1,9 @@
 /** Data commands: init, db migrate, db status, sample, import, export. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { dbStatus, migrateToLatest, sqliteOf } from '../db/connection.js';
+import { dbStatus, migrateToLatest, redactUrl } from '../db/connection.js';
+import { describeDatabase } from '../db/ops.js';
+import { holdsData } from '../db/sample-writer.js';
 import { generateSample } from '../io/sample.js';
 import { FAMILY_NAMES, sampleFamily } from '../io/sample-families.js';
 import { importCsv } from '../io/import.js';
@@ -9,7 +11,7 @@ import { exportEntity } from '../io/export.js';
 import { ENTITIES } from '../io/entities.js';
 import { EXPORTS } from '../io/export.js';
 import { JobError, UsageError } from '../errors.js';
-import { table } from './render.js';
+import { keyValues, table } from './render.js';
 import type { Action } from '../cli.js';
 import { intOption } from './options.js';
 import { stateDir } from '../config.js';
@@ -23,8 +25,8 @@ export function registerData(program: Command, action: Action): void {
       const r = await migrateToLatest(db);
       if (r.error) throw new JobError(`migration failed: ${(r.error as Error).message}`);
       const applied = (r.results ?? []).filter((x) => x.status === 'Success').map((x) => x.migrationName);
-      if (ctx.json) ctx.out(JSON.stringify({ db: ctx.config.db, applied }) + '\n');
-      else ctx.out(`database ${ctx.config.db} ready (${applied.length ? 'applied ' + applied.join(', ') : 'already current'})\n`);
+      if (ctx.json) ctx.out(JSON.stringify({ db: redactUrl(ctx.config.db), applied }) + '\n');
+      else ctx.out(`database ${redactUrl(ctx.config.db)} ready (${applied.length ? 'applied ' + applied.join(', ') : 'already current'})\n`);
     }));
 
   const dbCmd = program.command('db').description('database maintenance: migrate, status');
@@ -43,9 +45,11 @@ export function registerData(program: Command, action: Action): void {
     .description('migrations applied and row counts per table')
     .action(action(async (ctx) => {
       if (!/^postgres/.test(ctx.config.db) && !existsSync(ctx.config.db)) throw new UsageError(`--db: ${ctx.config.db} does not exist; run \`optiflow init\` or \`optiflow sample\``);
-      const s = await dbStatus(await ctx.db({ migrated: false }));
+      const db = await ctx.db({ migrated: false });
+      const s = { ...(await dbStatus(db)), engine: await describeDatabase(db) };
       if (ctx.json) return ctx.out(JSON.stringify(s, null, 2) + '\n');
       ctx.out(`database ${s.location} (${s.dialect}), migrations ${s.allApplied ? 'current' : 'PENDING'}\n`);
+      ctx.out(keyValues(s.engine) + '\n');
       ctx.out(table(s.migrations.map((m) => ({ migration: m.name, applied: m.applied, at: m.executedAt }))));
       ctx.out('\n' + table(Object.entries(s.rowCounts).map(([t, n]) => ({ table: t, rows: n }))));
     }));
@@ -65,23 +69,15 @@ export function registerData(program: Command, action: Action): void {
       const db = await ctx.db({ migrated: false });
       const r = await migrateToLatest(db);
       if (r.error) throw new JobError(`migration failed: ${(r.error as Error).message}`);
-      const sqlite = sqliteOf(db);
-      const n = (sqlite.prepare('select (select count(*) from products) + (select count(*) from sales) as n').get() as { n: number }).n;
-      if (n > 0) throw new UsageError(`sample: database ${ctx.config.db} already holds data; use a new --db path`);
+      if (await holdsData(db.kysely)) throw new UsageError(`sample: database ${redactUrl(ctx.config.db)} already holds data; use a new --db path`);
       const t0 = performance.now();
-      // A fresh file: no journal during the bulk write (a crash leaves a file to delete, never a half-valid one in use).
-      sqlite.pragma('journal_mode = OFF');
-      sqlite.pragma('synchronous = OFF');
-      const { summary } = generateSample(sqlite, {
+      const { summary } = await generateSample(db, {
         ...o,
         days: o.days ?? family.days,
         family: family.name,
         today: ctx.config.asOf,
         onProgress: (done, total) => ctx.log.debug(`sample: ${done}/${total} products`),
       });
-      sqlite.exec('analyze');
-      sqlite.pragma('synchronous = NORMAL');
-      sqlite.pragma('journal_mode = WAL');
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       if (ctx.json) return ctx.out(JSON.stringify({ ...summary, seconds }, null, 2) + '\n');
       ctx.out(`sample data written to ${ctx.config.db} in ${seconds}s: ${summary.products} products x ${summary.locations} location(s), ${summary.firstDate} .. ${summary.lastDate}\n`);

@@ -96,7 +96,7 @@ export function registerOpsAdmin(program: Command, action: Action): void {
     .option('--limit <n>', 'at most this many rows, the newest (default 1000)', intOption('--limit', 1), 1000)
     .addHelpText('after', '\nExample:\n  optiflow audit --since 2026-11-01 --json')
     .action(action(async (ctx, o: { since?: string; limit: number }) => {
-      const rows = listAudit(sqliteOf(await ctx.db()), o.since, o.limit);
+      const rows = await listAudit((await ctx.db()).kysely, o.since, o.limit);
       ctx.out(ctx.json ? json(rows) : table(rows.map((r) => ({ started_at: r.started_at, user: r.os_user, command: r.command, outcome: r.outcome, exit: r.exit_code, command_line: r.command_line })) as Record<string, Cell>[]));
     }));
 
@@ -119,7 +119,7 @@ export function registerOpsAdmin(program: Command, action: Action): void {
     .description('retention rules in force and what is older than them, free-text fields, audit completeness; exit 1 on findings')
     .addHelpText('after', '\nExample:\n  optiflow compliance --json')
     .action(action(async (ctx) => {
-      const r = complianceReport(sqliteOf(await ctx.db()), ctx.config);
+      const r = await complianceReport(await ctx.db(), ctx.config);
       if (ctx.json) ctx.out(json(r));
       else {
         ctx.out(`compliance report, ${r.as_of}\n\nretention\n` + table(r.retention as unknown as Record<string, Cell>[]));
@@ -135,7 +135,7 @@ export function registerOpsAdmin(program: Command, action: Action): void {
   tenants.command('list').description('the tenants, their database and last nightly batch')
     .addHelpText('after', '\nExample:\n  OPTIFLOW_TENANTS_ROOT=/srv/optiflow optiflow tenants list')
     .action(action(async (ctx) => {
-      const rows = listTenants(ctx.config);
+      const rows = await listTenants(ctx.config);
       ctx.out(ctx.json ? json(rows) : table(rows as unknown as Record<string, Cell>[]));
     }));
   tenants.command('create').description('create a tenant: its folder and an initialised database').argument('<name>')
@@ -161,7 +161,7 @@ export function registerOpsAdmin(program: Command, action: Action): void {
       .addHelpText('after', '\nExample:\n  optiflow batch report --runs 14')
       .action(action(async (ctx, o: { runs: number; kind: string }) => {
         if (o.kind !== 'nightly' && o.kind !== 'weekly') throw new UsageError(`batch report: --kind "${o.kind}" must be nightly or weekly`);
-        const r = batchReport(sqliteOf(await ctx.db()), o);
+        const r = await batchReport((await ctx.db()).kysely, o);
         if (ctx.json) return ctx.out(json(r));
         if (!r.runs.length) return ctx.out(`no ${o.kind} batch run recorded yet\n`);
         ctx.out(`last ${r.runs.length} ${r.kind} run(s), ${r.runs[0].run_date} .. ${r.runs.at(-1)!.run_date}\n`);

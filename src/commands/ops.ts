@@ -86,10 +86,10 @@ export function registerOps(program: Command, action: Action): void {
     .option('--dry-run', 'count what would be removed')
     .addHelpText('after', '\nExample:\n  optiflow cleanup --dry-run')
     .action(action(async (ctx, o: { dryRun?: boolean }) => {
-      const r = cleanup(sqliteOf(await ctx.db()), ctx.config, o);
+      const r = await cleanup(await ctx.db(), ctx.config, o);
       if (ctx.json) return ctx.out(JSON.stringify(r, null, 2) + '\n');
       ctx.out(table(Object.entries(r.removed).map(([t, n]) => ({ table: t, [r.dryRun ? 'would_remove' : 'removed']: n }))));
-      ctx.out(r.vacuumed ? 'vacuumed\n' : '');
+      ctx.out(r.vacuum ? `vacuumed (${r.vacuum})\n` : '');
     }));
 
   program

@@ -56,23 +56,23 @@ export function registerOrders(program: Command, action: Action): void {
     .action(action(async (ctx, sku: string | undefined, o: { location?: string; from?: string; to?: string; factor?: number; qty?: number; reason?: string }) => {
       if (!sku) throw new UsageError('override: give a SKU (or use override list | remove ID | audit)');
       if (!o.from || !o.to) throw new UsageError('override: --from and --to are required');
-      const r = addOverride(await jobContext(ctx), { sku, location: o.location, from: o.from, to: o.to, factor: o.factor, qty: o.qty, reason: o.reason ?? '' });
+      const r = await addOverride(await jobContext(ctx), { sku, location: o.location, from: o.from, to: o.to, factor: o.factor, qty: o.qty, reason: o.reason ?? '' });
       ctx.out(ctx.json ? JSON.stringify(r, null, 2) + '\n' : keyValues(r as unknown as Record<string, Cell>));
     }));
   ov.command('list').description('active overrides (all, removed included, with --all)').option('--all', 'removed ones too')
     .action(action(async (ctx, o: { all?: boolean }) => {
-      const rows = listOverrides(await jobContext(ctx), o);
+      const rows = await listOverrides(await jobContext(ctx), o);
       ctx.out(ctx.json ? JSON.stringify(rows, null, 2) + '\n' : table(rows as Record<string, Cell>[]));
     }));
   ov.command('remove').description('deactivate an override (kept in the audit)').argument('<id>')
     .action(action(async (ctx, id: string) => {
       if (!/^\d+$/.test(id)) throw new UsageError(`override remove: "${id}" is not an override id (see optiflow override list)`);
-      const r = removeOverride(await jobContext(ctx), Number(id));
+      const r = await removeOverride(await jobContext(ctx), Number(id));
       ctx.out(ctx.json ? JSON.stringify(r) + '\n' : keyValues(r as unknown as Record<string, Cell>));
     }));
   ov.command('audit').description('who added or removed which override, and when')
     .action(action(async (ctx) => {
-      const rows = overrideAudit(await jobContext(ctx));
+      const rows = await overrideAudit(await jobContext(ctx));
       ctx.out(ctx.json ? JSON.stringify(rows, null, 2) + '\n' : table(rows as Record<string, Cell>[]));
     }));
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Action } from '../cli.js';
 import { shadowJob } from '../watch/scores.js';
 import { promoteChallenger, startCanary, canaryStatus } from '../watch/trials.js';
+import { latestDrift } from '../db/watch.js';
 import { registerJob, jobContext, renderResult } from './jobs.js';
 import { intOption, numOption, dateOption } from './options.js';
 import { explainForecast } from '../jobs/explain.js';
@@ -16,7 +17,7 @@ export function registerWatch(program: Command, action: Action): void {
     .option('--dry-run', 'show the decisions, change nothing')
     .addHelpText('after', '\nExample:\n  optiflow models promote-challenger --weeks 4 --dry-run')
     .action(action(async (ctx, o: { weeks?: number; dryRun?: boolean }) => {
-      const r = promoteChallenger(await jobContext(ctx), o);
+      const r = await promoteChallenger(await jobContext(ctx), o);
       renderResult(ctx, 'promote-challenger', r);
     }));
   const canary = models.command('canary').description('roll a new engine setting out to a share of series first; rolled back by the nightly monitor if worse');
@@ -25,11 +26,11 @@ export function registerWatch(program: Command, action: Action): void {
     .option('--share <fraction>', 'share of the series (default: config watch.canaryShare, 0.1)', numOption('--share', (n) => n > 0 && n <= 1, 'in (0, 1]'))
     .addHelpText('after', '\nExample:\n  optiflow models canary start --setting "ensemble(regression+ets)" --share 0.1')
     .action(action(async (ctx, o: { setting?: string; share?: number }) => {
-      renderResult(ctx, 'canary start', startCanary(await jobContext(ctx), o));
+      renderResult(ctx, 'canary start', await startCanary(await jobContext(ctx), o));
     }));
   canary.command('status').description('canary trials: series, setting, start, decision')
     .action(action(async (ctx) => {
-      const r = canaryStatus(await jobContext(ctx));
+      const r = await canaryStatus(await jobContext(ctx));
       ctx.out(ctx.json ? JSON.stringify(r.rows, null, 2) + '\n' : table(r.rows as Record<string, Cell>[]));
     }));
   models.command('explain').description('why this model (the backtest of every candidate) and what each forecast day is made of')
@@ -50,8 +51,10 @@ export function registerWatch(program: Command, action: Action): void {
   models.command('drift').description('the latest drift measure per series (PSI, error ratio), flagged first')
     .action(action(async (ctx) => {
       const jc = await jobContext(ctx);
-      const rows = jc.sqlite.prepare(`select p.sku, l.code as location, d.date, d.psi, d.error_ratio, d.reason from model_drift d join products p on p.id = d.product_id join locations l on l.id = d.location_id
-        where d.date = (select max(date) from model_drift where date <= ?) order by d.flagged desc, d.psi desc`).all(jc.asOf) as Record<string, Cell>[];
+      // Flagged first, then by PSI (unmeasured last), then by series: the same order on every database.
+      const rows = (await latestDrift(jc.db.kysely, jc.asOf))
+        .sort((a, b) => b.flagged - a.flagged || (b.psi ?? -Infinity) - (a.psi ?? -Infinity) || (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0) || (a.location < b.location ? -1 : a.location > b.location ? 1 : 0))
+        .map(({ flagged: _f, ...r }) => r) as Record<string, Cell>[];
       ctx.out(ctx.json ? JSON.stringify(rows, null, 2) + '\n' : rows.length ? table(rows) : 'no drift measured yet: the nightly `monitor` measures it\n');
     }));
 }

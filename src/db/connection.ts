@@ -10,6 +10,7 @@ import { ALL_TABLES, type Database } from './types.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { DEFAULTS } from '../config.js';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -24,11 +25,88 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//.test(location);
 }
 
-export function openDb(location: string, opts: { readonly?: boolean; mustExist?: boolean } = {}): Db {
+/**
+ * A database location fit to print: a PostgreSQL URL without its password (in the
+ * user-info part or a `password=` query parameter); file paths unchanged. Every log
+ * line, error message and status output names the database through this.
+ */
+export function redactUrl(location: string): string {
+  if (!isPostgresUrl(location)) return location;
+  return location
+    .replace(/^(postgres(?:ql)?:\/\/[^:/@?#\s]*):(.*)@(?=[^@]*$)/i, '$1:***@')
+    .replace(/([?&](?:password|sslpassword|pass|pwd)=)[^&#\s]*/gi, '$1***');
+}
+
+/** Replaces every occurrence of the location (and of its password) in a message with the redacted form. */
+export function redactIn(text: string, location: string): string {
+  if (!isPostgresUrl(location)) return text;
+  let out = text.split(location).join(redactUrl(location));
+  for (const secret of passwordsOf(location)) out = out.split(secret).join('***');
+  return out;
+}
+
+const remembered = new Set<string>();
+
+/** Remembers the location's password so that `redactSecrets` can hide it wherever it turns up. */
+export function rememberSecrets(location: string): void {
+  if (isPostgresUrl(location)) remembered.add(location);
+}
+
+/**
+ * A message with every remembered database password hidden: the URL in its
+ * redacted form, the bare password as ***. Applied to every console and log-file
+ * line and to the error printed on exit.
+ */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const loc of remembered) out = redactIn(out, loc);
+  return out;
+}
+
+/** The password(s) a PostgreSQL URL carries (user-info and query parameter, raw and decoded). */
+function passwordsOf(location: string): string[] {
+  const out = new Set<string>();
+  const user = /^postgres(?:ql)?:\/\/[^:/@?#\s]*:(.*)@(?=[^@]*$)/i.exec(location)?.[1];
+  const param = /[?&](?:password|sslpassword|pass|pwd)=([^&#\s]*)/i.exec(location)?.[1];
+  for (const p of [user, param]) {
+    if (!p) continue;
+    out.add(p);
+    try {
+      out.add(decodeURIComponent(p));
+    } catch {
+      // Not percent-encoded text: the raw form is enough.
+    }
+  }
+  // Very short secrets would blank out ordinary words; the URL forms above are replaced whole anyway.
+  return [...out].filter((p) => p.length >= 4);
+}
+
+
+export interface OpenOptions {
+  readonly?: boolean;
+  mustExist?: boolean;
+  /** PostgreSQL: connections this process may hold (config `dbPool`, env OPTIFLOW_DB_POOL). */
+  poolSize?: number;
+}
+
+export function openDb(location: string, opts: OpenOptions = {}): Db {
   if (isPostgresUrl(location)) {
-    const pool = new pg.Pool({ connectionString: location, max: 4 });
+    const pool = new pg.Pool({ connectionString: location, max: opts.poolSize ?? poolSizeFromEnv() });
+    // An idle client that loses its server (restart, network) must not crash the process: the next query reports it.
+    pool.on('error', () => {});
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { kysely, sqlite: null, dialect: 'postgres', location, close: () => kysely.destroy() };
+    let closed = false;
+    return {
+      kysely,
+      sqlite: null,
+      dialect: 'postgres',
+      location,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await kysely.destroy();
+      },
+    };
   }
   let sqlite: BetterSqlite3.Database;
   try {
@@ -96,9 +174,30 @@ export function canWrite(sqlite: BetterSqlite3.Database): boolean {
   }
 }
 
+/** OPTIFLOW_DB_POOL for processes that open a database without the resolved config (worker threads, tests). */
+function poolSizeFromEnv(): number {
+  const n = Number(process.env.OPTIFLOW_DB_POOL);
+  return Number.isInteger(n) && n >= 1 ? n : DEFAULTS.dbPool;
+}
+
+/**
+ * What a JobContext carries as its raw SQLite handle on PostgreSQL: any use throws a
+ * clear refusal naming the step, instead of a null dereference. (Steps that still
+ * read through the handle run on SQLite only.)
+ */
+export function sqliteOrRefusal(db: Db): BetterSqlite3.Database {
+  if (db.sqlite) return db.sqlite;
+  return new Proxy({} as BetterSqlite3.Database, {
+    get(_t, prop) {
+      if (prop === 'then' || typeof prop === 'symbol') return undefined;
+      throw new UsageError(`this step still reads the embedded SQLite database directly; --db ${redactUrl(db.location)} is PostgreSQL (it runs on an optiflow SQLite file)`);
+    },
+  });
+}
+
 /** The raw SQLite handle, for the jobs that run on the embedded database. */
 export function sqliteOf(db: Db): BetterSqlite3.Database {
-  if (!db.sqlite) throw new UsageError(`this command runs on the embedded SQLite database; --db ${db.location} is PostgreSQL (supported: init, db, import, export)`);
+  if (!db.sqlite) throw new UsageError(`this command runs on the embedded SQLite database; --db ${redactUrl(db.location)} is PostgreSQL`);
   return db.sqlite;
 }
 
@@ -129,7 +228,7 @@ export async function dbStatus(db: Db): Promise<DbStatus> {
     }
   }
   return {
-    location: db.location,
+    location: redactUrl(db.location),
     dialect: db.dialect,
     migrations: list.map((m) => ({ name: m.name, applied: !!m.executedAt, executedAt: m.executedAt ? m.executedAt.toISOString() : null })),
     allApplied: applied,
@@ -141,5 +240,5 @@ export async function dbStatus(db: Db): Promise<DbStatus> {
 export async function requireMigrated(db: Db): Promise<void> {
   const list = await migrator(db).getMigrations();
   const pending = list.filter((m) => !m.executedAt);
-  if (pending.length) throw new UsageError(`database ${db.location} is not initialised or has pending migrations (${pending.map((m) => m.name).join(', ')}); run \`optiflow init --db ${db.location}\``);
+  if (pending.length) throw new UsageError(`database ${redactUrl(db.location)} is not initialised or has pending migrations (${pending.map((m) => m.name).join(', ')}); run \`optiflow init --db ${redactUrl(db.location)}\``);
 }

@@ -3,11 +3,11 @@
  * is documented in docs/sample-data.md; the constants below are the ground
  * truth that tests check the models against.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import { WEEKDAYS } from '../inventory/review.js';
 import { Rng } from './random.js';
 import { eventRef } from './entities.js';
-import { BulkInsert } from '../db/bulk.js';
+import type { Db } from '../db/connection.js';
+import { SAMPLE_TABLES, writeSample, writeSampleSqlite, type SampleSink, type SampleTable, type SqliteHandle } from '../db/sample-writer.js';
 import { sampleFamily, type FamilyName } from './sample-families.js';
 import { addDays, dayNumber, dayOfYear, fromDayNumber, weekday } from '../dates.js';
 
@@ -103,12 +103,26 @@ function holidayOn(dn: number): number {
   return -1;
 }
 
+export interface SampleResult {
+  summary: SampleSummary;
+  truth: SeriesTruth[];
+}
+
 /**
- * Writes the sample data set into an empty, migrated SQLite database. Bulk
- * inserts run in transactions with prepared statements, products in chunks,
- * so memory stays flat with --products 30000.
+ * Writes the sample data set into an empty, migrated database. Given a `Db`
+ * (SQLite or PostgreSQL) it returns a promise; given a raw SQLite handle it
+ * writes synchronously. Products are generated in chunks, so memory stays flat
+ * with --products 30000; how the rows reach the database is src/db/sample-writer.ts.
  */
-export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptions): { summary: SampleSummary; truth: SeriesTruth[] } {
+export function generateSample(target: SqliteHandle, opts: SampleOptions): SampleResult;
+export function generateSample(target: Db, opts: SampleOptions): Promise<SampleResult>;
+export function generateSample(target: Db | SqliteHandle, opts: SampleOptions): SampleResult | Promise<SampleResult> {
+  const steps = (sink: SampleSink) => sampleSteps(sink, opts);
+  return 'kysely' in target ? writeSample(target, steps) : writeSampleSqlite(target, steps);
+}
+
+/** The generating process: rows into the sink, a yield after each chunk to write. */
+function* sampleSteps(sink: SampleSink, opts: SampleOptions): Generator<void, SampleResult, void> {
   const rng = new Rng(opts.seed);
   const family = sampleFamily(opts.family);
   const todayN = dayNumber(opts.today);
@@ -127,35 +141,22 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
     holOf[d] = holidayOn(firstDay + d);
   }
   const isoFuture = (dn: number) => (dn - firstDay < nDays ? isoOf[dn - firstDay] : fromDayNumber(dn));
+  // One writer per table, looked up once: rows go straight to the database's writer.
+  const w = Object.fromEntries(SAMPLE_TABLES.map((t) => [t, sink.writer(t)])) as Record<SampleTable, (...values: unknown[]) => void>;
   const rows: Record<string, number> = {};
   const count = (t: string, n = 1) => (rows[t] = (rows[t] ?? 0) + n);
 
-  const ins = {
-    location: sqlite.prepare('insert into locations (id, code, name) values (?, ?, ?)'),
-    product: sqlite.prepare('insert into products (id, sku, name, category, unit_cost, unit_price, shelf_life_days, storage, active) values (?, ?, ?, ?, ?, ?, ?, ?, 1)'),
-    supplier: sqlite.prepare('insert into suppliers (id, code, name, lead_time_days, lead_time_sd_days, order_cost) values (?, ?, ?, ?, ?, ?)'),
-    sp: sqlite.prepare('insert into supplier_products (supplier_id, product_id, pack_size, min_order_qty, unit_cost, is_primary) values (?, ?, ?, ?, ?, 1)'),
-    pb: sqlite.prepare('insert into price_breaks (supplier_id, product_id, min_qty, unit_cost) values (?, ?, ?, ?)'),
-    sale: new BulkInsert(sqlite, 'sales', ['product_id', 'location_id', 'date', 'quantity', 'revenue', 'unit_price', 'on_promo']),
-    stock: new BulkInsert(sqlite, 'stock_levels', ['product_id', 'location_id', 'date', 'on_hand']),
-    po: new BulkInsert(sqlite, 'purchase_orders', ['supplier_id', 'product_id', 'location_id', 'quantity', 'unit_cost', 'ordered_on', 'expected_on', 'received_on', 'status'], 32),
-    event: sqlite.prepare('insert into events (name, kind, start_date, end_date, product_id, category, location_id, planned_uplift, ref) values (?, ?, ?, ?, null, ?, null, ?, ?)'),
-    weather: sqlite.prepare('insert into weather (location_id, date, temp_max_c, precipitation_mm) values (?, ?, ?, ?)'),
-    sensor: sqlite.prepare('insert into sensor_readings (location_id, zone, ts, temperature_c, humidity_pct) values (?, ?, ?, ?, ?)'),
-    incident: sqlite.prepare('insert or ignore into quality_incidents (product_id, location_id, date, quantity_lost, cause) values (?, ?, ?, ?, ?)'),
-  };
-
   // Locations, weather, sensors.
   const excursionDays: Set<number>[] = [];
-  const setup = sqlite.transaction(() => {
+  {
     for (let l = 1; l <= opts.locations; l++) {
-      ins.location.run(l, l === 1 ? 'MAIN' : `LOC-${String(l).padStart(2, '0')}`, l === 1 ? 'Main store' : `Store ${l}`);
+      w.locations(l, l === 1 ? 'MAIN' : `LOC-${String(l).padStart(2, '0')}`, l === 1 ? 'Main store' : `Store ${l}`);
       count('locations');
       for (let d = 0; d < nDays; d++) {
         const doy = doyOf[d];
         const t = 15 + 10 * Math.cos((2 * Math.PI * (doy - 196)) / 365.25) + 3 * rng.normal();
         const rain = rng.next() < 0.3 ? Math.round(rng.gamma(1.5) * 40) / 10 : 0;
-        ins.weather.run(l, isoOf[d], Math.round(t * 10) / 10, rain);
+        w.weather(l, isoOf[d], Math.round(t * 10) / 10, rain);
         count('weather');
       }
       // Sensors every 4 hours in three zones; a handful of multi-hour excursions in the chilled zone.
@@ -174,7 +175,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
           for (const [zone, mean, sd, hum] of zones) {
             let temp = mean + sd * rng.normal();
             if (zone === 'chilled' && exc.has(d) && h >= 8 && h <= 20) temp = 9 + 3 * rng.next();
-            ins.sensor.run(l, zone, `${isoOf[d]}T${String(h).padStart(2, '0')}:00:00Z`, Math.round(temp * 10) / 10, Math.round((hum + 5 * rng.normal()) * 10) / 10);
+            w.sensor_readings(l, zone, `${isoOf[d]}T${String(h).padStart(2, '0')}:00:00Z`, Math.round(temp * 10) / 10, Math.round((hum + 5 * rng.normal()) * 10) / 10);
             count('sensor_readings');
           }
         }
@@ -185,46 +186,48 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
     for (let dn = firstDay; dn <= horizonEnd; dn++) {
       const h = holidayOn(dn);
       if (h >= 0) {
-        ins.event.run(HOLIDAYS[h].name, 'holiday', fromDayNumber(dn), fromDayNumber(dn), null, dn > lastDay ? HOLIDAYS[h].uplift - 1 : null, eventRef('holiday', HOLIDAYS[h].name, fromDayNumber(dn), '', ''));
+        w.events(HOLIDAYS[h].name, 'holiday', fromDayNumber(dn), fromDayNumber(dn), null, null, null, dn > lastDay ? HOLIDAYS[h].uplift - 1 : null, eventRef('holiday', HOLIDAYS[h].name, fromDayNumber(dn), '', ''));
         count('events');
       }
     }
     CATEGORIES.forEach((c, ci) => {
       for (const [s, e] of promoWindows(ci, firstDay, horizonEnd)) {
-        ins.event.run(`Promo ${c.name}`, 'promotion', fromDayNumber(s), fromDayNumber(e), c.name, s > lastDay ? c.promoUplift - 1 : null, eventRef('promotion', `Promo ${c.name}`, fromDayNumber(s), c.name, ''));
+        w.events(`Promo ${c.name}`, 'promotion', fromDayNumber(s), fromDayNumber(e), null, c.name, null, s > lastDay ? c.promoUplift - 1 : null, eventRef('promotion', `Promo ${c.name}`, fromDayNumber(s), c.name, ''));
         count('events');
       }
     });
-  });
-  setup();
+  }
+  yield;
 
   // Suppliers: one per ~25 products, at least 3.
   const nSuppliers = Math.max(3, Math.ceil(opts.products / 25));
   const suppliers: { lead: number; sd: number }[] = [];
-  sqlite.transaction(() => {
+  {
+    const supplierRows: unknown[][] = [];
     for (let s = 1; s <= nSuppliers; s++) {
       const lead = rng.int(2, 12);
       const sd = Math.round(rng.uniform(0, lead * 0.25) * 10) / 10;
       suppliers.push({ lead, sd });
-      ins.supplier.run(s, `SUP-${String(s).padStart(3, '0')}`, `Supplier ${s}`, lead, sd, Math.round(rng.uniform(10, 60)));
+      supplierRows.push([s, `SUP-${String(s).padStart(3, '0')}`, `Supplier ${s}`, lead, sd, Math.round(rng.uniform(10, 60))]);
       count('suppliers');
     }
     // Ordering terms from their own stream, so the rest of the data set does not move:
     // 1 to 3 review weekdays, a minimum order value of 100..1,500.
     const terms = new Rng((opts.seed ^ 0x5eed) >>> 0);
-    const setTerms = sqlite.prepare('update suppliers set review_days = ?, min_order_value = ? where id = ?');
     for (let s = 1; s <= nSuppliers; s++) {
       const n = terms.int(1, 3);
       const first = terms.int(0, 6);
       const days = [...new Set(Array.from({ length: n }, (_, k) => (first + Math.round((k * 7) / n)) % 7))].sort((a, b) => a - b);
-      setTerms.run(days.map((d) => WEEKDAYS[d]).join(','), Math.round(terms.uniform(100, 1500) / 50) * 50, s);
+      w.suppliers(...supplierRows[s - 1], days.map((d) => WEEKDAYS[d]).join(','), Math.round(terms.uniform(100, 1500) / 50) * 50);
     }
-  })();
+  }
+  yield;
 
   const truth: SeriesTruth[] = [];
   const demand = new Float64Array(nDays);
   const CHUNK = 200;
-  const writeChunk = sqlite.transaction((from: number, to: number) => {
+  for (let from = 0; from < opts.products; from += CHUNK) {
+    const to = Math.min(opts.products, from + CHUNK);
     for (let p = from; p < to; p++) {
       const pid = p + 1;
       const ci = p % CATEGORIES.length;
@@ -235,15 +238,15 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
       const unitCost = Math.round(rng.uniform(cat.unitCost[0], cat.unitCost[1]) * 100) / 100;
       const regularPrice0 = Math.round(unitCost * rng.uniform(1.3, 1.8) * 100) / 100;
       const shelf = cat.perishable ? rng.int(cat.perishable.shelfLife[0], cat.perishable.shelfLife[1]) : null;
-      ins.product.run(pid, sku, `${cat.name} item ${pid}`, cat.name, unitCost, regularPrice0, shelf, cat.perishable?.storage ?? 'ambient');
+      w.products(pid, sku, `${cat.name} item ${pid}`, cat.name, unitCost, regularPrice0, shelf, cat.perishable?.storage ?? 'ambient', 1);
       count('products');
       const supIdx = rng.int(0, nSuppliers - 1);
       const sup = suppliers[supIdx];
       const pack = rng.pick([1, 1, 6, 12, 24]);
       const moq = pack * rng.pick([1, 1, 2, 5]);
-      ins.sp.run(supIdx + 1, pid, pack, moq, unitCost);
-      ins.pb.run(supIdx + 1, pid, pack * 10, Math.round(unitCost * 0.97 * 100) / 100);
-      ins.pb.run(supIdx + 1, pid, pack * 40, Math.round(unitCost * 0.93 * 100) / 100);
+      w.supplier_products(supIdx + 1, pid, pack, moq, unitCost, 1);
+      w.price_breaks(supIdx + 1, pid, pack * 10, Math.round(unitCost * 0.97 * 100) / 100);
+      w.price_breaks(supIdx + 1, pid, pack * 40, Math.round(unitCost * 0.93 * 100) / 100);
       count('supplier_products');
       count('price_breaks', 2);
       // Regular price change: 40 % of products get one increase of 5-15 % somewhere in the history.
@@ -292,7 +295,7 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
           for (let k = pipeline.length - 1; k >= 0; k--) {
             if (pipeline[k].arrive === dn) {
               onHand += pipeline[k].qty;
-              ins.po.push(...pipeline[k].row, isoOf[d], 'received');
+              w.purchase_orders(...pipeline[k].row, isoOf[d], 'received');
               count('purchase_orders');
               pipeline.splice(k, 1);
             }
@@ -304,18 +307,18 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
             let price = regularPrice0 * (priceChangeDay >= 0 && d >= priceChangeDay ? priceStep : 1);
             if (promo) price *= PROMO_PRICE_FACTOR;
             price = Math.round(price * 100) / 100;
-            ins.sale.push(pid, l, isoOf[d], sold, Math.round(sold * price * 100) / 100, price, promo ? 1 : 0);
+            w.sales(pid, l, isoOf[d], sold, Math.round(sold * price * 100) / 100, price, promo ? 1 : 0);
             count('sales');
           }
           // Perishable waste: the occasional spoilage after a chilled-zone excursion.
           if (cat.perishable?.storage === 'chilled' && excursionDays[l - 1].has(d) && onHand > 0) {
             const lost = Math.min(onHand, Math.ceil(onHand * rng.uniform(0.2, 0.5)));
             onHand -= lost;
-            ins.incident.run(pid, l, isoOf[d], lost, 'temperature excursion');
+            w.quality_incidents(pid, l, isoOf[d], lost, 'temperature excursion');
             count('quality_incidents');
           }
           if (onHand !== lastStock || d === nDays - 1) {
-            ins.stock.push(pid, l, isoOf[d], onHand);
+            w.stock_levels(pid, l, isoOf[d], onHand);
             count('stock_levels');
             lastStock = onHand;
           }
@@ -328,21 +331,16 @@ export function generateSample(sqlite: BetterSqlite3.Database, opts: SampleOptio
           }
         }
         for (const o of pipeline) {
-          ins.po.push(...o.row, null, 'open');
+          w.purchase_orders(...o.row, null, 'open');
           count('purchase_orders');
         }
       }
     }
-    ins.sale.flush();
-    ins.stock.flush();
-    ins.po.flush();
-  });
-  for (let from = 0; from < opts.products; from += CHUNK) {
-    writeChunk(from, Math.min(opts.products, from + CHUNK));
-    opts.onProgress?.(Math.min(opts.products, from + CHUNK), opts.products);
+    yield;
+    opts.onProgress?.(to, opts.products);
   }
   for (const entity of ['sales', 'stock'])
-    sqlite.prepare('insert into data_changes (entity, min_date, max_date, rows, changed_at) values (?, ?, ?, ?, ?)').run(entity, isoOf[0], isoOf[nDays - 1], rows[entity === 'sales' ? 'sales' : 'stock_levels'] ?? 0, new Date().toISOString());
+    w.data_changes(entity, isoOf[0], isoOf[nDays - 1], rows[entity === 'sales' ? 'sales' : 'stock_levels'] ?? 0, new Date().toISOString());
   return {
     summary: {
       products: opts.products,

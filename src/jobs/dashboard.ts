@@ -5,7 +5,8 @@
 import { addDays, daysBetween, weekday } from '../dates.js';
 import { historyFor } from '../db/history.js';
 import { currentStock, productRefs, StateReader, stockValues } from '../db/state.js';
-import { ALERT_ACTIVE_ON } from '../db/snapshot.js';
+import { activeAlerts, alertCountsOn, alertsFingerprint, firstAlertDay } from '../db/alerts.js';
+import { actualRevenue, anyForecastOnOrBefore, firstSaleBefore, forecastUnits, forEachSeriesSales, kpiCacheGet, kpiCachePut, kpiInputsFingerprint, lastSaleBefore, latestChangeId, ordersFromSuggestions, ordersReceivedAfterAlerts, predictedRevenue, replaceDormant, replaceRevenueDaily, replaceTrends, saveSavings, savingsHistory, savingsTotal, seriesNames, stockChangesAfter, type TrendRow } from '../db/kpis.js';
 import { requireCoverage, seriesWithoutStock } from '../db/coverage.js';
 import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { trendStats } from '../inventory/trend-stats.js';
@@ -17,26 +18,24 @@ import { cappedSum, DEFAULT_OUTLIER_FACTOR } from '../inventory/outliers.js';
 
 /** Stock value at past dates, cached per date in kpi_cache (invalidated by stock imports touching it). */
 async function snapshotValues(ctx: JobContext, dates: string[]): Promise<number[]> {
-  const { sqlite } = ctx;
-  const changeId = (sqlite.prepare(`select coalesce(max(id), 0) as id from data_changes`).get() as { id: number }).id;
-  const get = sqlite.prepare('select payload from kpi_cache where key = ?');
-  const touched = sqlite.prepare(`select 1 from data_changes where entity = 'stock' and id > ? and min_date <= ? limit 1`);
-  const out: (number | null)[] = dates.map((d) => {
-    const row = get.get(`stock_value:${d}`) as { payload: string } | undefined;
-    if (!row) return null;
-    const p = JSON.parse(row.payload) as { value: number; change_id: number };
-    return touched.get(p.change_id, d) ? null : p.value;
+  const q = ctx.db.kysely;
+  const changeId = await latestChangeId(q);
+  const cached = await kpiCacheGet(q, dates.map((d) => `stock_value:${d}`));
+  const parsed = dates.map((d) => {
+    const row = cached.get(`stock_value:${d}`);
+    return row ? (JSON.parse(row.payload) as { value: number; change_id: number }) : null;
   });
+  // Stock imports since the oldest cached value: a value is stale when one touched its date or earlier.
+  const oldest = Math.min(...parsed.map((p) => (p ? p.change_id : Infinity)));
+  const changes = Number.isFinite(oldest) ? await stockChangesAfter(q, oldest) : [];
+  const out: (number | null)[] = parsed.map((p, i) => (p && !changes.some((c) => c.id > p.change_id && c.min_date !== null && c.min_date <= dates[i]) ? p.value : null));
   const missing = dates.filter((_, i) => out[i] === null);
   if (missing.length) {
     const values = await stockValues(ctx.db, missing);
-    const put = sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)');
     const now = new Date();
     const keep = new Date(now.getTime() + 400 * 86_400_000).toISOString();
-    missing.forEach((d, j) => {
-      out[dates.indexOf(d)] = values[j];
-      put.run(`stock_value:${d}`, JSON.stringify({ value: values[j], change_id: changeId }), now.toISOString(), keep);
-    });
+    missing.forEach((d, j) => (out[dates.indexOf(d)] = values[j]));
+    await kpiCachePut(q, missing.map((d, j) => ({ key: `stock_value:${d}`, payload: JSON.stringify({ value: values[j], change_id: changeId }), computed_at: now.toISOString(), expires_at: keep })));
   }
   return out as number[];
 }
@@ -49,12 +48,12 @@ async function snapshotValues(ctx: JobContext, dates: string[]): Promise<number[
  * use before the day measured, and there is stock history before it.
  */
 async function overstockBaseline(ctx: JobContext, day: string): Promise<{ daysOfCover: number | null; since: string | null; note: string | null }> {
-  const since = (ctx.sqlite.prepare('select min(created_on) as d from alerts').get() as { d: string | null }).d;
+  const since = await firstAlertDay(ctx.db.kysely);
   if (!since || since > day) return { daysOfCover: null, since, note: 'no baseline yet: optiflow had not changed any order before this day, so no overstock reduction is claimed' };
   const dates = Array.from({ length: 13 }, (_, k) => addDays(since, -7 * (k + 1)));
   const values = await stockValues(ctx.db, dates);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const daily = cogs(ctx, addDays(since, -90), since) / 90;
+  const daily = (await cogs(ctx, addDays(since, -90), since)) / 90;
   if (!(mean > 0) || !(daily > 0)) return { daysOfCover: null, since, note: `no baseline: no stock or sales history in the 90 days before optiflow was first used (${since})` };
   return { daysOfCover: mean / daily, since, note: null };
 }
@@ -64,63 +63,40 @@ async function overstockBaseline(ctx: JobContext, day: string): Promise<{ daysOf
  * days capped (src/inventory/outliers.ts): one definition for rotation and
  * savings. Range scans of the sales key in key order; shared within a batch run.
  */
-function cogs(ctx: JobContext, from: string, to: string): number {
+async function cogs(ctx: JobContext, from: string, to: string): Promise<number> {
   const key = `cogs:${from}:${to}`;
   const hit = ctx.cache?.get(key) as number | undefined;
   if (hit !== undefined) return hit;
-  const rows = ctx.sqlite
-    .prepare('select s.product_id, s.location_id, s.quantity, p.unit_cost from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date >= ? and s.date < ?')
-    .raw(true)
-    .iterate(from, to) as Iterable<[number, number, number, number]>;
+  const factor = ctx.config.savings.outlierFactor ?? DEFAULT_OUTLIER_FACTOR;
   let total = 0;
   let capped = 0;
-  const named: string[] = [];
-  let cur = '';
-  let cost = 0;
-  let qs: number[] = [];
-  const flush = () => {
-    if (!qs.length) return;
-    const r = cappedSum(qs, ctx.config.savings.outlierFactor ?? DEFAULT_OUTLIER_FACTOR);
+  const named: { productId: number; locationId: number }[] = [];
+  await forEachSeriesSales(ctx.db, from, to, (productId, locationId, cost, qs) => {
+    const r = cappedSum(qs, factor);
     total += r.sum * cost;
     if (r.capped) {
       capped += r.capped;
-      if (named.length < 5) named.push(cur);
+      if (named.length < 5) named.push({ productId, locationId });
     }
-    qs = [];
-  };
-  for (const [p, l, q, c] of rows) {
-    const k = `${p}:${l}`;
-    if (k !== cur) {
-      flush();
-      cur = k;
-      cost = c;
-    }
-    qs.push(q);
-  }
-  flush();
+  });
   if (capped) {
-    const names = named.map((k) => {
-      const [p, l] = k.split(':').map(Number);
-      const r = ctx.sqlite.prepare('select p.sku, l.code from products p, locations l where p.id = ? and l.id = ?').get(p, l) as { sku: string; code: string } | undefined;
-      return r ? `${r.sku}@${r.code}` : k;
-    });
-    ctx.log.warn(`cost of goods sold ${from}..${to}: ${capped} sales day(s) above ${ctx.config.savings.outlierFactor ?? DEFAULT_OUTLIER_FACTOR}x their series' typical day counted at that cap (${names.join(', ')}${capped > names.length ? ', ...' : ''}); check those sales rows`);
+    const names = await seriesNames(ctx.db.kysely, named);
+    ctx.log.warn(`cost of goods sold ${from}..${to}: ${capped} sales day(s) above ${factor}x their series' typical day counted at that cap (${names.join(', ')}${capped > names.length ? ', ...' : ''}); check those sales rows`);
   }
   ctx.cache?.set(key, total);
   return total;
 }
 
 export async function computeKpis(ctx: JobContext) {
-  const { sqlite, asOf } = ctx;
-  const counts = Object.fromEntries(
-    (sqlite.prepare(`select severity, count(*) as n from alerts a where ${ALERT_ACTIVE_ON} group by severity`).all({ day: asOf }) as { severity: string; n: number }[]).map((r) => [r.severity, r.n]),
-  );
+  const { asOf } = ctx;
+  const q = ctx.db.kysely;
+  const { bySeverity: counts, criticalSeries: critical } = await alertCountsOn(q, asOf);
   const stock = await currentStock(ctx.db, asOf);
   const stockValue = stock.reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
-  const first = (sqlite.prepare('select min(date) as d from sales where date < ?').get(asOf) as { d: string | null }).d;
+  const first = await firstSaleBefore(q, asOf);
   const days = first ? Math.min(365, daysBetween(first, asOf)) : 0;
   const from = addDays(asOf, -days);
-  const cogsWindow = days ? cogs(ctx, from, asOf) : 0;
+  const cogsWindow = days ? await cogs(ctx, from, asOf) : 0;
   // Average stock value: the stock value at the last calendar month-ends inside the window (12 at most).
   // A past month-end's value is computed once and kept in kpi_cache, until an import touches stock up to that date.
   const snapDates: string[] = [];
@@ -131,9 +107,8 @@ export async function computeKpis(ctx: JobContext) {
   const snaps = await snapshotValues(ctx, snapDates.filter((d) => !first || d >= first));
   const avgStock = snaps.length ? snaps.reduce((a, b) => a + b, 0) / snaps.length : stockValue;
   const rotation = avgStock > 0 && days > 0 ? (cogsWindow * (365 / days)) / avgStock : null;
-  const critical = (sqlite.prepare(`select count(distinct product_id || ':' || location_id) as n from alerts a where ${ALERT_ACTIVE_ON} and severity = 'CRITIQUE'`).get({ day: asOf }) as { n: number }).n;
   const monthStart = asOf.slice(0, 8) + '01';
-  const sav = sqlite.prepare('select coalesce(sum(avoided_stockouts + reduced_overstock + optimized_orders), 0) as v from savings where date >= ? and date <= ?').get(monthStart, asOf) as { v: number };
+  const sav = { v: await savingsTotal(q, monthStart, asOf) };
   return {
     date: asOf,
     alerts: { CRITIQUE: counts.CRITIQUE ?? 0, ATTENTION: counts.ATTENTION ?? 0, INFO: counts.INFO ?? 0 },
@@ -153,16 +128,10 @@ export async function computeKpis(ctx: JobContext) {
  * savings of the month, products' costs. A cached KPI set whose inputs differ
  * is recomputed, whatever its age.
  */
-function kpiInputs(ctx: JobContext): string {
-  const r = ctx.sqlite
-    .prepare(
-      `select (select count(*) || ':' || coalesce(max(id), 0) || ':' || total(active) || ':' || total(case when active = 1 then id end) || ':' || total(case when active = 1 and severity = 'CRITIQUE' then 1 end) || ':' || total(case when active = 1 and severity = 'ATTENTION' then 1 end) from alerts) as alerts,
-              (select coalesce(max(id), 0) from data_changes) as changes,
-              (select count(*) || ':' || total(avoided_stockouts + reduced_overstock + optimized_orders) from savings where date >= ? and date <= ?) as savings,
-              (select count(*) || ':' || total(unit_cost) || ':' || total(active) from products) as products`,
-    )
-    .get(ctx.asOf.slice(0, 8) + '01', ctx.asOf);
-  return JSON.stringify(r);
+async function kpiInputs(ctx: JobContext): Promise<string> {
+  const q = ctx.db.kysely;
+  const rest = await kpiInputsFingerprint(q, ctx.asOf.slice(0, 8) + '01', ctx.asOf);
+  return JSON.stringify({ alerts: await alertsFingerprint(q), ...rest });
 }
 
 export const kpisJob: Job = {
@@ -172,21 +141,23 @@ export const kpisJob: Job = {
   async run(ctx, opts = {}) {
     const key = `dashboard_kpis:${ctx.asOf}`;
     const now = new Date();
-    const cached = ctx.sqlite.prepare('select payload, computed_at, expires_at from kpi_cache where key = ?').get(key) as { payload: string; computed_at: string; expires_at: string } | undefined;
-    const inputs = kpiInputs(ctx);
+    const cached = (await kpiCacheGet(ctx.db.kysely, [key])).get(key);
+    const inputs = await kpiInputs(ctx);
     if (cached && !opts.refresh && cached.expires_at > now.toISOString()) {
-      const { inputs: was, ...k } = JSON.parse(cached.payload) as Awaited<ReturnType<typeof computeKpis>> & { inputs?: string };
+      const { inputs: was, ...k } = JSON.parse(cached.payload) as Kpis & { inputs?: string };
       if (was === inputs) return { summary: flat(k, true), kpis: k, cached: true, computed_at: cached.computed_at };
       ctx.log.info('kpis: inputs changed since the cached figures were computed (alerts, imports, savings or products); recomputing');
     }
     const k = await computeKpis(ctx);
     const expires = new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000);
-    ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(key, JSON.stringify({ ...k, inputs }), now.toISOString(), expires.toISOString());
+    await kpiCachePut(ctx.db.kysely, [{ key, payload: JSON.stringify({ ...k, inputs }), computed_at: now.toISOString(), expires_at: expires.toISOString() }]);
     return { summary: flat(k, false), kpis: k, cached: false, computed_at: now.toISOString() };
   },
 };
 
-function flat(k: Awaited<ReturnType<typeof computeKpis>>, cached: boolean) {
+export type Kpis = Awaited<ReturnType<typeof computeKpis>>;
+
+function flat(k: Kpis, cached: boolean) {
   return {
     date: k.date, critique: k.alerts.CRITIQUE, attention: k.alerts.ATTENTION, info: k.alerts.INFO, stock_value: k.stock_value,
     rotation_rate: k.rotation_rate, critical_products: k.critical_products, savings_mtd: k.savings_mtd, stock_unknown_series: k.stock_unknown_series ?? null, cached: cached ? 'yes' : 'no',
@@ -198,49 +169,35 @@ export const savingsJob: Job = {
   description: 'savings of the previous day: avoided stock-outs, reduced overstock, optimized orders',
   dependsOn: ['alerts'],
   async run(ctx) {
-    const { sqlite, asOf, config } = ctx;
+    const { asOf, config } = ctx;
     const day = addDays(asOf, -1);
     // 1. Avoided stock-outs: orders received yesterday, placed within 2 days after a stock-out alert, before its projected stock-out.
-    const orders = sqlite
-      .prepare(
-        `select o.id, o.product_id, o.location_id, o.quantity, o.ordered_on, p.unit_price, p.unit_cost, a.stockout_date, a.created_on, a.id as alert_id,
-                coalesce((select s.lead_time_days from suppliers s where s.id = o.supplier_id), ?) as lead
-         from purchase_orders o join products p on p.id = o.product_id
-         join alerts a on a.product_id = o.product_id and a.location_id = o.location_id and a.kind = 'stockout' and a.stockout_date is not null
-           and o.ordered_on >= a.created_on and o.ordered_on <= date(a.created_on, '+2 days')
-         where o.received_on = ? and o.received_on <= a.stockout_date`,
-      )
-      .all(config.leadTimeDefaultDays, day) as { id: number; product_id: number; location_id: number; quantity: number; unit_price: number; unit_cost: number; stockout_date: string; created_on: string; alert_id: number; lead: number }[];
+    const q = ctx.db.kysely;
+    const orders = (await ordersReceivedAfterAlerts(q, day, config.leadTimeDefaultDays)).filter((o) => o.ordered_on <= addDays(o.created_on, 2));
     const seen = new Set<number>();
     let avoided = 0;
     const avoidedDetails: Record<string, unknown>[] = [];
-    const fsum = sqlite.prepare('select coalesce(sum(yhat), 0) as u from forecasts where product_id = ? and location_id = ? and run_date = ? and date >= ? and date < ?');
     for (const o of orders) {
       if (seen.has(o.id)) continue;
       seen.add(o.id);
-      const units = Math.min(o.quantity, (fsum.get(o.product_id, o.location_id, o.created_on, o.stockout_date, addDays(o.stockout_date, o.lead)) as { u: number }).u);
+      const units = Math.min(o.quantity, await forecastUnits(q, o.product_id, o.location_id, o.created_on, o.stockout_date, addDays(o.stockout_date, o.lead)));
       const v = units * Math.max(0, o.unit_price - o.unit_cost);
       avoided += v;
       avoidedDetails.push({ order: o.id, alert: o.alert_id, units: roundOrNull(units, 2), margin: roundOrNull(v, 2) });
     }
     // 2. Reduced overstock: holding cost of the stock below the measured pre-optiflow baseline (README "Savings").
     const stockValue = (await currentStock(ctx.db, asOf)).reduce((s, r) => s + Math.max(0, r.onHand) * r.unitCost, 0);
-    const dailyCogs = cogs(ctx, addDays(asOf, -365), asOf) / 365;
+    const dailyCogs = (await cogs(ctx, addDays(asOf, -365), asOf)) / 365;
     const base = await overstockBaseline(ctx, day);
     const baseline = base.daysOfCover === null ? null : base.daysOfCover * dailyCogs;
     const reduced = baseline === null ? null : ((baseline - stockValue) * config.savings.holdingRatePerYear) / 365;
     // 3. Optimized orders: price-break gains of orders placed yesterday that followed a recorded suggestion.
-    const opt = sqlite
-      .prepare(
-        `select o.id, o.quantity, o.unit_cost, s.list_unit_cost from purchase_orders o join suggestions s on s.id = o.suggestion_id
-         where o.ordered_on = ? and o.status != 'cancelled'`,
-      )
-      .all(day) as { id: number; quantity: number; unit_cost: number | null; list_unit_cost: number }[];
+    const opt = await ordersFromSuggestions(q, day);
     let optimized = 0;
     for (const o of opt) optimized += Math.max(0, o.list_unit_cost - (o.unit_cost ?? o.list_unit_cost)) * o.quantity;
     const details = { day, avoided_stockouts: avoidedDetails, reduced_overstock: { baseline_value: roundOrNull(baseline, 2), baseline_days_of_cover: roundOrNull(base.daysOfCover, 1), optiflow_since: base.since, stock_value: roundOrNull(stockValue, 2), holding_rate: config.savings.holdingRatePerYear, note: base.note }, optimized_orders: opt.map((o) => o.id) };
-    sqlite.prepare('insert or replace into savings (date, avoided_stockouts, reduced_overstock, optimized_orders, details) values (?, ?, ?, ?, ?)').run(asOf, roundOrNull(avoided, 2), roundOrNull(reduced ?? 0, 2), roundOrNull(optimized, 2), JSON.stringify(details));
-    const history = sqlite.prepare('select date, avoided_stockouts, reduced_overstock, optimized_orders from savings where date <= ? order by date desc limit 30').all(asOf) as Record<string, unknown>[];
+    await saveSavings(q, { date: asOf, avoided_stockouts: roundOrNull(avoided, 2)!, reduced_overstock: roundOrNull(reduced ?? 0, 2)!, optimized_orders: roundOrNull(optimized, 2)!, details: JSON.stringify(details) });
+    const history = await savingsHistory(q, asOf, 30);
     return { summary: { date: asOf, avoided_stockouts: roundOrNull(avoided, 2), reduced_overstock: roundOrNull(reduced, 2), optimized_orders: roundOrNull(optimized, 2), total: roundOrNull(avoided + (reduced ?? 0) + optimized, 2), ...(base.note ? { reduced_overstock_note: base.note } : {}) }, rows: history, details };
   },
 };
@@ -253,27 +210,21 @@ export const revenueJob: Job = {
   async run(ctx) {
     // Actual revenue of days after the last imported sale is unknown, not zero.
     await requireCoverage(ctx);
-    const { sqlite, asOf } = ctx;
-    if (!sqlite.prepare('select 1 from forecasts where run_date <= ? limit 1').get(asOf)) throw new MissingInputError(`forecasts issued on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
+    const { asOf } = ctx;
+    const q = ctx.db.kysely;
+    if (!(await anyForecastOnOrBefore(q, asOf))) throw new MissingInputError(`forecasts issued on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
     // The forecast of day d: the latest run on or before d that covers d (index forecasts(run_date, date)).
     const runs = await forecastRuns(ctx.db, addDays(asOf, -120), asOf);
-    const pred = sqlite.prepare('select coalesce(sum(f.yhat * p.unit_price), 0) as v, count(*) as n from forecasts f join products p on p.id = f.product_id where f.run_date = ? and f.date = ?');
-    // Point lookups on the sales primary key (product, location, date).
-    const act = sqlite.prepare('select coalesce(sum(coalesce(s.revenue, s.quantity * coalesce(s.unit_price, p.unit_price))), 0) as v from products p cross join locations l join sales s on s.product_id = p.id and s.location_id = l.id and s.date = ?');
     const rows: { date: string; predicted: number | null; actual: number; variance_pct: number | null; forecast_run: string | null }[] = [];
     for (let i = 30; i >= 1; i--) {
       const d = addDays(asOf, -i);
       const run = await runCovering(ctx.db, runs, d);
-      const p = run ? (pred.get(run, d) as { v: number; n: number }) : null;
-      const a = (act.get(d) as { v: number }).v;
+      const p = run ? await predictedRevenue(q, run, d) : null;
+      const a = await actualRevenue(q, d);
       const predicted = p && p.n ? roundOrNull(p.v, 2) : null;
       rows.push({ date: d, predicted, actual: roundOrNull(a, 2)!, variance_pct: predicted ? roundOrNull(((a - predicted) / predicted) * 100, 2) : null, forecast_run: run });
     }
-    const ins = sqlite.prepare('insert or replace into revenue_daily (computed_on, date, predicted, actual, variance_pct) values (?, ?, ?, ?, ?)');
-    sqlite.transaction(() => {
-      sqlite.prepare('delete from revenue_daily where computed_on = ?').run(asOf);
-      for (const r of rows) ins.run(asOf, r.date, r.predicted ?? 0, r.actual, r.variance_pct);
-    })();
+    await replaceRevenueDaily(ctx.db, asOf, rows.map((r) => ({ date: r.date, predicted: r.predicted ?? 0, actual: r.actual, variance_pct: r.variance_pct })));
     const withP = rows.filter((r) => r.predicted !== null);
     const tp = withP.reduce((s, r) => s + r.predicted!, 0);
     const ta = withP.reduce((s, r) => s + r.actual, 0);
@@ -286,7 +237,7 @@ export const trendsJob: Job = {
   description: 'growth over 28 days and year on year, slope, seasonality strength, per series and category',
   dependsOn: ['predict'],
   async run(ctx) {
-    const { sqlite, asOf } = ctx;
+    const { asOf } = ctx;
     const hist = await historyFor(ctx, 400, 0);
     const wd = (i: number) => weekday(hist.startDay + i);
     const mo = (i: number) => new Date((hist.startDay + i) * 86_400_000).getUTCMonth();
@@ -304,11 +255,7 @@ export const trendsJob: Job = {
       const t = trendStats(y, wd, mo);
       rows.push({ scope: 'category', key: cat, product_id: null, location_id: null, category: cat, growth_28d: roundOrNull(t.growth28d, 3), growth_yoy: roundOrNull(t.growthYoy, 3), slope: roundOrNull(t.slope, 3), weekly_strength: roundOrNull(t.weeklyStrength, 3), yearly_strength: roundOrNull(t.yearlyStrength, 3), label: t.label });
     }
-    const ins = sqlite.prepare('insert into trends (date, scope, key, product_id, location_id, category, growth_28d, growth_yoy, slope, weekly_strength, yearly_strength, label) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    sqlite.transaction(() => {
-      sqlite.prepare('delete from trends where date = ?').run(asOf);
-      for (const r of rows) ins.run(asOf, r.scope, r.key, r.product_id, r.location_id, r.category, r.growth_28d, r.growth_yoy, r.slope, r.weekly_strength, r.yearly_strength, r.label);
-    })();
+    await replaceTrends(ctx.db, asOf, rows as unknown as TrendRow[]);
     const count = (l: string) => rows.filter((r) => r.scope === 'series' && r.label === l).length;
     const view = rows.map((r) => withoutIds(r as Record<string, unknown> & { product_id: unknown; location_id: unknown }));
     return { summary: { series: hist.series.length, categories: cats.size, rising: count('rising'), stable: count('stable'), declining: count('declining') }, rows: view.sort((a, b) => (a.scope === b.scope ? 0 : a.scope === 'category' ? -1 : 1)) };
@@ -340,12 +287,7 @@ export const topUrgentJob: Job = {
   dependsOn: ['alerts'],
   async run(ctx, opts = {}) {
     const n = Number(opts.n ?? ctx.config.topUrgent.n);
-    const all = ctx.sqlite
-      .prepare(
-        `select a.id, a.severity, a.kind, p.sku, l.code as location, a.stockout_date, a.days_of_cover, a.suggested_qty, a.revenue_at_risk, a.message, a.product_id, a.location_id
-         from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where ${ALERT_ACTIVE_ON}`,
-      )
-      .all({ day: ctx.asOf }) as { id: number; severity: string; kind: string; sku: string; location: string; stockout_date: string | null; days_of_cover: number | null; suggested_qty: number | null; revenue_at_risk: number | null; message: string; product_id: number; location_id: number }[];
+    const all = await activeAlerts(ctx.db.kysely, ctx.asOf);
     const refs = await productRefs(ctx.db);
     const needed = [...new Set(all.filter((a) => a.stockout_date).map((a) => `${a.product_id}:${a.location_id}`))].map((k) => refs.get(k)!);
     const reader = await new StateReader(ctx.db, ctx.asOf).preload(needed);
@@ -356,12 +298,12 @@ export const topUrgentJob: Job = {
         const st = reader.read(refs.get(k)!);
         lead.set(k, st.supplier?.leadTimeDays ?? ctx.config.leadTimeDefaultDays);
       }
-      const { product_id: _p, location_id: _l, ...rest } = a;
+      const { product_id: _p, location_id: _l, created_on: _c, ...rest } = a;
       return { ...rest, lead_time_days: lead.get(k) ?? null, slack_days: a.stockout_date ? daysBetween(ctx.asOf, a.stockout_date) - (lead.get(k) ?? 0) : null };
     });
     const rows = rankUrgent(withSlack).slice(0, n);
     const now = new Date();
-    ctx.sqlite.prepare('insert or replace into kpi_cache (key, payload, computed_at, expires_at) values (?, ?, ?, ?)').run(`top_urgent:${ctx.asOf}`, JSON.stringify(rows), now.toISOString(), new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000).toISOString());
+    await kpiCachePut(ctx.db.kysely, [{ key: `top_urgent:${ctx.asOf}`, payload: JSON.stringify(rows), computed_at: now.toISOString(), expires_at: new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000).toISOString() }]);
     return { summary: { n, returned: rows.length }, rows };
   },
 };
@@ -372,23 +314,19 @@ export const dormantJob: Job = {
   description: 'series with stock on hand and no sale for N days (default 90), with tied-up value',
   dependsOn: [],
   async run(ctx, opts = {}) {
-    const { sqlite, asOf } = ctx;
+    const { asOf } = ctx;
     const days = Number(opts.days ?? ctx.config.dormant.days);
-    const lastSale = sqlite.prepare('select max(date) as d from sales where product_id = ? and location_id = ? and date < ? and quantity > 0');
     const rows: { sku: string; location: string; on_hand: number; value: number; last_sale: string | null; days_since_sale: number | null; product_id: number; location_id: number }[] = [];
-    for (const s of await currentStock(ctx.db, asOf)) {
-      if (s.onHand <= 0) continue;
-      const d = (lastSale.get(s.productId, s.locationId, asOf) as { d: string | null }).d;
+    const held = (await currentStock(ctx.db, asOf)).filter((s) => s.onHand > 0);
+    const last = await lastSaleBefore(ctx.db.kysely, asOf, held);
+    for (const s of held) {
+      const d = last.get(`${s.productId}:${s.locationId}`) ?? null;
       const since = d ? daysBetween(d, asOf) : null;
       if (since !== null && since < days) continue;
       rows.push({ sku: s.sku, location: s.location, on_hand: s.onHand, value: roundOrNull(s.onHand * s.unitCost, 2)!, last_sale: d, days_since_sale: since, product_id: s.productId, location_id: s.locationId });
     }
     rows.sort((a, b) => b.value - a.value);
-    const ins = sqlite.prepare('insert into dormant_stock (computed_on, product_id, location_id, on_hand, value, last_sale, days_since_sale) values (?, ?, ?, ?, ?, ?, ?)');
-    sqlite.transaction(() => {
-      sqlite.prepare('delete from dormant_stock where computed_on = ?').run(asOf);
-      for (const r of rows) ins.run(asOf, r.product_id, r.location_id, r.on_hand, r.value, r.last_sale, r.days_since_sale);
-    })();
+    await replaceDormant(ctx.db, asOf, rows.map((r) => ({ product_id: r.product_id, location_id: r.location_id, on_hand: r.on_hand, value: r.value, last_sale: r.last_sale, days_since_sale: r.days_since_sale })));
     return { summary: { days, series: rows.length, tied_up_value: roundOrNull(rows.reduce((s, r) => s + r.value, 0), 2) }, rows: rows.map(withoutIds) };
   },
 };

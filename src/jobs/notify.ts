@@ -28,7 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import { claimableIds, claimNotification, notificationToSend, queryHandle, recordSend, unsentCount, type AnyHandle } from '../db/notifications.js';
 import type { Config } from '../config.js';
 import { onSignal } from '../signals.js';
 
@@ -88,28 +88,25 @@ export function runNotifyCommand(command: string, input: string, timeoutMs: numb
   });
 }
 
-export async function sendPending(sqlite: BetterSqlite3.Database, cfg: Config['notify'], defaultFile: string, emit: (line: string) => void = (l) => process.stdout.write(l)): Promise<SendResult> {
+export async function sendPending(db: AnyHandle, cfg: Config['notify'], defaultFile: string, emit: (line: string) => void = (l) => process.stdout.write(l)): Promise<SendResult> {
+  const q = queryHandle(db);
   const now = () => new Date().toISOString();
-  const waiting = sqlite.prepare('select count(*) as n from notifications where sent_at is null');
-  if (cfg.channel === 'none') return { sent: 0, failed: 0, pending: (waiting.get() as { n: number }).n };
+  if (cfg.channel === 'none') return { sent: 0, failed: 0, pending: await unsentCount(q) };
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const timeoutMs = (cfg.timeoutSeconds ?? 30) * 1000;
   // A lease outlives the longest attempt, so a live sender never loses its claim.
   const leaseMs = Math.max((cfg.leaseSeconds ?? 300) * 1000, timeoutMs + 60_000);
   const deadline = Date.now() + (cfg.budgetSeconds ?? 120) * 1000;
-  const candidates = (sqlite.prepare('select id from notifications where sent_at is null and (claim_until is null or claim_until < ?) order by id').all(now()) as { id: number }[]).map((r) => r.id);
-  const claim = sqlite.prepare('update notifications set claimed_by = ?, claim_until = ? where id = ? and sent_at is null and (claim_until is null or claim_until < ?)');
-  const row = sqlite.prepare('select n.payload, n.idempotency_key, n.alert_id, a.created_on from notifications n left join alerts a on a.id = n.alert_id where n.id = ?');
-  const ok = sqlite.prepare('update notifications set sent_at = ?, error = null, attempts = attempts + 1, claimed_by = null, claim_until = null where id = ? and claimed_by = ?');
-  const ko = sqlite.prepare('update notifications set error = ?, attempts = attempts + 1, claimed_by = null, claim_until = null where id = ? and claimed_by = ?');
+  const candidates = await claimableIds(q, now());
   let sent = 0;
   let failed = 0;
   for (const id of candidates) {
     const left = deadline - Date.now();
     if (left <= 0) break;
     const t = now();
-    if (claim.run(owner, new Date(Date.now() + leaseMs).toISOString(), id, t).changes !== 1) continue; // another sender has it
-    const n = row.get(id) as { payload: string; idempotency_key: string | null; alert_id: number | null; created_on: string | null };
+    if (!(await claimNotification(q, id, owner, new Date(Date.now() + leaseMs).toISOString(), t))) continue; // another sender has it
+    const n = await notificationToSend(q, id);
+    if (!n) continue; // deleted meanwhile
     const body = JSON.parse(n.payload) as Record<string, unknown>;
     body.idempotency_key ??= n.idempotency_key ?? (n.alert_id !== null && n.created_on ? idempotencyKey(n.alert_id, n.created_on) : `notification:${id}`);
     const payload = JSON.stringify(body);
@@ -128,12 +125,12 @@ export async function sendPending(sqlite: BetterSqlite3.Database, cfg: Config['n
       error = (e as Error).message;
     }
     if (error) {
-      ko.run(error, id, owner);
+      await recordSend(q, id, owner, { error });
       failed++;
     } else {
-      ok.run(now(), id, owner);
+      await recordSend(q, id, owner, { sentAt: now() });
       sent++;
     }
   }
-  return { sent, failed, pending: (waiting.get() as { n: number }).n };
+  return { sent, failed, pending: await unsentCount(q) };
 }

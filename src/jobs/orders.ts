@@ -14,6 +14,8 @@
 import { addDays, dayNumber } from '../dates.js';
 import { seriesWithForecasts, StateReader, type SeriesState } from '../db/state.js';
 import { MissingInputError } from '../errors.js';
+import { latestForecastRun } from '../db/planning.js';
+import { recordDrafts } from '../db/orders.js';
 import { coverCapDays, longStockoutOrder, orderFor, orderTiming } from '../inventory/order.js';
 import { outOfStockSince } from '../db/stockouts.js';
 import { projectStock, sum } from '../inventory/projection.js';
@@ -48,8 +50,8 @@ export interface DraftOut {
 }
 
 export async function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
-  const { sqlite, asOf, config } = ctx;
-  const run = (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r;
+  const { asOf, config } = ctx;
+  const run = await latestForecastRun(ctx.db.kysely, asOf);
   if (!run) throw new MissingInputError(`forecasts on or before ${asOf}`, `optiflow predict --as-of ${asOf}`);
   if (run !== asOf) ctx.log.warn(`orders: the latest forecast is from ${run}, not today (${asOf}); run optiflow predict --as-of ${asOf} for today's`);
   const forecastRefs = await seriesWithForecasts(ctx.db, run);
@@ -110,18 +112,8 @@ export async function draftOrders(ctx: JobContext, o: OrdersOptions = {}) {
   }
   drafts.sort((a, b) => a.supplier.localeCompare(b.supplier) || a.location.localeCompare(b.location));
   if (o.record && drafts.length) {
-    const sup = sqlite.prepare('select id from suppliers where code = ?');
-    const loc = sqlite.prepare('select id from locations where code = ?');
-    const prod = sqlite.prepare('select id from products where sku = ?');
-    const insD = sqlite.prepare('insert into order_drafts (supplier_id, location_id, created_on, total, status, note) values (?, ?, ?, ?, ?, ?)');
-    const insL = sqlite.prepare('insert into order_draft_lines (draft_id, product_id, quantity, unit_cost, reason) values (?, ?, ?, ?, ?)');
-    sqlite.transaction(() => {
-      for (const d of drafts) {
-        const id = Number(insD.run((sup.get(d.supplier) as { id: number }).id, (loc.get(d.location) as { id: number }).id, asOf, d.total, d.status, d.note).lastInsertRowid);
-        for (const l of d.lines) insL.run(id, (prod.get(l.sku) as { id: number }).id, l.quantity, l.unit_cost, l.reason);
-        d.draft_id = id;
-      }
-    })();
+    const ids = await recordDrafts(ctx.db.kysely, asOf, drafts);
+    drafts.forEach((d, i) => (d.draft_id = ids[i]));
   }
   return {
     summary: {

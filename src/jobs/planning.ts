@@ -10,7 +10,9 @@ import { projectStock, sum } from '../inventory/projection.js';
 import { normalQuantile, safetyStock } from '../inventory/safety-stock.js';
 import { suggestQuantity } from '../inventory/suggestion.js';
 import { coverCapDays, orderFor, orderTiming } from '../inventory/order.js';
-import { overridesBySeries } from './overrides.js';
+import { activeOverridesBySeries } from '../db/overrides.js';
+import { insertSuggestion, latestForecastRun, productExists, upsertPolicies } from '../db/planning.js';
+import { inTransaction } from '../db/query.js';
 import { describeOverride } from '../inventory/overrides.js';
 import { type JobContext, withoutIds } from './types.js';
 import { roundTo } from '../numbers.js';
@@ -40,17 +42,16 @@ export async function suggestOrder(ctx: JobContext, o: SuggestOptions) {
   const location = o.location ?? 'MAIN';
   const ref = await productRef(ctx.db, o.sku, location);
   if (!ref) {
-    const p = ctx.sqlite.prepare('select 1 from products where sku = ?').get(o.sku);
-    throw new UsageError(p ? `--location: unknown location "${location}"` : `unknown SKU "${o.sku}"`);
+    throw new UsageError((await productExists(ctx.db.kysely, o.sku)) ? `--location: unknown location "${location}"` : `unknown SKU "${o.sku}"`);
   }
-  const run = (ctx.sqlite.prepare('select max(run_date) as r from forecasts where product_id = ? and location_id = ? and run_date <= ?').get(ref.productId, ref.locationId, ctx.asOf) as { r: string | null }).r;
+  const run = await latestForecastRun(ctx.db.kysely, ctx.asOf, ref);
   if (!run) throw new MissingInputError(`a forecast for ${o.sku}@${location}`, `optiflow predict --as-of ${ctx.asOf}`);
   const s = await new StateReader(ctx.db, ctx.asOf, run).readOne(ref);
   const { L, R } = orderTiming(s, ctx.asOf, { leadTimeDays: ctx.config.leadTimeDefaultDays, reviewPeriodDays: ctx.config.alerts.reviewPeriodDays });
   const targetDays = o.targetDate ? Math.max(1, daysBetween(ctx.asOf, o.targetDate)) : L + R;
   const serviceLevel = o.serviceLevel ?? s.policy?.serviceLevel ?? ctx.config.service.levelB;
   const { suggestion: sug, safetyStock: ss } = orderFor(s, { leadTime: L, targetDays, serviceLevel, safetyMargin: o.safetyMargin ?? 0, holdingRatePerYear: ctx.config.service.holdingRatePerYear, maxCoverDays: coverCapDays({ overstockDays: ctx.config.alerts.overstockDays, horizonDays: ctx.config.horizon }, L, R) });
-  const overrides = (overridesBySeries(ctx.sqlite, ctx.asOf, addDays(ctx.asOf, targetDays)).get(`${ref.productId}:${ref.locationId}`) ?? []).map(describeOverride);
+  const overrides = ((await activeOverridesBySeries(ctx.db.kysely, ctx.asOf, addDays(ctx.asOf, targetDays), ref)).get(`${ref.productId}:${ref.locationId}`) ?? []).map(describeOverride);
   const p = projectStock(s.onHand, s.receipts, s.yhat);
   const orderBy = p.stockoutDay === null ? null : addDays(ctx.asOf, Math.max(0, p.stockoutDay - L));
   const result = {
@@ -72,11 +73,10 @@ export async function suggestOrder(ctx: JobContext, o: SuggestOptions) {
     suggestion_id: null as number | null,
   };
   if (o.record && sug.quantity > 0) {
-    result.suggestion_id = Number(
-      ctx.sqlite
-        .prepare('insert into suggestions (product_id, location_id, created_on, supplier_id, quantity, unit_cost, list_unit_cost, payload) values (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(ref.productId, ref.locationId, ctx.asOf, s.supplier?.supplierId ?? null, sug.quantity, sug.unitCost, s.supplier?.unitCost ?? s.unitCost, JSON.stringify(result)).lastInsertRowid,
-    );
+    result.suggestion_id = await insertSuggestion(ctx.db.kysely, {
+      productId: ref.productId, locationId: ref.locationId, createdOn: ctx.asOf, supplierId: s.supplier?.supplierId ?? null, quantity: sug.quantity, unitCost: sug.unitCost,
+      listUnitCost: s.supplier?.unitCost ?? s.unitCost, payload: JSON.stringify(result),
+    });
   }
   return result;
 }
@@ -121,9 +121,9 @@ function normalLoss(z: number): number {
  * the budget allows, never above its class target.
  */
 export async function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {}) {
-  const { sqlite, asOf, config } = ctx;
+  const { asOf, config } = ctx;
   const hist = await loadHistory(ctx.db, { asOf, days: 364, horizon: 0 });
-  const reader = new StateReader(ctx.db, asOf, (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r ?? asOf);
+  const reader = new StateReader(ctx.db, asOf, (await latestForecastRun(ctx.db.kysely, asOf)) ?? asOf);
   const refs = await productRefs(ctx.db);
   if (!hist.series.length) throw new MissingInputError('sales history', 'optiflow import sales FILE');
   await reader.preload(hist.series.map((s) => refs.get(s.id)!));
@@ -224,10 +224,9 @@ export async function optimizePolicies(ctx: JobContext, o: OptimizeOptions = {})
       product_id: it.ref.productId, location_id: it.ref.locationId,
     };
   });
-  const ins = sqlite.prepare('insert or replace into inventory_policies (product_id, location_id, computed_on, abc, xyz, service_level, safety_stock, reorder_point, order_up_to) values (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  sqlite.transaction(() => {
-    for (const r of rows) ins.run(r.product_id, r.location_id, asOf, r.abc, r.xyz, r.service_level, r.safety_stock, r.reorder_point, r.order_up_to);
-  })();
+  await inTransaction(ctx.db, (trx) => upsertPolicies(trx, rows.map((r) => ({
+    product_id: r.product_id, location_id: r.location_id, computed_on: asOf, abc: r.abc, xyz: r.xyz, service_level: r.service_level, safety_stock: r.safety_stock, reorder_point: r.reorder_point, order_up_to: r.order_up_to,
+  }))));
   const demandW = rows.reduce((s, r, k) => s + items[k].d, 0);
   const summary = {
     series: rows.length,

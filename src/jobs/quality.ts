@@ -38,7 +38,7 @@
  * A series whose inputs cannot give a risk (shelf life 0 or missing, a
  * non-finite feature) is skipped and named in `skipped`; the others go on.
  */
-import { STOCK_BEFORE_SQL } from '../db/snapshot.js';
+import { incidentsBefore, perishableSales, perishableSeries, perishableStockRows, replaceQualityRisk, zoneDays as readZoneDays, type Perishable } from '../db/quality.js';
 import { addDays, dayNumber, fromDayNumber } from '../dates.js';
 import { type Job, type JobContext, withoutIds } from './types.js';
 import { roundTo } from '../numbers.js';
@@ -96,31 +96,50 @@ export function ruleRisk(f: number[]): number {
   return 1 - (1 - 0.6 * exc) * (1 - 0.2 * hum) * (1 - 0.4 * age) * (1 - 0.3 * inc);
 }
 
-interface Perishable { product_id: number; location_id: number; sku: string; location: string; storage: string; shelf: number }
-
 export async function assessQuality(ctx: JobContext, o: { minIncidents?: number } = {}) {
-  const { sqlite, asOf } = ctx;
-  const items = sqlite
-    .prepare(
-      `select p.id as product_id, l.id as location_id, p.sku, l.code as location, coalesce(p.storage, 'ambient') as storage, p.shelf_life_days as shelf
-       from products p cross join locations l where p.shelf_life_days is not null and p.active = 1
-       and exists (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id)`,
-    )
-    .all() as Perishable[];
+  const { asOf } = ctx;
+  const q = ctx.db.kysely;
+  const items = await perishableSeries(q);
   const end = dayNumber(asOf);
   // Daily zone conditions per location and storage class over the last 400 days.
   const zoneDays = new Map<string, { exc: number; hum: number }>();
-  const readings = sqlite.prepare('select location_id, zone, substr(ts, 1, 10) as d, sum(case when temperature_c < ? or temperature_c > ? then 1 else 0 end) as out, sum(case when humidity_pct > 90 or humidity_pct < 20 then 1 else 0 end) as hum, count(*) as n from sensor_readings where zone = ? and ts >= ? and ts < ? group by location_id, d');
   for (const [zone, [lo, hi]] of Object.entries(RANGES))
-    for (const r of readings.all(lo, hi, zone, addDays(asOf, -400), asOf) as { location_id: number; d: string; out: number; hum: number; n: number }[])
+    for (const r of await readZoneDays(q, zone, lo, hi, addDays(asOf, -400), asOf))
       zoneDays.set(`${r.location_id}|${zone}|${dayNumber(r.d)}`, { exc: r.out / r.n, hum: r.hum / r.n });
   const incidentDays = new Map<string, number[]>();
-  for (const r of sqlite.prepare('select product_id, location_id, date from quality_incidents where date < ?').all(asOf) as { product_id: number; location_id: number; date: string }[]) {
+  for (const r of await incidentsBefore(q, asOf)) {
     const k = `${r.product_id}:${r.location_id}`;
     (incidentDays.get(k) ?? incidentDays.set(k, []).get(k)!).push(dayNumber(r.date));
   }
-  const salesQ = sqlite.prepare('select coalesce(sum(quantity), 0) as q from sales where product_id = ? and location_id = ? and date >= ? and date < ?');
-  const stockQ = sqlite.prepare(STOCK_BEFORE_SQL);
+  // Features are read on mornings in [end - 365, end]: daily sales from 28 days before the first,
+  // stock rows from the latest before the first; one query each for all series.
+  const firstDay = end - 365;
+  const salesStart = firstDay - 28;
+  const sales = new Map<string, Float64Array>();
+  for (const r of await perishableSales(q, fromDayNumber(salesStart), asOf)) {
+    const k = `${r.product_id}:${r.location_id}`;
+    (sales.get(k) ?? sales.set(k, new Float64Array(end - salesStart)).get(k)!)[dayNumber(r.date) - salesStart] = r.quantity;
+  }
+  const stock = new Map<string, { days: number[]; onHand: number[] }>();
+  for (const r of await perishableStockRows(q, fromDayNumber(firstDay), asOf)) {
+    const k = `${r.product_id}:${r.location_id}`;
+    const s = stock.get(k) ?? stock.set(k, { days: [], onHand: [] }).get(k)!;
+    s.days.push(dayNumber(r.date));
+    s.onHand.push(r.on_hand);
+  }
+  /** Current stock on the morning of `day`: the latest stock row dated before it (0 when none). */
+  const onHandBefore = (k: string, day: number): number => {
+    const s = stock.get(k);
+    if (!s) return 0;
+    let lo = 0;
+    let hi = s.days.length; // first index with days >= day
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (s.days[m] < day) lo = m + 1;
+      else hi = m;
+    }
+    return lo > 0 ? s.onHand[lo - 1] : 0;
+  };
   const featuresAt = (it: Perishable, day: number): number[] | null => {
     let exc = 0;
     let hum = 0;
@@ -133,8 +152,12 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
         n++;
       }
     }
-    const rate = (salesQ.get(it.product_id, it.location_id, fromDayNumber(day - 28), fromDayNumber(day)) as { q: number }).q / 28;
-    const onHand = (stockQ.get(it.product_id, it.location_id, fromDayNumber(day)) as { on_hand: number } | undefined)?.on_hand ?? 0;
+    const key = `${it.product_id}:${it.location_id}`;
+    const ys = sales.get(key);
+    let sold = 0;
+    if (ys) for (let d = day - 28; d < day; d++) sold += ys[d - salesStart];
+    const rate = sold / 28;
+    const onHand = onHandBefore(key, day);
     const cover = rate > 0 ? onHand / rate : onHand > 0 ? it.shelf * 2 : 0;
     const inc = (incidentDays.get(`${it.product_id}:${it.location_id}`) ?? []).filter((d) => d < day && d >= day - 365).length;
     // No shelf life to age against (0 or missing): no risk, the series is skipped and named.
@@ -208,11 +231,10 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
   });
   rows.sort((a, b) => b.risk - a.risk);
   const precision = alert ? roundTo(alert.precision, 4) : null;
-  const ins = sqlite.prepare('insert or replace into quality_risk (product_id, location_id, date, risk, level, method, details) values (?, ?, ?, ?, ?, ?, ?)');
-  sqlite.transaction(() => {
-    sqlite.prepare('delete from quality_risk where date = ?').run(asOf);
-    for (const r of rows) ins.run(r.product_id, r.location_id, asOf, r.risk, r.level, method, JSON.stringify({ excursion: r.excursion, humidity: r.humidity, age: r.age, incidents: r.incidents, alert_threshold: alert?.threshold ?? null, alert_precision: precision }));
-  })();
+  await replaceQualityRisk(q, asOf, method, rows.map((r) => ({
+    product_id: r.product_id, location_id: r.location_id, risk: r.risk, level: r.level,
+    details: JSON.stringify({ excursion: r.excursion, humidity: r.humidity, age: r.age, incidents: r.incidents, alert_threshold: alert?.threshold ?? null, alert_precision: precision }),
+  })));
   const count = (l: string) => rows.filter((r) => r.level === l).length;
   return {
     summary: {

@@ -19,7 +19,8 @@
  * Lead times: the planning lead time as known at the start of the window
  * (learned from receipts or stated); orders arrive exactly after it.
  */
-import { STOCK_BEFORE_SQL } from '../db/snapshot.js';
+import { pipelinesOn, promotionsBetween } from '../db/planning.js';
+import { stockOn } from '../db/snapshot.js';
 import { addDays, daysBetween, dayNumber, isIsoDate } from '../dates.js';
 import { loadHistory } from '../db/history.js';
 import { productRefs, StateReader, type SeriesState } from '../db/state.js';
@@ -67,10 +68,8 @@ function demandMean(y: ArrayLike<number>, end: number, days: number): number {
 }
 
 /** Promotions planned in `events`, per series, over the loaded days (index 0 = startDay). */
-function plannedPromotions(ctx: JobContext, states: SeriesState[], startDay: number, len: number): (Uint8Array | null)[] {
-  const ev = ctx.sqlite
-    .prepare(`select start_date, end_date, product_id, category, location_id from events where kind = 'promotion' and end_date >= ? and start_date <= ?`)
-    .all(addDays('1970-01-01', startDay), addDays('1970-01-01', startDay + len)) as { start_date: string; end_date: string; product_id: number | null; category: string | null; location_id: number | null }[];
+async function plannedPromotions(ctx: JobContext, states: SeriesState[], startDay: number, len: number): Promise<(Uint8Array | null)[]> {
+  const ev = await promotionsBetween(ctx.db.kysely, addDays('1970-01-01', startDay), addDays('1970-01-01', startDay + len));
   return states.map((s) => {
     let out: Uint8Array | null = null;
     for (const e of ev) {
@@ -85,7 +84,7 @@ function plannedPromotions(ctx: JobContext, states: SeriesState[], startDay: num
 }
 
 export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {}) {
-  const { sqlite, asOf, config } = ctx;
+  const { asOf, config } = ctx;
   const to = o.to ?? addDays(asOf, -1);
   const from = o.from ?? addDays(to, -179);
   for (const [flag, v] of [['--from', from], ['--to', to]] as const) if (!isIsoDate(v)) throw new UsageError(`${flag}: "${v}" is not a date (YYYY-MM-DD)`);
@@ -126,10 +125,11 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
     }
     return d;
   });
-  const poQ = sqlite.prepare(`select quantity, coalesce(received_on, expected_on) as arrive from purchase_orders where product_id = ? and location_id = ? and ordered_on < ? and status != 'cancelled' and coalesce(received_on, expected_on) >= ?`);
-  const stockQ = sqlite.prepare(STOCK_BEFORE_SQL);
-  const startPipes = states.map((st) => (poQ.all(st.productId, st.locationId, from, from) as { quantity: number; arrive: string }[]).map((x) => ({ arrive: daysBetween(from, x.arrive), qty: x.quantity })));
-  const startStock = states.map((st) => (stockQ.get(st.productId, st.locationId, from) as { on_hand: number } | undefined)?.on_hand ?? 0);
+  // Open purchase orders and current stock on the morning of the first day, one query each for all series.
+  const pipes = await pipelinesOn(ctx.db.kysely, from);
+  const stockOnFrom = await stockOn(ctx.db, from, states);
+  const startPipes = states.map((st) => (pipes.get(`${st.productId}:${st.locationId}`) ?? []).map((x) => ({ arrive: daysBetween(from, x.arrive), qty: x.quantity })));
+  const startStock = states.map((st) => stockOnFrom(st.productId, st.locationId)?.onHand ?? 0);
   const leadTime = states.map((st) => Math.max(1, st.supplier?.leadTimeDays ?? config.leadTimeDefaultDays));
   const econ = states.map((st) => ({ unitCost: st.supplier?.unitCost ?? st.unitCost, unitPrice: st.unitPrice }));
   // One group per supplier (and location): its lines of a day make one purchase order.
@@ -161,7 +161,7 @@ export async function simulatePolicies(ctx: JobContext, o: SimulateOptions = {})
     const algos = trained.map((t) => parseChoice(t.algorithm));
     const maxR = Math.max(defaultR, ...[...groups.values()].map((g) => longestReviewGap(g.reviewDays, defaultR)));
     const H = refit + Math.max(...leadTime) + maxR + 2;
-    const planned = plannedPromotions(ctx, states, hist.startDay, Tpre + span + H);
+    const planned = await plannedPromotions(ctx, states, hist.startDay, Tpre + span + H);
     const ss = states.map((st, i) => {
       const g = [...groups.values()].find((x) => x.members.includes(i))!;
       const mean = demandMean(hist.series[i].y, Tpre, 90);

@@ -10,6 +10,7 @@
  */
 import { fitRegression } from './regression.js';
 import { fitGlobal } from './global-model.js';
+import { fitPooled } from './pooled.js';
 import { LOCAL, POOLED, knownDays, type Algorithm, type LocalAlgorithm } from './forecasters.js';
 import { autoEts, etsForecast, etsWithParams, type EtsFit } from './ets.js';
 import { movingAverage } from './models.js';
@@ -156,6 +157,7 @@ export function backtestLocal(s: EngineSeries, windows: CvWindow[], candidates: 
  * cut to what is known at `T`), H days from T.
  */
 export async function pooledForecasts(a: Algorithm, views: EngineSeries[], idx: number[], T: number, H: number, o: EngineOptions): Promise<Float64Array[]> {
+  if (a === 'pooled') return fitPooled(views, idx, { startDay: o.startDay, T, H }).forecast;
   if (a === 'global') {
     const model = await fitGlobal(views, T, { ...o, seed: o.seed });
     return model.forecast(views, idx, T, H);

@@ -1,32 +1,36 @@
 /**
  * Stage 4 of the engine: prediction intervals and error quantiles, conformal
- * from out-of-sample backtest errors that did not choose the model.
+ * from out-of-sample backtest errors that did not choose the model. The
+ * formulas, with their units and the reason for each constant, are in
+ * docs/forecasting.md ("4. Intervals and error quantiles").
  *
- * Cross-fitting: for each backtest window j, the model is chosen again on the
- * other windows only, and its errors on window j are kept. Those errors are
- * out of sample for both the fit and the choice, which the chosen model's own
- * errors on its selection windows are not (they are the ones that made it win,
- * so they are optimistic).
+ * 1. Cross-fitting: for each backtest window j, the model is chosen again on
+ *    the other windows only, and its errors e = actual - forecast (units) on
+ *    window j are kept: out of sample for both the fit and the choice.
+ * 2. Scale: demand counts have a variance that grows with their level, about
+ *    like the level itself (Poisson: var = mean) plus a share of its square
+ *    (a level or bias that is off by a few per cent). Each day's error is
+ *    divided by its spread s(m_t) = sqrt(V(m_t)), V(m) = m + phi m^2, with m_t
+ *    that day's forecast (units/day; a busy weekday or a planned promotion
+ *    spreads more than a quiet day) and phi >= 0 the series' own extra
+ *    dispersion (method of moments over its windows); for demand that is not a
+ *    count (kilograms) V(m) = m^2. The scaled errors r are put back at the
+ *    spread of each new day, s(f_h).
+ * 3. Few windows: the days of one window share that window's level error, so n
+ *    errors carry the information of fewer independent draws. The errors are
+ *    widened by t_nu(p) / z(p) (p = (1 + L) / 2), with nu the Welch-Satterthwaite
+ *    degrees of freedom of the between-window and within-window variances.
+ * 4. The interval of a day is taken from the predictive distribution
+ *    f_h + s(m_now) r_i, never below 0: for counts each value is rounded to the
+ *    nearest count and the tails are cut at the nearest mass (mid-p); the lower
+ *    tail first, and the upper tail takes what the lower one could not (at 0,
+ *    the whole 1 - L).
  *
- * Errors are scaled by the level of the window's forecast so a year-old window
- * at a lower level still speaks for today:
- *
- *   r = (actual - forecast) / m,   m = max(mean forecast over the window, m_min)
- *   m_min = 0.1 x mean known demand before the origin (units/day): keeps r finite
- *           when a forecast is near zero; it only matters for such series.
- *
- * For horizon step h (days, 0-based) in block b = min(floor(h / 7), 3), the
- * bounds at level L are the conformal quantiles of the block's r (all blocks
- * pooled while a block holds fewer than 40 errors):
- *
- *   lo_h = max(0, f_h + m_now x r_(k_lo)),  k_lo = floor((n + 1)(1 - L) / 2)
- *   hi_h = max(lo_h, f_h + m_now x r_(k_hi)), k_hi = ceil((n + 1)(1 + L) / 2)
- *
- * (r_(k) the k-th smallest of n, clamped to 1..n). Censored days (unknown
- * demand) are not errors and are left out everywhere, including the error runs
- * that safety stock reads.
+ * Censored days (unknown demand) are not errors and are left out everywhere,
+ * including the error runs that safety stock reads.
  */
-import { mean } from './metrics.js';
+import jStat from 'jstat';
+import { mean, normalQuantile } from './metrics.js';
 import type { Demand } from './models.js';
 import { SeriesBacktest, selectModel, type Choice } from './select.js';
 import type { Algorithm } from './forecasters.js';
@@ -36,19 +40,32 @@ const BLOCK = 7;
 const BLOCKS = 4;
 /** Errors a block needs for its own quantiles; below it, the blocks are pooled (40: the 95 % bounds then sit between the 1st and 2nd extreme). */
 const MIN_BLOCK_ERRORS = 40;
-/** m_min as a share of the mean demand (see the header). */
+/** m_min as a share of the mean demand: keeps the scale positive when a forecast is near zero; it only matters for such series. */
 const MIN_SCALE_SHARE = 0.1;
+/** Lowest degrees of freedom of the widening: below 2 the t distribution has no variance (only reached with one window). */
+const MIN_DF = 2;
+
+/** One backtest window's out-of-sample errors. */
+export interface WindowErrors {
+  /** m_j: the window's level (mean forecast, units/day). */
+  level: number;
+  /** m_min at the window's origin (units/day): the lowest level a day's spread is taken at. */
+  floor: number;
+  /** actual - forecast per day of the window (units); null = censored or unknown day. */
+  errors: (number | null)[];
+  /** The forecast per day of the window (units/day). */
+  forecast: number[];
+}
 
 export interface CalibrationErrors {
-  /** Scaled errors r per horizon block. */
-  byBlock: number[][];
-  /** Unscaled errors (actual - forecast, units) per window, consecutive days; null = censored day. */
-  runs: (number | null)[][];
+  windows: WindowErrors[];
+  /** Every known demand of the series is a whole number: intervals are sets of counts. */
+  counts: boolean;
 }
 
 export interface IntervalSpec {
   level: number;
-  /** Error bounds in units per horizon block (block b covers days 7b..7b+6; the last block repeats). */
+  /** Error bounds in units per horizon block (block b covers days 7b..7b+6; the last block repeats), before the bound at 0. */
   lo: number[];
   hi: number[];
   /** First block's bounds (units): what older readers of the model take as the day's spread. */
@@ -57,6 +74,17 @@ export interface IntervalSpec {
   n_errors: number;
   /** m_now (units/day). */
   scale: number;
+  /** Scaled predictive errors r x widening, sorted, per block (one array when pooled; unitless); absent in older models. */
+  scaled?: number[][];
+  /** m_min (units/day): the lowest level a day's spread is taken at. */
+  floor?: number;
+  /** Demand is counted: bounds are whole counts. */
+  counts?: boolean;
+  /** Widening factor t_nu(p) / z(p) applied to the errors, and nu. */
+  widen?: number;
+  df?: number;
+  /** phi of V(m) = m + phi m^2 (1/units; counts only). */
+  dispersion?: number;
 }
 
 /** Conformal lower/upper order statistic of sorted values for a two-sided level L. */
@@ -77,19 +105,35 @@ export function conformalQuantile(sorted: ArrayLike<number>, q: number): number 
   return sorted[k - 1];
 }
 
-/** m: the level that scales errors (see the header). */
+/** m_min: the lowest level a spread is taken at (units/day), from the mean demand of the last year (see the header). */
+export function scaleFloor(history: Demand): number {
+  const y = mean(history.subarray(Math.max(0, history.length - 365)));
+  return Math.max(MIN_SCALE_SHARE * (Number.isFinite(y) ? y : 0), 1e-6);
+}
+
+/** m: the level of a forecast (units/day), floored at m_min (see the header). */
 export function errorScale(forecast: ArrayLike<number>, history: Demand): number {
   let s = 0;
   for (let i = 0; i < forecast.length; i++) s += forecast[i];
   const f = forecast.length ? s / forecast.length : 0;
-  const y = mean(history.subarray(Math.max(0, history.length - 365)));
-  return Math.max(f, MIN_SCALE_SHARE * (Number.isFinite(y) ? y : 0), 1e-6);
+  return Math.max(f, scaleFloor(history));
+}
+
+/** Whether every known value is a whole number (demand counted in units). */
+export function isCountSeries(y: ArrayLike<number>): boolean {
+  let any = false;
+  for (let t = 0; t < y.length; t++) {
+    const v = y[t];
+    if (v !== v) continue;
+    if (!Number.isInteger(v)) return false;
+    any = true;
+  }
+  return any;
 }
 
 /** Cross-fitted out-of-sample errors of a series (see the header); `use` = windows with forecasts. */
 export function crossFitErrors(bt: SeriesBacktest, candidates: Algorithm[], use: number[], final: Choice | null): CalibrationErrors {
-  const byBlock: number[][] = Array.from({ length: BLOCKS }, () => []);
-  const runs: (number | null)[][] = [];
+  const windows: WindowErrors[] = [];
   for (const j of use) {
     const others = use.filter((k) => k !== j);
     const c = (others.length ? selectModel(bt, candidates, others)?.choice : null) ?? final;
@@ -97,45 +141,242 @@ export function crossFitErrors(bt: SeriesBacktest, candidates: Algorithm[], use:
     const f = bt.forecastOf(c, j);
     if (!f) continue;
     const w = bt.windows[j];
-    const m = errorScale(f, bt.y.subarray(0, w.trainEnd));
-    const run: (number | null)[] = [];
+    const errors: (number | null)[] = [];
     for (let t = w.trainEnd; t < w.testEnd; t++) {
       const a = bt.y[t];
-      if (a !== a) {
-        run.push(null);
-        continue;
-      }
-      const e = a - f[t - w.trainEnd];
-      run.push(Math.round(e * 100) / 100);
-      byBlock[Math.min(BLOCKS - 1, Math.floor((t - w.trainEnd) / BLOCK))].push(e / m);
+      errors.push(a !== a ? null : a - f[t - w.trainEnd]);
     }
-    runs.push(run);
+    const before = bt.y.subarray(0, w.trainEnd);
+    windows.push({ level: errorScale(f, before), floor: scaleFloor(before), errors, forecast: Array.from(f.subarray(0, errors.length)) });
   }
-  return { byBlock, runs };
+  return { windows, counts: isCountSeries(bt.y) };
 }
 
-/** Interval bounds (units per block) at `level` for a forecast of scale m_now; null when there are no errors. */
-export function intervalSpec(errs: CalibrationErrors, level: number, scale: number): IntervalSpec | null {
-  const n = errs.byBlock.reduce((a, b) => a + b.length, 0);
+/** m_t: the level a day's spread is taken at (units/day): its forecast, at least the floor. */
+function dayLevel(w: WindowErrors, t: number): number {
+  const f = w.forecast?.[t];
+  return Math.max(f !== undefined && Number.isFinite(f) ? f : w.level, w.floor ?? 0, 1e-6);
+}
+
+/**
+ * phi of V(m) = m + phi m^2 by the method of moments over the windows'
+ * days: sum (e_t^2 - m_t) / sum m_t^2, at least 0 (1/units).
+ */
+export function dispersion(errs: CalibrationErrors): number {
+  let num = 0;
+  let den = 0;
+  for (const w of errs.windows)
+    w.errors.forEach((e, t) => {
+      if (e === null) return;
+      const m = dayLevel(w, t);
+      num += e * e - m;
+      den += m * m;
+    });
+  return den > 0 ? Math.max(0, num / den) : 0;
+}
+
+/** s(m) = sqrt(V(m)) (units): the spread of a day's error at level m. */
+function spreadAt(m: number, counts: boolean, phi: number): number {
+  return counts ? Math.sqrt(m + phi * m * m) : m;
+}
+
+/**
+ * Welch-Satterthwaite degrees of freedom of the scaled errors' variance:
+ * between-window mean squares (K windows) plus within-window variance
+ * (n - K degrees), nu = (B + W)^2 / (B^2 / K + W^2 / (n - K)).
+ */
+export function effectiveDf(scaled: number[][]): number {
+  let K = 0;
+  let n = 0;
+  let b = 0;
+  let w = 0;
+  for (const r of scaled) {
+    if (!r.length) continue;
+    const mu = r.reduce((a, x) => a + x, 0) / r.length;
+    K++;
+    n += r.length;
+    b += mu * mu;
+    for (const x of r) w += (x - mu) * (x - mu);
+  }
+  if (!K) return Infinity;
+  b /= K;
+  w = n > K ? w / (n - K) : 0;
+  const den = (b * b) / K + (n > K ? (w * w) / (n - K) : 0);
+  if (!(den > 0)) return Infinity;
+  return Math.max(MIN_DF, ((b + w) * (b + w)) / den);
+}
+
+/** t_nu(p) / z(p) for the two-sided level L (1 for infinite nu). */
+export function widening(level: number, df: number): number {
+  if (!Number.isFinite(df) || df > 1e6) return 1;
+  const p = (1 + level) / 2;
+  return jStat.studentt.inv(p, df) / normalQuantile(p);
+}
+
+/**
+ * Calibrates a series at `level` for a forecast whose level is `mNow`
+ * (units/day): the interval spec (stored with the model, read by predict) and
+ * the error runs rescaled to today's spread (units per day, per window; null
+ * on censored days) that safety stock sums. Null when there are no errors.
+ */
+export function calibrate(errs: CalibrationErrors, level: number, mNow: number): { spec: IntervalSpec; runs: (number | null)[][] } | null {
+  const phi = errs.counts ? dispersion(errs) : 0;
+  const sNow = spreadAt(mNow, errs.counts, phi);
+  const byBlock: number[][] = Array.from({ length: BLOCKS }, () => []);
+  const byWindow: number[][] = [];
+  for (const w of errs.windows) {
+    const r: number[] = [];
+    w.errors.forEach((e, t) => {
+      if (e === null) return;
+      const x = e / spreadAt(dayLevel(w, t), errs.counts, phi);
+      r.push(x);
+      byBlock[Math.min(BLOCKS - 1, Math.floor(t / BLOCK))].push(x);
+    });
+    byWindow.push(r);
+  }
+  const n = byBlock.reduce((a, b) => a + b.length, 0);
   if (!n) return null;
-  const pooled = Float64Array.from(errs.byBlock.flat()).sort();
-  const perBlock = errs.byBlock.every((b) => b.length >= MIN_BLOCK_ERRORS);
+  const df = effectiveDf(byWindow);
+  const wid = widening(level, df);
+  // Scaled predictive errors, rounded outwards from 0 so storing them never narrows the interval.
+  const out = (r: number) => (r >= 0 ? Math.ceil(r * wid * 1e4) : Math.floor(r * wid * 1e4)) / 1e4;
+  const perBlock = byBlock.every((b) => b.length >= MIN_BLOCK_ERRORS);
+  const blocks = (perBlock ? byBlock : [byBlock.flat()]).map((b) => Float64Array.from(b, out).sort());
   const lo: number[] = [];
   const hi: number[] = [];
-  for (const b of errs.byBlock) {
-    const sorted = perBlock ? Float64Array.from(b).sort() : pooled;
-    const [l, h] = conformalBounds(sorted, level);
-    // Rounded outwards, so that storing the bounds never narrows the interval (a lower bound of 0.00004 would exclude a zero day).
-    lo.push(Math.floor(l * scale * 1e4) / 1e4);
-    hi.push(Math.ceil(h * scale * 1e4) / 1e4);
+  for (let b = 0; b < BLOCKS; b++) {
+    const [l, h] = conformalBounds(blocks[Math.min(b, blocks.length - 1)], level);
+    lo.push(Math.floor(l * sNow * 1e4) / 1e4);
+    hi.push(Math.ceil(h * sNow * 1e4) / 1e4);
   }
-  return { level, lo, hi, error_lo: lo[0], error_hi: hi[0], n_errors: n, scale: round4(scale) };
+  // Today's floor: the one at the latest origin (the mean demand of the year before it).
+  const floor = errs.windows.length ? errs.windows[errs.windows.length - 1].floor ?? 0 : 0;
+  const spec: IntervalSpec = {
+    level, lo, hi, error_lo: lo[0], error_hi: hi[0], n_errors: n, scale: round4(mNow),
+    scaled: blocks.map((b) => Array.from(b)), counts: errs.counts, floor: round4(floor), widen: round4(wid), df: round4(df), dispersion: round4(phi),
+  };
+  // Safety stock sums days: each day's scaled error at the spread of today's mean level (units).
+  const runs = errs.windows.map((w) =>
+    w.errors.map((e, t) => (e === null ? null : Math.round((e / spreadAt(dayLevel(w, t), errs.counts, phi)) * wid * sNow * 100) / 100)),
+  );
+  return { spec, runs };
 }
 
-/** Bounds of a forecast from an interval spec (per block), or from scalar error bounds (older models). */
-export function applyInterval(forecast: Float64Array, spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number }): { lo: Float64Array; hi: Float64Array } {
+/**
+ * The interval [lo, hi] of one day from its predictive values (sorted,
+ * f_h + error, already at least 0 and, for counts, rounded to whole counts).
+ * Each value weighs 1 / (n + 1) and the conformal (n + 1)-th point lies above
+ * them all. The lower tail drops the smallest values while the dropped mass
+ * stays nearest (1 - L) / 2 (a value is dropped when less than half of it
+ * would overshoot: mid-p); the upper tail then drops the largest the same way
+ * towards what remains of 1 - L. Values tied on a count fall together.
+ */
+export function dayInterval(v: ArrayLike<number>, level: number, counts: boolean): [number, number] {
+  return intervalOf(v.length, (i) => v[i], level, counts);
+}
+
+/** End (exclusive) of the run of values equal to at(i) in a sorted sequence of n: galloping, then halving (a tie of counts can hold most of n). */
+function runEnd(at: (i: number) => number, i: number, n: number): number {
+  const x = at(i);
+  let lo = i;
+  let hi = i + 1;
+  let step = 1;
+  while (hi < n && at(hi) === x) {
+    lo = hi;
+    step *= 2;
+    hi = Math.min(n, lo + step);
+  }
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (at(mid) === x) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/** Start of the run of values equal to at(k), not before `first`. */
+function runStart(at: (i: number) => number, k: number, first: number): number {
+  const x = at(k);
+  let hi = k;
+  let lo = k - 1;
+  let step = 1;
+  while (lo >= first && at(lo) === x) {
+    hi = lo;
+    step *= 2;
+    lo = Math.max(first - 1, hi - step);
+  }
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (at(mid) === x) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * dayInterval over a sorted sequence given by `at` (the predictive values are
+ * computed only where the tails need them: predict bounds 30,000 series x 28
+ * days from up to 168 errors each).
+ */
+function intervalOf(n: number, at: (i: number) => number, level: number, counts: boolean): [number, number] {
+  const N = n + 1;
+  const aLo = (1 - level) / 2;
+  let i = 0;
+  let below = 0;
+  if (counts) {
+    while (i < n) {
+      const j = runEnd(at, i, n);
+      const p = (j - i) / N;
+      if (below + p / 2 >= aLo || j === n) break;
+      below += p;
+      i = j;
+    }
+  } else {
+    // Values that are not counts: the conformal rank floor((n + 1) a), unless the bound at 0 took the tail.
+    const kLo = Math.min(n, Math.max(1, Math.floor(N * aLo + 1e-9)));
+    if (at(kLo - 1) > 0) {
+      i = kLo - 1;
+      below = aLo;
+    }
+  }
+  const aHi = Math.max(0, 1 - level - below);
+  let k = n - 1;
+  if (counts) {
+    let above = 1 / N;
+    while (k > i) {
+      const g = runStart(at, k, i);
+      const p = (k - g + 1) / N;
+      if (above + p / 2 >= aHi || g === i) break;
+      above += p;
+      k = g - 1;
+    }
+  } else {
+    k = Math.min(n, Math.max(1, Math.ceil(N * (1 - aHi) - 1e-9))) - 1;
+  }
+  return [at(i), at(Math.max(i, k))];
+}
+
+/** Bounds of a forecast from an interval spec: from its scaled errors when stored, else from the per-block (or scalar) error bounds. */
+export function applyInterval(
+  forecast: Float64Array,
+  spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; scaled?: number[][]; counts?: boolean; level?: number; floor?: number; dispersion?: number },
+): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(forecast.length);
   const hi = new Float64Array(forecast.length);
+  if (spec.scaled?.length && spec.level !== undefined) {
+    const counts = !!spec.counts;
+    for (let h = 0; h < forecast.length; h++) {
+      const e = spec.scaled[Math.min(Math.floor(h / BLOCK), spec.scaled.length - 1)];
+      const f = forecast[h];
+      const s = spreadAt(Math.max(f, spec.floor ?? 0, 1e-6), counts, spec.dispersion ?? 0);
+      // A monotone map of the sorted errors: the values stay sorted.
+      const at = counts ? (i: number) => Math.round(Math.max(0, f + s * e[i])) : (i: number) => Math.max(0, f + s * e[i]);
+      const [l, u] = e.length ? intervalOf(e.length, at, spec.level, counts) : [f, f];
+      lo[h] = l;
+      hi[h] = Math.max(l, u);
+    }
+    return { lo, hi };
+  }
   for (let h = 0; h < forecast.length; h++) {
     const b = Math.floor(h / BLOCK);
     const el = spec.lo?.length ? spec.lo[Math.min(b, spec.lo.length - 1)] : spec.error_lo;

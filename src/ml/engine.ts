@@ -16,9 +16,10 @@
  */
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
+import { fitPooled, type PooledFit } from './pooled.js';
 import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
-import { SeriesBacktest, choiceName, combine, parseChoice, selectModel, type CandidateMetrics, type Choice } from './select.js';
-import { applyInterval, crossFitErrors, errorScale, intervalSpec, type IntervalSpec } from './calibrate.js';
+import { SelectionPrior, SeriesBacktest, choiceName, combine, parseChoice, relativeScores, selectModel, type CandidateMetrics, type Choice } from './select.js';
+import { applyInterval, calibrate, crossFitErrors, errorScale, type IntervalSpec } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
 import { movingAverage, type Demand } from './models.js';
@@ -61,6 +62,8 @@ export interface EngineOptions {
   /** Seasonal windows over the last year for long series; default true. */
   seasonalWindows?: boolean;
   seed?: number;
+  /** Shrink each series' model choice towards what wins across the series (empirical Bayes, select.ts); default true. */
+  selectionPrior?: boolean;
   /** Receives the global model fitted on the whole history, when a series chose it (train stores it). */
   onGlobal?: (m: GlobalModel) => void;
 }
@@ -137,6 +140,13 @@ function seriesForModels(s: EngineSeries): EngineSeries {
  */
 export const GLOBAL_MIN_SERIES = 250;
 
+/**
+ * Series per selection chunk: the local backtests of a chunk are held in
+ * memory together (about 13 kB a series) so that the selection prior can be
+ * estimated across them; 1,000 series estimate it well and bound the memory.
+ */
+const SELECT_CHUNK = 1000;
+
 function allowedCandidates(kind: SeriesKind, o: EngineOptions, nSeries = Infinity): Algorithm[] {
   return candidatesFor(kind, o.candidates).filter((a) => a !== 'global' || (o.globalModel && nSeries >= GLOBAL_MIN_SERIES));
 }
@@ -163,15 +173,21 @@ interface SeriesChoice {
 }
 
 /** Stage 2 (and the errors for stage 4) for one series. */
-function chooseForSeries(s: EngineSeries, actual: Demand, kind: SeriesKind, windows: CvWindow[], bt: Map<Algorithm, (Float64Array | null)[]>, o: EngineOptions, minHistory: number, nSeries: number): SeriesChoice {
-  const y = s.y;
+/** A series' backtest ready to score, with its usable windows and the selection windows among them. */
+function seriesBacktest(actual: Demand, windows: CvWindow[], bt: Map<Algorithm, (Float64Array | null)[]>) {
   // Scored against the demand as recorded: censored days are not errors (their lower bounds only feed the fits).
   const sb = new SeriesBacktest(actual, windows, bt);
   const use = bt.size ? sb.usable() : [];
   let sel = use.filter((j) => windows[j].role === 'select');
   if (!sel.length) sel = use;
+  return { sb, use, sel };
+}
+
+function chooseForSeries(s: EngineSeries, actual: Demand, kind: SeriesKind, windows: CvWindow[], bt: Map<Algorithm, (Float64Array | null)[]>, o: EngineOptions, minHistory: number, nSeries: number, prior: SelectionPrior | null): SeriesChoice {
+  const y = s.y;
+  const { sb, use, sel } = seriesBacktest(actual, windows, bt);
   const allowed = allowedCandidates(kind, o, nSeries);
-  const picked = sel.length ? selectModel(sb, allowed, sel) : null;
+  const picked = sel.length ? selectModel(sb, allowed, sel, prior) : null;
   const metrics: Record<string, CandidateMetrics> = {};
   if (!picked) {
     const fb: Choice = { algos: [fallbackFor(y)], combine: 'single' };
@@ -212,12 +228,25 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
   // 2. select (and the cross-fitted errors for 4), so one series' local backtest is in memory at a time.
   const cands = kinds.map((k) => backtestCandidates(k, o, series.length));
   const bt = await backtestPooled(series, windows, cands, o);
-  const choices = series.map((s, i) => {
-    backtestLocal(s, windows, cands[i], bt[i]);
-    const c = chooseForSeries(s, input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length);
-    bt[i].clear();
-    return c;
-  });
+  // In chunks of SELECT_CHUNK series: the local backtests of a chunk, the selection prior of each kind over the chunk, then the choices.
+  const choices: SeriesChoice[] = new Array(series.length);
+  for (let c0 = 0; c0 < series.length; c0 += SELECT_CHUNK) {
+    const ids = series.slice(c0, c0 + SELECT_CHUNK).map((_, k) => c0 + k);
+    for (const i of ids) backtestLocal(series[i], windows, cands[i], bt[i]);
+    const priors = new Map<SeriesKind, SelectionPrior | null>();
+    for (const kind of new Set(ids.map((i) => kinds[i]))) {
+      const allowed = allowedCandidates(kind, o, series.length);
+      const rows = ids.filter((i) => kinds[i] === kind).map((i) => {
+        const { sb, sel } = seriesBacktest(input[okIdx[i]].y, windows, bt[i]);
+        return sel.length ? relativeScores(sb, allowed, sel) : null;
+      });
+      priors.set(kind, o.selectionPrior === false ? null : SelectionPrior.from(rows));
+    }
+    for (const i of ids) {
+      choices[i] = chooseForSeries(series[i], input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length, priors.get(kinds[i]) ?? null);
+      bt[i].clear();
+    }
+  }
   // 3. refit on the whole history
   const refit = await forecastChoices(series, choices.map((c) => c.choice), H, o, T, o.onGlobal);
   // 4. calibrate
@@ -230,11 +259,12 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
     const forecast = r.forecast;
     const params: Record<string, unknown> = { ...r.params };
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
-    const spec = (!r.fellBack && c.errors && intervalSpec(c.errors, level, scale)) || defaultInterval(forecast, s.y, level);
+    const cal = c.errors ? calibrate(c.errors, level, scale) : null;
+    const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
     const { lo, hi } = applyInterval(forecast, spec);
     params.interval = spec;
-    // Out-of-sample daily errors (actual - forecast) per window, null on censored days: safety stock reads their sums.
-    params.backtest_errors = c.errors?.runs ?? [];
+    // Out-of-sample daily errors (actual - forecast) per window at today's spread, null on censored days: safety stock reads their sums.
+    params.backtest_errors = cal?.runs ?? [];
     const fallback = c.fallback || r.fellBack;
     out[orig] = {
       id: s.id,
@@ -288,12 +318,20 @@ async function forecastChoices(
   const pooled = new Map<Algorithm, Map<number, Float64Array>>();
   const pooledErr = new Map<Algorithm, string>();
   const regExtra = new Map<number, { promo: number; price: number; smear: number }>();
+  let pooledExtra: PooledFit | null = null;
+  const pooledIdx = new Map<number, number>();
   const cut = series.map((s) => (s.y.length === T ? s : { ...s, y: s.y.subarray(0, T) }));
-  for (const a of ['regression', 'global'] as Algorithm[]) {
+  for (const a of ['regression', 'global', 'pooled'] as Algorithm[]) {
     const idx = series.map((_, i) => i).filter((i) => choices[i].algos.includes(a) && knownDays(cut[i].y) >= 56);
     if (!idx.length) continue;
     try {
-      if (a === 'regression') {
+      if (a === 'pooled') {
+        // The shared profiles learn from every series; the forecast is kept for those that chose the model.
+        const r = fitPooled(cut, idx, { startDay: o.startDay, T, H });
+        pooled.set(a, new Map(idx.map((i, j) => [i, r.forecast[j]])));
+        pooledExtra = r;
+        idx.forEach((i, j) => pooledIdx.set(i, j));
+      } else if (a === 'regression') {
         const r = await regressionForecasts(cut, idx, T, H, o);
         pooled.set(a, r.out);
         r.extra.forEach((v, k) => regExtra.set(k, v));
@@ -312,12 +350,15 @@ async function forecastChoices(
     const params: Record<string, unknown> = {};
     try {
       const parts = c.algos.map((a) => {
-        if (a === 'regression' || a === 'global') {
+        if (a === 'regression' || a === 'global' || a === 'pooled') {
           const f = pooled.get(a)?.get(i);
           if (!f) throw new Error(pooledErr.get(a) ?? `${a}: too few known days`);
           if (a === 'regression') {
             const e = regExtra.get(i)!;
             params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4) };
+          } else if (a === 'pooled') {
+            const j = pooledIdx.get(i)!;
+            params.pooled = { weekly: pooledExtra!.weekly.map((x) => roundTo(x, 4)), level_ratio: roundTo(pooledExtra!.ratio[j], 4), growth_per_year: roundTo(pooledExtra!.growth[j], 4) };
           } else params.global = { fitted_on_days: T };
           return f;
         }

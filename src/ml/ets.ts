@@ -103,13 +103,17 @@ function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: E
   let logMu = 0;
   let n = 0;
   const multErr = f.error === 'M';
-  for (let t = first; t < to; t++) {
-    const st = f.season === 'N' ? (mult ? 1 : 0) : s[t % M];
+  // The form's switches and the weekday index hoisted out of the loop (the objective runs 80 times per series and origin).
+  const seasN = f.season === 'N';
+  const seasA = f.season === 'A';
+  const seasM = f.season === 'M';
+  for (let t = first, si = first % M; t < to; t++, si = si === M - 1 ? 0 : si + 1) {
+    const st = seasN ? (mult ? 1 : 0) : s[si];
     const base = l + phi * b;
-    const mu = mult ? base * st : base + (f.season === 'A' ? st : 0);
+    const mu = mult ? base * st : base + (seasA ? st : 0);
     const v = y[t];
     let q = 0;
-    if (!Number.isNaN(v)) {
+    if (v === v) {
       const e = multErr ? (v - mu) / (Math.abs(mu) > 1e-9 ? mu : 1e-9) : v - mu;
       q = multErr ? mu * e : e;
       sse += e * e;
@@ -119,11 +123,11 @@ function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: E
     if (mult) {
       l = base + (alpha * q) / st;
       b = phi * b + (beta * q) / st;
-      if (f.season === 'M') s[t % M] = st + (gamma * q) / (Math.abs(base) > 1e-9 ? base : 1e-9);
+      if (seasM) s[si] = st + (gamma * q) / (Math.abs(base) > 1e-9 ? base : 1e-9);
     } else {
       l = base + alpha * q;
       b = phi * b + beta * q;
-      if (f.season === 'A') s[t % M] = st + gamma * q;
+      if (seasA) s[si] = st + gamma * q;
     }
     if (!Number.isFinite(l)) return Infinity;
   }

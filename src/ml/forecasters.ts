@@ -5,22 +5,22 @@
  * network) fit many series at once and live in regression.ts and
  * global-model.ts.
  */
-import { adi, adida, crostonClassic, imapa, movingAverage, sba, seasonalNaive, ses, sesFit, tsb, zeroShare, type Demand } from './models.js';
+import { adi, adida, crostonClassic, imapa, movingAverage, sba, seasonalNaive, sesFit, tsb, zeroShare, type Demand } from './models.js';
 import { autoEts, etsForecast, etsName } from './ets.js';
 import { fitTheta, thetaForecast } from './theta.js';
 import { roundTo } from '../numbers.js';
 
 export type Algorithm =
-  | 'regression' | 'global'
+  | 'regression' | 'global' | 'pooled'
   | 'ets' | 'theta' | 'snaive'
-  | 'ma7' | 'ma28' | 'ses' | 'croston' | 'sba' | 'tsb' | 'adida' | 'imapa';
+  | 'ma7' | 'ma28' | 'ses' | 'croston' | 'sba' | 'tsb' | 'adida' | 'imapa' | 'levels';
 
 /** Models fitted series by series (the pooled ones, regression and global, are fitted in batches). */
-export type LocalAlgorithm = Exclude<Algorithm, 'regression' | 'global'>;
-export const POOLED: Algorithm[] = ['regression', 'global'];
+export type LocalAlgorithm = Exclude<Algorithm, 'regression' | 'global' | 'pooled'>;
+export const POOLED: Algorithm[] = ['regression', 'global', 'pooled'];
 
 /** Level models: a flat forecast of the demand rate; the fallback family for short and intermittent series. */
-export const LEVEL_MODELS: LocalAlgorithm[] = ['ses', 'tsb', 'imapa', 'adida', 'ma28', 'ma7', 'sba'];
+export const LEVEL_MODELS: LocalAlgorithm[] = ['levels', 'ses', 'tsb', 'imapa', 'adida', 'ma28', 'ma7', 'sba'];
 
 export type SeriesKind = 'smooth' | 'intermittent' | 'short';
 
@@ -47,14 +47,31 @@ export const LOCAL: Record<LocalAlgorithm, (y: Demand, h: number) => LocalFit> =
   ma28: (y, h) => ({ f: movingAverage(y, h, { window: 28 }), params: { window: 28 } }),
   ses: (y, h) => {
     const p = sesFit(y);
-    return { f: ses(y, h, { alpha: p.alpha }), params: { alpha: p.alpha } };
+    return { f: new Float64Array(h).fill(Math.max(0, p.level)), params: { alpha: p.alpha } };
   },
   croston: (y, h) => ({ f: crostonClassic(y, h, { alpha: 0.1 }), params: { alpha: 0.1 } }),
   sba: (y, h) => ({ f: sba(y, h, { alpha: 0.1 }), params: { alpha: 0.1 } }),
   tsb: (y, h) => ({ f: tsb(y, h, { alpha: 0.1, beta: 0.05 }), params: { alpha: 0.1, beta: 0.05 } }),
   adida: (y, h) => ({ f: adida(y, h), params: { k: Math.max(1, Math.min(28, Math.round(adi(y)))) } }),
   imapa: (y, h) => ({ f: imapa(y, h), params: { levels: Math.max(2, Math.min(28, Math.round(adi(y)))) } }),
+  levels: (y, h) => levelCombination(y, h),
 };
+
+/**
+ * The level combination: the mean of three different estimates of the
+ * demand rate, SES on the daily series, TSB (occurrence x size) and IMAPA
+ * (temporal aggregation). On sparse data each errs in its own way (SES chases
+ * single sales, TSB lags a change of size, IMAPA smooths over bucket edges);
+ * their mean cancels part of it, the lesson of the forecasting competitions
+ * that a combination beats choosing one model from a few noisy windows.
+ */
+function levelCombination(y: Demand, h: number): LocalFit {
+  const p = sesFit(y);
+  const a = Math.max(0, p.level);
+  const b = tsb(y, 1, { alpha: 0.1, beta: 0.05 })[0];
+  const c = imapa(y, 1)[0];
+  return { f: new Float64Array(h).fill((a + b + c) / 3), params: { ses_alpha: p.alpha, ses: roundTo(a, 4), tsb: roundTo(b, 4), imapa: roundTo(c, 4) } };
+}
 
 export function knownDays(y: Demand, from = 0, to = y.length): number {
   let n = 0;
@@ -81,9 +98,9 @@ export function classify(y: Demand, minHistory: number): SeriesKind {
  */
 export function candidatesFor(kind: SeriesKind, allowed?: Algorithm[]): Algorithm[] {
   const base: Algorithm[] =
-    kind === 'smooth' ? ['ets', 'regression', 'theta', 'global', 'ses', 'ma28', 'snaive']
-      : kind === 'intermittent' ? ['tsb', 'imapa', 'adida', 'sba', 'ses', 'regression', 'global', 'ets']
-        : ['ses', 'tsb', 'imapa', 'ma28', 'ma7'];
+    kind === 'smooth' ? ['ets', 'regression', 'pooled', 'theta', 'global', 'ses', 'ma28', 'snaive']
+      : kind === 'intermittent' ? ['levels', 'tsb', 'imapa', 'adida', 'sba', 'ses', 'pooled', 'regression', 'global', 'ets']
+        : ['levels', 'ses', 'tsb', 'imapa', 'ma28', 'ma7'];
   return allowed ? base.filter((a) => allowed.includes(a)) : base;
 }
 

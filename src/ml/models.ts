@@ -255,19 +255,39 @@ export function sesLevel(y: Demand, alpha: number): { level: number; sse: number
 /** Smoothing constants tried by the level models: from a near-mean (0.02) to a fast follower (0.5). */
 const ALPHAS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 
-/** SES with alpha chosen by in-sample one-step squared error. */
+/**
+ * SES with alpha chosen by in-sample one-step squared error. All the
+ * constants run in one pass over the history (the same recursions as
+ * sesLevel, side by side: one read of each day instead of one per constant).
+ */
 export function sesFit(y: Demand): { level: number; alpha: number } {
-  let best = { level: 0, alpha: 0.1 };
-  let bestSse = Infinity;
-  for (const alpha of ALPHAS) {
-    const r = sesLevel(y, alpha);
-    const sse = r.n ? r.sse : 0;
-    if (sse < bestSse) {
-      bestSse = sse;
-      best = { level: r.level, alpha };
+  const A = ALPHAS.length;
+  const lv = new Float64Array(A);
+  const sse = new Float64Array(A);
+  let sum = 0;
+  let k = 0;
+  let n = 0;
+  for (let t = 0; t < y.length; t++) {
+    const v = y[t];
+    if (v !== v) continue;
+    if (k < 7) {
+      sum += v;
+      k++;
+      lv.fill(sum / k);
+      continue;
+    }
+    n++;
+    for (let j = 0; j < A; j++) {
+      const e = v - lv[j];
+      sse[j] += e * e;
+      lv[j] += ALPHAS[j] * e;
     }
   }
-  return best;
+  if (!k) return { level: 0, alpha: ALPHAS[0] };
+  let best = 0;
+  // Without a one-step error (7 known days or fewer) every constant ties: the first one (as sesLevel's n = 0 case).
+  if (n) for (let j = 1; j < A; j++) if (sse[j] < sse[best]) best = j;
+  return { level: lv[best], alpha: ALPHAS[best] };
 }
 
 export const ses: Forecaster = (y, h, p = {}) => {
@@ -276,9 +296,7 @@ export const ses: Forecaster = (y, h, p = {}) => {
 };
 
 /** Sums of consecutive blocks of k known days, the last block ending at the last known day (ADIDA's temporal aggregation). */
-function aggregate(y: Demand, k: number): Float64Array {
-  const known: number[] = [];
-  for (let t = 0; t < y.length; t++) if (!Number.isNaN(y[t])) known.push(y[t]);
+function aggregate(y: Demand, k: number, known = knownValues(y)): Float64Array {
   const nb = Math.floor(known.length / k);
   const out = new Float64Array(nb);
   const off = known.length - nb * k;
@@ -287,6 +305,16 @@ function aggregate(y: Demand, k: number): Float64Array {
     for (let j = 0; j < k; j++) s += known[off + b * k + j];
     out[b] = s;
   }
+  return out;
+}
+
+/** The known days of a history, in order. */
+function knownValues(y: Demand): Float64Array {
+  let n = 0;
+  for (let t = 0; t < y.length; t++) if (y[t] === y[t]) n++;
+  const out = new Float64Array(n);
+  n = 0;
+  for (let t = 0; t < y.length; t++) if (y[t] === y[t]) out[n++] = y[t];
   return out;
 }
 
@@ -307,8 +335,9 @@ export const imapa: Forecaster = (y, h) => {
   const K = Math.max(2, Math.min(28, Math.round(adi(y))));
   let s = 0;
   let n = 0;
+  const known = knownValues(y);
   for (let k = 1; k <= K; k++) {
-    const agg = aggregate(y, k);
+    const agg = aggregate(y, k, known);
     if (agg.length < 2) continue;
     s += sesFit(agg).level / k;
     n++;

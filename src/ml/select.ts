@@ -167,25 +167,109 @@ export class SeriesBacktest {
  * single model by the trimmed criterion, or a combination of the best few
  * where that backtests better.
  */
-export function selectModel(bt: SeriesBacktest, candidates: Algorithm[], use: number[]): { choice: Choice; score: number } | null {
+export function selectModel(bt: SeriesBacktest, candidates: Algorithm[], use: number[], prior?: SelectionPrior | null): { choice: Choice; score: number } | null {
   const scored = candidates
-    .map((a) => ({ a, s: bt.criterion({ algos: [a], combine: 'single' }, use).trimmed }))
+    .map((a) => ({ a, s: bt.criterion({ algos: [a], combine: 'single' }, use).trimmed, r: 0 }))
     .filter((x) => Number.isFinite(x.s));
   if (!scored.length) return null;
-  const best = Math.min(...scored.map((x) => x.s));
-  const preferred = scored.find((x) => x.s <= best * TIE)!;
-  const ranked = [preferred, ...scored.filter((x) => x !== preferred).sort((p, q) => p.s - q.s)];
+  // The ranking score: the series' own criterion, or its empirical-Bayes posterior given what wins across the series.
+  const rel = prior ? relativeScores(bt, scored.map((x) => x.a), use) : null;
+  for (const x of scored) x.r = rel && prior ? Math.exp(prior.posterior(x.a, rel.d.get(x.a)!)) : x.s;
+  const best = Math.min(...scored.map((x) => x.r));
+  const preferred = scored.find((x) => x.r <= best * TIE)!;
+  const ranked = [preferred, ...scored.filter((x) => x !== preferred).sort((p, q) => p.r - q.r)];
   let choice: Choice = { algos: [preferred.a], combine: 'single' };
   let score = preferred.s;
   const combos: Choice[] = [];
   if (ranked.length >= 3) combos.push({ algos: ranked.slice(0, 3).map((x) => x.a), combine: 'median' });
   if (ranked.length >= 2) combos.push({ algos: ranked.slice(0, 2).map((x) => x.a), combine: 'mean' });
+  // A combination must beat every single candidate's own score (not only the preferred one's, which the prior may have chosen over a better-scoring one).
+  let bar = Math.min(score, ...scored.map((x) => x.s));
   for (const c of combos) {
     const s = bt.criterion(c, use).trimmed;
-    if (s < score * COMBINE_GAIN) {
+    if (s < bar * COMBINE_GAIN) {
+      bar = s;
       choice = c;
       score = s;
     }
   }
   return { choice, score };
 }
+
+/**
+ * One series' candidates on a common log scale: D_a = log(criterion_a) minus
+ * the mean of the logs over the candidates (0 = an average candidate for this
+ * series), and the noise of D_a: the variance over windows of the per-window
+ * log RMSSE (centred the same way) divided by the number of windows.
+ */
+export function relativeScores(bt: SeriesBacktest, candidates: Algorithm[], use: number[]): { d: Map<Algorithm, number>; noise: Map<Algorithm, number> } | null {
+  const crit = candidates.map((a) => bt.criterion({ algos: [a], combine: 'single' }, use).trimmed);
+  if (!crit.every((c) => Number.isFinite(c) && c > 0) || use.length < 2) return null;
+  const logs = crit.map(Math.log);
+  const centre = logs.reduce((x, y) => x + y, 0) / logs.length;
+  const byW = candidates.map((a) => bt.rmsseByWindow({ algos: [a], combine: 'single' }));
+  const wc = use.map((j) => byW.reduce((x, r) => x + Math.log(Math.max(r[j], 1e-9)), 0) / candidates.length);
+  const d = new Map<Algorithm, number>();
+  const noise = new Map<Algorithm, number>();
+  candidates.forEach((a, k) => {
+    d.set(a, logs[k] - centre);
+    const v = use.map((j, q) => Math.log(Math.max(byW[k][j], 1e-9)) - wc[q]);
+    const m = v.reduce((x, y) => x + y, 0) / v.length;
+    const s2 = v.reduce((x, y) => x + (y - m) ** 2, 0) / (v.length - 1);
+    noise.set(a, s2 / v.length);
+  });
+  return { d, noise };
+}
+
+/**
+ * Empirical-Bayes shrinkage of model choice across series. A few 28-day
+ * windows rank a series' candidates with much noise; across many series the
+ * same candidate's relative score D_a (see relativeScores) has a mean m_a, a
+ * spread V_a, and a mean noise sigma2_a. The spread of the true relative
+ * scores is tau2_a = max(0, V_a - sigma2_a), and a series' posterior relative
+ * score is
+ *
+ *   D~_a = m_a + w_a (D_a - m_a),   w_a = tau2_a / (tau2_a + sigma2_a)
+ *
+ * so a series follows its own backtest where series truly differ (w near 1)
+ * and what wins across series where its own ranking is mostly noise (w near 0).
+ */
+export class SelectionPrior {
+  constructor(private readonly stats: Map<Algorithm, { mean: number; weight: number }>) {}
+
+  static from(rows: ({ d: Map<Algorithm, number>; noise: Map<Algorithm, number> } | null)[]): SelectionPrior | null {
+    const acc = new Map<Algorithm, { d: number[]; n: number[] }>();
+    for (const r of rows) {
+      if (!r) continue;
+      for (const [a, d] of r.d) {
+        const e = acc.get(a) ?? { d: [], n: [] };
+        e.d.push(d);
+        e.n.push(r.noise.get(a)!);
+        acc.set(a, e);
+      }
+    }
+    const stats = new Map<Algorithm, { mean: number; weight: number }>();
+    for (const [a, e] of acc) {
+      // Fewer series than MIN_SERIES_PRIOR cannot estimate a spread: the series keep their own ranking.
+      if (e.d.length < MIN_SERIES_PRIOR) return null;
+      const m = e.d.reduce((x, y) => x + y, 0) / e.d.length;
+      const V = e.d.reduce((x, y) => x + (y - m) ** 2, 0) / (e.d.length - 1);
+      const s2 = e.n.reduce((x, y) => x + y, 0) / e.n.length;
+      const tau2 = Math.max(0, V - s2);
+      stats.set(a, { mean: m, weight: tau2 + s2 > 0 ? tau2 / (tau2 + s2) : 1 });
+    }
+    return new SelectionPrior(stats);
+  }
+
+  posterior(a: Algorithm, d: number): number {
+    const st = this.stats.get(a);
+    return st ? st.mean + st.weight * (d - st.mean) : d;
+  }
+
+  describe(): Record<string, { mean: number; weight: number }> {
+    return Object.fromEntries(this.stats);
+  }
+}
+
+/** Series needed to estimate a candidate's spread across series (a variance from fewer is itself noise). */
+const MIN_SERIES_PRIOR = 20;

@@ -99,20 +99,27 @@ export function fitTheta(y: Demand): ThetaFit {
   const b0 = stt > 0 ? stx / stt : 0;
   let best: ThetaFit | null = null;
   let bestSse = Infinity;
+  // One pass per alpha serves every theta: with e0_i the one-step error of SES alone (theta = 1) and
+  // c_i = (1 - (1 - alpha)^i) / alpha, theta's error is e0_i - drift c_i, so its squared error is
+  // sum e0^2 - 2 drift sum e0 c + drift^2 sum c^2 (drift = (1 - 1 / theta) b0).
   for (const alpha of ALPHAS) {
+    let l = xs[0];
+    let see = 0;
+    let sec = 0;
+    let scc = 0;
+    let decay = 1;
+    for (let i = 1; i < n; i++) {
+      decay *= 1 - alpha;
+      const c = (1 - decay) / alpha;
+      const e0 = xs[i] - l;
+      see += e0 * e0;
+      sec += e0 * c;
+      scc += c * c;
+      l += alpha * (xs[i] - l);
+    }
     for (const theta of THETAS) {
       const drift = (1 - 1 / theta) * b0;
-      let l = xs[0];
-      let sse = 0;
-      let decay = 1;
-      for (let i = 1; i < n; i++) {
-        decay *= 1 - alpha;
-        // One-step forecast from the state after i observations (h = 1).
-        const f = l + drift * ((1 - decay) / alpha);
-        const e = xs[i] - f;
-        sse += e * e;
-        l += alpha * (xs[i] - l);
-      }
+      const sse = see - 2 * drift * sec + drift * drift * scc;
       if (sse < bestSse) {
         bestSse = sse;
         best = { theta, alpha, level: l, b0, n, multiplicative: positive, season, end: to };

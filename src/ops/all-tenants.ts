@@ -24,7 +24,7 @@ export interface AllTenantsResult {
 /** Runs `<node> <script> batch ... --tenant NAME --json` for every tenant, one after the other. */
 export async function runAllTenants(config: Config, script: string, batchArgs: string[], onLine: (tenant: string, line: string) => void = () => {}): Promise<AllTenantsResult> {
   const out: TenantBatch[] = [];
-  for (const t of listTenants(config)) {
+  for (const t of await listTenants(config)) {
     const t0 = Date.now();
     const env: NodeJS.ProcessEnv = { ...process.env, OPTIFLOW_TENANT: t.tenant };
     delete env.OPTIFLOW_DB;

@@ -16,7 +16,7 @@
  * an existing database is replaced only with --force and never while a batch
  * holds its lock; the replaced database (and state folder) is kept beside it.
  */
-import BetterSqlite3 from 'better-sqlite3';
+import { checkpointWal, rowCounts, snapshotCopy, verifyDatabaseFile } from '../db/sqlite-file.js';
 import { closeSync, copyFileSync, cpSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { stateDir, type Config } from '../config.js';
@@ -57,44 +57,7 @@ function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15) + 'Z';
 }
 
-/** The user tables of a SQLite database (sqlite_* internals excluded). */
-function tables(s: BetterSqlite3.Database): string[] {
-  return (s.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`).all() as { name: string }[]).map((r) => r.name);
-}
-
-export function rowCounts(s: BetterSqlite3.Database): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of tables(s)) out[t] = (s.prepare(`select count(*) as n from "${t.replace(/"/g, '""')}"`).get() as { n: number }).n;
-  return out;
-}
-
-function diffCounts(expected: Record<string, number>, got: Record<string, number>): string[] {
-  const names = new Set([...Object.keys(expected), ...Object.keys(got)]);
-  return [...names].filter((t) => expected[t] !== got[t]).map((t) => `${t}: expected ${expected[t] ?? 'no table'}, found ${got[t] ?? 'no table'}`);
-}
-
-/** Checks a database file: integrity_check, then (when given) the row count of every table. */
-export function verifyDatabaseFile(file: string, expected?: Record<string, number>): { integrity: string; tables: Record<string, number>; problems: string[] } {
-  let s: BetterSqlite3.Database;
-  try {
-    s = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-  } catch (e) {
-    return { integrity: 'unreadable', tables: {}, problems: [`cannot open ${file}: ${(e as Error).message}`] };
-  }
-  try {
-    const rows = s.pragma('integrity_check') as { integrity_check: string }[];
-    const integrity = rows.map((r) => r.integrity_check).join('; ');
-    const problems = integrity === 'ok' ? [] : [`integrity_check: ${integrity}`];
-    const counts = problems.length ? {} : rowCounts(s);
-    if (!problems.length && !('kysely_migration' in counts)) problems.push(`${file} is not an optiflow database (no migration table)`);
-    if (expected && !problems.length) problems.push(...diffCounts(expected, counts));
-    return { integrity, tables: counts, problems };
-  } catch (e) {
-    return { integrity: 'unreadable', tables: {}, problems: [`${file}: ${(e as Error).message}`] };
-  } finally {
-    s.close();
-  }
-}
+export { rowCounts, verifyDatabaseFile };
 
 function fsyncFile(file: string): void {
   const fd = openSync(file, 'r');
@@ -156,33 +119,13 @@ export async function backup(config: Config, o: BackupOptions = {}): Promise<Bac
     stateTmp = join(dir, name + '.state.partial');
     cpSync(sd, stateTmp, { recursive: true, filter: (f) => !/(^|\/)batch\.lock$|\.tmp$/.test(f) && !/\.log(\.\d+)?$/.test(f) && !f.endsWith('.prom') });
   }
-  const src = new BetterSqlite3(config.db, { fileMustExist: true });
-  src.pragma('busy_timeout = 60000');
   let counts: Record<string, number>;
   try {
-    // One read transaction: the counts and the copied pages are the same moment.
-    src.exec('begin');
-    try {
-      counts = rowCounts(src);
-      // Large steps: fewer event-loop turns; the snapshot holds whatever the step size.
-      const step = o.pagesPerStep ?? 4096;
-      await src.backup(partial, { progress: () => step });
-    } finally {
-      src.exec('commit');
-    }
+    counts = await snapshotCopy(config.db, partial, o.pagesPerStep ?? 4096);
   } catch (e) {
     rmSync(partial, { force: true });
     if (stateTmp) rmSync(stateTmp, { recursive: true, force: true });
     throw new JobError(`backup: copying ${config.db} failed: ${(e as Error).message}`);
-  } finally {
-    src.close();
-  }
-  // The copy carries the source's WAL mode; a backup is one standalone file.
-  const copy = new BetterSqlite3(partial, { fileMustExist: true });
-  try {
-    copy.pragma('journal_mode = DELETE');
-  } finally {
-    copy.close();
   }
   const check = verifyDatabaseFile(partial, counts);
   if (check.problems.length) {
@@ -249,13 +192,7 @@ export function restore(config: Config, file: string, o: { force?: boolean } = {
   let replaced: string | null = null;
   if (exists) {
     // Fold the WAL into the file so the kept copy stands alone.
-    const cur = new BetterSqlite3(target, { fileMustExist: true });
-    try {
-      cur.pragma('busy_timeout = 10000');
-      cur.pragma('wal_checkpoint(TRUNCATE)');
-    } finally {
-      cur.close();
-    }
+    checkpointWal(target);
     replaced = target + suffix;
     renameSync(target, replaced);
     for (const ext of ['-wal', '-shm']) if (existsSync(target + ext)) renameSync(target + ext, replaced + ext);

@@ -8,7 +8,8 @@
  * job's share of the sum of job durations (jobs run in parallel, so the shares
  * describe work, not wall time).
  */
-import type BetterSqlite3 from 'better-sqlite3';
+import type { Q } from '../db/query.js';
+import { recentRuns, stepsOfRuns } from '../db/batch-records.js';
 
 export interface JobTrend {
   job: string;
@@ -45,11 +46,11 @@ export function slope(ys: number[]): number | null {
   return sxy / sxx;
 }
 
-export function batchReport(s: BetterSqlite3.Database, o: { runs: number; kind?: string }): BatchReport {
+export async function batchReport(q: Q, o: { runs: number; kind?: string }): Promise<BatchReport> {
   const kind = o.kind ?? 'nightly';
-  const runs = (s.prepare(`select id, run_uid, run_date, status, started_at, finished_at from batch_runs where kind = ? order by id desc limit ?`).all(kind, o.runs) as { id: number; run_uid: string; run_date: string; status: string; started_at: string; finished_at: string | null }[]).reverse();
-  const steps = s.prepare('select step, status, started_at, finished_at from batch_steps where run_id = ? order by step');
-  const perRun = runs.map((r) => new Map((steps.all(r.id) as { step: string; status: string; started_at: string | null; finished_at: string | null }[]).map((st) => [st.step, { status: st.status, seconds: st.status === 'success' || st.status === 'failed' ? secs(st.started_at, st.finished_at) : null }])));
+  const runs = await recentRuns(q, kind, o.runs);
+  const allSteps = await stepsOfRuns(q, runs.map((r) => r.id));
+  const perRun = runs.map((r) => new Map(allSteps.filter((st) => st.run_id === r.id).map((st) => [st.step, { status: st.status, seconds: st.status === 'success' || st.status === 'failed' ? secs(st.started_at, st.finished_at) : null }])));
   const names = [...new Set(perRun.flatMap((m) => [...m.keys()]))].sort();
   const jobs: JobTrend[] = names.map((job) => {
     const durations = perRun.map((m) => m.get(job)?.seconds ?? null);

@@ -26,9 +26,9 @@ export function beginCommand(config: Config, tenant: string | null, path: string
   const audit = beginAudit(() => config.db, path, args, warn);
   return {
     async end(exitCode, error) {
-      const changed = audit.end(exitCode, error);
+      const changed = await audit.end(exitCode, error);
       // After every change of data, and after every batch whatever its outcome.
-      if (!(changed || path === 'batch') || isPostgresUrl(config.db) || !existsSync(config.db)) return;
+      if (!(changed || path === 'batch') || (!isPostgresUrl(config.db) && !existsSync(config.db))) return;
       try {
         await writeTextfile(config, tenant);
       } catch (e) {

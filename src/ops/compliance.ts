@@ -7,8 +7,9 @@
  * trail began lies within an audited batch command). Exit 1 when
  * something is older than its rule or the audit trail has gaps.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { auditCoverage, columnsOf, textValues } from '../db/ops.js';
 import { cleanup } from '../batch/cleanup.js';
 import { listBackups } from './backup.js';
 
@@ -64,13 +65,9 @@ function looksLikePhone(v: string): boolean {
   return false;
 }
 
-function hasColumn(s: BetterSqlite3.Database, table: string, column: string): boolean {
-  return (s.prepare(`select name from pragma_table_info(?)`).all(table) as { name: string }[]).some((c) => c.name === column);
-}
-
-export function complianceReport(s: BetterSqlite3.Database, config: Config): ComplianceReport {
+export async function complianceReport(db: Db, config: Config): Promise<ComplianceReport> {
   const findings: string[] = [];
-  const counts = cleanup(s, config, { dryRun: true }).removed;
+  const counts = (await cleanup(db, config, { dryRun: true })).removed;
   const rules = ruleText(config.cleanup);
   const retention = Object.entries(counts).map(([table, n]) => ({ table, rule: rules[table] ?? 'see cleanup', older_than_rule: n }));
   retention.push({ table: 'audit_log', rule: 'kept (no rule): the record of who changed what', older_than_rule: 0 });
@@ -80,34 +77,29 @@ export function complianceReport(s: BetterSqlite3.Database, config: Config): Com
   const backups = { keep: config.backup.keep, present, beyond_rule: Math.max(0, present - config.backup.keep) };
   if (backups.beyond_rule) findings.push(`${backups.beyond_rule} backup(s) beyond backup.keep ${config.backup.keep}; the next \`optiflow backup\` removes them`);
 
+  const schema = await columnsOf(db.kysely);
   const personal: ComplianceReport['personal_data'] = [];
   for (const [t, c, holds] of FREE_TEXT) {
-    if (!hasColumn(s, t, c)) continue;
+    if (!schema.get(t)?.has(c)) continue;
     let nonEmpty = 0;
     let looks = 0;
-    for (const r of s.prepare(`select "${c}" as v from "${t}" where "${c}" is not null and "${c}" <> ''`).iterate() as Iterable<{ v: string }>) {
+    for (const v of await textValues(db.kysely, t, c)) {
       nonEmpty++;
-      if (EMAIL.test(String(r.v)) || looksLikePhone(String(r.v))) looks++;
+      if (EMAIL.test(v) || looksLikePhone(v)) looks++;
     }
     personal.push({ column: `${t}.${c}`, holds, non_empty: nonEmpty, looks_personal: looks });
     if (looks && t !== 'audit_log') findings.push(`${looks} value(s) of ${t}.${c} look like an e-mail address or a phone number`);
   }
 
   const notes: string[] = [];
-  const hasAudit = !!s.prepare(`select 1 from sqlite_master where type = 'table' and name = 'audit_log'`).get();
   let audit: ComplianceReport['audit'] = { complete: false, entries: 0, since: null, batch_runs_without_entry: 0, notes };
-  if (!hasAudit) {
+  if (!schema.has('audit_log')) {
     notes.push('no audit_log table: run `optiflow db migrate`');
   } else {
-    const a = s.prepare('select count(*) as n, min(started_at) as since from audit_log').get() as { n: number; since: string | null };
-    // Every batch run since the trail began must lie within an audited `batch` command: one that
-    // ended (finished_at) inside it, or, for a run that never finished (killed), one that began it.
-    const missing = a.since
-      ? (s.prepare(`select count(*) as n from batch_runs b where b.started_at >= ? and not exists (
-           select 1 from audit_log l where l.command = 'batch' and l.started_at <= coalesce(b.finished_at, b.started_at) and l.finished_at >= coalesce(b.finished_at, b.started_at))`).get(a.since) as { n: number }).n
-      : (s.prepare('select count(*) as n from batch_runs').get() as { n: number }).n;
+    const a = await auditCoverage(db.kysely);
+    const missing = a.runsWithoutEntry;
     if (missing) notes.push(`${missing} batch run(s) have no audit entry: a batch killed before it ended (resume it with \`optiflow batch --resume\`), or run by a tool that bypasses the command line`);
-    audit = { complete: missing === 0, entries: a.n, since: a.since, batch_runs_without_entry: missing, notes };
+    audit = { complete: missing === 0, entries: a.entries, since: a.since, batch_runs_without_entry: missing, notes };
   }
   if (!audit.complete) findings.push(`audit trail incomplete: ${notes.join('; ') || 'no entries'}`);
   return { as_of: config.asOf, retention, backups, personal_data: personal, audit, findings, exitCode: findings.length ? 1 : 0 };

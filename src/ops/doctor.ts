@@ -3,14 +3,14 @@
  * failed or wrong night, each with the command that fixes it. Exit 0 healthy,
  * 1 degraded, 2 unhealthy, like health.
  */
-import BetterSqlite3 from 'better-sqlite3';
 import { existsSync, readdirSync, statfsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { backupDir } from './backup.js';
-import { lastDataDay } from './metrics.js';
 import { stateDir, type Config } from '../config.js';
 import { addDays, daysBetween } from '../dates.js';
-import { isPostgresUrl } from '../db/connection.js';
+import { isPostgresUrl, openDb, redactUrl, type Db } from '../db/connection.js';
+import { failedNotifications, lastDataDay, modelOutcomes } from '../db/ops.js';
+import { knownRunUids } from '../db/batch-records.js';
 import { checkHealth, type Check } from '../batch/health.js';
 import { lockState, readLock } from '../batch/lock.js';
 import { readCheckpoint } from '../batch/checkpoint.js';
@@ -30,14 +30,14 @@ export interface DoctorReport {
 /** The fix for each of health's checks when it is not ok. */
 function healthFix(c: Check, config: Config): string | null {
   if (c.status === 'ok') return null;
-  const db = config.db;
+  const db = redactUrl(config.db);
   switch (c.check) {
-    case 'database': return existsSync(db) || isPostgresUrl(db) ? `optiflow restore <backup.db> --db ${db} --force   (backups: ls ${backupDir(config)})` : `optiflow init --db ${db}`;
+    case 'database': return isPostgresUrl(config.db) ? `check that the PostgreSQL server is up and that ${db} names it (host, port, database, user; the password from PGPASSWORD or ~/.pgpass)` : existsSync(db) ? `optiflow restore <backup.db> --db ${db} --force   (backups: ls ${backupDir(config)})` : `optiflow init --db ${db}`;
     case 'migrations': return `optiflow db migrate --db ${db}`;
     case 'last batch': return 'optiflow batch --resume';
     case 'sales data': return 'optiflow import sales <sales.csv>';
     case 'stock data': return 'optiflow import stock <stock.csv>';
-    case 'database writable': return `chmod u+w ${db} $(dirname ${db})   (as the user who runs optiflow)`;
+    case 'database writable': return isPostgresUrl(config.db) ? `point --db at the primary server, or grant the user CREATE on the database` : `chmod u+w ${db} $(dirname ${db})   (as the user who runs optiflow)`;
     case 'forecasts today': return `optiflow batch --as-of ${config.asOf}`;
     case 'models': return 'optiflow train';
     case 'batch lock': return `rm ${join(stateDir(config), 'batch.lock')}   (or let the next \`optiflow batch --resume\` take it over)`;
@@ -45,12 +45,14 @@ function healthFix(c: Check, config: Config): string | null {
   }
 }
 
-function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, status: Check['status'], detail: string, fix: string | null) => void): void {
+async function causes(config: Config, db: Db, add: (check: string, status: Check['status'], detail: string, fix: string | null) => void): Promise<void> {
+  const k = db.kysely;
   const sd = stateDir(config);
   // A checkpoint names its run; a run this database never recorded means the folder belongs to another database.
   const keptFrom = addDays(config.asOf, -config.cleanup.batchRunsDays);
   const foreign: string[] = [];
   if (existsSync(sd)) {
+    const cps: { f: string; runId: string; runDate: string }[] = [];
     for (const f of readdirSync(sd).filter((n) => /^checkpoint-.*\.json$/.test(n))) {
       let cp;
       try {
@@ -60,11 +62,13 @@ function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, 
         continue;
       }
       if (!cp || cp.runDate < keptFrom) continue;
-      if (!s.prepare('select 1 from batch_runs where run_uid = ?').get(cp.runId)) foreign.push(`${f} (run ${cp.runId.slice(0, 8)} of ${cp.runDate})`);
+      cps.push({ f, runId: cp.runId, runDate: cp.runDate });
     }
     const raw = readLock(join(sd, 'batch.lock'));
-    const lock = raw && !('unreadable' in raw) ? raw : null;
-    if (lock && lock.runId !== 'starting' && lock.runId !== 'unknown' && !s.prepare('select 1 from batch_runs where run_uid = ?').get(lock.runId)) foreign.push(`batch.lock (run ${lock.runId.slice(0, 8)})`);
+    const lock = raw && !('unreadable' in raw) && raw.runId !== 'starting' && raw.runId !== 'unknown' ? raw : null;
+    const known = await knownRunUids(k, [...cps.map((c) => c.runId), ...(lock ? [lock.runId] : [])]);
+    for (const c of cps) if (!known.has(c.runId)) foreign.push(`${c.f} (run ${c.runId.slice(0, 8)} of ${c.runDate})`);
+    if (lock && !known.has(lock.runId)) foreign.push(`batch.lock (run ${lock.runId.slice(0, 8)})`);
   }
   add('state folder', foreign.length ? 'fail' : 'ok',
     foreign.length ? `${sd} holds runs this database never had: ${foreign.join(', ')}; it is the state folder of another database (or of a later copy of this one), and --resume would skip jobs that never ran here` : `${sd} belongs to this database`,
@@ -79,7 +83,7 @@ function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, 
     : ls === 'held' ? `held by pid ${holder?.pid}, running` : 'no lock',
     ls === 'stale' || ls === 'unreadable' ? `rm ${join(sd, 'batch.lock')}   (or \`optiflow batch --resume\`, which takes it over)` : null);
 
-  const lastSale = lastDataDay(s, 'sales', config.asOf);
+  const lastSale = await lastDataDay(k, 'sales', config.asOf);
   if (!lastSale) add('sales data', 'fail', `no sales before ${config.asOf}: nothing to forecast from`, 'optiflow import sales <sales.csv>');
   else {
     const late = daysBetween(lastSale, config.asOf) - 1;
@@ -87,17 +91,18 @@ function causes(config: Config, s: BetterSqlite3.Database, add: (check: string, 
       late > 0 ? `the last sales day is ${lastSale}, ${late} day(s) before ${addDays(config.asOf, -1)} (yesterday for --as-of ${config.asOf}): those days would count as missing` : `sales up to ${lastSale}`,
       late > 0 ? `optiflow import sales <sales up to ${addDays(config.asOf, -1)}.csv>   (or run for the day the data allows: --as-of ${addDays(lastSale, 1)})` : null);
   }
-  const lastStock = lastDataDay(s, 'stock_levels', config.asOf);
+  const lastStock = await lastDataDay(k, 'stock_levels', config.asOf);
   add('stock data', lastStock ? 'ok' : 'fail', lastStock ? `stock levels up to ${lastStock}` : `no stock levels before ${config.asOf}: stock-out alerts and order suggestions cannot be computed`, lastStock ? null : 'optiflow import stock <stock.csv>');
 
-  const m = s.prepare(`select count(*) as n, sum(status in ('active','fallback')) as usable, sum(status = 'rejected') as rejected from models`).get() as { n: number; usable: number | null; rejected: number | null };
+  const m = await modelOutcomes(k);
   // health reports "no model yet"; the cause here is a gate that rejects everything.
   if (m.n && !m.usable && m.rejected)
     add('models rejected', 'fail', `all ${m.rejected} trained model(s) were rejected by the quality gate (train.gateRmsse ${config.train.gateRmsse}); every series runs on the fallback`,
       `optiflow models list --all   (see why), then retrain with a gate that fits the data: OPTIFLOW_TRAIN_GATE_RMSSE=${(config.train.gateRmsse * 1.25).toFixed(2)} optiflow train --force`);
   else add('models rejected', 'ok', `${m.usable ?? 0} usable model(s), ${m.rejected ?? 0} rejected`, null);
 
-  const n = s.prepare(`select count(*) as n, max(error) as err from notifications where sent_at is null and error is not null`).get() as { n: number; err: string | null };
+  const failed = await failedNotifications(k);
+  const n = { n: failed.n, err: failed.error };
   const target = config.notify.target;
   if (config.notify.channel === 'command' && (!target || !isAbsolute(target.trim().split(/\s+/)[0])))
     add('notification channel', 'fail', target ? `notify.target "${target}" is not an absolute path: it runs whatever the PATH finds first` : 'notify.channel is command but notify.target is not set', 'set notify.target to the absolute path of the command in the config file');
@@ -120,7 +125,9 @@ const statfsFree: FreeBytes = (p) => {
  */
 function diskCheck(config: Config, free: FreeBytes): DoctorCheck {
   const MB = 1048576;
-  const places = [dirname(resolve(config.db)), stateDir(config), backupDir(config)].map((p) => {
+  // On PostgreSQL the server watches its own disk; optiflow writes only its state folder here.
+  const mine = isPostgresUrl(config.db) ? [stateDir(config)] : [dirname(resolve(config.db)), stateDir(config), backupDir(config)];
+  const places = mine.map((p) => {
     let q = resolve(p);
     while (!existsSync(q) && dirname(q) !== q) q = dirname(q);
     return { p, free: free(q) };
@@ -147,7 +154,7 @@ export async function runDoctor(config: Config, deps: { freeBytes?: FreeBytes } 
     else if (cur.status !== 'ok' && !cur.fix) cur.fix = fix;
   };
 
-  if (!isPostgresUrl(config.db) && existsSync(config.db)) {
+  if (isPostgresUrl(config.db) || existsSync(config.db)) {
     try {
       checks.push(diskCheck(config, deps.freeBytes ?? statfsFree));
     } catch (e) {
@@ -162,13 +169,13 @@ export async function runDoctor(config: Config, deps: { freeBytes?: FreeBytes } 
   } catch (e) {
     add('backend', 'fail', (e as Error).message, 'npm install @tensorflow/tfjs-backend-wasm');
   }
-  if (isPostgresUrl(config.db)) add('known causes', 'warn', 'the known-cause checks run on the embedded SQLite database only', null);
-  else if (existsSync(config.db) && health.checks.every((c) => c.check !== 'migrations' || c.status === 'ok')) {
-    const s = new BetterSqlite3(config.db, { readonly: true, fileMustExist: true });
+  // The known causes read the database once its schema is current: the same checks on SQLite and PostgreSQL.
+  if ((isPostgresUrl(config.db) || existsSync(config.db)) && health.checks.some((c) => c.check === 'migrations' && c.status === 'ok')) {
+    const db = openDb(config.db, { readonly: true, mustExist: true, poolSize: 1 });
     try {
-      causes(config, s, add);
+      await causes(config, db, add);
     } finally {
-      s.close();
+      await db.close();
     }
   }
   const worst = checks.some((c) => c.status === 'fail') ? 2 : checks.some((c) => c.status === 'warn') ? 1 : 0;

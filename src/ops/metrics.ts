@@ -6,7 +6,6 @@
  * and the backup folder at the moment it is asked for; see docs/metrics.md for
  * each metric's definition and unit.
  */
-import BetterSqlite3 from 'better-sqlite3';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -14,8 +13,11 @@ import { Gauge, Registry } from 'prom-client';
 import writeFileAtomic from 'write-file-atomic';
 import { stateDir, type Config } from '../config.js';
 import { addDays, daysBetween } from '../dates.js';
-import { isPostgresUrl } from '../db/connection.js';
-import { forecastRunsSqlite, runCoveringSqlite } from '../db/forecast-runs.js';
+import { isPostgresUrl, openDb } from '../db/connection.js';
+import type { Q } from '../db/query.js';
+import { activeAlertsBySeverity, databaseBytes, forecastVsActual, lastDataDay, latestRunOnOrBefore, pendingNotifications, readSnapshot, runSeriesAndFallbacks } from '../db/ops.js';
+import { lastRun, lastSuccessFinishedAt, stepsOfRuns } from '../db/batch-records.js';
+import { forecastRuns, runCovering } from '../db/forecast-runs.js';
 import { ErrorSums } from '../ml/metrics.js';
 import { listBackups } from './backup.js';
 import { parseOctal } from './file-safety.js';
@@ -42,87 +44,73 @@ export interface MetricsSnapshot {
 
 const ts = (iso: string | null) => (iso ? Date.parse(iso) / 1000 : null);
 
-function dbBytes(db: string): number {
-  let n = 0;
-  for (const f of [db, db + '-wal']) if (existsSync(f)) n += statSync(f).size;
-  return n;
-}
-
-/**
- * The last day before `before` with a row in sales or stock_levels, found by one
- * primary-key seek per series (a plain max(date) would scan the whole table).
- */
-export function lastDataDay(s: BetterSqlite3.Database, table: 'sales' | 'stock_levels', before: string): string | null {
-  return (s.prepare(`select max((select max(x.date) from ${table} x where x.product_id = p.id and x.location_id = l.id and x.date < ?)) as d from products p, locations l`).get(before) as { d: string | null }).d;
-}
-
 /**
  * Yesterday's forecast accuracy over every series with a forecast for that
  * day (the run covering it, issued before the day began): the demand of a
  * series with no sales row that day is 0. WAPE = sum|f - a| / sum a (fraction),
  * bias = mean(f - a) (units per series-day; > 0 = over-forecast).
  */
-function yesterdayAccuracy(s: BetterSqlite3.Database, asOf: string): MetricsSnapshot['yesterday'] {
+async function yesterdayAccuracy(q: Q, asOf: string): Promise<MetricsSnapshot['yesterday']> {
   const d = addDays(asOf, -1);
   const none = { wape: null, bias: null, n: 0 };
   // No sales imported for that day at all: the day is unknown, not a day without demand.
-  const last = lastDataDay(s, 'sales', asOf);
+  const last = await lastDataDay(q, 'sales', asOf);
   if (!last || last < d) return none;
-  const run = runCoveringSqlite(s, forecastRunsSqlite(s, addDays(d, -60), d), d);
+  const run = await coveringRun(q, d);
   if (!run) return none;
   const sums = new ErrorSums();
-  const rows = s
-    .prepare(`select f.yhat, coalesce(sa.quantity, 0) as actual from forecasts f
-              left join sales sa on sa.product_id = f.product_id and sa.location_id = f.location_id and sa.date = f.date
-              where f.run_date = ? and f.date = ?`)
-    .all(run, d) as { yhat: number; actual: number }[];
-  for (const r of rows) sums.add(r.actual, r.yhat);
+  for (const r of await forecastVsActual(q, run, d)) sums.add(r.actual, r.yhat);
   return { wape: sums.wape, bias: sums.n ? sums.bias : null, n: sums.n };
 }
 
-export function collectSnapshot(config: Config): MetricsSnapshot {
+/** The run whose forecast is used for day d (the shared forecast-runs lookups). */
+async function coveringRun(q: Q, d: string): Promise<string | null> {
+  return runCovering(q, await forecastRuns(q, addDays(d, -60), d), d);
+}
+
+export async function collectSnapshot(config: Config): Promise<MetricsSnapshot> {
   const snap: MetricsSnapshot = {
     lastRuns: [], lastSuccess: [], jobs: [], seriesForecast: 0, fallbackSeries: 0, forecastRunDate: null, alerts: { CRITIQUE: 0, ATTENTION: 0, INFO: 0 },
     notificationsPending: 0, notificationsFailed: 0, yesterday: { wape: null, bias: null, n: 0 }, freshnessDays: { sales: null, stock: null },
-    databaseBytes: isPostgresUrl(config.db) ? 0 : dbBytes(config.db), lastBackup: null,
+    databaseBytes: 0, lastBackup: null,
   };
   const newest = listBackups(config).at(-1);
   if (newest) snap.lastBackup = newest.manifest ? ts(newest.manifest.created_at) : statSync(newest.file).mtimeMs / 1000;
-  if (isPostgresUrl(config.db) || !existsSync(config.db)) return snap;
-  const s = new BetterSqlite3(config.db, { readonly: true, fileMustExist: true });
+  if (!isPostgresUrl(config.db) && !existsSync(config.db)) return snap;
+  const db = openDb(config.db, { readonly: true, mustExist: true, poolSize: 1 });
   try {
-    s.pragma('busy_timeout = 10000');
-    s.exec('begin'); // one moment for every figure
-    for (const kind of ['nightly', 'weekly']) {
-      const last = s.prepare(`select id, status, started_at, finished_at from batch_runs where kind = ? order by id desc limit 1`).get(kind) as { id: number; status: string; started_at: string; finished_at: string | null } | undefined;
-      if (!last) continue;
-      const secs = last.finished_at ? (Date.parse(last.finished_at) - Date.parse(last.started_at)) / 1000 : null;
-      snap.lastRuns.push({ kind, status: last.status, started: ts(last.started_at)!, finished: ts(last.finished_at), seconds: secs });
-      const ok = s.prepare(`select finished_at from batch_runs where kind = ? and status = 'success' and finished_at is not null order by id desc limit 1`).get(kind) as { finished_at: string } | undefined;
-      if (ok) snap.lastSuccess.push({ kind, finished: ts(ok.finished_at)! });
-      for (const st of s.prepare(`select step, status, started_at, finished_at from batch_steps where run_id = ? order by step`).all(last.id) as { step: string; status: string; started_at: string | null; finished_at: string | null }[])
-        snap.jobs.push({ kind, job: st.step, status: st.status, seconds: st.started_at && st.finished_at ? (Date.parse(st.finished_at) - Date.parse(st.started_at)) / 1000 : null });
-    }
-    const run = (s.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(config.asOf) as { r: string | null }).r;
-    snap.forecastRunDate = run;
-    if (run) {
-      const f = s.prepare(`select count(*) as n, sum(case when m.id is null or m.status = 'fallback' then 1 else 0 end) as fb
-        from (select distinct product_id, location_id, model_id from forecasts where run_date = ?) x left join models m on m.id = x.model_id`).get(run) as { n: number; fb: number | null };
-      snap.seriesForecast = f.n;
-      snap.fallbackSeries = f.fb ?? 0;
-    }
-    for (const r of s.prepare('select severity, count(*) as n from alerts where active = 1 group by severity').all() as { severity: string; n: number }[]) snap.alerts[r.severity] = r.n;
-    const n = s.prepare('select count(*) as pending, sum(case when error is not null then 1 else 0 end) as failed from notifications where sent_at is null').get() as { pending: number; failed: number | null };
-    snap.notificationsPending = n.pending;
-    snap.notificationsFailed = n.failed ?? 0;
-    snap.yesterday = yesterdayAccuracy(s, config.asOf);
-    const lastSale = lastDataDay(s, 'sales', config.asOf);
-    const lastStock = lastDataDay(s, 'stock_levels', config.asOf);
-    // Freshness: whole days between the last day with data and "today" minus one (yesterday's data = 0 days old).
-    snap.freshnessDays = { sales: lastSale ? daysBetween(lastSale, config.asOf) - 1 : null, stock: lastStock ? daysBetween(lastStock, config.asOf) - 1 : null };
-    s.exec('commit');
+    snap.databaseBytes = await databaseBytes(db);
+    // One moment for every figure.
+    await readSnapshot(db, async (q) => {
+      for (const kind of ['nightly', 'weekly']) {
+        const last = await lastRun(q, kind);
+        if (!last) continue;
+        const secs = last.finished_at ? (Date.parse(last.finished_at) - Date.parse(last.started_at)) / 1000 : null;
+        snap.lastRuns.push({ kind, status: last.status, started: ts(last.started_at)!, finished: ts(last.finished_at), seconds: secs });
+        const ok = await lastSuccessFinishedAt(q, kind);
+        if (ok) snap.lastSuccess.push({ kind, finished: ts(ok)! });
+        for (const st of await stepsOfRuns(q, [last.id]))
+          snap.jobs.push({ kind, job: st.step, status: st.status, seconds: st.started_at && st.finished_at ? (Date.parse(st.finished_at) - Date.parse(st.started_at)) / 1000 : null });
+      }
+      const run = await latestRunOnOrBefore(q, config.asOf);
+      snap.forecastRunDate = run;
+      if (run) {
+        const f = await runSeriesAndFallbacks(q, run);
+        snap.seriesForecast = f.n;
+        snap.fallbackSeries = f.fallback;
+      }
+      Object.assign(snap.alerts, await activeAlertsBySeverity(q));
+      const n = await pendingNotifications(q);
+      snap.notificationsPending = n.pending;
+      snap.notificationsFailed = n.failed;
+      snap.yesterday = await yesterdayAccuracy(q, config.asOf);
+      const lastSale = await lastDataDay(q, 'sales', config.asOf);
+      const lastStock = await lastDataDay(q, 'stock_levels', config.asOf);
+      // Freshness: whole days between the last day with data and "today" minus one (yesterday's data = 0 days old).
+      snap.freshnessDays = { sales: lastSale ? daysBetween(lastSale, config.asOf) - 1 : null, stock: lastStock ? daysBetween(lastStock, config.asOf) - 1 : null };
+    });
   } finally {
-    s.close();
+    await db.close();
   }
   return snap;
 }
@@ -160,7 +148,7 @@ export function registryOf(snap: MetricsSnapshot, tenant: string | null, now = D
   if (snap.yesterday.bias !== null) bias.set(snap.yesterday.bias);
   const fresh = g('optiflow_data_freshness_days', 'Days between the last imported day of data and yesterday (0 = up to date)', ['entity']);
   for (const [e, d] of Object.entries(snap.freshnessDays)) if (d !== null) fresh.set({ entity: e }, d);
-  g('optiflow_database_size_bytes', 'Size of the database file and its WAL (bytes)').set(snap.databaseBytes);
+  g('optiflow_database_size_bytes', 'Size of the database: the SQLite file and its WAL, or pg_database_size on PostgreSQL (bytes)').set(snap.databaseBytes);
   const bAt = g('optiflow_backup_last_timestamp_seconds', 'Time of the newest backup of the database (Unix seconds)');
   const bAge = g('optiflow_backup_last_age_seconds', 'Age of the newest backup of the database (seconds)');
   if (snap.lastBackup !== null) {
@@ -172,7 +160,7 @@ export function registryOf(snap: MetricsSnapshot, tenant: string | null, now = D
 }
 
 export async function metricsText(config: Config, tenant: string | null = null): Promise<string> {
-  return registryOf(collectSnapshot(config), tenant).metrics();
+  return registryOf(await collectSnapshot(config), tenant).metrics();
 }
 
 /** Where the textfile goes: config metrics.textfile, '' = metrics.prom in the state folder, 'off' = nowhere. */

@@ -12,10 +12,10 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { stateDir, type Config } from '../config.js';
 import { UsageError } from '../errors.js';
 import { migrateToLatest, openDb } from '../db/connection.js';
+import { lastRun } from '../db/batch-records.js';
 import { lockState } from '../batch/lock.js';
 
 export const TENANT_DB = 'optiflow.db';
@@ -69,7 +69,7 @@ export interface TenantInfo {
   last_status: string | null;
 }
 
-export function listTenants(config: Config): TenantInfo[] {
+export async function listTenants(config: Config): Promise<TenantInfo[]> {
   const root = tenantsRoot(config);
   if (!existsSync(root)) return [];
   const out: TenantInfo[] = [];
@@ -79,11 +79,11 @@ export function listTenants(config: Config): TenantInfo[] {
     if (!existsSync(db)) continue;
     let last: { run_date: string; status: string } | undefined;
     try {
-      const s = new BetterSqlite3(db, { readonly: true, fileMustExist: true });
+      const d = openDb(db, { readonly: true, mustExist: true });
       try {
-        last = s.prepare(`select run_date, status from batch_runs where kind = 'nightly' order by id desc limit 1`).get() as typeof last;
+        last = await lastRun(d.kysely, 'nightly');
       } finally {
-        s.close();
+        await d.close();
       }
     } catch {
       last = undefined;
@@ -104,7 +104,7 @@ export async function createTenant(config: Config, name: string): Promise<Tenant
   } finally {
     await db.close();
   }
-  return listTenants(config).find((t) => t.tenant === name)!;
+  return (await listTenants(config)).find((t) => t.tenant === name)!;
 }
 
 /**

@@ -23,6 +23,7 @@ import type { JobContext } from '../jobs/types.js';
 import { explainForecast } from '../jobs/explain.js';
 import { overridesBySeries } from '../jobs/overrides.js';
 import { describeOverride, overrideOn } from '../inventory/overrides.js';
+import * as r from '../db/report.js';
 
 export interface ReportOptions {
   /** Extra series to chart, "SKU" or "SKU@LOCATION". */
@@ -80,22 +81,17 @@ export interface ReportData {
 }
 
 export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Promise<ReportData> {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
+  const q = ctx.db.kysely;
   const notes: string[] = [];
-  if (!sqlite.prepare('select 1 from sales limit 1').get()) notes.push('no sales history: import it with `optiflow import sales FILE.csv`');
-  const latestRun = (sqlite.prepare('select max(run_date) as r from forecasts where run_date <= ?').get(asOf) as { r: string | null }).r;
+  if (!(await r.hasSales(q))) notes.push('no sales history: import it with `optiflow import sales FILE.csv`');
+  const latestRun = await r.latestRunOnOrBefore(q, asOf);
   if (!latestRun) notes.push(`no forecast issued on or before ${asOf}: run \`optiflow predict --as-of ${asOf}\``);
   else if (latestRun !== asOf) notes.push(`the latest forecast was issued on ${latestRun}, not today (${asOf}): run \`optiflow batch --as-of ${asOf}\``);
-  const alertsDay = (sqlite.prepare('select max(created_on) as d from alerts where active = 1').get() as { d: string | null }).d;
+  const alertsDay = await r.activeAlertsDay(q);
   if (alertsDay && alertsDay !== asOf) notes.push(`the active alerts were computed on ${alertsDay}: run \`optiflow alerts --as-of ${asOf}\``);
 
-  const alerts = sqlite
-    .prepare(
-      `select a.severity, a.kind, p.sku, l.code as location, a.stockout_date, a.days_of_cover, a.suggested_qty, a.revenue_at_risk, a.message
-       from alerts a join products p on p.id = a.product_id join locations l on l.id = a.location_id where a.active = 1
-       order by case a.severity when 'CRITIQUE' then 0 when 'ATTENTION' then 1 else 2 end, a.stockout_date is null, a.stockout_date, p.sku, a.kind`,
-    )
-    .all() as Record<string, string | number | null>[];
+  const alerts: Record<string, string | number | null>[] = await r.activeAlerts(q);
 
   // Urgent series as `top-urgent` ranks them, then the ones asked for.
   const wanted: { sku: string; location: string; why: string }[] = [];
@@ -109,14 +105,14 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
   for (const s of o.skus ?? []) {
     const [sku, location = 'MAIN'] = s.split('@');
     if (!(await productRef(ctx.db, sku, location))) {
-      const known = sqlite.prepare('select 1 from products where sku = ?').get(sku);
+      const known = await r.skuExists(q, sku);
       throw new UsageError(known ? `--sku: unknown location "${location}" in "${s}"` : `--sku: unknown SKU "${sku}"; list products with \`optiflow export products\``);
     }
     add(sku, location, 'asked for');
   }
   if (alerts.length) {
     const urgent = await topUrgentJob.run(ctx, { n: o.urgent ?? ctx.config.topUrgent.n });
-    for (const r of urgent.rows ?? []) add(String(r.sku), String(r.location), `${r.severity} ${r.kind ?? ''} alert`.replace('  ', ' '));
+    for (const u of urgent.rows ?? []) add(String(u.sku), String(u.location), `${u.severity} ${u.kind ?? ''} alert`.replace('  ', ' '));
   }
   const series: SeriesSection[] = [];
   for (const w of wanted) series.push(await seriesSection(ctx, w.sku, w.location, w.why, latestRun, o.historyDays ?? 56));
@@ -129,9 +125,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
     kpis: await computeKpis(ctx),
     alerts,
     series,
-    abcxyz: await abcGrid(ctx),
-    accuracy: await accuracy(ctx, o.weeks ?? 8),
-    savings: savings(ctx),
+    ...(await reportTables(ctx, o.weeks ?? 8)),
     notes,
   };
 }
@@ -207,39 +201,46 @@ async function componentsOf(ctx: JobContext, s: SeriesSection, memo: Map<string,
   };
 }
 
+/** The report's tables that need no chart: ABC/XYZ grid, forecast accuracy, savings. */
+export async function reportTables(ctx: JobContext, weeks: number): Promise<Pick<ReportData, 'abcxyz' | 'accuracy' | 'savings'>> {
+  return { abcxyz: await abcGrid(ctx), accuracy: await accuracy(ctx, weeks), savings: await savings(ctx) };
+}
+
 /** For each past day, the forecast of the latest run on or before it that covers it. */
 async function pastForecasts(ctx: JobContext, p: number, l: number, from: string, days: number) {
   const out = { yhat: new Array<number | null>(days).fill(null), lo: new Array<number | null>(days).fill(null), hi: new Array<number | null>(days).fill(null) };
-  const runs = await forecastRuns(ctx.db, addDays(from, -120), addDays(ctx.asOf, -1));
-  const q = ctx.sqlite.prepare('select yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ? and date = ?');
+  const runsFrom = addDays(from, -120);
+  const runs = await forecastRuns(ctx.db, runsFrom, addDays(ctx.asOf, -1));
+  // One read of the series' forecasts over the chart's days, then the run of each day picked here.
+  const f = await r.seriesForecasts(ctx.db.kysely, p, l, from, addDays(from, days), runsFrom);
   for (let i = 0; i < days; i++) {
     const d = addDays(from, i);
-    const run = runs.find((r) => r <= d);
+    const run = runs.find((x) => x <= d);
     if (!run) continue;
-    const r = q.get(p, l, run, d) as { yhat: number; yhat_lo: number; yhat_hi: number } | undefined;
-    if (!r) continue;
-    out.yhat[i] = r.yhat;
-    out.lo[i] = r.yhat_lo;
-    out.hi[i] = r.yhat_hi;
+    const x = f.get(`${run}|${d}`);
+    if (!x) continue;
+    out.yhat[i] = x.yhat;
+    out.lo[i] = x.yhat_lo;
+    out.hi[i] = x.yhat_hi;
   }
   return out;
 }
 
 async function abcGrid(ctx: JobContext): Promise<ReportData['abcxyz']> {
-  const { sqlite, asOf } = ctx;
-  const rows = sqlite.prepare('select product_id, location_id, abc, xyz, computed_on from inventory_policies').all() as { product_id: number; location_id: number; abc: string; xyz: string; computed_on: string }[];
+  const { asOf } = ctx;
+  const rows = await r.policyClasses(ctx.db.kysely);
   if (!rows.length) return { cells: [], computedOn: null, note: 'no ABC/XYZ classes yet: run `optiflow optimize`' };
   const value = new Map((await currentStock(ctx.db, asOf)).map((s) => [`${s.productId}:${s.locationId}`, Math.max(0, s.onHand) * s.unitCost]));
   const cells: AbcCell[] = [];
   for (const abc of ['A', 'B', 'C']) for (const xyz of ['X', 'Y', 'Z']) cells.push({ abc, xyz, series: 0, stockValue: 0 });
-  for (const r of rows) {
-    const c = cells.find((x) => x.abc === r.abc && x.xyz === r.xyz);
+  for (const x of rows) {
+    const c = cells.find((y) => y.abc === x.abc && y.xyz === x.xyz);
     if (!c) continue;
     c.series++;
-    c.stockValue += value.get(`${r.product_id}:${r.location_id}`) ?? 0;
+    c.stockValue += value.get(`${x.product_id}:${x.location_id}`) ?? 0;
   }
   for (const c of cells) c.stockValue = roundOrNull(c.stockValue, 2) ?? 0;
-  const computedOn = rows.map((r) => r.computed_on).sort().pop() ?? null;
+  const computedOn = rows.map((x) => x.computed_on).sort().pop() ?? null;
   const old = computedOn && daysBetween(computedOn, asOf) > 35 ? `classes computed on ${computedOn}; refresh them with \`optiflow optimize\`` : null;
   return { cells, computedOn, note: old };
 }
@@ -251,31 +252,31 @@ async function abcGrid(ctx: JobContext): Promise<ReportData['abcxyz']> {
  * bias = mean(f - a) (units/day; > 0 over-forecast), per week and per algorithm.
  */
 async function accuracy(ctx: JobContext, weeks: number): Promise<ReportData['accuracy']> {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
+  const q = ctx.db.kysely;
   const days = weeks * 7;
   const from = addDays(asOf, -days);
   const runs = await forecastRuns(ctx.db, addDays(from, -120), addDays(asOf, -1));
   if (!runs.length) return { weeks: [], models: [], note: `no forecasts issued in the last ${weeks} weeks: run \`optiflow batch\` nightly` };
-  const refs = sqlite.prepare(`select distinct f.product_id as productId, f.location_id as locationId from forecasts f where f.run_date >= ? and f.run_date < ?`).all(addDays(from, -120), asOf) as { productId: number; locationId: number }[];
+  const refs = await r.seriesForecastBetween(q, addDays(from, -120), asOf);
   const idx = new Map(refs.map((r, i) => [`${r.productId}:${r.locationId}`, i]));
   const actual = await readRange(ctx.db, refs, from, asOf);
-  const algo = new Map((sqlite.prepare('select id, algorithm from models').all() as { id: number; algorithm: string }[]).map((m) => [m.id, m.algorithm]));
-  const q = sqlite.prepare('select product_id, location_id, model_id, yhat from forecasts where run_date = ? and date = ?');
+  const algo = await r.modelAlgorithms(q);
   const perWeek = Array.from({ length: weeks }, () => new ErrorSums());
   const perModel = new Map<string, { sums: ErrorSums; series: Set<number> }>();
   for (let t = 0; t < days; t++) {
     const d = addDays(from, t);
     const run = await runCovering(ctx.db, runs, d);
     if (!run) continue;
-    for (const r of q.all(run, d) as { product_id: number; location_id: number; model_id: number | null; yhat: number }[]) {
-      const i = idx.get(`${r.product_id}:${r.location_id}`);
+    for (const f of await r.forecastsOfDay(q, run, d)) {
+      const i = idx.get(`${f.product_id}:${f.location_id}`);
       if (i === undefined) continue;
       const a = actual[i].y[t];
-      if (!perWeek[Math.floor(t / 7)].add(a, r.yhat)) continue;
+      if (!perWeek[Math.floor(t / 7)].add(a, f.yhat)) continue;
       // predict stores no model id for series forecast by the fallback (seasonal naive).
-      const name = r.model_id === null ? 'fallback (seasonal naive)' : algo.get(r.model_id) ?? 'unknown';
+      const name = f.model_id === null ? 'fallback (seasonal naive)' : algo.get(f.model_id) ?? 'unknown';
       const m = perModel.get(name) ?? perModel.set(name, { sums: new ErrorSums(), series: new Set() }).get(name)!;
-      m.sums.add(a, r.yhat);
+      m.sums.add(a, f.yhat);
       m.series.add(i);
     }
   }
@@ -285,11 +286,9 @@ async function accuracy(ctx: JobContext, weeks: number): Promise<ReportData['acc
   return { weeks: weekRows, models, note: weekRows.length ? null : `no forecast covers the last ${weeks} weeks yet: accuracy needs a few nights of \`optiflow batch\`` };
 }
 
-function savings(ctx: JobContext): ReportData['savings'] {
-  const { sqlite, asOf } = ctx;
-  const rows = sqlite
-    .prepare('select date, avoided_stockouts, reduced_overstock, optimized_orders from savings where date <= ? and date > ? order by date')
-    .all(asOf, addDays(asOf, -90)) as ReportData['savings']['rows'];
+async function savings(ctx: JobContext): Promise<ReportData['savings']> {
+  const { asOf } = ctx;
+  const rows = await r.savingsBetween(ctx.db.kysely, addDays(asOf, -90), asOf);
   const monthStart = asOf.slice(0, 8) + '01';
   const total = rows.filter((r) => r.date >= monthStart).reduce((s, r) => s + r.avoided_stockouts + r.reduced_overstock + r.optimized_orders, 0);
   return { rows, total: roundOrNull(total, 2) ?? 0, note: rows.length ? null : 'no savings recorded yet: run `optiflow savings` (part of the nightly batch)' };

@@ -29,6 +29,7 @@ import { addDays, dayNumber } from '../dates.js';
 import { historyFor } from '../db/history.js';
 import { naiveScale } from '../ml/metrics.js';
 import { roundOrNull } from '../numbers.js';
+import * as w from '../db/watch.js';
 import type { JobContext } from '../jobs/types.js';
 
 const FLOOR = 1e-4;
@@ -76,19 +77,15 @@ export interface DriftRow {
 }
 
 export async function measureDrift(ctx: JobContext): Promise<{ rows: DriftRow[]; flagged: number }> {
-  const { sqlite, asOf, config } = ctx;
+  const { asOf, config } = ctx;
+  const q = ctx.db.kysely;
   const D = config.watch.driftDays;
   const recentFrom = addDays(asOf, -D);
-  const models = sqlite
-    .prepare(
-      `select m.product_id, m.location_id, m.train_end, m.algorithm, m.metrics, p.sku, l.code as location from models m join products p on p.id = m.product_id join locations l on l.id = m.location_id
-       where m.status in ('active','fallback') and m.train_end < ? order by m.product_id, m.location_id, m.version`,
-    )
-    .all(asOf) as { product_id: number; location_id: number; train_end: string; algorithm: string; metrics: string; sku: string; location: string }[];
+  const models = await w.watchedModels(q, asOf);
   const latest = new Map(models.map((m) => [`${m.product_id}:${m.location_id}`, m]));
-  const live = sqlite.prepare('select rmse from forecast_metrics where product_id = ? and location_id = ? and date = ?');
+  const live = await w.liveRmse(q, asOf);
   const rows: DriftRow[] = [];
-  const out: { p: number; l: number; psi: number | null; ratio: number | null; reason: string | null }[] = [];
+  const out: w.DriftWrite[] = [];
   // Demand through the run's shared history (the nightly cache), not a database read per series:
   // the year before the training end and the last D days, both inside its window.
   const hist = await historyFor(ctx, Math.max(ctx.config.train.historyDays, 364 + D), 0);
@@ -105,27 +102,18 @@ export async function measureDrift(ctx: JobContext): Promise<{ rows: DriftRow[];
     const ps = psi(train.y, recent.y, config.watch.psiBins);
     const p = ps ? ps.psi : null;
     let ratio: number | null = null;
-    const rm = live.get(m.product_id, m.location_id, asOf) as { rmse: number | null } | undefined;
+    const rmse = live.get(`${m.product_id}:${m.location_id}`);
     const bt = (JSON.parse(m.metrics) as Record<string, { rmsse?: number }>)[m.algorithm.replace(/^fallback:/, '')]?.rmsse;
     const scale = naiveScale(train.y, true);
-    if (rm?.rmse != null && bt && bt > 0 && scale > 0) ratio = rm.rmse / scale / bt;
+    if (rmse != null && bt && bt > 0 && scale > 0) ratio = rmse / scale / bt;
     const why: string[] = [];
     if (ps && ps.psi - ps.noise > config.watch.psiThreshold) why.push(`PSI ${ps.psi.toFixed(2)} (${(ps.psi - ps.noise).toFixed(2)} above sampling noise > ${config.watch.psiThreshold}; last ${D} days against the training window)`);
     if (ratio !== null && ratio > config.monitor.backtestRatio) why.push(`live RMSSE ${ratio.toFixed(2)} x its backtest > ${config.monitor.backtestRatio}`);
     const reason = why.length ? 'drift: ' + why.join('; ') : null;
-    out.push({ p: m.product_id, l: m.location_id, psi: p, ratio, reason });
+    out.push({ product_id: m.product_id, location_id: m.location_id, psi: roundOrNull(p, 6), error_ratio: roundOrNull(ratio, 6), reason });
     rows.push({ sku: m.sku, location: m.location, psi: roundOrNull(p, 4), error_ratio: roundOrNull(ratio, 3), flagged: reason ?? '' });
   }
-  const del = sqlite.prepare('delete from model_drift where date = ?');
-  const ins = sqlite.prepare('insert into model_drift (product_id, location_id, date, psi, error_ratio, flagged, reason) values (?, ?, ?, ?, ?, ?, ?)');
   // A series the monitor already flagged keeps its reason.
-  const flag = sqlite.prepare('insert or ignore into retrain_flags (product_id, location_id, flagged_on, reason) values (?, ?, ?, ?)');
-  sqlite.transaction(() => {
-    del.run(asOf);
-    for (const o of out) {
-      ins.run(o.p, o.l, asOf, roundOrNull(o.psi, 6), roundOrNull(o.ratio, 6), o.reason ? 1 : 0, o.reason);
-      if (o.reason) flag.run(o.p, o.l, asOf, o.reason);
-    }
-  })();
+  await w.writeDrift(q, asOf, out);
   return { rows, flagged: out.filter((o) => o.reason).length };
 }

@@ -12,7 +12,7 @@ export interface WatchResult {
 export async function watchModels(ctx: JobContext): Promise<WatchResult> {
   const scored = await scoreRoles(ctx, ctx.config.monitor.lookbackDays);
   const drift = await measureDrift(ctx);
-  const canary = evaluateCanaries(ctx);
+  const canary = await evaluateCanaries(ctx);
   if (drift.flagged) ctx.log.info(`monitor: ${drift.flagged} series drifted (flagged for retraining)`);
   return {
     summary: { drift_flagged: drift.flagged, role_scores: scored, canary: canary.decided ?? (canary.days ? `running, day ${canary.days}` : null), canary_mae: canary.canary_mae, canary_baseline_mae: canary.baseline_mae },

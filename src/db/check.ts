@@ -1,0 +1,159 @@
+/**
+ * What the data-quality check reads: one query per rule over all series (or, for
+ * the per-series rules, one query per table and per chunk of series), never a
+ * query per series. Rows come back plain; the rules (src/check/rules.ts) judge them.
+ *
+ * Text ordering (SKUs, codes) is done by the caller in TypeScript: SQLite compares
+ * bytes, PostgreSQL compares with the database's collation, and the check must
+ * list its findings in the same order on both.
+ */
+import { sql } from 'kysely';
+import { num, type Q } from './query.js';
+
+export interface CheckSeries { p: number; l: number; sku: string; loc: string }
+
+/** Active products with at least one sales row at a location. */
+export async function activeSalesSeries(q: Q): Promise<CheckSeries[]> {
+  const rows = await sql<CheckSeries>`select p.id as p, l.id as l, p.sku, l.code as loc from products p cross join locations l
+    where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id) order by p.id, l.id`.execute(q);
+  return rows.rows;
+}
+
+/** Series (any product) with at least one stock record. */
+export async function stockSeries(q: Q): Promise<CheckSeries[]> {
+  const rows = await sql<CheckSeries>`select p.id as p, l.id as l, p.sku, l.code as loc from products p cross join locations l
+    where exists (select 1 from stock_levels x where x.product_id = p.id and x.location_id = l.id) order by p.id, l.id`.execute(q);
+  return rows.rows;
+}
+
+export interface SaleRow { p: number; l: number; date: string; quantity: number; unit_price: number | null; revenue: number | null; on_promo: number }
+export interface DatedQty { p: number; l: number; date: string; q: number }
+
+/**
+ * Everything the per-series rules read for the products with ids in [fromId, toId],
+ * before `asOf`: sales, stock records, receipts and losses, each ordered by series and date.
+ */
+export async function seriesChunk(q: Q, fromId: number, toId: number, asOf: string): Promise<{ sales: SaleRow[]; stock: DatedQty[]; receipts: DatedQty[]; losses: DatedQty[] }> {
+  const sales = await q.selectFrom('sales')
+    .select(['product_id as p', 'location_id as l', 'date', 'quantity', 'unit_price', 'revenue', 'on_promo'])
+    .where('product_id', '>=', fromId).where('product_id', '<=', toId).where('date', '<', asOf)
+    .orderBy('product_id').orderBy('location_id').orderBy('date').execute();
+  const stock = await q.selectFrom('stock_levels')
+    .select(['product_id as p', 'location_id as l', 'date', 'on_hand as q'])
+    .where('product_id', '>=', fromId).where('product_id', '<=', toId).where('date', '<', asOf)
+    .orderBy('product_id').orderBy('location_id').orderBy('date').execute();
+  const receipts = await q.selectFrom('purchase_orders')
+    .select(['product_id as p', 'location_id as l', 'received_on as date', 'quantity as q'])
+    .where('product_id', '>=', fromId).where('product_id', '<=', toId)
+    .where('received_on', 'is not', null).where('received_on', '<', asOf).where('status', '!=', 'cancelled')
+    .orderBy('product_id').orderBy('location_id').orderBy('received_on').orderBy('id').execute();
+  const losses = await q.selectFrom('quality_incidents')
+    .select(['product_id as p', 'location_id as l', 'date', 'quantity_lost as q'])
+    .where('product_id', '>=', fromId).where('product_id', '<=', toId).where('date', '<', asOf)
+    .orderBy('product_id').orderBy('location_id').orderBy('date').execute();
+  return { sales: sales as SaleRow[], stock, receipts: receipts as DatedQty[], losses };
+}
+
+export interface EventScope { start_date: string; end_date: string; product_id: number | null; category: string | null; location_id: number | null }
+
+/** Events overlapping [from, to). */
+export async function eventsOverlapping(q: Q, from: string, to: string): Promise<EventScope[]> {
+  return q.selectFrom('events').select(['start_date', 'end_date', 'product_id', 'category', 'location_id'])
+    .where('end_date', '>=', from).where('start_date', '<', to).orderBy('id').execute();
+}
+
+export async function productCategories(q: Q): Promise<Map<number, string | null>> {
+  const rows = await q.selectFrom('products').select(['id', 'category']).execute();
+  return new Map(rows.map((r) => [r.id, r.category]));
+}
+
+/** Sales rows per location and day before `asOf`, ordered by location and day. */
+export async function salesRowsPerLocationDay(q: Q, asOf: string): Promise<{ location_id: number; code: string; date: string; n: number }[]> {
+  const rows = await q.selectFrom('sales as s').innerJoin('locations as l', 'l.id', 's.location_id')
+    .select(['s.location_id', 'l.code', 's.date', (e) => e.fn.countAll().as('n')])
+    .where('s.date', '<', asOf).groupBy(['s.location_id', 'l.code', 's.date']).orderBy('s.location_id').orderBy('s.date').execute();
+  return rows.map((r) => ({ location_id: r.location_id, code: r.code, date: r.date, n: num(r.n) }));
+}
+
+export async function activeProductsMaster(q: Q): Promise<{ id: number; sku: string; unit_cost: number | null; has_supplier: boolean }[]> {
+  const rows = await sql<{ id: number; sku: string; unit_cost: number | null; has_supplier: unknown }>`select p.id, p.sku, p.unit_cost,
+    case when exists (select 1 from supplier_products sp where sp.product_id = p.id) then 1 else 0 end as has_supplier
+    from products p where p.active = 1 order by p.id`.execute(q);
+  return rows.rows.map((r) => ({ ...r, has_supplier: num(r.has_supplier) === 1 }));
+}
+
+export async function countOrders(q: Q, notCancelled: boolean): Promise<number> {
+  let b = q.selectFrom('purchase_orders').select((e) => e.fn.countAll().as('n'));
+  if (notCancelled) b = b.where('status', '!=', 'cancelled');
+  return num((await b.executeTakeFirst())?.n);
+}
+
+export interface OrderCopy { id: number; sku: string; loc: string; ordered_on: string; expected_on: string; quantity: number; grp: string }
+
+/** Non-cancelled orders that share supplier, series, quantity, order and expected dates with another, in id order. */
+export async function repeatedOrders(q: Q): Promise<OrderCopy[]> {
+  const rows = await sql<Omit<OrderCopy, 'grp'> & { supplier_id: number; product_id: number; location_id: number }>`
+    select o.id, o.supplier_id, o.product_id, o.location_id, p.sku, l.code as loc, o.ordered_on, o.expected_on, o.quantity
+    from purchase_orders o join products p on p.id = o.product_id join locations l on l.id = o.location_id
+    join (select supplier_id, product_id, location_id, quantity, ordered_on, expected_on from purchase_orders where status != 'cancelled'
+          group by supplier_id, product_id, location_id, quantity, ordered_on, expected_on having count(*) > 1) d
+      on d.supplier_id = o.supplier_id and d.product_id = o.product_id and d.location_id = o.location_id
+     and d.quantity = o.quantity and d.ordered_on = o.ordered_on and d.expected_on = o.expected_on
+    where o.status != 'cancelled' order by o.id`.execute(q);
+  return rows.rows.map((r) => ({ id: r.id, sku: r.sku, loc: r.loc, ordered_on: r.ordered_on, expected_on: r.expected_on, quantity: r.quantity, grp: JSON.stringify([r.supplier_id, r.product_id, r.location_id, r.quantity, r.ordered_on, r.expected_on]) }));
+}
+
+const CODE_TABLES = { products: 'sku', locations: 'code', suppliers: 'code' } as const;
+
+/** Row count of a code table and its rows whose code equals another's but for case or surrounding spaces (key = lower(trim(code))). */
+export async function codesEqualButForCase(q: Q, table: keyof typeof CODE_TABLES): Promise<{ count: number; rows: { id: number; code: string; k: string }[] }> {
+  const col = sql.ref(CODE_TABLES[table]);
+  const t = sql.table(table);
+  const count = num((await sql<{ n: unknown }>`select count(*) as n from ${t}`.execute(q)).rows[0]?.n);
+  const rows = await sql<{ id: number; code: string; k: string }>`select id, ${col} as code, lower(trim(${col})) as k from ${t}
+    where lower(trim(${col})) in (select lower(trim(${col})) from ${t} group by lower(trim(${col})) having count(*) > 1) order by id`.execute(q);
+  return { count, rows: rows.rows };
+}
+
+export async function countStockBefore(q: Q, asOf: string): Promise<number> {
+  return num((await q.selectFrom('stock_levels').select((e) => e.fn.countAll().as('n')).where('date', '<', asOf).executeTakeFirst())?.n);
+}
+
+export async function negativeStockRows(q: Q, asOf: string): Promise<{ sku: string; loc: string; date: string; on_hand: number }[]> {
+  return q.selectFrom('stock_levels as st').innerJoin('products as p', 'p.id', 'st.product_id').innerJoin('locations as l', 'l.id', 'st.location_id')
+    .select(['p.sku', 'l.code as loc', 'st.date', 'st.on_hand']).where('st.on_hand', '<', 0).where('st.date', '<', asOf)
+    .orderBy('st.product_id').orderBy('st.location_id').orderBy('st.date').execute();
+}
+
+export async function countSalesBefore(q: Q, asOf: string): Promise<number> {
+  return num((await q.selectFrom('sales').select((e) => e.fn.countAll().as('n')).where('date', '<', asOf).executeTakeFirst())?.n);
+}
+
+/** A text that is not YYYY-MM-DD (digits and dashes), in portable SQL (no GLOB, no regular expression). */
+function notIsoDate(col: string) {
+  const c = sql.ref(col);
+  const digits = [1, 2, 3, 4, 6, 7, 9, 10].map((i) => sql`substr(${c}, ${sql.lit(i)}, 1) not between '0' and '9'`);
+  return sql`(length(${c}) != 10 or substr(${c}, 5, 1) != '-' or substr(${c}, 8, 1) != '-' or ${sql.join(digits, sql` or `)})`;
+}
+
+export async function invalidSales(q: Q): Promise<{ sku: string; loc: string; date: string; quantity: number; revenue: number | null; unit_price: number | null }[]> {
+  const rows = await sql<{ sku: string; loc: string; date: string; quantity: number; revenue: number | null; unit_price: number | null }>`
+    select p.sku, l.code as loc, x.date, x.quantity, x.revenue, x.unit_price from sales x join products p on p.id = x.product_id join locations l on l.id = x.location_id
+    where (x.quantity < 0 or x.revenue < 0 or x.unit_price < 0 or ${notIsoDate('x.date')}) order by x.product_id, x.location_id, x.date`.execute(q);
+  return rows.rows;
+}
+
+export async function suspectOrderDates(q: Q, overdueBefore: string): Promise<{ id: number; sku: string; loc: string; ordered_on: string; expected_on: string; received_on: string | null; status: string }[]> {
+  const rows = await sql<{ id: number; sku: string; loc: string; ordered_on: string; expected_on: string; received_on: string | null; status: string }>`
+    select o.id, p.sku, l.code as loc, o.ordered_on, o.expected_on, o.received_on, o.status from purchase_orders o join products p on p.id = o.product_id join locations l on l.id = o.location_id
+    where o.expected_on < o.ordered_on or o.received_on < o.ordered_on or (o.status = 'received' and o.received_on is null)
+       or (o.status = 'open' and o.expected_on < ${overdueBefore}) order by o.id`.execute(q);
+  return rows.rows;
+}
+
+export async function supplierTermRows(q: Q) {
+  const suppliers = await q.selectFrom('suppliers').select(['id', 'code', 'lead_time_days', 'lead_time_sd_days', 'order_cost']).orderBy('id').execute();
+  const products = await q.selectFrom('supplier_products as sp').innerJoin('products as p', 'p.id', 'sp.product_id').innerJoin('suppliers as s', 's.id', 'sp.supplier_id')
+    .select(['p.sku', 's.code', 'sp.pack_size', 'sp.min_order_qty']).orderBy('sp.supplier_id').orderBy('sp.product_id').execute();
+  return { suppliers, products };
+}

@@ -1,0 +1,261 @@
+/**
+ * The pooled seasonal model: one weekday profile and one yearly profile
+ * learned across all series, each series with its own level and trend (the
+ * cross-series lesson of M5: items at locations share the shape of the week
+ * and of the year, while a single series is too noisy to learn the year from
+ * two cycles).
+ *
+ *   log mu_it = a_i + b_i u_t + w_{weekday(t)} + sum_{k=1..K} (c_k cos(2 pi k d_t / 365.25) + s_k sin(2 pi k d_t / 365.25))
+ *
+ * mu_it = expected units of series i on day t; u_t = (t - T) / 365 (years from
+ * the origin, so b_i is the log growth per year); d_t = day of the year;
+ * w = 6 weekday effects (Monday 0). Fitted by maximum Poisson likelihood on
+ * the known days of the last FIT_DAYS days, alternating exact Newton steps:
+ * per series on (a_i, b_i) (a 2 x 2 system), then on the shared
+ * coefficients theta = (w, c, s). The shared step needs only the daily totals
+ * over series, sum_i y_it and sum_i mu_it (the design depends on the date
+ * alone), so a fit costs a few passes over the data: O(series x days) per
+ * iteration. Hand-written for that reason: a generic GLM (or a network)
+ * would build the series x days design and cost orders of magnitude more.
+ *
+ * Forecast: the level is recalibrated on the series' most recent weeks,
+ * shrunk towards the fitted one by a Poisson-gamma (empirical Bayes) prior,
+ *
+ *   r_i = (sum_recent y + k_i) / (sum_recent mu + k_i),   k_i = PRIOR_DAYS x mean recent mu
+ *
+ *   forecast_i(T + h) = r_i mu_i(T + h)   (units per day)
+ *
+ * so a level shift of the last weeks is followed where the series sells
+ * enough to show it, and a slow mover keeps the level of its whole fit.
+ */
+import { dayOfYear, weekday } from '../dates.js';
+import { cholesky, cholSolve } from './regression.js';
+import type { Demand } from './models.js';
+
+export interface PooledOptions {
+  /** Day number of y[0]. */
+  startDay: number;
+  T: number;
+  H: number;
+  yearlyOrder?: number;
+}
+
+export interface PooledFit {
+  forecast: Float64Array[];
+  /** Weekday factors (Mon..Sun, multiplicative, mean 1) and the recalibration ratios, for explanations. */
+  weekly: number[];
+  ratio: number[];
+  growth: number[];
+}
+
+/** Prophet's default number of yearly harmonics for daily data: features about 18 days wide, finer than a 28-day horizon needs. */
+const YEARLY_ORDER = 10;
+/** Days of fit window from which the yearly terms are fitted: one full year. */
+const MIN_YEARLY_DAYS = 365;
+/** Fit window: two years, the least that separates a yearly cycle from a trend. */
+const FIT_DAYS = 730;
+/** Recent window of the level recalibration: 8 whole weeks, so every weekday counts equally. */
+const RECENT = 56;
+/** Prior strength of the fitted level, in days of the series' own expected demand (4 weeks: a shift must hold for about a month of sales to move the level halfway). */
+const PRIOR_DAYS = 28;
+/** Gaussian prior precision on the yearly log growth b (sd 0.5: an item at a location rarely grows or shrinks faster than 50 % a year); matters only for series with little demand. */
+const GROWTH_PRECISION = 4;
+/** Most alternating Newton iterations: the Poisson likelihood is concave and the design centred, so about 7 to 10 steps reach the 1e-4 tolerance. */
+const ITERATIONS = 25;
+
+/** The shared design rows x_t for days [from, to) (6 weekday dummies, then cos/sin pairs). */
+function design(startDay: number, from: number, to: number, K: number): { X: Float64Array; p: number } {
+  const p = 6 + 2 * K;
+  const X = new Float64Array((to - from) * p);
+  for (let t = from; t < to; t++) {
+    const r = (t - from) * p;
+    const day = startDay + t;
+    const wd = weekday(day);
+    if (wd > 0) X[r + wd - 1] = 1;
+    const d = dayOfYear(day);
+    for (let k = 1; k <= K; k++) {
+      const a = (2 * Math.PI * k * d) / 365.25;
+      X[r + 6 + 2 * (k - 1)] = Math.cos(a);
+      X[r + 7 + 2 * (k - 1)] = Math.sin(a);
+    }
+  }
+  return { X, p };
+}
+
+/**
+ * Fits the pooled model on the first T days of every series in `series`
+ * (the shared profile learns from all of them) and forecasts H days for the
+ * series `idx`. Days at or after T are never read.
+ */
+export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptions): PooledFit {
+  const { T, H } = o;
+  const from = Math.max(0, T - FIT_DAYS);
+  const n = T - from;
+  // The yearly terms need a full cycle in the window: on a shorter one they would extrapolate a piece of a curve.
+  const K = n >= MIN_YEARLY_DAYS ? o.yearlyOrder ?? YEARLY_ORDER : 0;
+  const { X, p } = design(o.startDay, from, T + H, K);
+  // Columns centred over the fit days: the shared block is then nearly orthogonal to the series levels, so the alternating steps converge in a few iterations instead of zig-zagging between the two.
+  for (let j = 0; j < p; j++) {
+    let m = 0;
+    for (let t = 0; t < n; t++) m += X[t * p + j];
+    m /= n;
+    for (let t = 0; t < n + H; t++) X[t * p + j] -= m;
+  }
+  const N = series.length;
+  // Per day: exp(x_t theta) (g), the known total and the expected total over series.
+  const g = new Float64Array(n + H).fill(1);
+  const Yt = new Float64Array(n);
+  const Mt = new Float64Array(n);
+  const a = new Float64Array(N);
+  const b = new Float64Array(N);
+  const active = new Uint8Array(N);
+  const dayStep = 1 / 365;
+  const u0 = (from - T) / 365;
+  for (let i = 0; i < N; i++) {
+    const y = series[i].y;
+    let s = 0;
+    let c = 0;
+    for (let t = from; t < T; t++) {
+      const v = y[t];
+      if (v !== v) continue;
+      s += v;
+      c++;
+      Yt[t - from] += v;
+    }
+    // A series with no demand in the window has no level to fit (forecast 0); it still adds nothing to the totals.
+    if (c >= 14 && s > 0) {
+      active[i] = 1;
+      a[i] = Math.log(s / c);
+    }
+  }
+  const theta = new Float64Array(p);
+  const Hs = new Float64Array(p * p);
+  const gr = new Float64Array(p);
+  let L: Float64Array = Hs;
+  let ridge = 0;
+  for (let it = 0; it < ITERATIONS; it++) {
+    Mt.fill(0);
+    let moved = 0;
+    for (let i = 0; i < N; i++) {
+      if (!active[i]) continue;
+      const y = series[i].y;
+      // Newton step on (a_i, b_i): sums of mu, mu u, mu u^2 and y, y u over known days.
+      let S0 = 0, S1 = 0, S2 = 0, Y0 = 0, Y1 = 0;
+      let e = Math.exp(a[i] + b[i] * u0);
+      const step = Math.exp(b[i] * dayStep);
+      for (let t = from, u = u0; t < T; t++, u += dayStep, e *= step) {
+        const v = y[t];
+        if (v !== v) continue;
+        const mu = e * g[t - from];
+        S0 += mu;
+        S1 += mu * u;
+        S2 += mu * u * u;
+        Y0 += v;
+        Y1 += v * u;
+      }
+      const ga = Y0 - S0;
+      const gb = Y1 - S1 - GROWTH_PRECISION * b[i];
+      const h11 = S0;
+      const h12 = S1;
+      const h22 = S2 + GROWTH_PRECISION;
+      const det = h11 * h22 - h12 * h12;
+      if (!(det > 0)) continue;
+      let da = (h22 * ga - h12 * gb) / det;
+      let db = (h11 * gb - h12 * ga) / det;
+      // Damped steps from a poor start: the log level moves at most 1 (x e) per iteration.
+      const big = Math.max(Math.abs(da), Math.abs(db));
+      if (big > 1) {
+        da /= big;
+        db /= big;
+      }
+      a[i] += da;
+      b[i] += db;
+      moved = Math.max(moved, Math.abs(da), Math.abs(db) / 365);
+      e = Math.exp(a[i] + b[i] * u0);
+      const step2 = Math.exp(b[i] * dayStep);
+      for (let t = from; t < T; t++, e *= step2) if (y[t] === y[t]) Mt[t - from] += e * g[t - from];
+    }
+    // Newton step on the shared coefficients from the daily totals. The Hessian (the costly part, days x p^2)
+    // is recomputed on the first two iterations and every fourth after: near the optimum it barely changes,
+    // and the gradient is always exact, so the fixed point is the exact maximum likelihood.
+    const fresh = it < 2 || it % 4 === 0;
+    if (fresh) Hs.fill(0);
+    gr.fill(0);
+    for (let t = 0; t < n; t++) {
+      const m = Mt[t];
+      if (!(m > 0)) continue;
+      const r = t * p;
+      const d = Yt[t] - m;
+      for (let j = 0; j < p; j++) gr[j] += X[r + j] * d;
+      if (!fresh) continue;
+      for (let j = 0; j < p; j++) {
+        const mx = m * X[r + j];
+        for (let k = 0; k <= j; k++) Hs[j * p + k] += mx * X[r + k];
+      }
+    }
+    // A tiny ridge keeps the system positive definite when a weekday is missing from the window.
+    if (fresh) {
+      ridge = 0;
+      for (let j = 0; j < p; j++) ridge += Hs[j * p + j];
+      ridge = 1e-8 * ridge + 1e-9;
+      for (let j = 0; j < p; j++) {
+        for (let k = j + 1; k < p; k++) Hs[j * p + k] = Hs[k * p + j];
+        Hs[j * p + j] += ridge;
+      }
+      L = cholesky(Hs, p);
+    }
+    for (let j = 0; j < p; j++) gr[j] -= ridge * theta[j];
+    const dth = cholSolve(L, p, gr);
+    let big = 0;
+    for (let j = 0; j < p; j++) big = Math.max(big, Math.abs(dth[j]));
+    const sc = big > 1 ? 1 / big : 1;
+    for (let j = 0; j < p; j++) theta[j] += sc * dth[j];
+    for (let t = 0; t < n + H; t++) {
+      let z = 0;
+      const r = t * p;
+      for (let j = 0; j < p; j++) z += X[r + j] * theta[j];
+      g[t] = Math.exp(z);
+    }
+    // Converged: no log-level or log-factor moved by more than 1e-4 (0.01 % of a forecast).
+
+    if (big < 1e-4 && moved < 1e-4) break;
+  }
+  const forecast: Float64Array[] = [];
+  const ratio: number[] = [];
+  const growth: number[] = [];
+  for (const i of idx) {
+    const f = new Float64Array(H);
+    forecast.push(f);
+    if (!active[i]) {
+      ratio.push(1);
+      growth.push(0);
+      continue;
+    }
+    const y = series[i].y;
+    const step = Math.exp(b[i] * dayStep);
+    // Level recalibration on the last RECENT days (known ones), shrunk towards the fit.
+    let sy = 0;
+    let sm = 0;
+    let c = 0;
+    const r0 = Math.max(from, T - RECENT);
+    let e = Math.exp(a[i] + b[i] * ((r0 - T) / 365));
+    for (let t = r0; t < T; t++, e *= step) {
+      if (y[t] !== y[t]) continue;
+      sy += y[t];
+      sm += e * g[t - from];
+      c++;
+    }
+    const k = c ? (PRIOR_DAYS * sm) / c : 0;
+    const rr = sm + k > 0 ? (sy + k) / (sm + k) : 1;
+    ratio.push(rr);
+    growth.push(b[i]);
+    e = Math.exp(a[i]) * rr;
+    for (let h = 0; h < H; h++, e *= step) {
+      const v = e * g[n + h];
+      f[h] = Number.isFinite(v) ? Math.max(0, v) : 0;
+    }
+  }
+  const wk = [0, ...Array.from(theta.subarray(0, 6))].map(Math.exp);
+  const wm = wk.reduce((s, x) => s + x, 0) / 7;
+  return { forecast, weekly: wk.map((x) => x / wm), ratio, growth };
+}

@@ -1,0 +1,146 @@
+/**
+ * Intervals from out-of-sample errors (src/ml/calibrate.ts): coverage on fresh
+ * draws of series with a known distribution, the discrete interval of counts,
+ * the bound at 0, and the error runs safety stock reads.
+ */
+import { applyInterval, calibrate, dayInterval, effectiveDf, errorSumQuantile, widening, type CalibrationErrors } from '../src/ml/calibrate.js';
+import { normalQuantile } from '../src/ml/metrics.js';
+import { Rng } from '../src/io/random.js';
+
+const F = (xs: number[]) => Float64Array.from(xs);
+
+/** Gamma-Poisson demand with mean m and variance m + phi m^2 (phi = 0: Poisson). */
+function draw(rng: Rng, m: number, phi: number): number {
+  return rng.poisson(phi > 0 ? (rng.gamma(1 / phi) * m * phi) : m);
+}
+
+/** Backtest errors of a forecast equal to the true mean, one 28-day window per level. */
+function windowsAt(rng: Rng, levels: number[], phi: number): CalibrationErrors {
+  return {
+    counts: true,
+    windows: levels.map((m) => ({ level: m, floor: 0, forecast: Array(28).fill(m), errors: Array.from({ length: 28 }, () => draw(rng, m, phi) - m) })),
+  };
+}
+
+/** Share of fresh draws at levels around mNow that fall in the interval calibrated from `errs`. */
+function freshCoverage(rng: Rng, errs: CalibrationErrors, level: number, mNow: number, phi: number): number {
+  const cal = calibrate(errs, level, mNow)!;
+  let inside = 0;
+  let n = 0;
+  for (let k = 0; k < 200; k++) {
+    // The day's true mean wanders +-20 % around mNow, so the bounds fall at every position between two counts.
+    const f = F(Array.from({ length: 28 }, () => mNow * rng.uniform(0.8, 1.2)));
+    const { lo, hi } = applyInterval(f, cal.spec);
+    for (let h = 0; h < 28; h++) {
+      const y = draw(rng, f[h], phi);
+      n++;
+      if (y >= lo[h] && y <= hi[h]) inside++;
+    }
+  }
+  return inside / n;
+}
+
+describe('coverage on fresh draws of a known distribution', () => {
+  // 5,600 fresh days: the sampling error of a share near 0.8 is 0.5 point; 3 points is the tolerance of the acceptance.
+  const TOL = 0.03;
+  test('Poisson demand calibrated in a high season, forecast in a low one: coverage within 3 points at 80 % and 95 %', () => {
+    for (const level of [0.8, 0.95]) {
+      const rng = new Rng(11);
+      const errs = windowsAt(rng, [40, 42, 30, 38, 45, 40], 0);
+      // Errors scaled by the level (not its square root) would give the low season a third of its spread.
+      expect(Math.abs(freshCoverage(rng, errs, level, 8, 0) - level)).toBeLessThan(TOL);
+    }
+  });
+  test('over-dispersed demand (variance m + 0.1 m^2) calibrated at a low level, forecast at a high one', () => {
+    for (const level of [0.8, 0.95]) {
+      const rng = new Rng(5);
+      const errs = windowsAt(rng, [15, 20, 18, 22, 20, 16], 0.1);
+      // A Poisson spread alone (phi = 0) would put 60 units/day at 2/3 of its spread.
+      expect(Math.abs(freshCoverage(rng, errs, level, 60, 0.1) - level)).toBeLessThan(TOL);
+    }
+  });
+  test('slow movers (mean 0.6 units/day): the interval of counts stays near the level, not at the next count above it', () => {
+    const rng = new Rng(3);
+    const errs = windowsAt(rng, [0.6, 0.6, 0.6, 0.6, 0.6, 0.6], 0);
+    // Poisson(0.6): P(0) = 0.55, P(<= 1) = 0.88, P(<= 2) = 0.977. An equal-tailed interval [q 0.1, q 0.9] = [0, 2] covers 97.7 %.
+    const c = freshCoverage(rng, errs, 0.8, 0.6, 0);
+    expect(c).toBeGreaterThan(0.8);
+    expect(c).toBeLessThan(0.92);
+  });
+});
+
+describe('the interval of one day', () => {
+  test('counts: the tails are cut at the mass nearest the level (hand-worked)', () => {
+    // 19 values (each 1/20, plus 1/20 above them all): P(0) = 15/20, P(1) = 3/20, P(2) = 1/20.
+    const v = F([...Array(15).fill(0), 1, 1, 1, 2]);
+    // 80 %: 0 cannot be dropped below (half of 15/20 > 0.1), so the upper tail takes all of 0.2: the point above
+    // (0.05) and 2 (0.05) go; 1 goes too, as half of it keeps the dropped mass under 0.2 (0.1 + 0.075): [0, 0], 75 %.
+    expect(dayInterval(v, 0.8, true)).toEqual([0, 0]);
+    // 95 %: the upper tail takes 0.05: only the point above; 2 stays ([0, 2], 95 %).
+    expect(dayInterval(v, 0.95, true)).toEqual([0, 2]);
+  });
+  test('not counts: conformal ranks, and a lower tail stuck at 0 hands its share to the upper bound', () => {
+    const v = F(Array.from({ length: 19 }, (_, i) => i + 1));
+    // No zero: the 2nd and 18th smallest (floor(20 x 0.1) = 2, ceil(20 x 0.9) = 18).
+    expect(dayInterval(v, 0.8, false)).toEqual([2, 18]);
+    // Six values at the bound 0: the lower bound is 0 and the upper one is the 80 % quantile, ceil(20 x 0.8) = 16th.
+    const z = F([0, 0, 0, 0, 0, 0, ...Array.from({ length: 13 }, (_, i) => i + 1)]);
+    expect(dayInterval(z, 0.8, false)).toEqual([0, 10]);
+  });
+  test('few windows widen the errors by t_nu / z (Welch-Satterthwaite nu)', () => {
+    // Two windows with means +1 and -1 and no spread inside: nu = (1 + 0)^2 / (1 / 2) = 2.
+    expect(effectiveDf([[1, 1], [-1, -1]])).toBeCloseTo(2, 9);
+    // t_5(0.9) = 1.475884, z(0.9) = 1.281552.
+    expect(widening(0.8, 5)).toBeCloseTo(1.475884 / normalQuantile(0.9), 5);
+    expect(widening(0.8, Infinity)).toBe(1);
+  });
+});
+
+describe('the error runs safety stock reads', () => {
+  test('are at today\'s spread and give the same one-day quantile as the interval', () => {
+    // Demand in kilograms (not counts): spread proportional to the level; one window at level 10, one at 20.
+    const errs: CalibrationErrors = {
+      counts: false,
+      windows: [
+        { level: 10, floor: 0, forecast: Array(28).fill(10), errors: Array.from({ length: 28 }, (_, t) => ((t * 7) % 11) - 5) },
+        { level: 20, floor: 0, forecast: Array(28).fill(20), errors: Array.from({ length: 28 }, (_, t) => (t % 3 === 2 ? null : 2 * (((t * 5) % 9) - 4))) },
+      ],
+    };
+    const cal = calibrate(errs, 0.8, 40)!;
+    // Today's level is 40: the first window's errors count four times, the second's twice (times the widening).
+    const k = cal.spec.widen!;
+    expect(Math.abs(cal.runs[0][3]! - errs.windows[0].errors[3]! * 4 * k)).toBeLessThan(0.01);
+    expect(cal.runs[1][2]).toBeNull();
+    // A day forecast at today's level: the upper bound minus the forecast is the one-day error quantile at (1 + L) / 2.
+    const { hi } = applyInterval(F([40]), cal.spec);
+    expect(Math.abs(hi[0] - 40 - errorSumQuantile(cal.runs, 1, 0.9).value)).toBeLessThan(0.02);
+  });
+});
+
+describe('through the engine', () => {
+  test('Poisson series with a weekday pattern and a season: 80 % intervals of the engine cover fresh days within 4 points', async () => {
+    const { forecastMany } = await import('../src/ml/engine.js');
+    const rng = new Rng(21);
+    const T = 500;
+    const H = 28;
+    // True mean per day: a level per series (2..30 units/day), weekends 1.5 x, a yearly swing of +-30 %.
+    const truth = Array.from({ length: 40 }, () => {
+      const base = rng.uniform(2, 30);
+      const phase = rng.uniform(0, 364);
+      return Float64Array.from({ length: T + H }, (_, t) => base * (t % 7 >= 5 ? 1.5 : 1) * (1 + 0.3 * Math.sin((2 * Math.PI * (t + phase)) / 364)));
+    });
+    const series = truth.map((m, i) => ({ id: `s${i}`, y: Float64Array.from({ length: T }, (_, t) => rng.poisson(m[t])), promo: null, logPrice: null }));
+    const out = await forecastMany(series, { startDay: 0, horizon: H, holidays: new Map(), nHolidays: 0, candidates: ['ets', 'ma28'], interval: 0.8 });
+    let inside = 0;
+    let n = 0;
+    out.forEach((o, i) => {
+      for (let h = 0; h < H; h++) {
+        const y = rng.poisson(truth[i][T + h]);
+        n++;
+        if (y >= o.lo[h] && y <= o.hi[h]) inside++;
+      }
+    });
+    // 1,120 fresh days: the sampling error of the share is 1.2 points; 4 points is over three of them.
+    expect(Math.abs(inside / n - 0.8)).toBeLessThan(0.04);
+  });
+});

@@ -1,0 +1,46 @@
+import { SelectionPrior, SeriesBacktest, relativeScores, selectModel } from '../src/ml/select.js';
+import type { CvWindow } from '../src/ml/backtest.js';
+import { Rng } from '../src/io/random.js';
+
+// Four 7-day selection windows over 56 days of demand alternating 9 and 11 (one-step naive scale 2).
+const windows: CvWindow[] = [28, 35, 42, 49].map((e) => ({ trainEnd: e, testEnd: e + 7, kind: 'recent', role: 'select' }));
+const use = [0, 1, 2, 3];
+const y = Float64Array.from({ length: 56 }, (_, t) => (t % 2 ? 11 : 9));
+
+/** A series whose candidates miss by a constant per window: ets by errEts[j] units, theta by errTheta[j]. */
+function series(errEts: number[], errTheta: number[]): SeriesBacktest {
+  const f = (err: number[]) => windows.map((_, j) => new Float64Array(7).fill(10 + err[j]));
+  return new SeriesBacktest(y, windows, new Map([['ets', f(errEts)], ['theta', f(errTheta)]]));
+}
+
+describe('selection shrunk towards what wins across series', () => {
+  test('where series differ only by noise, a series follows the candidate that wins across them', () => {
+    // 40 series: ets misses by 1, theta by 2, plus window noise (sd 1.5) that often reverses a series' own ranking.
+    const rng = new Rng(11);
+    const others = Array.from({ length: 40 }, () => series(use.map(() => 1 + 1.5 * rng.normal()), use.map(() => 2 + 1.5 * rng.normal())));
+    // This series' own windows favour theta a little.
+    const s = series([2.2, 2.2, 2.2, 2.2], [2, 2, 2, 2]);
+    const prior = SelectionPrior.from([...others, s].map((b) => relativeScores(b, ['ets', 'theta'], use)));
+    expect(prior).not.toBeNull();
+    expect(selectModel(s, ['ets', 'theta'], use)!.choice.algos).toEqual(['theta']);
+    expect(selectModel(s, ['ets', 'theta'], use, prior)!.choice.algos).toEqual(['ets']);
+  });
+
+  test('where series truly differ, a series with clear evidence keeps its own choice', () => {
+    // Half the series: ets clearly better on every window; the other half: theta clearly better.
+    const rng = new Rng(12);
+    const others = Array.from({ length: 40 }, (_, i) => {
+      const good = use.map(() => 0.5 + 0.1 * rng.normal());
+      const bad = use.map(() => 4 + 0.1 * rng.normal());
+      return i % 2 ? series(good, bad) : series(bad, good);
+    });
+    const s = series([4, 4, 4, 4], [0.5, 0.5, 0.5, 0.5]);
+    const prior = SelectionPrior.from([...others, series([0.5, 0.5, 0.5, 0.5], [4, 4, 4, 4]), s].map((b) => relativeScores(b, ['ets', 'theta'], use)));
+    expect(selectModel(s, ['ets', 'theta'], use, prior)!.choice.algos).toEqual(['theta']);
+  });
+
+  test('too few series for a spread: no prior', () => {
+    const rows = Array.from({ length: 5 }, () => relativeScores(series([1, 1, 1, 1], [2, 2, 2, 2]), ['ets', 'theta'], use));
+    expect(SelectionPrior.from(rows)).toBeNull();
+  });
+});
