@@ -128,8 +128,8 @@ function stockByDay(stock: [number, number][], from: number, to: number): Float6
   return out;
 }
 
-/** Series per read: a chunk of products whose series add up to about this many (memory stays flat on any catalogue). */
-const CHUNK_SERIES = 250;
+/** Series per read: a chunk of products whose series add up to about this many (memory stays flat on any catalogue; 100 measured faster and leaner than 250 on 30,000 series). */
+const CHUNK_SERIES = 100;
 
 /** The per-series rules' outcomes, computed in one pass over all series. */
 export interface SeriesPass {
