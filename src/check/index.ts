@@ -47,7 +47,7 @@ export async function runCheck(ctx: JobContext, o: { rules?: string[] } = {}): P
   const q = ctx.db.kysely;
   // The per-series rules share one read of every series, made on first use.
   let pass: Promise<SeriesPass> | null = null;
-  const run: CheckRun = { q, s, series: () => (pass ??= seriesPass(q, s)) };
+  const run: CheckRun = { q, db: ctx.db, s, series: () => (pass ??= seriesPass(ctx.db, s)) };
   const reports: RuleReport[] = [];
   const findings: Finding[] = [];
   for (const rule of rules) {

@@ -10,6 +10,7 @@
  */
 import { addDays, dayNumber, fromDayNumber, isIsoDate } from '../dates.js';
 import type { Q } from '../db/query.js';
+import type { Db } from '../db/connection.js';
 import * as data from '../db/check.js';
 
 export type Severity = 'blocking' | 'warning' | 'info';
@@ -57,6 +58,8 @@ export interface CheckSettings {
  */
 export interface CheckRun {
   q: Q;
+  /** The opened database: its SQLite fast path for the one large read. */
+  db: Db;
   s: CheckSettings;
   series(): Promise<SeriesPass>;
 }
@@ -99,7 +102,9 @@ export function robustScale(xs: number[]): { median: number; scale: number } {
 
 /** One series' rows before the check date, each ordered by date (day numbers). */
 interface SeriesData {
-  sales: (data.SaleRow & { t: number })[];
+  sales: data.SaleRow[];
+  /** Day number of each sale. */
+  saleT: number[];
   /** Stock records: [day, on hand]. */
   stock: [number, number][];
   stockDates: string[];
@@ -123,8 +128,8 @@ function stockByDay(stock: [number, number][], from: number, to: number): Float6
   return out;
 }
 
-/** Series per read: a chunk of products whose series add up to about this many (memory stays flat on any catalogue). */
-const CHUNK_SERIES = 250;
+/** Series per read: a chunk of products whose series add up to about this many (memory stays flat on any catalogue; 100 measured faster and leaner than 250 on 30,000 series). */
+const CHUNK_SERIES = 100;
 
 /** The per-series rules' outcomes, computed in one pass over all series. */
 export interface SeriesPass {
@@ -138,7 +143,8 @@ export interface SeriesPass {
 
 interface Residual { r: SeriesRow; from: string; to: string; residual: number; received: number; expected: number; actual: number }
 
-export async function seriesPass(q: Q, s: CheckSettings): Promise<SeriesPass> {
+export async function seriesPass(db: Db, s: CheckSettings): Promise<SeriesPass> {
+  const q = db.kysely;
   const active = await data.activeSalesSeries(q);
   const stocked = await data.stockSeries(q);
   const inActive = new Set(active.map((r) => `${r.p}:${r.l}`));
@@ -163,26 +169,27 @@ export async function seriesPass(q: Q, s: CheckSettings): Promise<SeriesPass> {
     let j = Math.min(series.length, i + CHUNK_SERIES);
     while (j < series.length && series[j].p === series[j - 1].p) j++;
     const chunk = series.slice(i, j);
-    const rows = await data.seriesChunk(q, chunk[0].p, chunk[chunk.length - 1].p, s.asOf);
+    const rows = await data.seriesChunk(db, chunk[0].p, chunk[chunk.length - 1].p, s.asOf);
     const by = new Map<string, SeriesData>();
     const get = (p: number, l: number) => {
       const k = `${p}:${l}`;
       let d = by.get(k);
-      if (!d) by.set(k, (d = { sales: [], stock: [], stockDates: [], receipts: [], losses: [] }));
+      if (!d) by.set(k, (d = { sales: [], saleT: [], stock: [], stockDates: [], receipts: [], losses: [] }));
       return d;
     };
-    for (const x of rows.sales as (data.SaleRow & { t: number })[]) {
-      x.t = dayNumber(x.date);
-      get(x.p, x.l).sales.push(x);
+    for (const x of rows.sales) {
+      const d = get(x[0], x[1]);
+      d.sales.push(x);
+      d.saleT.push(dayNumber(x[2]));
     }
     for (const x of rows.stock) {
-      const d = get(x.p, x.l);
-      d.stock.push([dayNumber(x.date), x.q]);
-      d.stockDates.push(x.date);
+      const d = get(x[0], x[1]);
+      d.stock.push([dayNumber(x[2]), x[3]]);
+      d.stockDates.push(x[2]);
     }
-    for (const x of rows.receipts) get(x.p, x.l).receipts.push([dayNumber(x.date), x.q]);
-    for (const x of rows.losses) get(x.p, x.l).losses.push([dayNumber(x.date), x.q]);
-    const empty: SeriesData = { sales: [], stock: [], stockDates: [], receipts: [], losses: [] };
+    for (const x of rows.receipts) get(x[0], x[1]).receipts.push([dayNumber(x[2]), x[3]]);
+    for (const x of rows.losses) get(x[0], x[1]).losses.push([dayNumber(x[2]), x[3]]);
+    const empty: SeriesData = { sales: [], saleT: [], stock: [], stockDates: [], receipts: [], losses: [] };
     for (const r of chunk) {
       const d = by.get(`${r.p}:${r.l}`) ?? empty;
       if (inActive.has(`${r.p}:${r.l}`)) {
@@ -208,7 +215,7 @@ export async function seriesPass(q: Q, s: CheckSettings): Promise<SeriesPass> {
  * `gapProbability`. Stock-out days are not gaps (nothing could sell).
  */
 function seriesGaps(r: SeriesRow, data: SeriesData, s: CheckSettings, o: RuleOutcome): void {
-  const days = data.sales.map((x) => x.t);
+  const days = data.saleT;
   if (days.length < 2) return;
   const first = days[0];
   const last = days[days.length - 1];
@@ -292,7 +299,7 @@ function seriesMissingStock(r: SeriesRow, data: SeriesData, s: CheckSettings, o:
   if (!d) o.findings.push(finding('missing-stock', 'stock_levels', { sku: r.sku, location: r.loc, message: 'no stock record: alerts and suggestions cannot project stock (`optiflow import stock FILE.csv`)' }));
   else if (d < addDays(s.asOf, -90)) {
     // Stock rows are written when stock changes: an old record is only suspect when the series sold since.
-    const sold = data.sales.some((x) => x.date > d && x.quantity > 0);
+    const sold = data.sales.some((x) => x[2] > d && x[3] > 0);
     if (sold) o.findings.push(finding('missing-stock', 'stock_levels', { sku: r.sku, location: r.loc, date: d, message: `last stock record on ${d} although the series sold since: import current stock` }));
   }
   o.failed = o.findings.length;
@@ -454,7 +461,7 @@ function seriesResiduals(r: SeriesRow, data: SeriesData, s: CheckSettings, o: Se
     for (const [d, q] of rows) m.set(d, (m.get(d) ?? 0) + q);
     return m;
   };
-  const sold = byDay(data.sales.map((x) => [x.t, x.quantity]));
+  const sold = byDay(data.sales.map((x, i) => [data.saleT[i], x[3]]));
   const rec = byDay(data.receipts);
   const lost = byDay(data.losses);
   const stock = data.stock;
@@ -509,8 +516,8 @@ const receiptsWithoutOrders: Rule = {
  */
 function seriesPrices(r: SeriesRow, data: SeriesData, s: CheckSettings, o: RuleOutcome): void {
   const rows = data.sales
-    .filter((x) => !x.on_promo && x.quantity > 0)
-    .map((x) => [x.date, x.unit_price ?? (x.revenue !== null ? x.revenue / x.quantity : NaN)] as [string, number])
+    .filter((x) => !x[6] && x[3] > 0)
+    .map((x) => [x[2], x[4] ?? (x[5] !== null ? x[5] / x[3] : NaN)] as [string, number])
     .filter(([, p]) => Number.isFinite(p));
   if (rows.length < 10) return;
   const { median: med, scale } = robustScale(rows.map(([, p]) => p));
@@ -548,11 +555,12 @@ function seriesAnomalies(r: SeriesRow, data: SeriesData, s: CheckSettings, from:
   const explained = new Uint8Array(to - from);
   const stock = stockByDay(data.stock, from, to);
   let firstSale = to - from;
-  for (const x of data.sales) {
-    if (x.t < from) continue;
-    const t = x.t - from;
-    y[t] = x.quantity;
-    if (x.on_promo) explained[t] = 1;
+  for (let i = 0; i < data.sales.length; i++) {
+    const x = data.sales[i];
+    if (data.saleT[i] < from) continue;
+    const t = data.saleT[i] - from;
+    y[t] = x[3];
+    if (x[6]) explained[t] = 1;
     firstSale = Math.min(firstSale, t);
   }
   for (const e of events) {
