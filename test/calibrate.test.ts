@@ -129,7 +129,7 @@ describe('through the engine', () => {
       const phase = rng.uniform(0, 364);
       return Float64Array.from({ length: T + H }, (_, t) => base * (t % 7 >= 5 ? 1.5 : 1) * (1 + 0.3 * Math.sin((2 * Math.PI * (t + phase)) / 364)));
     });
-    const series = truth.map((m, i) => ({ id: `s${i}`, y: Float64Array.from({ length: T }, (_, t) => rng.poisson(m[t])), promo: null, logPrice: null }));
+    const series = truth.map((m, i) => ({ id: `s${i}`, y: Float64Array.from({ length: T }, (_, t) => rng.poisson(m[t])), promo: null, logPrice: null, group: 'all' }));
     const out = await forecastMany(series, { startDay: 0, horizon: H, holidays: new Map(), nHolidays: 0, candidates: ['ets', 'ma28'], interval: 0.8 });
     let inside = 0;
     let n = 0;

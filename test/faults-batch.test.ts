@@ -30,12 +30,12 @@ function orderedJobs(fail: { side: boolean }): Job[] {
     },
   });
   return [
-    mk('base', [], (c) => c.sqlite.exec('delete from t; insert into t (k, v) values (1, 1), (2, 5), (3, 7)')),
-    mk('scale', ['base'], (c) => c.sqlite.exec('update t set v = v * 2')),
-    mk('total', ['scale'], (c) => c.sqlite.exec('delete from u; insert into u select sum(v) from t')),
+    mk('base', [], (c) => c.db.sqlite!.exec('delete from t; insert into t (k, v) values (1, 1), (2, 5), (3, 7)')),
+    mk('scale', ['base'], (c) => c.db.sqlite!.exec('update t set v = v * 2')),
+    mk('total', ['scale'], (c) => c.db.sqlite!.exec('delete from u; insert into u select sum(v) from t')),
     mk('side', ['base'], (c) => {
       if (fail.side) throw new Error('side failed on purpose');
-      c.sqlite.exec('delete from w; insert into w values (1)');
+      c.db.sqlite!.exec('delete from w; insert into w values (1)');
     }),
   ];
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DEFAULTS, databaseName, stateDir, type Config } from '../src/config.js';
-import { isPostgresUrl, migrateToLatest, openDb, sqliteOrRefusal, type Db } from '../src/db/connection.js';
+import { isPostgresUrl, migrateToLatest, openDb, type Db } from '../src/db/connection.js';
 import { ALL_TABLES } from '../src/db/types.js';
 import { insertMany } from '../src/db/query.js';
 import { sql } from 'kysely';
@@ -83,10 +83,18 @@ export function stateDirOf(location: string): string {
   return stateDir({ db: location, batch: { ...DEFAULTS.batch, stateDir: process.env.OPTIFLOW_BATCH_STATE_DIR ?? '' } });
 }
 
-export function testConfig(db: string, asOf: string, over: Partial<Config> = {}): Config {
+/** Config overrides: each section may name only the keys it changes. */
+export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends Record<string, unknown> ? Partial<Config[K]> : Config[K] };
+
+export function testConfig(db: string, asOf: string, over: ConfigOverrides = {}): Config {
   const c = JSON.parse(JSON.stringify(DEFAULTS)) as Config;
   const state = isPostgresUrl(db) ? join(tempDir('optiflow-state-'), databaseName(db)) : join(db + '.state');
-  return { ...c, db, asOf, ...over, batch: { ...c.batch, retryMinDelayMs: 0, stateDir: state, ...(over.batch ?? {}) } };
+  const merged = { ...c } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(over)) {
+    const base = (c as unknown as Record<string, unknown>)[k];
+    merged[k] = v && typeof v === 'object' && !Array.isArray(v) && base && typeof base === 'object' ? { ...base, ...v } : v;
+  }
+  return { ...(merged as unknown as Config), db, asOf, batch: { ...c.batch, retryMinDelayMs: 0, stateDir: state, ...(over.batch ?? {}) } };
 }
 
 /**
@@ -152,8 +160,8 @@ export async function dumpDb(db: Db, tables: string[], drop: string[] = ['comput
   return JSON.stringify(out);
 }
 
-export function jobCtx(db: Db, asOf: string, over: Partial<Config> = {}): JobContext {
-  return { db, sqlite: sqliteOrRefusal(db), config: testConfig(db.location, asOf, over), asOf, log: silentLogger() };
+export function jobCtx(db: Db, asOf: string, over: ConfigOverrides = {}): JobContext {
+  return { db, config: testConfig(db.location, asOf, over), asOf, log: silentLogger() };
 }
 
 export function fileHash(path: string): string {

@@ -13,7 +13,7 @@ function state(over: Partial<SeriesState> & { demand?: number; days?: number; le
   const yhat = over.yhat ?? new Float64Array(H).fill(d);
   return {
     productId: 1, locationId: 1, sku: 'SKU-0042', location: 'MAIN', category: 'grocery', unitCost: 2, unitPrice: 3, shelfLifeDays: null, storage: null,
-    onHand: 10, stockDate: '2026-11-22', receipts: new Float64Array(H + 400), openOrders: [], yhat, lo: yhat.map((v) => v * 0.8), hi: over.hi ?? yhat.map((v) => v * 1.2),
+    onHand: 10, stockDate: '2026-11-22', stockKnown: true, receipts: new Float64Array(H + 400), openOrders: [], yhat, lo: yhat.map((v) => v * 0.8), hi: over.hi ?? yhat.map((v) => v * 1.2),
     supplier: { supplierId: 1, code: 'S1', name: 'Supplier', leadTimeDays: over.lead ?? 5, leadTimeSdDays: 0, orderCost: 0, packSize: 1, moq: 0, unitCost: 2, priceBreaks: [], reviewDays: null, lineOrderCost: 0, minOrderValue: 0, leadTimeSource: 'stated', statedLeadTimeDays: over.lead ?? 5, receipts: 0 },
     errorRuns: [], carriesEvents: [], policy: null,
     ...over,
@@ -79,7 +79,7 @@ describe('safety stock (hand-worked)', () => {
   });
   test('empirical: quantile of error sums over lead time + review', () => {
     // One run of 28 errors alternating +1/-1 then a +10 at the end: 2-day sums are 0 except the last (1+10=11 or -1+10=9).
-    const run = Array.from({ length: 27 }, (_, i) => (i % 2 ? -1 : 1));
+    const run: number[] = Array.from({ length: 27 }, (_, i) => (i % 2 ? -1 : 1));
     run.push(10);
     const ss = safetyStock({ errorRuns: [run], leadTimeDays: 1, reviewDays: 1, leadTimeSdDays: 0, meanDailyDemand: 5, serviceLevel: 0.5 });
     expect(ss.method).toBe('empirical');

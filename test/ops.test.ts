@@ -27,9 +27,9 @@ function writerJob(commits: { n: number }, total: number): Job {
   return {
     name: 'writer', description: 'test writer', dependsOn: [],
     async run(ctx) {
-      const ins = ctx.sqlite.prepare(`insert into metrics_history (date, scope, payload) values (?, 'writer', '{}')`);
+      const ins = ctx.db.sqlite!.prepare(`insert into metrics_history (date, scope, payload) values (?, 'writer', '{}')`);
       for (let k = 0; k < total; k++) {
-        ctx.sqlite.transaction(() => { for (let i = 0; i < 10; i++) ins.run(`w${String(k * 10 + i).padStart(6, '0')}`); })();
+        ctx.db.sqlite!.transaction(() => { for (let i = 0; i < 10; i++) ins.run(`w${String(k * 10 + i).padStart(6, '0')}`); })();
         commits.n = k + 1;
         await new Promise((r) => setImmediate(r));
       }

@@ -56,7 +56,7 @@ describePg('forecasting jobs on PostgreSQL and SQLite', () => {
   const dir = tempDir();
   const ctxOf = (db: Db, asOf: string, name: string): JobContext => {
     const c = jobCtx(db, asOf, { batch: { ...jobCtx(db, asOf).config.batch, stateDir: join(dir, name) } });
-    return { ...c, sqlite: db.sqlite as JobContext['sqlite'] };
+    return c;
   };
 
   beforeAll(async () => {

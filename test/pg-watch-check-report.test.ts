@@ -74,8 +74,7 @@ async function rows(db: Db, q: string): Promise<Record<string, unknown>[]> {
 }
 
 function ctxOf(db: Db, asOf: string): JobContext {
-  // No raw SQLite handle: everything these steps read goes through the query modules.
-  return { db, get sqlite(): never { throw new Error('raw SQLite handle used'); }, config: testConfig(db.location, asOf, over), asOf, log: silentLogger() };
+  return { db, config: testConfig(db.location, asOf, over), asOf, log: silentLogger() };
 }
 
 /** Everything compared, computed on one database. */
@@ -115,7 +114,7 @@ describePg('watched models, check and report tables on PostgreSQL and SQLite', (
       select supplier_id, product_id, location_id, quantity, unit_cost, ordered_on, expected_on, received_on, status from purchase_orders where id = (select min(id) from purchase_orders)`.execute(k);
     await sql`update sales set unit_price = unit_price * 10 where product_id = 3 and date = (select max(date) from sales where product_id = 3 and on_promo = 0 and date < ${addDays(TODAY, -10)})`.execute(k);
     // A few nights of forecasts, challenger forecasts in shadow and a canary, made on SQLite.
-    const liteCtx = (d: string): JobContext => ({ db: lite, sqlite: lite.sqlite!, config: testConfig(lite.location, d, over), asOf: d, log: silentLogger() });
+    const liteCtx = (d: string): JobContext => ({ db: lite, config: testConfig(lite.location, d, over), asOf: d, log: silentLogger() });
     await trainJob.run(liteCtx(DAY0), {});
     await startCanary(liteCtx(DAY0), { setting: 'croston', share: 0.5 });
     for (let d = DAY0; d < TODAY; d = addDays(d, 1)) {

@@ -58,9 +58,9 @@ describe('quality risk on sample data', () => {
   });
 
   test('shelf_life_days = 0 on an out-of-stock product: skipped and named, every other risk finite', async () => {
-    const p = ctx.sqlite.prepare(`select id, sku from products where shelf_life_days is not null order by id limit 1`).get() as { id: number; sku: string };
-    ctx.sqlite.prepare('update products set shelf_life_days = 0 where id = ?').run(p.id);
-    ctx.sqlite.prepare('insert or replace into stock_levels (product_id, location_id, date, on_hand) values (?, 1, ?, 0)').run(p.id, addDays(TODAY, -1));
+    const p = ctx.db.sqlite!.prepare(`select id, sku from products where shelf_life_days is not null order by id limit 1`).get() as { id: number; sku: string };
+    ctx.db.sqlite!.prepare('update products set shelf_life_days = 0 where id = ?').run(p.id);
+    ctx.db.sqlite!.prepare('insert or replace into stock_levels (product_id, location_id, date, on_hand) values (?, 1, ?, 0)').run(p.id, addDays(TODAY, -1));
     const q = await assessQuality(ctx);
     expect(q.skipped.map((s) => s.sku)).toEqual([p.sku]);
     expect(q.skipped[0].reason).toMatch(/shelf_life_days is 0/);
@@ -275,7 +275,7 @@ function state(over: Partial<SeriesState>): SeriesState {
   const yhat = new Float64Array(30).fill(0.2);
   return {
     productId: 1, locationId: 1, sku: 'GONE', location: 'MAIN', category: 'g', unitCost: 2, unitPrice: 3, shelfLifeDays: null, storage: null,
-    onHand: 0, stockDate: '2026-01-01', receipts: new Float64Array(60), openOrders: [], yhat, lo: yhat, hi: yhat,
+    onHand: 0, stockDate: '2026-01-01', stockKnown: true, receipts: new Float64Array(60), openOrders: [], yhat, lo: yhat, hi: yhat,
     supplier: { supplierId: 1, code: 'S', name: 'S', leadTimeDays: 5, leadTimeSdDays: 0, orderCost: 0, packSize: 1, moq: 0, unitCost: 2, priceBreaks: [], reviewDays: null, lineOrderCost: 0, minOrderValue: 0, leadTimeSource: 'stated', statedLeadTimeDays: 5, receipts: 0 },
     errorRuns: [], carriesEvents: [], policy: null, ...over,
   };

@@ -17,7 +17,7 @@ import type { Db } from '../src/db/connection.js';
 const TODAY = '2026-06-01';
 const CUT = addDays(TODAY, -28);
 let db: Db;
-let truth: ReturnType<typeof generateSample>['truth'];
+let truth: import('../src/io/sample.js').SampleResult['truth'];
 
 beforeAll(async () => {
   await initBackend();

@@ -4,7 +4,7 @@
  * returns the dashboard summary.
  */
 import type { Db } from '../db/connection.js';
-import { migrateToLatest, redactUrl, sqliteOrRefusal } from '../db/connection.js';
+import { migrateToLatest, redactUrl } from '../db/connection.js';
 import { hasSales, seriesForecastOn } from '../db/ops.js';
 import { generateSample } from '../io/sample.js';
 import { trainJob } from '../jobs/forecasting.js';
@@ -24,10 +24,10 @@ export interface DemoResult {
   topUrgent: Record<string, unknown>[];
 }
 
-export async function runDemo(db: Db, base: Omit<JobContext, 'db' | 'sqlite'>, opts: { products?: number } = {}): Promise<DemoResult> {
+export async function runDemo(db: Db, base: Omit<JobContext, 'db'>, opts: { products?: number } = {}): Promise<DemoResult> {
   const m = await migrateToLatest(db);
   if (m.error) throw new JobError(`migration failed: ${(m.error as Error).message}`);
-  const ctx: JobContext = { ...base, db, sqlite: sqliteOrRefusal(db) };
+  const ctx: JobContext = { ...base, db };
   const hasData = await hasSales(db.kysely);
   if (!hasData) {
     base.log.info(`demo: writing a sample data set (${opts.products ?? 250} products, 730 days to ${base.asOf})`);

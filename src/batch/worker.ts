@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import { openDb, sqliteOrRefusal } from '../db/connection.js';
+import { openDb } from '../db/connection.js';
 import type { Job } from '../jobs/types.js';
 import type { Config } from '../config.js';
 import { OptiflowError } from '../errors.js';
@@ -45,7 +45,7 @@ async function main() {
   const db = openDb(input.config.db, { poolSize: input.config.dbPool });
   const log = winston.createLogger({ level: 'debug', transports: [new ToParent()] });
   try {
-    const r = await job.run({ db, sqlite: sqliteOrRefusal(db), config: input.config, asOf: input.asOf, log }, input.options);
+    const r = await job.run({ db, config: input.config, asOf: input.asOf, log }, input.options);
     parentPort!.postMessage({ type: 'done', result: { summary: r.summary } });
   } catch (e) {
     const err = e as Error & { exitCode?: number };

@@ -5,13 +5,12 @@
 import type { Command } from 'commander';
 import type { Action } from '../cli.js';
 import type { Context } from './context.js';
-import { sqliteOrRefusal } from '../db/connection.js';
 import type { Job, JobContext, JobResult } from '../jobs/types.js';
 import { table, keyValues, type Cell } from './render.js';
 
 export async function jobContext(ctx: Context): Promise<JobContext> {
   const db = await ctx.db();
-  return { db, sqlite: sqliteOrRefusal(db), config: ctx.config, asOf: ctx.config.asOf, log: ctx.log };
+  return { db, config: ctx.config, asOf: ctx.config.asOf, log: ctx.log };
 }
 
 export function renderResult(ctx: Context, name: string, r: JobResult, columns?: string[]): void {

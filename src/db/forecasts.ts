@@ -200,15 +200,7 @@ export async function saveMonitorDay(
   });
 }
 
-/** Active planner overrides overlapping [from, to], by series "p:l" (in id order). */
-export async function activeOverrides(q: Q, from: string, to: string): Promise<Map<string, { id: number; fromDate: string; toDate: string; factor: number | null; quantity: number | null; reason: string }[]>> {
-  const out = new Map<string, { id: number; fromDate: string; toDate: string; factor: number | null; quantity: number | null; reason: string }[]>();
-  const rows = await q.selectFrom('forecast_overrides').select(['id', 'product_id', 'location_id', 'from_date', 'to_date', 'factor', 'quantity', 'reason']).where('active', '=', 1).where('to_date', '>=', from).where('from_date', '<=', to).orderBy('id').execute();
-  for (const r of rows) {
-    const k = `${num(r.product_id)}:${num(r.location_id)}`;
-    (out.get(k) ?? out.set(k, []).get(k)!).push({ id: num(r.id), fromDate: r.from_date, toDate: r.to_date, factor: numOrNull(r.factor), quantity: numOrNull(r.quantity), reason: r.reason });
-  }
-  return out;
-}
+/** Active planner overrides overlapping [from, to], by series "p:l" (in id order): the one definition lives in overrides.ts. */
+export { activeOverridesBySeries as activeOverrides } from './overrides.js';
 
 export { qOf, type DbOrQ };

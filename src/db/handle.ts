@@ -4,7 +4,7 @@
  * handle/transaction (`Q`, portable queries only).
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { sql, type RawBuilder } from 'kysely';
+import { PostgresAdapter, sql, type RawBuilder } from 'kysely';
 import type { Db } from './connection.js';
 import type { Q } from './query.js';
 
@@ -42,4 +42,9 @@ export function chunks<T>(refs: readonly T[], size = 2000): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < refs.length; i += size) out.push(refs.slice(i, i + size));
   return out;
+}
+
+/** True when the handle talks to PostgreSQL (for the few expressions whose SQL differs per dialect). */
+export function isPostgres(d: DbOrQ): boolean {
+  return 'kysely' in d ? d.dialect === 'postgres' : d.getExecutor().adapter instanceof PostgresAdapter;
 }

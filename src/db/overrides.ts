@@ -2,7 +2,6 @@
  * Forecast overrides and their audit trail: every add and remove writes the
  * override change and its audit row in one transaction.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import type { Override } from '../inventory/overrides.js';
 import { inTransaction, type Q } from './query.js';
 
@@ -84,8 +83,8 @@ interface ActiveRow { id: number; product_id: number; location_id: number; from_
 function groupBySeries(rows: ActiveRow[]): Map<string, Override[]> {
   const out = new Map<string, Override[]>();
   for (const r of rows) {
-    const k = `${r.product_id}:${r.location_id}`;
-    (out.get(k) ?? out.set(k, []).get(k)!).push({ id: Number(r.id), fromDate: r.from_date, toDate: r.to_date, factor: r.factor, quantity: r.quantity, reason: r.reason });
+    const k = `${Number(r.product_id)}:${Number(r.location_id)}`;
+    (out.get(k) ?? out.set(k, []).get(k)!).push({ id: Number(r.id), fromDate: r.from_date, toDate: r.to_date, factor: r.factor === null ? null : Number(r.factor), quantity: r.quantity === null ? null : Number(r.quantity), reason: r.reason });
   }
   return out;
 }
@@ -100,17 +99,4 @@ export async function activeOverridesBySeries(q: Q, from: string, to: string, se
     .where('from_date', '<=', to);
   if (series) b = b.where('product_id', '=', series.productId).where('location_id', '=', series.locationId);
   return groupBySeries(await b.orderBy('id').execute());
-}
-
-/**
- * The same read on the embedded SQLite handle, synchronously, for the callers
- * that still run on it (predict, alerts, explain, report); they move to
- * `activeOverridesBySeries` as they become async.
- */
-export function activeOverridesBySeriesSync(sqlite: BetterSqlite3.Database, from: string, to: string): Map<string, Override[]> {
-  return groupBySeries(
-    sqlite
-      .prepare('select id, product_id, location_id, from_date, to_date, factor, quantity, reason from forecast_overrides where active = 1 and to_date >= ? and from_date <= ? order by id')
-      .all(from, to) as ActiveRow[],
-  );
 }

@@ -79,7 +79,9 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
   const algos = parseAlgorithm(algorithm);
   const parts: Record<string, number>[] = rows.map(() => ({}));
   let computed: Float64Array | null = null;
-  if (algos.includes('regression')) {
+  // Models learned across all series (the pooled seasonal model, the global model) are not reproduced for one series: shown whole.
+  const crossSeries = algos.filter((a) => a === 'pooled' || a === 'global');
+  if (algos.includes('regression') && !crossSeries.length) {
     const algorithmOf = new Map((await runAlgorithms(q, run))
       .map((r) => [seriesKey(r.product_id, r.location_id), r.algorithm ?? 'snaive']));
     const runCtx = { ...ctx, asOf: run };
@@ -126,7 +128,9 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
     return { date: r.date, stored: r.yhat, components: c, sum, override };
   });
   const like = await likeSkuOf(q, ref.productId);
-  const note = !computed && algos.includes('regression')
+  const note = crossSeries.length
+    ? `the model includes the ${crossSeries.join(' and ')} model, learned across all series at once: the forecast is shown whole, not in parts`
+    : !computed && algos.includes('regression')
     ? 'the regression had under 56 known days, so the model used its seasonal-naive fallback: no components'
     : maxGap > 0 && like ? `the forecast may be borrowed from the like product ${like} (a new product): its own model's components do not add up to it`
     : maxGap > 0 ? `the stored forecast of ${run} is not reproduced (largest gap ${roundTo(maxGap, 6)} units/day): the history before ${run} changed since the run; re-run \`optiflow predict --as-of ${run}\` to explain a current forecast` : null;

@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { isIsoDate } from '../dates.js';
 import { UsageError } from '../errors.js';
 import { applyOverride, overrideOn, type Override } from '../inventory/overrides.js';
-import { activeOverridesBySeriesSync, deactivateOverride, insertOverride, listOverrideRows, overrideAuditRows, overrideById, seriesIds } from '../db/overrides.js';
+import { deactivateOverride, insertOverride, listOverrideRows, overrideAuditRows, overrideById, seriesIds } from '../db/overrides.js';
 import { nowIso, type JobContext } from './types.js';
 
 export interface OverrideInput {
@@ -72,7 +72,6 @@ export async function overrideAudit(ctx: JobContext): Promise<Record<string, unk
 }
 
 /** Active overrides per series ("productId:locationId") that touch [from, to] (synchronous read of the embedded database). */
-export const overridesBySeries = activeOverridesBySeriesSync;
 
 /**
  * For predict: the forecast of one series' days with its overrides applied

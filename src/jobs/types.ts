@@ -1,12 +1,10 @@
 /** A job: the unit the batch schedules and a single-job command runs. */
-import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../log.js';
 
 export interface JobContext {
   db: Db;
-  sqlite: BetterSqlite3.Database;
   config: Config;
   asOf: string;
   log: Logger;

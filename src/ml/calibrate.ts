@@ -372,8 +372,11 @@ export function applyInterval(
       // A monotone map of the sorted errors: the values stay sorted.
       const at = counts ? (i: number) => Math.round(Math.max(0, f + s * e[i])) : (i: number) => Math.max(0, f + s * e[i]);
       const [l, u] = e.length ? intervalOf(e.length, at, spec.level, counts) : [f, f];
-      lo[h] = l;
-      hi[h] = Math.max(l, u);
+      // The interval always holds its own point forecast: whole-count bounds may
+      // round past a fractional forecast (hi 12 for a forecast of 12.01). Widening
+      // to the forecast changes no coverage of whole counts (y <= 12.01 iff y <= 12).
+      lo[h] = Math.min(l, f);
+      hi[h] = Math.max(l, u, f);
     }
     return { lo, hi };
   }

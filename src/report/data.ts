@@ -21,7 +21,7 @@ import { UsageError } from '../errors.js';
 import { roundOrNull } from '../numbers.js';
 import type { JobContext } from '../jobs/types.js';
 import { explainForecast } from '../jobs/explain.js';
-import { overridesBySeries } from '../jobs/overrides.js';
+import { activeOverridesBySeries } from '../db/overrides.js';
 import { describeOverride, overrideOn } from '../inventory/overrides.js';
 import * as r from '../db/report.js';
 
@@ -131,7 +131,7 @@ export async function collectReport(ctx: JobContext, o: ReportOptions = {}): Pro
 }
 
 async function seriesSection(ctx: JobContext, sku: string, location: string, why: string, run: string | null, historyDays: number): Promise<SeriesSection> {
-  const { sqlite, asOf } = ctx;
+  const { asOf } = ctx;
   const ref = (await productRef(ctx.db, sku, location))!;
   const notes: string[] = [];
   const from = addDays(asOf, -historyDays);
@@ -148,7 +148,7 @@ async function seriesSection(ctx: JobContext, sku: string, location: string, why
   const lo = [...past.lo, ...(state ? nums(state.lo) : [])];
   const hi = [...past.hi, ...(state ? nums(state.hi) : [])];
   // Days a planner override is in force: the forecast shown there is the overridden one (`predict` applies it).
-  const list = overridesBySeries(sqlite, from, dates[dates.length - 1]).get(`${ref.productId}:${ref.locationId}`) ?? [];
+  const list = (await activeOverridesBySeries(ctx.db.kysely, from, dates[dates.length - 1], ref)).get(`${ref.productId}:${ref.locationId}`) ?? [];
   const overrides = dates
     .map((d, i) => ({ date: d, value: yhat[i], o: overrideOn(list, d) }))
     .filter((x) => x.o !== null && x.value !== null)
