@@ -201,6 +201,10 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
     // Worker threads cost ~0.5 s each to start: worth it only on large databases.
     const useThreads = ctx.config.batch.threads && threadsAvailable() && (await activeSeriesCount(k)) >= ctx.config.batch.threadsMinSeries;
     const threadSlot = pLimit(1);
+    // On a large database the jobs of the main thread run one at a time: each holds a working set over
+    // every series, and letting their awaits interleave held several at once (peak memory, not speed:
+    // they share one core). The isolated jobs keep the other core busy meanwhile.
+    const mainSlot = pLimit(useThreads ? 1 : Infinity);
     let sharedLeft = jobs.filter((j) => !j.isolated && initial?.[j.name]?.status !== 'success').length;
     const runnable = jobs.map((j) => ({
       name: j.name,
@@ -210,7 +214,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
         log.info(`start (attempt ${attempt})`);
         const t = Date.now();
         // Jobs that read nothing shared run on the other core, one thread at a time (memory stays bounded).
-        const r = j.isolated && useThreads ? await threadSlot(() => runInThread(j.name, { ...ctx, log })) : await j.run({ ...ctx, log, cache });
+        const r = j.isolated && useThreads ? await threadSlot(() => runInThread(j.name, { ...ctx, log })) : await mainSlot(() => j.run({ ...ctx, log, cache }));
         if (!j.isolated && --sharedLeft === 0) cache.clear(); // the last reader of the shared history is done
         log.info(`done in ${((Date.now() - t) / 1000).toFixed(1)}s ${JSON.stringify(r.summary)}`);
         return r.summary as Record<string, unknown>;
