@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import type { Action } from '../cli.js';
 import type { Context } from './context.js';
 import { runAllTenants } from '../ops/all-tenants.js';
-import { sqliteOf } from '../db/connection.js';
 import { UsageError } from '../errors.js';
 import { backup, restore } from '../ops/backup.js';
 import { serveMetrics, textfilePath, writeTextfile, metricsText } from '../ops/metrics.js';

@@ -5,7 +5,6 @@ import { runBatch } from '../batch/batch.js';
 import { checkHealth } from '../batch/health.js';
 import { cleanup } from '../batch/cleanup.js';
 import { runDemo } from '../batch/demo.js';
-import { sqliteOf } from '../db/connection.js';
 import { UsageError } from '../errors.js';
 import { jobContext } from './jobs.js';
 import { intOption, listOption } from './options.js';

@@ -180,21 +180,6 @@ function poolSizeFromEnv(): number {
   return Number.isInteger(n) && n >= 1 ? n : DEFAULTS.dbPool;
 }
 
-/**
- * What a JobContext carries as its raw SQLite handle on PostgreSQL: any use throws a
- * clear refusal naming the step, instead of a null dereference. (Steps that still
- * read through the handle run on SQLite only.)
- */
-export function sqliteOrRefusal(db: Db): BetterSqlite3.Database {
-  if (db.sqlite) return db.sqlite;
-  return new Proxy({} as BetterSqlite3.Database, {
-    get(_t, prop) {
-      if (prop === 'then' || typeof prop === 'symbol') return undefined;
-      throw new UsageError(`this step still reads the embedded SQLite database directly; --db ${redactUrl(db.location)} is PostgreSQL (it runs on an optiflow SQLite file)`);
-    },
-  });
-}
-
 /** The raw SQLite handle, for the jobs that run on the embedded database. */
 export function sqliteOf(db: Db): BetterSqlite3.Database {
   if (!db.sqlite) throw new UsageError(`this command runs on the embedded SQLite database; --db ${redactUrl(db.location)} is PostgreSQL`);
