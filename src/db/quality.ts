@@ -1,7 +1,7 @@
 /**
  * quality-risk's reads and writes: perishable series, daily zone conditions from
  * the sensors, incidents, the sales and stock rows of the perishable series over
- * a window (one query each, grouped in TypeScript), and the day's risk rows.
+ * a window (one query each per chunk of products, grouped in TypeScript), and the day's risk rows.
  */
 import { sql } from 'kysely';
 import { inTransaction, insertMany, num, type Q } from './query.js';
@@ -41,11 +41,15 @@ export async function incidentsBefore(q: Q, day: string): Promise<{ product_id: 
 
 const PERISHABLE = sql`product_id in (select id from products where shelf_life_days is not null and active = 1)`;
 
+/** Products with ids in [from, to] (inclusive): reading the series a chunk of products at a time keeps the rows in memory bounded. */
+export interface ProductIdRange { from: number; to: number }
+const inRange = (r?: ProductIdRange) => (r ? sql` and product_id >= ${r.from} and product_id <= ${r.to}` : sql``);
+
 /** Daily sales of the perishable series over [from, to), by series and date. */
-export async function perishableSales(q: Q, from: string, to: string): Promise<{ product_id: number; location_id: number; date: string; quantity: number }[]> {
+export async function perishableSales(q: Q, from: string, to: string, products?: ProductIdRange): Promise<{ product_id: number; location_id: number; date: string; quantity: number }[]> {
   const r = await sql<{ product_id: number; location_id: number; date: string; quantity: number }>`
     select product_id, location_id, date, quantity from sales
-    where ${PERISHABLE} and date >= ${from} and date < ${to}
+    where ${PERISHABLE} and date >= ${from} and date < ${to}${inRange(products)}
     order by product_id, location_id, date`.execute(q);
   return r.rows;
 }
@@ -55,14 +59,14 @@ export async function perishableSales(q: Q, from: string, to: string): Promise<{
  * series' latest row before `from`, by series and date: enough to read "current
  * stock" (the latest row before a day) on any morning in (from, to].
  */
-export async function perishableStockRows(q: Q, from: string, to: string): Promise<{ product_id: number; location_id: number; date: string; on_hand: number }[]> {
+export async function perishableStockRows(q: Q, from: string, to: string, products?: ProductIdRange): Promise<{ product_id: number; location_id: number; date: string; on_hand: number }[]> {
   const r = await sql<{ product_id: number; location_id: number; date: string; on_hand: number }>`
     select s.product_id, s.location_id, s.date, s.on_hand from stock_levels s
-    join (select product_id, location_id, max(date) as d from stock_levels where ${PERISHABLE} and date < ${from} group by product_id, location_id) m
+    join (select product_id, location_id, max(date) as d from stock_levels where ${PERISHABLE} and date < ${from}${inRange(products)} group by product_id, location_id) m
       on m.product_id = s.product_id and m.location_id = s.location_id and s.date = m.d
     union all
     select product_id, location_id, date, on_hand from stock_levels
-    where ${PERISHABLE} and date >= ${from} and date < ${to}
+    where ${PERISHABLE} and date >= ${from} and date < ${to}${inRange(products)}
     order by 1, 2, 3`.execute(q);
   return r.rows;
 }

@@ -112,20 +112,27 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
     (incidentDays.get(k) ?? incidentDays.set(k, []).get(k)!).push(dayNumber(r.date));
   }
   // Features are read on mornings in [end - 365, end]: daily sales from 28 days before the first,
-  // stock rows from the latest before the first; one query each for all series.
+  // stock rows from the latest before the first.
   const firstDay = end - 365;
   const salesStart = firstDay - 28;
+  // Read a chunk of products at a time: the rows of a query are objects, and a year of rows for every
+  // perishable series at once held gigabytes on large databases; the arrays kept per series are small.
   const sales = new Map<string, Float64Array>();
-  for (const r of await perishableSales(q, fromDayNumber(salesStart), asOf)) {
-    const k = `${r.product_id}:${r.location_id}`;
-    (sales.get(k) ?? sales.set(k, new Float64Array(end - salesStart)).get(k)!)[dayNumber(r.date) - salesStart] = r.quantity;
-  }
   const stock = new Map<string, { days: number[]; onHand: number[] }>();
-  for (const r of await perishableStockRows(q, fromDayNumber(firstDay), asOf)) {
-    const k = `${r.product_id}:${r.location_id}`;
-    const s = stock.get(k) ?? stock.set(k, { days: [], onHand: [] }).get(k)!;
-    s.days.push(dayNumber(r.date));
-    s.onHand.push(r.on_hand);
+  const productIds = [...new Set(items.map((it) => it.product_id))].sort((a, b) => a - b);
+  const CHUNK = 500; // products per read
+  for (let c = 0; c < productIds.length; c += CHUNK) {
+    const range = { from: productIds[c], to: productIds[Math.min(c + CHUNK, productIds.length) - 1] };
+    for (const r of await perishableSales(q, fromDayNumber(salesStart), asOf, range)) {
+      const k = `${r.product_id}:${r.location_id}`;
+      (sales.get(k) ?? sales.set(k, new Float64Array(end - salesStart)).get(k)!)[dayNumber(r.date) - salesStart] = Number(r.quantity);
+    }
+    for (const r of await perishableStockRows(q, fromDayNumber(firstDay), asOf, range)) {
+      const k = `${r.product_id}:${r.location_id}`;
+      const s = stock.get(k) ?? stock.set(k, { days: [], onHand: [] }).get(k)!;
+      s.days.push(dayNumber(r.date));
+      s.onHand.push(Number(r.on_hand));
+    }
   }
   /** Current stock on the morning of `day`: the latest stock row dated before it (0 when none). */
   const onHandBefore = (k: string, day: number): number => {
