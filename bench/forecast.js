@@ -34,6 +34,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { args, printTable } from './lib.js';
 import { initBackend } from '../dist/src/ml/backend.js';
 import { forecastMany } from '../dist/src/ml/engine.js';
@@ -148,13 +149,8 @@ const ets = await import('@bsull/augurs/ets');
 ets.initSync({ module: readFileSync(augursDir + 'ets_bg.wasm') });
 const mstl = await import('@bsull/augurs/mstl');
 mstl.initSync({ module: readFileSync(augursDir + 'mstl_bg.wasm') });
-let prophetMod = null;
-let optimizer = null;
-if (!a['skip-prophet']) {
-  prophetMod = await import('@bsull/augurs/prophet');
-  prophetMod.initSync({ module: readFileSync(augursDir + 'prophet_bg.wasm') });
-  ({ optimizer } = await import('@bsull/augurs-prophet-wasmstan'));
-}
+// Prophet runs in worker threads (bench/prophet-worker.js), a fresh WebAssembly instance per batch of series.
+const prophetMod = a['skip-prophet'] ? null : true;
 
 /** Known history with the leading unknown days dropped and the others filled (mean of the 28 known days before). */
 function filled(y) {
@@ -209,27 +205,35 @@ const REFERENCES = [
   augursReference('AutoETS (weekly)', () => new ets.AutoETS(7, 'ZZZ')),
   augursReference('MSTL (weekly) + ETS', () => mstl.MSTL.ets([7])),
 ];
+/** Prophet on every series of a window, in worker threads of PROPHET_BATCH series each (fresh WebAssembly memory per batch). */
+const PROPHET_BATCH = 250;
+async function prophetWindow(name, mode, histories, start) {
+  const res = [];
+  let seconds = 0;
+  for (let i = 0; i < histories.length; i += PROPHET_BATCH) {
+    const batch = histories.slice(i, i + PROPHET_BATCH);
+    const r = await new Promise((resolve, reject) => {
+      const w = new Worker(new URL('./prophet-worker.js', import.meta.url), { workerData: { mode, H, start, series: batch, warmUp: true } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    seconds += r.seconds;
+    r.out.forEach((o, j) => {
+      if (o.error) {
+        failures[name] = (failures[name] ?? 0) + 1;
+        res.push({ f: movingAverage(batch[j], H), lo80: null, hi80: null, lo95: null, hi95: null });
+      } else {
+        // Prophet's interval is its default 80 % one.
+        res.push({ f: clip(o.point), lo80: o.lower ? clip(o.lower) : null, hi80: o.upper ? clip(o.upper) : null, lo95: null, hi95: null });
+      }
+    });
+  }
+  return { res, seconds };
+}
 if (prophetMod) {
   for (const mode of ['additive', 'multiplicative']) {
     const name = mode === 'additive' ? 'Prophet (default)' : 'Prophet (multiplicative)';
-    REFERENCES.push({
-      name,
-      prophet: true,
-      fit: (y, start) => guarded(name, () => {
-        const ds = [];
-        const v = [];
-        for (let t = 0; t < y.length; t++) if (!Number.isNaN(y[t])) {
-          ds.push((start + t) * 86400);
-          v.push(y[t]);
-        }
-        const p = new prophetMod.Prophet({ optimizer, ...(mode === 'multiplicative' ? { seasonalityMode: 'multiplicative' } : {}) });
-        p.fit({ ds, y: v });
-        const r = p.predict({ ds: Array.from({ length: H }, (_, h) => (start + y.length + h) * 86400) });
-        p.free?.();
-        // Prophet's interval is its default 80 % one.
-        return { f: clip(r.yhat.point), lo80: r.yhat.lower ? clip(r.yhat.lower) : null, hi80: r.yhat.upper ? clip(r.yhat.upper) : null, lo95: null, hi95: null };
-      }, y),
-    });
+    REFERENCES.push({ name, prophet: true, window: (histories, start) => prophetWindow(name, mode, histories, start) });
   }
 }
 
@@ -323,10 +327,17 @@ async function runDataSet(name, windows) {
     await runOptiflow(w, tallies.get('optiflow'), choices);
     for (const ref of REFERENCES) {
       const t = tallies.get(ref.name);
-      if (ref.prophet) ref.fit(w.history[0], w.historyStart); // warm-up fit, untimed
-      const t0 = performance.now();
-      const res = w.history.map((y) => ref.fit(y, w.historyStart));
-      t.seconds += (performance.now() - t0) / 1000;
+      let res;
+      if (ref.window) {
+        // Timed inside the worker threads: fitting and forecasting only (each thread's first fit is an untimed warm-up).
+        const r = await ref.window(w.history, w.historyStart);
+        res = r.res;
+        t.seconds += r.seconds;
+      } else {
+        const t0 = performance.now();
+        res = w.history.map((y) => ref.fit(y, w.historyStart));
+        t.seconds += (performance.now() - t0) / 1000;
+      }
       t.fits += w.history.length;
       t.window(res, w);
     }
