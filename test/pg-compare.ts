@@ -23,8 +23,11 @@ export async function copyAll(from: Db, to: Db): Promise<void> {
   }
 }
 
-/** a and b equal, numbers within 1e-9 (relative to their size); the path names the first difference. */
-export function expectSame(a: unknown, b: unknown, path = '$'): void {
+/**
+ * a and b equal, numbers within 1e-9 (relative to their size); the path names the first
+ * difference. Keys in `ignore` (a run's own clock, e.g. trained_at) are not compared.
+ */
+export function expectSame(a: unknown, b: unknown, o: { ignore?: string[] } = {}, path = '$'): void {
   if (typeof a === 'number' && typeof b === 'number') {
     if (Number.isNaN(a) && Number.isNaN(b)) return;
     if (a !== b && !(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)))) throw new Error(`${path}: ${a} (SQLite) != ${b} (PostgreSQL)`);
@@ -32,14 +35,14 @@ export function expectSame(a: unknown, b: unknown, path = '$'): void {
   }
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a.length !== b.length) throw new Error(`${path}: ${a.length} items (SQLite) != ${b.length} (PostgreSQL)`);
-    a.forEach((x, i) => expectSame(x, b[i], `${path}[${i}]`));
+    a.forEach((x, i) => expectSame(x, b[i], o, `${path}[${i}]`));
     return;
   }
   if (a && b && typeof a === 'object' && typeof b === 'object') {
     const ka = Object.keys(a).sort();
     const kb = Object.keys(b).sort();
     if (ka.join() !== kb.join()) throw new Error(`${path}: keys ${ka.join()} (SQLite) != ${kb.join()} (PostgreSQL)`);
-    for (const k of ka) expectSame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+    for (const k of ka) if (!o.ignore?.includes(k)) expectSame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], o, `${path}.${k}`);
     return;
   }
   if (a !== b) throw new Error(`${path}: ${JSON.stringify(a)} (SQLite) != ${JSON.stringify(b)} (PostgreSQL)`);

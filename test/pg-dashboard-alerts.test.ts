@@ -22,6 +22,7 @@ import { alertsJob } from '../src/jobs/alerts.js';
 import { computeKpis, dormantJob, kpisJob, revenueJob, savingsJob, topUrgentJob, trendsJob } from '../src/jobs/dashboard.js';
 import { ALL_TABLES } from '../src/db/types.js';
 import { sql } from 'kysely';
+import { expectSame } from './pg-compare.js';
 
 const DAY = '2026-06-01';
 const SAMPLE = { products: 8, locations: 2, days: 120, seed: 13, today: DAY };
@@ -45,17 +46,7 @@ function norm(rows: Record<string, unknown>[], drop: string[] = []): Record<stri
   return rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !drop.includes(k)).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) && k !== 'date' ? Number(v) : v])));
 }
 
-function expectSameRows(a: Record<string, unknown>[], b: Record<string, unknown>[]): void {
-  expect(b.length).toBe(a.length);
-  a.forEach((ra, i) => {
-    const rb = b[i];
-    expect(Object.keys(rb).sort()).toEqual(Object.keys(ra).sort());
-    for (const k of Object.keys(ra)) {
-      if (typeof ra[k] === 'number' && typeof rb[k] === 'number') expect(Math.abs((ra[k] as number) - (rb[k] as number))).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(ra[k] as number)));
-      else expect([k, rb[k]]).toEqual([k, ra[k]]);
-    }
-  });
-}
+const expectSameRows = (a: Record<string, unknown>[], b: Record<string, unknown>[]) => expectSame(a, b);
 
 async function tableRows(db: Db, t: string, order: string[]): Promise<Record<string, unknown>[]> {
   let q = db.kysely.selectFrom(t as 'sales').selectAll();

@@ -20,6 +20,7 @@ import { analysePatterns } from '../src/jobs/patterns.js';
 import { eventsImpactJob } from '../src/jobs/events-impact.js';
 import { explainForecast } from '../src/jobs/explain.js';
 import type { JobContext } from '../src/jobs/types.js';
+import { expectSame } from './pg-compare.js';
 
 const TODAY = '2026-05-01';
 
@@ -29,25 +30,8 @@ async function rows(db: Db, query: string): Promise<Record<string, unknown>[]> {
   return r.rows.map((x) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) && k !== 'date' ? Number(v) : v])));
 }
 
-/** Equal, numbers to 1e-9 (relative to their size). */
-function expectClose(a: unknown, b: unknown, path = ''): void {
-  if (typeof a === 'number' && typeof b === 'number') {
-    if (Math.abs(a - b) > 1e-9 * Math.max(1, Math.abs(a))) throw new Error(`${path}: ${a} (SQLite) != ${b} (PostgreSQL)`);
-    return;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    expect(b.length).toBe(a.length);
-    a.forEach((x, i) => expectClose(x, b[i], `${path}[${i}]`));
-    return;
-  }
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    expect(Object.keys(b as object).sort()).toEqual(Object.keys(a as object).sort());
-    // When each model was trained is the clock of each run, not a result.
-    for (const k of Object.keys(a as object)) if (k !== 'trained_at') expectClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
-    return;
-  }
-  expect(b).toEqual(a);
-}
+/** Equal, numbers to 1e-9; when each model was trained is the clock of each run, not a result. */
+const expectClose = (a: unknown, b: unknown) => expectSame(a, b, { ignore: ['trained_at'] });
 
 describePg('forecasting jobs on PostgreSQL and SQLite', () => {
   let server: PgServer;
