@@ -109,6 +109,9 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
   const a = new Float64Array(N);
   const b = new Float64Array(N);
   const active = new Uint8Array(N);
+  // Per series: sum of y and of y u over the known days of the window (u in years before T).
+  const Y0s = new Float64Array(N);
+  const Y1s = new Float64Array(N);
   const dayStep = 1 / 365;
   const u0 = (from - T) / 365;
   for (let i = 0; i < N; i++) {
@@ -126,6 +129,10 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     if (c >= 14 && s > 0) {
       active[i] = 1;
       a[i] = Math.log(s / c);
+      let y1 = 0;
+      for (let t = from, u = u0; t < T; t++, u += dayStep) if (y[t] === y[t]) y1 += y[t] * u;
+      Y0s[i] = s;
+      Y1s[i] = y1;
     }
   }
   const theta = new Float64Array(p);
@@ -139,22 +146,19 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     for (let i = 0; i < N; i++) {
       if (!active[i]) continue;
       const y = series[i].y;
-      // Newton step on (a_i, b_i): sums of mu, mu u, mu u^2 and y, y u over known days.
-      let S0 = 0, S1 = 0, S2 = 0, Y0 = 0, Y1 = 0;
+      // Newton step on (a_i, b_i): sums of mu, mu u, mu u^2 over known days (and of y, y u: fixed, summed once).
+      let S0 = 0, S1 = 0, S2 = 0;
       let e = Math.exp(a[i] + b[i] * u0);
       const step = Math.exp(b[i] * dayStep);
       for (let t = from, u = u0; t < T; t++, u += dayStep, e *= step) {
-        const v = y[t];
-        if (v !== v) continue;
+        if (y[t] !== y[t]) continue;
         const mu = e * g[t - from];
         S0 += mu;
         S1 += mu * u;
         S2 += mu * u * u;
-        Y0 += v;
-        Y1 += v * u;
       }
-      const ga = Y0 - S0;
-      const gb = Y1 - S1 - GROWTH_PRECISION * b[i];
+      const ga = Y0s[i] - S0;
+      const gb = Y1s[i] - S1 - GROWTH_PRECISION * b[i];
       const h11 = S0;
       const h12 = S1;
       const h22 = S2 + GROWTH_PRECISION;
@@ -171,6 +175,7 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
       a[i] += da;
       b[i] += db;
       moved = Math.max(moved, Math.abs(da), Math.abs(db) / 365);
+      // The expected daily totals at the new levels, for the shared step.
       e = Math.exp(a[i] + b[i] * u0);
       const step2 = Math.exp(b[i] * dayStep);
       for (let t = from; t < T; t++, e *= step2) if (y[t] === y[t]) Mt[t - from] += e * g[t - from];

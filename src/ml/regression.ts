@@ -194,7 +194,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
       const v = y[t];
       if (v === v) {
         kn[t] = 1;
-        const z = Math.log1p(v);
+        const z = log1pCount(v);
         Z[row + t] = z;
         sum += z;
         cnt++;
@@ -249,10 +249,9 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
       systems[s] = { A, L: cholesky(A, K2) };
     });
   }
-  const ownAt = (s: number, t: number): [number, number] => [
-    extra[s].promo ? series[s].promo![t] : 0,
-    extra[s].price ? series[s].logPrice![t] : 0,
-  ];
+  // Own regressor values of series s on day t (0 where the series has none): read without allocating, fittedAt runs for every series x the last year.
+  const promoOf = (s: number, t: number): number => (extra[s].promo ? series[s].promo![t] : 0);
+  const priceOf = (s: number, t: number): number => (extra[s].price ? series[s].logPrice![t] : 0);
 
   /** Right-hand sides X'z (+ own regressors) for a subset, one TF matmul. */
   const rhsOf = async (subset: number[]): Promise<Float64Array[]> => {
@@ -266,9 +265,8 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
       if (extra[s].promo || extra[s].price) {
         const row = s * T;
         for (let t = 0; t < T; t++) {
-          const [pa, pb] = ownAt(s, t);
-          b[k] += pa * Z[row + t];
-          b[k + 1] += pb * Z[row + t];
+          b[k] += promoOf(s, t) * Z[row + t];
+          b[k + 1] += priceOf(s, t) * Z[row + t];
         }
       }
       return b;
@@ -278,8 +276,10 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     let v = 0;
     const r = t * k;
     for (let i = 0; i < k; i++) v += X[r + i] * beta[i];
-    const [pa, pb] = ownAt(s, t);
-    return v + beta[k] * pa + beta[k + 1] * pb;
+    const own = extra[s];
+    if (own.promo) v += beta[k] * series[s].promo![t];
+    if (own.price) v += beta[k + 1] * series[s].logPrice![t];
+    return v;
   };
 
   const all = series.map((_, s) => s);
@@ -327,17 +327,31 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
   const forecast: Float64Array[] = [];
   const weekly: Float64Array[] = [];
   const smear: number[] = [];
+  // Fitted log values over the last year and the horizon for every series: one batched matmul (coefficients x design
+  // rows, float32; the smearing factor and the forecast read them), not a dot product per series and day.
+  const from = Math.max(0, T - 365);
+  const span = T + H - from;
+  const XT = new Float32Array(k * span);
+  for (let t = from; t < T + H; t++) for (let i = 0; i < k; i++) XT[i * span + t - from] = X[t * k + i];
+  const B = new Float32Array(N * k);
+  for (let s = 0; s < N; s++) for (let i = 0; i < k; i++) B[s * k + i] = beta[s][i];
+  const fitted = await rowsTimesX(B, N, k, XT, span);
   for (let s = 0; s < N; s++) {
+    const b = beta[s];
+    const fit = fitted.subarray(s * span, (s + 1) * span);
+    if (extra[s].promo) for (let t = from; t < T + H; t++) fit[t - from] += b[k] * series[s].promo![t];
+    if (extra[s].price) for (let t = from; t < T + H; t++) fit[t - from] += b[k + 1] * series[s].logPrice![t];
     let acc = 0;
     let c = 0;
-    for (let t = Math.max(0, T - 365); t < T; t++) if (known[s][t]) {
-      acc += Math.exp(Z[s * T + t] - fittedAt(s, t, beta[s]));
+    const kn = known[s];
+    for (let t = from; t < T; t++) if (kn[t]) {
+      acc += Math.exp(Z[s * T + t] - fit[t - from]);
       c++;
     }
     const sm = c ? acc / c : 1;
     smear.push(sm);
     const f = new Float64Array(H);
-    for (let h = 0; h < H; h++) f[h] = Math.max(0, Math.exp(fittedAt(s, T + h, beta[s])) * sm - 1);
+    for (let h = 0; h < H; h++) f[h] = Math.max(0, Math.exp(fit[T + h - from]) * sm - 1);
     forecast.push(f);
     const w = new Float64Array(7);
     D.weekdayCols.forEach((j, d) => (w[d] = beta[s][j]));
@@ -435,6 +449,16 @@ async function rowsTimesX(R: Float32Array, rows: number, T: number, X: Float32Ar
   const d = await out.data();
   out.dispose();
   return Float64Array.from(d);
+}
+
+/**
+ * log(1 + v) of whole counts from a table (demand is mostly small counts and
+ * the regression takes the log of every known day of every series), the same
+ * values as Math.log1p; other values go to Math.log1p.
+ */
+const LOG1P_TABLE = Float64Array.from({ length: 4096 }, (_, i) => Math.log1p(i));
+function log1pCount(v: number): number {
+  return v >= 0 && v < 4096 && (v | 0) === v ? LOG1P_TABLE[v] : Math.log1p(v);
 }
 
 function varies(x: ArrayLike<number>, T: number): boolean {
