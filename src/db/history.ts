@@ -248,6 +248,14 @@ export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Ar
     }
     return out;
   });
+  // A day inside a promotion event is a promotion day whether or not anything sold: the flag of the sales rows
+  // alone marks only the promotion days with a sale, and a model fitted on it learns "a sale happened" as the
+  // promotion's effect (on slow movers, a uplift of several times) and then applies it to every planned day.
+  planned.forEach((pl, i) => {
+    if (!pl) return;
+    const pr = (promo[i] ??= new Uint8Array(T + H));
+    for (let t = 0; t < T; t++) if (pl[t]) pr[t] = 1;
+  });
   refs.forEach((r, i) => {
     for (const e of futurePromos) {
       if (e.product_id !== null && e.product_id !== r.productId) continue;

@@ -12,7 +12,7 @@
  * they beat the best single model by more than 1 %.
  */
 import { ErrorSums, naiveScale } from './metrics.js';
-import type { Algorithm } from './forecasters.js';
+import { LEVEL_MODELS, type Algorithm } from './forecasters.js';
 import type { CvWindow } from './backtest.js';
 import type { Demand } from './models.js';
 
@@ -183,6 +183,13 @@ export function selectModel(bt: SeriesBacktest, candidates: Algorithm[], use: nu
   const combos: Choice[] = [];
   if (ranked.length >= 3) combos.push({ algos: ranked.slice(0, 3).map((x) => x.a), combine: 'median' });
   if (ranked.length >= 2) combos.push({ algos: ranked.slice(0, 2).map((x) => x.a), combine: 'mean' });
+  // The best level model with the best model of the calendar (weekday, season, promotions): the top two are often
+  // two level models that err alike, while a level and a calendar model err in different ways, and the mean of
+  // models that err differently is what beats each of them (the forecasting competitions' lesson).
+  const isLevel = (a: Algorithm) => (LEVEL_MODELS as Algorithm[]).includes(a);
+  const lvl = ranked.find((x) => isLevel(x.a));
+  const cal = ranked.find((x) => !isLevel(x.a) && x.a !== 'snaive');
+  if (lvl && cal && !(ranked[0] === lvl && ranked[1] === cal) && !(ranked[0] === cal && ranked[1] === lvl)) combos.push({ algos: [lvl.a, cal.a], combine: 'mean' });
   // A combination must beat every single candidate's own score (not only the preferred one's, which the prior may have chosen over a better-scoring one).
   let bar = Math.min(score, ...scored.map((x) => x.s));
   for (const c of combos) {
