@@ -82,6 +82,102 @@ function design(startDay: number, from: number, to: number, K: number): { X: Flo
   return { X, p };
 }
 
+// The loops of the fit, as small functions over typed arrays: the optimiser compiles each once and keeps it
+// (inside one large function, each loop's exit into code not yet run sent it back to the interpreter).
+
+/** sums = [sum mu, sum mu u, sum mu u^2] over the known days of [from, T), mu = exp(a + b u) g (units/day). */
+function levelSums(y: Demand, g: Float64Array, from: number, T: number, u0: number, dayStep: number, a: number, b: number, sums: Float64Array): void {
+  let S0 = 0;
+  let S1 = 0;
+  let S2 = 0;
+  let e = Math.exp(a + b * u0);
+  const step = Math.exp(b * dayStep);
+  for (let t = from, u = u0; t < T; t++, u += dayStep, e *= step) {
+    if (y[t] !== y[t]) continue;
+    const mu = e * g[t - from];
+    S0 += mu;
+    S1 += mu * u;
+    S2 += mu * u * u;
+  }
+  sums[0] = S0;
+  sums[1] = S1;
+  sums[2] = S2;
+}
+
+/**
+ * One Newton step on every active series' (a_i, b_i) given the day factors g,
+ * then the expected daily totals Mt at the new levels. Returns the largest
+ * move (log level, or log growth per day).
+ */
+function levelStep(
+  ys: Demand[], active: Uint8Array, g: Float64Array, from: number, T: number, u0: number, dayStep: number,
+  a: Float64Array, b: Float64Array, Y0s: Float64Array, Y1s: Float64Array, Mt: Float64Array, sums: Float64Array,
+): number {
+  let moved = 0;
+  for (let i = 0; i < ys.length; i++) {
+    if (!active[i]) continue;
+    const y = ys[i];
+    levelSums(y, g, from, T, u0, dayStep, a[i], b[i], sums);
+    const S0 = sums[0];
+    const S1 = sums[1];
+    const S2 = sums[2];
+    const ga = Y0s[i] - S0;
+    const gb = Y1s[i] - S1 - GROWTH_PRECISION * b[i];
+    const h11 = S0;
+    const h12 = S1;
+    const h22 = S2 + GROWTH_PRECISION;
+    const det = h11 * h22 - h12 * h12;
+    if (!(det > 0)) continue;
+    let da = (h22 * ga - h12 * gb) / det;
+    let db = (h11 * gb - h12 * ga) / det;
+    // Damped steps from a poor start: the log level moves at most 1 (x e) per iteration.
+    const big = Math.max(Math.abs(da), Math.abs(db));
+    if (big > 1) {
+      da /= big;
+      db /= big;
+    }
+    a[i] += da;
+    b[i] += db;
+    moved = Math.max(moved, Math.abs(da), Math.abs(db) / 365);
+    addExpected(y, g, from, T, Math.exp(a[i] + b[i] * u0), Math.exp(b[i] * dayStep), Mt);
+  }
+  return moved;
+}
+
+/** Mt[t - from] += e_t g_t on the known days, e_t = e0 step^(t - from). */
+function addExpected(y: Demand, g: Float64Array, from: number, T: number, e0: number, step: number, Mt: Float64Array): void {
+  let e = e0;
+  for (let t = from; t < T; t++, e *= step) if (y[t] === y[t]) Mt[t - from] += e * g[t - from];
+}
+
+/** Gradient (and, when Hs is given, the lower triangle of the Hessian) of the shared coefficients from the daily totals. */
+function sharedGradient(X: Float64Array, p: number, n: number, Mt: Float64Array, Yt: Float64Array, gr: Float64Array, Hs: Float64Array | null): void {
+  if (Hs) Hs.fill(0);
+  gr.fill(0);
+  for (let t = 0; t < n; t++) {
+    const m = Mt[t];
+    if (!(m > 0)) continue;
+    const r = t * p;
+    const d = Yt[t] - m;
+    for (let j = 0; j < p; j++) gr[j] += X[r + j] * d;
+    if (!Hs) continue;
+    for (let j = 0; j < p; j++) {
+      const mx = m * X[r + j];
+      for (let k = 0; k <= j; k++) Hs[j * p + k] += mx * X[r + k];
+    }
+  }
+}
+
+/** g_t = exp(x_t theta) for the rows of X. */
+function dayFactors(X: Float64Array, p: number, rows: number, theta: Float64Array, g: Float64Array): void {
+  for (let t = 0; t < rows; t++) {
+    let z = 0;
+    const r = t * p;
+    for (let j = 0; j < p; j++) z += X[r + j] * theta[j];
+    g[t] = Math.exp(z);
+  }
+}
+
 /**
  * Fits the pooled model on the first T days of every series in `series`
  * (the shared profile learns from all of them) and forecasts H days for the
@@ -102,6 +198,9 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     for (let t = 0; t < n + H; t++) X[t * p + j] -= m;
   }
   const N = series.length;
+  // The histories as one array of typed arrays, read once: the series objects come in several shapes (views cut at
+  // a backtest origin, loaded histories), and reading .y from them inside the loops kept the optimiser backing out.
+  const ys: Demand[] = series.map((s) => s.y);
   // Per day: exp(x_t theta) (g), the known total and the expected total over series.
   const g = new Float64Array(n + H).fill(1);
   const Yt = new Float64Array(n);
@@ -115,7 +214,7 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
   const dayStep = 1 / 365;
   const u0 = (from - T) / 365;
   for (let i = 0; i < N; i++) {
-    const y = series[i].y;
+    const y = ys[i];
     let s = 0;
     let c = 0;
     for (let t = from; t < T; t++) {
@@ -136,68 +235,19 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     }
   }
   const theta = new Float64Array(p);
+  const sums = new Float64Array(3);
   const Hs = new Float64Array(p * p);
   const gr = new Float64Array(p);
   let L: Float64Array = Hs;
   let ridge = 0;
   for (let it = 0; it < ITERATIONS; it++) {
     Mt.fill(0);
-    let moved = 0;
-    for (let i = 0; i < N; i++) {
-      if (!active[i]) continue;
-      const y = series[i].y;
-      // Newton step on (a_i, b_i): sums of mu, mu u, mu u^2 over known days (and of y, y u: fixed, summed once).
-      let S0 = 0, S1 = 0, S2 = 0;
-      let e = Math.exp(a[i] + b[i] * u0);
-      const step = Math.exp(b[i] * dayStep);
-      for (let t = from, u = u0; t < T; t++, u += dayStep, e *= step) {
-        if (y[t] !== y[t]) continue;
-        const mu = e * g[t - from];
-        S0 += mu;
-        S1 += mu * u;
-        S2 += mu * u * u;
-      }
-      const ga = Y0s[i] - S0;
-      const gb = Y1s[i] - S1 - GROWTH_PRECISION * b[i];
-      const h11 = S0;
-      const h12 = S1;
-      const h22 = S2 + GROWTH_PRECISION;
-      const det = h11 * h22 - h12 * h12;
-      if (!(det > 0)) continue;
-      let da = (h22 * ga - h12 * gb) / det;
-      let db = (h11 * gb - h12 * ga) / det;
-      // Damped steps from a poor start: the log level moves at most 1 (x e) per iteration.
-      const big = Math.max(Math.abs(da), Math.abs(db));
-      if (big > 1) {
-        da /= big;
-        db /= big;
-      }
-      a[i] += da;
-      b[i] += db;
-      moved = Math.max(moved, Math.abs(da), Math.abs(db) / 365);
-      // The expected daily totals at the new levels, for the shared step.
-      e = Math.exp(a[i] + b[i] * u0);
-      const step2 = Math.exp(b[i] * dayStep);
-      for (let t = from; t < T; t++, e *= step2) if (y[t] === y[t]) Mt[t - from] += e * g[t - from];
-    }
+    const moved = levelStep(ys, active, g, from, T, u0, dayStep, a, b, Y0s, Y1s, Mt, sums);
     // Newton step on the shared coefficients from the daily totals. The Hessian (the costly part, days x p^2)
     // is recomputed on the first two iterations and every fourth after: near the optimum it barely changes,
     // and the gradient is always exact, so the fixed point is the exact maximum likelihood.
     const fresh = it < 2 || it % 4 === 0;
-    if (fresh) Hs.fill(0);
-    gr.fill(0);
-    for (let t = 0; t < n; t++) {
-      const m = Mt[t];
-      if (!(m > 0)) continue;
-      const r = t * p;
-      const d = Yt[t] - m;
-      for (let j = 0; j < p; j++) gr[j] += X[r + j] * d;
-      if (!fresh) continue;
-      for (let j = 0; j < p; j++) {
-        const mx = m * X[r + j];
-        for (let k = 0; k <= j; k++) Hs[j * p + k] += mx * X[r + k];
-      }
-    }
+    sharedGradient(X, p, n, Mt, Yt, gr, fresh ? Hs : null);
     // A tiny ridge keeps the system positive definite when a weekday is missing from the window.
     if (fresh) {
       ridge = 0;
@@ -215,12 +265,7 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     for (let j = 0; j < p; j++) big = Math.max(big, Math.abs(dth[j]));
     const sc = big > 1 ? 1 / big : 1;
     for (let j = 0; j < p; j++) theta[j] += sc * dth[j];
-    for (let t = 0; t < n + H; t++) {
-      let z = 0;
-      const r = t * p;
-      for (let j = 0; j < p; j++) z += X[r + j] * theta[j];
-      g[t] = Math.exp(z);
-    }
+    dayFactors(X, p, n + H, theta, g);
     // Converged: no log-level or log-factor moved by more than 1e-4 (0.01 % of a forecast).
 
     if (big < 1e-4 && moved < 1e-4) break;
@@ -236,7 +281,7 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
       growth.push(0);
       continue;
     }
-    const y = series[i].y;
+    const y = ys[i];
     const step = Math.exp(b[i] * dayStep);
     // Level recalibration on the last RECENT days (known ones), shrunk towards the fit.
     let sy = 0;
