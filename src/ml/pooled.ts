@@ -200,7 +200,9 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
   const N = series.length;
   // The histories as one array of typed arrays, read once: the series objects come in several shapes (views cut at
   // a backtest origin, loaded histories), and reading .y from them inside the loops kept the optimiser backing out.
-  const ys: Demand[] = series.map((s) => s.y);
+  // Built the same way on every call (one array kind), so the optimised loops never meet another.
+  const ys: Demand[] = new Array(N);
+  for (let i = 0; i < N; i++) ys[i] = series[i].y;
   // Per day: exp(x_t theta) (g), the known total and the expected total over series.
   const g = new Float64Array(n + H).fill(1);
   const Yt = new Float64Array(n);
@@ -305,7 +307,7 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
       f[h] = Number.isFinite(v) ? Math.max(0, v) : 0;
     }
   }
-  const wk = [0, ...Array.from(theta.subarray(0, 6))].map(Math.exp);
+  const wk = Float64Array.from([0, ...theta.subarray(0, 6)], Math.exp);
   const wm = wk.reduce((s, x) => s + x, 0) / 7;
-  return { forecast, weekly: wk.map((x) => x / wm), ratio, growth };
+  return { forecast, weekly: Array.from(wk, (x) => x / wm), ratio, growth };
 }

@@ -185,23 +185,8 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
   const known: Uint8Array[] = [];
   const hasUnknown: boolean[] = [];
   for (let s = 0; s < N; s++) {
-    const y = series[s].y;
     const kn = new Uint8Array(T);
-    let sum = 0;
-    let cnt = 0;
-    const row = s * T;
-    for (let t = 0; t < T; t++) {
-      const v = y[t];
-      if (v === v) {
-        kn[t] = 1;
-        const z = log1pCount(v);
-        Z[row + t] = z;
-        sum += z;
-        cnt++;
-      }
-    }
-    const m = cnt ? sum / cnt : 0;
-    if (cnt < T) for (let t = 0; t < T; t++) if (!kn[t]) Z[row + t] = m;
+    const cnt = logTargets(series[s].y, T, Z, s * T, kn);
     known.push(kn);
     hasUnknown.push(cnt < T);
   }
@@ -302,22 +287,8 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
   // Residual variance from the normal equations: RSS = z'z - 2 b'beta + beta'(A - P)beta.
   const sigma2 = new Float64Array(N);
   for (let s = 0; s < N; s++) {
-    const row = s * T;
-    let zz = 0;
-    for (let t = 0; t < T; t++) zz += Z[row + t] * Z[row + t];
     const A = systems[s].A;
-    const b = beta[s];
-    let bAb = 0;
-    let bb = 0;
-    for (let i = 0; i < K2; i++) {
-      bb += b[i] * rhs[s][i];
-      let acc = 0;
-      for (let j = 0; j < K2; j++) acc += A[i * K2 + j] * b[j];
-      bAb += b[i] * acc;
-      if (i < k) bAb -= (D.penalty[i] + 1e-6) * b[i] * b[i];
-      else bAb -= (A === sharedA ? 1 : 0.01 * T) * b[i] * b[i];
-    }
-    const rss = Math.max(0, zz - 2 * bb + bAb);
+    const rss = residualSquares(Z, s * T, T, A, beta[s], rhs[s], D.penalty, k, K2, A === sharedA ? 1 : 0.01 * T);
     sigma2[s] = T > K2 ? rss / (T - K2) : 1;
   }
 
@@ -341,14 +312,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     const fit = fitted.subarray(s * span, (s + 1) * span);
     if (extra[s].promo) for (let t = from; t < T + H; t++) fit[t - from] += b[k] * series[s].promo![t];
     if (extra[s].price) for (let t = from; t < T + H; t++) fit[t - from] += b[k + 1] * series[s].logPrice![t];
-    let acc = 0;
-    let c = 0;
-    const kn = known[s];
-    for (let t = from; t < T; t++) if (kn[t]) {
-      acc += Math.exp(Z[s * T + t] - fit[t - from]);
-      c++;
-    }
-    const sm = c ? acc / c : 1;
+    const sm = smearing(Z, s * T, known[s], fit, from, T);
     smear.push(sm);
     const f = new Float64Array(H);
     for (let h = 0; h < H; h++) f[h] = Math.max(0, Math.exp(fit[T + h - from]) * sm - 1);
@@ -449,6 +413,61 @@ async function rowsTimesX(R: Float32Array, rows: number, T: number, X: Float32Ar
   const d = await out.data();
   out.dispose();
   return Float64Array.from(d);
+}
+
+// Per-series loops of the fit as small functions over typed arrays: inside the one large (async) fitting
+// function the optimiser kept backing out of them.
+
+/** Z[row + t] = log(1 + y_t) on known days (kn[t] = 1), the mean of those elsewhere; returns the known days. */
+function logTargets(y: Demand, T: number, Z: Float32Array, row: number, kn: Uint8Array): number {
+  let sum = 0;
+  let cnt = 0;
+  for (let t = 0; t < T; t++) {
+    const v = y[t];
+    if (v === v) {
+      kn[t] = 1;
+      const z = log1pCount(v);
+      Z[row + t] = z;
+      sum += z;
+      cnt++;
+    }
+  }
+  const m = cnt ? sum / cnt : 0;
+  if (cnt < T) for (let t = 0; t < T; t++) if (!kn[t]) Z[row + t] = m;
+  return cnt;
+}
+
+/**
+ * Residual sum of squares from the normal equations, RSS = z'z - 2 b'beta + beta'(A - P)beta, with P the
+ * penalties (calendar columns: `penalty` + 1e-6; own regressors: `ownPenalty`).
+ */
+function residualSquares(
+  Z: Float32Array, row: number, T: number, A: Float64Array, b: Float64Array, rhs: Float64Array, penalty: Float64Array, k: number, K2: number, ownPenalty: number,
+): number {
+  let zz = 0;
+  for (let t = 0; t < T; t++) zz += Z[row + t] * Z[row + t];
+  let bAb = 0;
+  let bb = 0;
+  for (let i = 0; i < K2; i++) {
+    bb += b[i] * rhs[i];
+    let acc = 0;
+    for (let j = 0; j < K2; j++) acc += A[i * K2 + j] * b[j];
+    bAb += b[i] * acc;
+    if (i < k) bAb -= (penalty[i] + 1e-6) * b[i] * b[i];
+    else bAb -= ownPenalty * b[i] * b[i];
+  }
+  return Math.max(0, zz - 2 * bb + bAb);
+}
+
+/** Duan's smearing factor: mean of exp(z_t - fitted_t) over the known days of [from, T) (fit indexed from `from`). */
+function smearing(Z: Float32Array, row: number, kn: Uint8Array, fit: Float64Array, from: number, T: number): number {
+  let acc = 0;
+  let c = 0;
+  for (let t = from; t < T; t++) if (kn[t]) {
+    acc += Math.exp(Z[row + t] - fit[t - from]);
+    c++;
+  }
+  return c ? acc / c : 1;
 }
 
 /**

@@ -74,13 +74,14 @@ export function fitTheta(y: Demand): ThetaFit {
   for (let t = from; t < to; t++) if (y[t] <= 0) positive = false;
   const season = weeklyIndices(y, from, to, positive);
   // Deseasonalised known values with their day index.
-  const xs: number[] = [];
-  const ts: number[] = [];
+  // Typed arrays of the window's size (this runs for every series at every backtest window).
+  const xs = new Float64Array(to - from);
+  const ts = new Float64Array(to - from);
+  let n = 0;
   for (let t = from; t < to; t++) if (!Number.isNaN(y[t])) {
-    xs.push(positive ? y[t] / season[t % M] : y[t] - season[t % M]);
-    ts.push(t - from);
+    xs[n] = positive ? y[t] / season[t % M] : y[t] - season[t % M];
+    ts[n++] = t - from;
   }
-  const n = xs.length;
   if (n < 3) return { theta: 1, alpha: 0.1, level: n ? xs[n - 1] : 0, b0: 0, n, multiplicative: positive, season, end: to };
   let mt = 0;
   let mx = 0;
