@@ -4,7 +4,7 @@
  */
 import { addDays, daysBetween, weekday } from '../dates.js';
 import { historyFor } from '../db/history.js';
-import { currentStock, productRefs, StateReader, stockValues } from '../db/state.js';
+import { currentStock, StateReader, stockValues } from '../db/state.js';
 import { activeAlerts, alertCountsOn, alertsFingerprint, firstAlertDay } from '../db/alerts.js';
 import { actualRevenue, anyForecastOnOrBefore, firstSaleBefore, forecastUnits, forEachSeriesSales, kpiCacheGet, kpiCachePut, kpiInputsFingerprint, lastSaleBefore, latestChangeId, ordersFromSuggestions, ordersReceivedAfterAlerts, predictedRevenue, replaceDormant, replaceRevenueDaily, replaceTrends, saveSavings, savingsHistory, savingsTotal, seriesNames, stockChangesAfter, type TrendRow } from '../db/kpis.js';
 import { requireCoverage, seriesWithoutStock } from '../db/coverage.js';
