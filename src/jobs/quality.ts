@@ -121,7 +121,7 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
   // Stock rows per series as typed arrays (day numbers, units): a year of daily rows as JavaScript arrays held several times more.
   const stock = new Map<string, { days: Int32Array; onHand: Float64Array }>();
   const productIds = [...new Set(items.map((it) => it.product_id))].sort((a, b) => a - b);
-  const CHUNK = 100; // products per read: a chunk's rows are objects until they are folded into the arrays
+  const CHUNK = 500; // products per read: a chunk's rows are objects until they are folded into the arrays (100 made the night's quality-risk about twice as slow)
   for (let c = 0; c < productIds.length; c += CHUNK) {
     const range = { from: productIds[c], to: productIds[Math.min(c + CHUNK, productIds.length) - 1] };
     for (const r of await perishableSales(q, fromDayNumber(salesStart), asOf, range)) {
