@@ -31,6 +31,7 @@ import type { Q } from '../db/query.js';
 import { activeSeriesCount, finishRun, hasOutputRows, openRun, saveSteps, saveStepsNow, succeededSteps } from '../db/batch-records.js';
 import { isUnfinished, loadCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { acquireLock } from './lock.js';
+import { dropHistory } from '../db/history.js';
 import { runSteps, type StepState } from './runner.js';
 import { runInThread, threadsAvailable } from './threads.js';
 import { refuseOnBlockingFaults, reportAfterBatch } from './quality-gate.js';
@@ -205,7 +206,10 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
     // every series, and letting their awaits interleave held several at once (peak memory, not speed:
     // they share one core). The isolated jobs keep the other core busy meanwhile.
     const mainSlot = pLimit(useThreads ? 1 : Infinity);
-    let sharedLeft = jobs.filter((j) => !j.isolated && initial?.[j.name]?.status !== 'success').length;
+    const toRun = jobs.filter((j) => initial?.[j.name]?.status !== 'success');
+    let sharedLeft = toRun.filter((j) => !j.isolated).length;
+    // The shared history is the largest thing the cache holds: dropped as soon as its last reader is done, not the last job.
+    let historyLeft = toRun.filter((j) => j.readsHistory && !j.isolated).length;
     const runnable = jobs.map((j) => ({
       name: j.name,
       dependsOn: j.dependsOn,
@@ -213,10 +217,21 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
         const log = ctx.log.child({ runId, job: j.name });
         log.info(`start (attempt ${attempt})`);
         const t = Date.now();
+        let peakMb = 0;
+        const watched = async <T>(f: () => Promise<T>): Promise<T> => {
+          const mem = memoryWatch();
+          try {
+            return await f();
+          } finally {
+            peakMb = mem.stop();
+          }
+        };
         // Jobs that read nothing shared run on the other core, one thread at a time (memory stays bounded).
-        const r = j.isolated && useThreads ? await threadSlot(() => runInThread(j.name, { ...ctx, log })) : await mainSlot(() => j.run({ ...ctx, log, cache }));
-        if (!j.isolated && --sharedLeft === 0) cache.clear(); // the last reader of the shared history is done
+        const r = j.isolated && useThreads ? await threadSlot(() => watched(() => runInThread(j.name, { ...ctx, log }))) : await mainSlot(() => watched(() => j.run({ ...ctx, log, cache })));
+        if (j.readsHistory && !j.isolated && --historyLeft === 0) dropHistory(cache);
+        if (!j.isolated && --sharedLeft === 0) cache.clear(); // the last job that may read the cache is done
         log.info(`done in ${((Date.now() - t) / 1000).toFixed(1)}s ${JSON.stringify(r.summary)}`);
+        log.debug(`process RSS while ${j.name} ran (with whatever ran beside it): peak ${peakMb} MB`);
         return r.summary as Record<string, unknown>;
       },
     }));
@@ -258,6 +273,19 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   } finally {
     release();
   }
+}
+
+/** Samples the process's resident memory (all threads) every 200 ms until stopped; returns the peak in MB. */
+function memoryWatch(): { stop: () => number } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 200);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.round(Math.max(peak, process.memoryUsage.rss()) / 1048576);
+    },
+  };
 }
 
 /** KPI and top-alert caches for the run date, fresh for the dashboard's first visit (kpis recomputes when its inputs changed). */

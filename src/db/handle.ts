@@ -44,6 +44,21 @@ export function chunks<T>(refs: readonly T[], size = 2000): T[][] {
   return out;
 }
 
+/** `refs` (ordered by product id) in consecutive parts of about `size` series, never splitting a product. */
+export function productParts<T extends { productId: number }>(refs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  for (const r of refs) {
+    if (cur.length >= size && cur[cur.length - 1].productId !== r.productId) {
+      out.push(cur);
+      cur = [];
+    }
+    cur.push(r);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
 /** True when the handle talks to PostgreSQL (for the few expressions whose SQL differs per dialect). */
 export function isPostgres(d: DbOrQ): boolean {
   return 'kysely' in d ? d.dialect === 'postgres' : d.getExecutor().adapter instanceof PostgresAdapter;

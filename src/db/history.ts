@@ -322,6 +322,8 @@ export function sliceHistory(h: History, days: number, horizon: number): History
   };
 }
 
+const HISTORY_KEY = 'history:';
+
 /**
  * The demand history for a job: read through the history cache file of the
  * state folder (config `historyCache`, on by default), and within a batch run
@@ -335,7 +337,7 @@ export async function historyFor(ctx: { db: Db; asOf: string; config: Config; ca
   if (!ctx.cache) return load(days, horizon);
   const fullDays = Math.max(days, ctx.config.train.historyDays, 400);
   const fullH = Math.max(horizon, ctx.config.horizon);
-  const key = `history:${ctx.asOf}:${fullDays}:${fullH}`;
+  const key = `${HISTORY_KEY}${ctx.asOf}:${fullDays}:${fullH}`;
   // The promise is shared: jobs running side by side wait for one load.
   let h = ctx.cache.get(key) as Promise<History> | undefined;
   if (!h) {
@@ -344,6 +346,11 @@ export async function historyFor(ctx: { db: Db; asOf: string; config: Config; ca
     h.catch(() => ctx.cache?.delete(key));
   }
   return sliceHistory(await h, days, horizon);
+}
+
+/** Removes the shared histories `historyFor` put in a batch run's cache (their last reader is done). */
+export function dropHistory(cache: Map<string, unknown>): void {
+  for (const k of [...cache.keys()]) if (k.startsWith(HISTORY_KEY)) cache.delete(k);
 }
 
 /** Only the series in `only` ("productId:locationId"). */

@@ -56,10 +56,14 @@ export async function versionsAndIncumbents(q: Q): Promise<{ maxVersion: Map<str
 
 export type NewModel = Omit<ModelRow, 'id'>;
 
-/** Train's writes: incumbents retired, new versions inserted (call inside one transaction). */
-export async function saveTrainedModels(q: Q, retire: number[], models: NewModel[]): Promise<void> {
-  for (let i = 0; i < retire.length; i += 5000) await q.updateTable('models').set({ status: 'retired' }).where('id', 'in', retire.slice(i, i + 5000)).execute();
+/** Train's writes, inside one transaction: new versions inserted (a slice at a time, in series order), then the incumbents they replace retired. */
+export async function insertModels(q: Q, models: NewModel[]): Promise<void> {
   await insertMany(q, 'models', models as unknown as Record<string, unknown>[]);
+}
+
+/** Marks the models `ids` retired (the models a training run replaced). */
+export async function retireModels(q: Q, ids: number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 5000) await q.updateTable('models').set({ status: 'retired' }).where('id', 'in', ids.slice(i, i + 5000)).execute();
 }
 
 /** Candidates awaiting validation, by series and version. */

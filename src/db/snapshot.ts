@@ -93,14 +93,18 @@ export interface ModelInForce {
   params: string;
 }
 
-/** Models in force on `day` (all series, or one), by version: the last one of a series is the one in force. */
-export async function modelsInForce(db: DbOrQ, day: string, series?: SeriesId): Promise<ModelInForce[]> {
+/**
+ * Models in force on `day` (all series, one series, or the series of the
+ * products with ids in [from, to]), by version: the last one of a series is the one in force.
+ */
+export async function modelsInForce(db: DbOrQ, day: string, series?: SeriesId | { from: number; to: number }): Promise<ModelInForce[]> {
   let q = qOf(db)
     .selectFrom('models')
     .select(['id', 'product_id', 'location_id', 'params'])
     .where('status', 'in', ['active', 'fallback'])
     .where('train_end', '<', day);
-  if (series) q = q.where('product_id', '=', series.productId).where('location_id', '=', series.locationId);
+  if (series && 'productId' in series) q = q.where('product_id', '=', series.productId).where('location_id', '=', series.locationId);
+  else if (series) q = q.where('product_id', '>=', series.from).where('product_id', '<=', series.to);
   const rows = await q.orderBy('version').execute();
   return rows.map((r) => ({ id: num(r.id), productId: num(r.product_id), locationId: num(r.location_id), params: r.params as string }));
 }

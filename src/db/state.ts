@@ -80,11 +80,16 @@ function toPolicy(p: PolicyRow): NonNullable<SeriesState['policy']> {
 type Params = { backtest_errors?: (number | null)[][]; interval?: { error_lo: number; error_hi: number; level?: number }; carries_events?: string[] };
 type Policy = NonNullable<SeriesState['policy']>;
 
-interface Preloaded {
+/** What `preload` reads once for every series. */
+interface Common {
   orders: Map<string, { id: number; quantity: number; expectedOn: string }[]>;
   suppliers: Map<number, SupplierTerms>;
-  params: Map<string, Params>;
   policies: Map<string, Policy>;
+}
+
+interface Preloaded extends Common {
+  /** The model in force's parameters as stored (JSON), parsed when the series is read: the backtest error runs of every series parsed at once were the largest thing a night held. */
+  params: Map<string, string>;
   stock: StockTable;
   forecasts: (p: number, l: number) => ForecastRows | undefined;
 }
@@ -129,16 +134,54 @@ async function forecastsOf(db: DbOrQ, runDate: string, series: readonly SeriesId
 
 export class StateReader {
   private pre: Preloaded | null = null;
+  private common: Common | null = null;
   constructor(private db: DbOrQ, readonly asOf: string, readonly runDate: string = asOf) {}
 
   /**
-   * Reads every series' open orders, supplier terms, model parameters and
-   * policies in one pass each, and the stock and forecasts of `series` (on
-   * PostgreSQL in one query per chunk; on SQLite they stay primary-key reads
-   * made by `read`, so nothing more is held in memory), for jobs that read
-   * many series (alerts, optimize); then `read` is synchronous.
+   * Reads every series' open orders, supplier terms and policies in one pass
+   * each (on the first call), and the model parameters, stock and forecasts of
+   * `series` (on PostgreSQL in one query per chunk; on SQLite stock and
+   * forecasts stay primary-key reads made by `read`, so nothing more is held in
+   * memory), for jobs that read many series (alerts, optimize); then `read` is
+   * synchronous for those series. A job may preload its series a part at a
+   * time (ascending product ids keep each part's model read to its products):
+   * each call replaces the previous part.
    */
   async preload(series: readonly SeriesId[]): Promise<this> {
+    const common = (this.common ??= await this.loadCommon());
+    const params = new Map<string, string>();
+    if (series.length) {
+      let from = Infinity;
+      let to = -Infinity;
+      for (const r of series) {
+        from = Math.min(from, r.productId);
+        to = Math.max(to, r.productId);
+      }
+      for (const m of await modelsInForce(this.db, this.asOf, { from, to })) params.set(`${m.productId}:${m.locationId}`, m.params);
+    }
+    this.pre = null; // the previous part is garbage while this one loads
+    const sqlite = fastSqlite(this.db);
+    let stock: StockTable;
+    let forecasts: Preloaded['forecasts'];
+    if (sqlite) {
+      // SQLite: each series' stock and forecast rows are read when the series is (primary-key reads, nothing held in memory).
+      const st = sqlite.prepare(STOCK_BEFORE_SQL);
+      const fq = sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true);
+      stock = (p, l) => {
+        const r = st.get(p, l, this.asOf) as { on_hand: number; date: string } | undefined;
+        return r ? { onHand: r.on_hand, date: r.date } : undefined;
+      };
+      forecasts = (p, l) => fq.all(p, l, this.runDate) as ForecastRows;
+    } else {
+      stock = await stockOn(this.db, this.asOf, series);
+      const m = await forecastsOf(this.db, this.runDate, series);
+      forecasts = (p, l) => m.get(`${p}:${l}`);
+    }
+    this.pre = { ...common, params, stock, forecasts };
+    return this;
+  }
+
+  private async loadCommon(): Promise<Common> {
     const q = qOf(this.db);
     const k = (p: number, l: number) => `${p}:${l}`;
     const orders = new Map<string, { id: number; quantity: number; expectedOn: string }[]>();
@@ -162,30 +205,16 @@ export class StateReader {
       // The same choice as the single-series query: primary first, then the shortest lead time.
       if (!suppliers.has(pid)) suppliers.set(pid, toSupplier(s, breaks.get(k(s.id, pid)) ?? [], receipts.get(s.id)));
     }
-    const params = new Map<string, Params>();
-    for (const m of await modelsInForce(this.db, this.asOf)) params.set(k(m.productId, m.locationId), JSON.parse(m.params));
     const policies = new Map<string, Policy>();
     for (const p of await q.selectFrom('inventory_policies').selectAll().execute())
       policies.set(k(num(p.product_id), num(p.location_id)), toPolicy(policyRow(p as unknown as Record<string, unknown>)));
-    const sqlite = fastSqlite(this.db);
-    let stock: StockTable;
-    let forecasts: Preloaded['forecasts'];
-    if (sqlite) {
-      // SQLite: each series' stock and forecast rows are read when the series is (primary-key reads, nothing held in memory).
-      const st = sqlite.prepare(STOCK_BEFORE_SQL);
-      const fq = sqlite.prepare('select date, yhat, yhat_lo, yhat_hi from forecasts where product_id = ? and location_id = ? and run_date = ?').raw(true);
-      stock = (p, l) => {
-        const r = st.get(p, l, this.asOf) as { on_hand: number; date: string } | undefined;
-        return r ? { onHand: r.on_hand, date: r.date } : undefined;
-      };
-      forecasts = (p, l) => fq.all(p, l, this.runDate) as ForecastRows;
-    } else {
-      stock = await stockOn(this.db, this.asOf, series);
-      const m = await forecastsOf(this.db, this.runDate, series);
-      forecasts = (p, l) => m.get(`${p}:${l}`);
-    }
-    this.pre = { orders, suppliers, params, policies, stock, forecasts };
-    return this;
+    return { orders, suppliers, policies };
+  }
+
+  /** Supplier terms of a product (its primary supplier, else the shortest lead time), without reading any series' state: what top-urgent needs. */
+  async supplierOf(productId: number): Promise<SupplierTerms | null> {
+    const common = (this.common ??= await this.loadCommon());
+    return common.suppliers.get(productId) ?? null;
   }
 
   /** One series' state, read with point queries (no preload): what `suggest` and the report read. */
@@ -238,7 +267,8 @@ export class StateReader {
     const key = `${p}:${l}`;
     const rows = pre.forecasts(p, l);
     if (!rows) throw new Error(`StateReader.read: series ${key} was not preloaded`);
-    return this.build(ref, pre.stock(p, l), rows, pre.orders.get(key) ?? [], pre.suppliers.get(p) ?? null, pre.params.get(key) ?? {}, pre.policies.get(key) ?? null);
+    const params = pre.params.get(key);
+    return this.build(ref, pre.stock(p, l), rows, pre.orders.get(key) ?? [], pre.suppliers.get(p) ?? null, params ? (JSON.parse(params) as Params) : {}, pre.policies.get(key) ?? null);
   }
 
   private build(

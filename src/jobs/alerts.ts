@@ -4,7 +4,7 @@
  * updates today's alerts in place (same ids, no second notification).
  * CRITIQUE alerts queue a notification, sent after commit (src/jobs/notify.ts).
  */
-import { seriesWithForecasts, StateReader } from '../db/state.js';
+import { seriesWithForecasts, StateReader, type ProductRef } from '../db/state.js';
 import { requireCoverage, STOCK_FIX } from '../db/coverage.js';
 import { evaluateAlerts, type AlertThresholds } from '../inventory/alert-rules.js';
 import { MissingInputError } from '../errors.js';
@@ -15,9 +15,13 @@ import { describeOverride } from '../inventory/overrides.js';
 import { idempotencyKey, sendPending } from './notify.js';
 import { activeAlerts, lockAlertsForWrite, qualityRiskOn, queueNotifications, writeAlertsOfDay } from '../db/alerts.js';
 import { inTransaction } from '../db/query.js';
+import { productParts } from '../db/handle.js';
 import { join } from 'node:path';
 import { stateDir } from '../config.js';
 import { nowIso, type Job, type JobContext } from './types.js';
+
+/** Series whose state is read at once by `alerts`. */
+const SERIES_PER_PART = 2000;
 
 /** Text order by code point, the same on every database (SQL `order by` on PostgreSQL follows the collation). */
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -41,25 +45,32 @@ export const alertsJob: Job = {
     const refs = await seriesWithForecasts(ctx.db, asOf);
     if (!refs.length) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     await requireCoverage(ctx);
-    const reader = await new StateReader(ctx.db, asOf).preload(refs);
+    const reader = new StateReader(ctx.db, asOf);
     const t = thresholds(ctx);
     const quality = new Map<string, { risk: number; level: string; precision?: number | null }>();
     for (const q of await qualityRiskOn(ctx.db.kysely, asOf)) quality.set(`${q.product_id}:${q.location_id}`, q);
     const overrides = await activeOverridesBySeries(ctx.db.kysely, asOf, addDays(asOf, ctx.config.horizon));
-    const states = refs.map((r) => reader.read(r));
-    const since = await outOfStockSince(ctx.db, asOf, states.filter((st) => st.stockKnown && st.onHand <= 0));
     // A series without a stock row has unknown stock: no stock-out, overstock or expiry alert (and no notification).
     let unknownStock = 0;
-    const drafts = refs.map((r, i) => {
-      const k = `${r.productId}:${r.locationId}`;
-      const st = states[i];
-      if (!st.stockKnown) {
-        unknownStock++;
-        return { r, alerts: [] };
-      }
-      const ov = overrides.get(k);
-      return { r, alerts: evaluateAlerts(st, asOf, t, quality.get(k), st.onHand <= 0 ? since(r.productId, r.locationId) : null, ov?.length ? ov.map(describeOverride).join('; ') : null) };
-    });
+    const drafts: { r: ProductRef; alerts: ReturnType<typeof evaluateAlerts> }[] = [];
+    // A part of the series at a time (whole products, ascending ids): the states of every series at once held
+    // the backtest errors of every model in memory; only the alerts are kept.
+    for (const part of productParts(refs, SERIES_PER_PART)) {
+      await reader.preload(part);
+      const states = part.map((r) => reader.read(r));
+      const since = await outOfStockSince(ctx.db, asOf, states.filter((st) => st.stockKnown && st.onHand <= 0));
+      part.forEach((r, i) => {
+        const k = `${r.productId}:${r.locationId}`;
+        const st = states[i];
+        if (!st.stockKnown) {
+          unknownStock++;
+          drafts.push({ r, alerts: [] });
+          return;
+        }
+        const ov = overrides.get(k);
+        drafts.push({ r, alerts: evaluateAlerts(st, asOf, t, quality.get(k), st.onHand <= 0 ? since(r.productId, r.locationId) : null, ov?.length ? ov.map(describeOverride).join('; ') : null) });
+      });
+    }
     if (unknownStock)
       ctx.log.warn(`alerts: ${unknownStock} of ${refs.length} series have no stock record before ${asOf}: stock unknown, no stock alert raised for them; import stock levels with \`${STOCK_FIX}\``);
 

@@ -4,7 +4,7 @@
  */
 import { addDays, daysBetween, weekday } from '../dates.js';
 import { historyFor } from '../db/history.js';
-import { currentStock, productRefs, StateReader, stockValues } from '../db/state.js';
+import { currentStock, StateReader, stockValues } from '../db/state.js';
 import { activeAlerts, alertCountsOn, alertsFingerprint, firstAlertDay } from '../db/alerts.js';
 import { actualRevenue, anyForecastOnOrBefore, firstSaleBefore, forecastUnits, forEachSeriesSales, kpiCacheGet, kpiCachePut, kpiInputsFingerprint, lastSaleBefore, latestChangeId, ordersFromSuggestions, ordersReceivedAfterAlerts, predictedRevenue, replaceDormant, replaceRevenueDaily, replaceTrends, saveSavings, savingsHistory, savingsTotal, seriesNames, stockChangesAfter, type TrendRow } from '../db/kpis.js';
 import { requireCoverage, seriesWithoutStock } from '../db/coverage.js';
@@ -234,6 +234,7 @@ export const revenueJob: Job = {
 
 export const trendsJob: Job = {
   name: 'trends',
+  readsHistory: true,
   description: 'growth over 28 days and year on year, slope, seasonality strength, per series and category',
   dependsOn: ['predict'],
   async run(ctx) {
@@ -288,19 +289,16 @@ export const topUrgentJob: Job = {
   async run(ctx, opts = {}) {
     const n = Number(opts.n ?? ctx.config.topUrgent.n);
     const all = await activeAlerts(ctx.db.kysely, ctx.asOf);
-    const refs = await productRefs(ctx.db);
-    const needed = [...new Set(all.filter((a) => a.stockout_date).map((a) => `${a.product_id}:${a.location_id}`))].map((k) => refs.get(k)!);
-    const reader = await new StateReader(ctx.db, ctx.asOf).preload(needed);
+    // Only the supplier's lead time of each series is needed: no series state (stock, forecasts, model errors) is read.
+    const reader = new StateReader(ctx.db, ctx.asOf);
     const lead = new Map<string, number>();
-    const withSlack = all.map((a) => {
+    const withSlack = [];
+    for (const a of all) {
       const k = `${a.product_id}:${a.location_id}`;
-      if (a.stockout_date && !lead.has(k)) {
-        const st = reader.read(refs.get(k)!);
-        lead.set(k, st.supplier?.leadTimeDays ?? ctx.config.leadTimeDefaultDays);
-      }
+      if (a.stockout_date && !lead.has(k)) lead.set(k, (await reader.supplierOf(a.product_id))?.leadTimeDays ?? ctx.config.leadTimeDefaultDays);
       const { product_id: _p, location_id: _l, created_on: _c, ...rest } = a;
-      return { ...rest, lead_time_days: lead.get(k) ?? null, slack_days: a.stockout_date ? daysBetween(ctx.asOf, a.stockout_date) - (lead.get(k) ?? 0) : null };
-    });
+      withSlack.push({ ...rest, lead_time_days: lead.get(k) ?? null, slack_days: a.stockout_date ? daysBetween(ctx.asOf, a.stockout_date) - (lead.get(k) ?? 0) : null });
+    }
     const rows = rankUrgent(withSlack).slice(0, n);
     const now = new Date();
     await kpiCachePut(ctx.db.kysely, [{ key: `top_urgent:${ctx.asOf}`, payload: JSON.stringify(rows), computed_at: now.toISOString(), expires_at: new Date(now.getTime() + ctx.config.kpis.ttlHours * 3600_000).toISOString() }]);

@@ -32,6 +32,7 @@ import { roundTo } from '../numbers.js';
 
 export const eventsImpactJob: Job = {
   name: 'events-impact',
+  readsHistory: true,
   description: 'measure past event uplifts per event and category; apply them to upcoming event days in the forecasts',
   dependsOn: ['predict'],
   async run(ctx) {

@@ -29,7 +29,7 @@ import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
 import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
-import { forecastDetailed, forecastMany, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
+import { forecastDetailed, forecastMany, intervalFrom, parseChoice, type EngineOptions, type SeriesForecast } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
 import { type GlobalModel } from '../ml/global-model.js';
 import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
@@ -39,7 +39,7 @@ import { normalQuantile, score } from '../ml/metrics.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { nowIso, type Job, type JobContext, type JobResult } from './types.js';
 import { activeOverrides, hasSalesBefore, lastSaleBefore, likeProducts, locationIdByCode, productIdBySku, replaceForecasts, type ForecastValues } from '../db/forecasts.js';
-import { activeSalesSeries, candidateModels, lastTrainedAt, listModelRows, modelsForPredict, modelsInUse, rollbackPair, saveTrainedModels, seriesModels, setModelStatus, versionsAndIncumbents, type ModelRow, type NewModel } from '../db/models.js';
+import { activeSalesSeries, candidateModels, lastTrainedAt, listModelRows, modelsForPredict, modelsInUse, insertModels, retireModels, rollbackPair, seriesModels, setModelStatus, versionsAndIncumbents, type ModelRow, type NewModel } from '../db/models.js';
 import { inTransaction } from '../db/query.js';
 import { retrainFlagged } from '../db/snapshot.js';
 import { requireCoverage } from '../db/coverage.js';
@@ -62,6 +62,9 @@ function engineOptions(ctx: JobContext, h: History, horizon: number): EngineOpti
     holdout: flag(ctx.config.train.holdout),
   };
 }
+
+/** Trained models written per insert batch by `train`. */
+const MODELS_PER_WRITE = 2000;
 
 /** Config booleans may arrive as strings from the environment. */
 function flag(v: unknown): boolean {
@@ -125,6 +128,7 @@ async function seriesToTrain(ctx: JobContext, force: boolean, productIds: Set<nu
 
 export const trainJob: Job = {
   name: 'train',
+  readsHistory: true,
   description: 'choose and fit each series\' model by rolling-origin backtest; quality gate',
   dependsOn: [],
   async run(ctx, opts = {}) {
@@ -145,7 +149,10 @@ export const trainJob: Job = {
     ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}, ${hist.censoredDays} stock-out days treated as unknown demand`);
     if (!hist.series.length) throw new MissingInputError(`sales of the ${only.size} series to train in the ${ctx.config.train.historyDays} days before ${ctx.asOf}`, 'optiflow import sales FILE, or a later --as-of');
     let globalModel: GlobalModel | null = null;
-    const results = await forecastMany(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
+    // Each series' result is released once its model row is written (its backtest errors and interval are most of it).
+    const results: (SeriesForecast | null)[] = await forecastMany(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
+    const nResults = results.length;
+    const counts: Record<string, number> = {};
     const trainedAt = nowIso();
     const trainEnd = addDays(ctx.asOf, -1);
     const rows: Record<string, unknown>[] = [];
@@ -155,13 +162,16 @@ export const trainJob: Job = {
       // Versions and incumbents of every series read once; each series is trained once per run.
       const { maxVersion, incumbent: incumbents } = await versionsAndIncumbents(trx);
       const retire: number[] = [];
-      const insert: NewModel[] = [];
-      results.forEach((r, i) => {
+      let insert: NewModel[] = [];
+      for (let i = 0; i < nResults; i++) {
+        const r = results[i]!;
+        results[i] = null;
+        counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
         const ref = hist.refs[i];
         if (r.skipped) {
           skipped.push({ sku: ref.sku, location: ref.location, problem: r.problem ?? 'unusable input' });
           rows.push({ sku: ref.sku, location: ref.location, version: null, algorithm: null, rmsse: null, status: 'skipped', problem: r.problem });
-          return;
+          continue;
         }
         const version = (maxVersion.get(seriesKey(ref.productId, ref.locationId)) ?? 0) + 1;
         const incumbent = incumbents.get(seriesKey(ref.productId, ref.locationId));
@@ -197,21 +207,25 @@ export const trainJob: Job = {
         const params = { ...r.params, holdout_rmsse: roundOrNull(r.holdoutRmsse, 4), carries_events: r.algorithm.includes('regression') ? ['holiday', 'promotion'] : [] };
         insert.push({ product_id: ref.productId, location_id: ref.locationId, version, algorithm: r.algorithm, params: JSON.stringify(params), trained_at: trainedAt, train_end: trainEnd, metrics: JSON.stringify(r.metrics), reason, status });
         rows.push({ sku: ref.sku, location: ref.location, version, algorithm: r.algorithm, rmsse: roundOrNull(r.chosenRmsse, 3), status });
-      });
-      await saveTrainedModels(trx, retire, insert);
+        // Written a slice at a time (the same rows in the same order): the JSON of every model at once is not held.
+        if (insert.length >= MODELS_PER_WRITE) {
+          await insertModels(trx, insert);
+          insert = [];
+        }
+      }
+      await insertModels(trx, insert);
+      await retireModels(trx, retire);
       const gm = globalModel as GlobalModel | null;
-      if (gm) summary.global_model_id = await saveGlobalModel(trx, { model: gm, trainedAt, trainEnd, metrics: { series_choosing_it: results.filter((r) => /global/.test(r.algorithm)).length } });
+      if (gm) summary.global_model_id = await saveGlobalModel(trx, { model: gm, trainedAt, trainEnd, metrics: { series_choosing_it: Object.entries(counts).filter(([a]) => /global/.test(a)).reduce((n, [, c]) => n + c, 0) } });
     });
-    summary.trained = results.length - skipped.length;
+    summary.trained = nResults - skipped.length;
     summary.skipped = skipped.length;
     if (skipped.length) {
       summary.skipped_series = nameSeries(skipped);
       ctx.log.warn(`train: ${skipped.length} series skipped for unusable input: ${nameSeries(skipped)}`);
     }
-    const counts: Record<string, number> = {};
-    for (const r of results) counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
     ctx.log.info(`train: models chosen ${JSON.stringify(counts)}; ${summary.fallback} series on a fallback model`);
-    if (results.length && Number(summary.rejected) + skipped.length === results.length) {
+    if (nResults && Number(summary.rejected) + skipped.length === nResults) {
       // Every series rejected: say why, including the usual cause (history that ends long before --as-of).
       const last = { d: await lastSaleBefore(ctx.db.kysely, ctx.asOf) };
       const gap = last.d ? daysBetween(last.d, ctx.asOf) : null;
@@ -314,6 +328,7 @@ export const validateJob: Job = {
 
 export const predictJob: Job = {
   name: 'predict',
+  readsHistory: true,
   description: 'forecast every active series for the horizon with its active model',
   dependsOn: [],
   async run(ctx, opts = {}) {

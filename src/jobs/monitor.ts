@@ -30,6 +30,7 @@ import { watchModels } from '../watch/index.js';
 
 export const monitorJob: Job = {
   name: 'monitor',
+  readsHistory: true,
   description: 'score recent forecasts against sales (MAPE, WAPE, RMSE, bias); flag series for retraining',
   dependsOn: ['alerts'],
   async run(ctx) {

@@ -118,20 +118,28 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
   // Read a chunk of products at a time: the rows of a query are objects, and a year of rows for every
   // perishable series at once held gigabytes on large databases; the arrays kept per series are small.
   const sales = new Map<string, Float64Array>();
-  const stock = new Map<string, { days: number[]; onHand: number[] }>();
+  // Stock rows per series as typed arrays (day numbers, units): a year of daily rows as JavaScript arrays held several times more.
+  const stock = new Map<string, { days: Int32Array; onHand: Float64Array }>();
   const productIds = [...new Set(items.map((it) => it.product_id))].sort((a, b) => a - b);
-  const CHUNK = 500; // products per read
+  const CHUNK = 500; // products per read: a chunk's rows are objects until they are folded into the arrays (100 made the night's quality-risk about twice as slow)
   for (let c = 0; c < productIds.length; c += CHUNK) {
     const range = { from: productIds[c], to: productIds[Math.min(c + CHUNK, productIds.length) - 1] };
     for (const r of await perishableSales(q, fromDayNumber(salesStart), asOf, range)) {
       const k = `${r.product_id}:${r.location_id}`;
       (sales.get(k) ?? sales.set(k, new Float64Array(end - salesStart)).get(k)!)[dayNumber(r.date) - salesStart] = Number(r.quantity);
     }
-    for (const r of await perishableStockRows(q, fromDayNumber(firstDay), asOf, range)) {
-      const k = `${r.product_id}:${r.location_id}`;
-      const s = stock.get(k) ?? stock.set(k, { days: [], onHand: [] }).get(k)!;
-      s.days.push(dayNumber(r.date));
-      s.onHand.push(Number(r.on_hand));
+    const rows = await perishableStockRows(q, fromDayNumber(firstDay), asOf, range);
+    for (let a = 0; a < rows.length; ) {
+      const { product_id: p, location_id: l } = rows[a];
+      let b = a;
+      while (b < rows.length && rows[b].product_id === p && rows[b].location_id === l) b++;
+      const s = { days: new Int32Array(b - a), onHand: new Float64Array(b - a) };
+      for (let j = a; j < b; j++) {
+        s.days[j - a] = dayNumber(rows[j].date);
+        s.onHand[j - a] = Number(rows[j].on_hand);
+      }
+      stock.set(`${p}:${l}`, s);
+      a = b;
     }
   }
   /** Current stock on the morning of `day`: the latest stock row dated before it (0 when none). */

@@ -29,6 +29,11 @@ export interface Job {
    * jobs (predict, events-impact): the batch may run it in a worker thread.
    */
   isolated?: boolean;
+  /**
+   * Reads the demand history shared within a batch run (`historyFor`): the
+   * batch drops that history once the last such job of the run is done.
+   */
+  readsHistory?: boolean;
   run(ctx: JobContext, opts?: Record<string, unknown>): Promise<JobResult>;
 }
 

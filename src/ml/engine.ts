@@ -262,6 +262,7 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
     const params: Record<string, unknown> = { ...r.params };
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
     const cal = c.errors ? calibrate(c.errors, level, scale) : null;
+    c.errors = null; // each series' backtest errors are released once calibrated, not held until every series is
     const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
     const { lo, hi } = applyInterval(forecast, spec);
     params.interval = spec;

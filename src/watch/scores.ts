@@ -40,6 +40,7 @@ export async function shadowPlan(ctx: JobContext): Promise<Map<string, Map<strin
 
 export const shadowJob: Job = {
   name: 'shadow',
+  readsHistory: true,
   description: 'forecast in shadow: the challenger engine setting, and the previous setting of series under a canary',
   dependsOn: [],
   async run(ctx) {
