@@ -8,7 +8,8 @@
 //     its dist/ built), on its own database, in the same run: "no slower than" is a
 //     ratio measured under the same load.
 //   --pg URL runs the same steps on PostgreSQL too: a fresh database is created on
-//     the server the URL names (its user needs CREATEDB), then dropped.
+//     the server the URL names (its user needs CREATEDB), then dropped (kept with
+//     --keep-pg, its URL printed, to run the steps again by hand).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,7 +84,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       try {
         rows.push(...benchBatch(n, work, { db: fresh.url, tag: 'PostgreSQL' }));
       } finally {
-        await fresh.drop();
+        if (a['keep-pg']) console.error(`PostgreSQL database kept: ${fresh.url}`);
+        else await fresh.drop();
       }
     }
   }

@@ -16,14 +16,14 @@ export interface CheckSeries { p: number; l: number; sku: string; loc: string }
 /** Active products with at least one sales row at a location. */
 export async function activeSalesSeries(q: Q): Promise<CheckSeries[]> {
   const rows = await sql<CheckSeries>`select p.id as p, l.id as l, p.sku, l.code as loc from products p cross join locations l
-    where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id) order by p.id, l.id`.execute(q);
+    where p.active = 1 and (select 1 from sales s where s.product_id = p.id and s.location_id = l.id limit 1) is not null order by p.id, l.id`.execute(q);
   return rows.rows;
 }
 
 /** Series (any product) with at least one stock record. */
 export async function stockSeries(q: Q): Promise<CheckSeries[]> {
   const rows = await sql<CheckSeries>`select p.id as p, l.id as l, p.sku, l.code as loc from products p cross join locations l
-    where exists (select 1 from stock_levels x where x.product_id = p.id and x.location_id = l.id) order by p.id, l.id`.execute(q);
+    where (select 1 from stock_levels x where x.product_id = p.id and x.location_id = l.id limit 1) is not null order by p.id, l.id`.execute(q);
   return rows.rows;
 }
 

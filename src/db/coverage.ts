@@ -73,8 +73,8 @@ export async function requireCoverage(ctx: { db: Db; asOf: string; config: Pick<
 /** Active series that sell but have no stock row before the run date: their stock is unknown. */
 export async function seriesWithoutStock(db: DbOrQ, asOf: string): Promise<number> {
   const r = await sql<{ n: number | string }>`select count(*) as n from products p cross join locations l
-       where p.active = 1 and exists (select 1 from sales s where s.product_id = p.id and s.location_id = l.id and s.date < ${asOf})
-         and not exists (select 1 from stock_levels k where k.product_id = p.id and k.location_id = l.id and k.date < ${asOf})`.execute(qOf(db));
+       where p.active = 1 and (select 1 from sales s where s.product_id = p.id and s.location_id = l.id and s.date < ${asOf} limit 1) is not null
+         and (select 1 from stock_levels k where k.product_id = p.id and k.location_id = l.id and k.date < ${asOf} limit 1) is null`.execute(qOf(db));
   return num(r.rows[0]?.n);
 }
 

@@ -37,6 +37,27 @@ export function seriesValues(refs: readonly SeriesId[]): RawBuilder<unknown> {
   return sql.raw(`v(p, l) as (values ${parts.join(', ')})`);
 }
 
+/**
+ * `alias.product_id between <min> and <max>` of `refs`: added to a query that
+ * joins a `seriesValues` list on a table keyed by (product_id, location_id, ...),
+ * it changes no result but gives PostgreSQL's planner a range on the key's
+ * leading column. Without it the planner misjudges the join (it expects a few
+ * rows per series) and reads all of a 20-million-row table by a hash join for
+ * each chunk instead of 2,000 index ranges (7 s instead of 0.6 s per chunk of
+ * the sales of 30,000 series).
+ */
+export function seriesSpan(refs: readonly SeriesId[], alias: string): RawBuilder<unknown> {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of refs) {
+    if (!Number.isSafeInteger(r.productId)) throw new Error(`series id ${r.productId}:${r.locationId} is not an integer`);
+    if (r.productId < lo) lo = r.productId;
+    if (r.productId > hi) hi = r.productId;
+  }
+  if (!/^[a-z_]+$/.test(alias)) throw new Error(`bad alias ${alias}`);
+  return refs.length ? sql.raw(`${alias}.product_id between ${lo} and ${hi}`) : sql.raw('false');
+}
+
 /** `refs` in chunks of `size` (a set-based query per chunk keeps statements and result sets bounded). */
 export function chunks<T>(refs: readonly T[], size = 2000): T[][] {
   const out: T[][] = [];

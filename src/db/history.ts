@@ -14,7 +14,7 @@ import { stateDir, type Config } from '../config.js';
 import { cachedHistory } from './history-cache.js';
 import type { EngineSeries } from '../ml/engine.js';
 import type { Db } from './connection.js';
-import { chunks, fastSqlite, qOf, seriesValues, type DbOrQ } from './handle.js';
+import { chunks, fastSqlite, qOf, seriesSpan, seriesValues, type DbOrQ } from './handle.js';
 import { num, numOrNull } from './query.js';
 
 export interface SeriesRef {
@@ -144,10 +144,10 @@ export async function readRange(db: DbOrQ, refs: readonly { productId: number; l
       from v`.execute(q);
     const sales = await sql<{ p: number; l: number; date: string; quantity: number; unit_price: number | null; on_promo: number }>`with ${v}
       select s.product_id as p, s.location_id as l, s.date, s.quantity, s.unit_price, s.on_promo
-      from sales s join v on s.product_id = v.p and s.location_id = v.l where s.date >= ${from} and s.date < ${to}`.execute(q);
+      from sales s join v on s.product_id = v.p and s.location_id = v.l where s.date >= ${from} and s.date < ${to} and ${seriesSpan(part, 's')}`.execute(q);
     const stock = await sql<{ p: number; l: number; date: string; on_hand: number }>`with ${v}
       select k.product_id as p, k.location_id as l, k.date, k.on_hand
-      from stock_levels k join v on k.product_id = v.p and k.location_id = v.l where k.date >= ${from} and k.date < ${to}
+      from stock_levels k join v on k.product_id = v.p and k.location_id = v.l where k.date >= ${from} and k.date < ${to} and ${seriesSpan(part, 'k')}
       order by k.product_id, k.location_id, k.date`.execute(q);
     const key = (p: unknown, l: unknown) => `${num(p)}:${num(l)}`;
     const salesBy = new Map<string, [string, number, number | null, number][]>();

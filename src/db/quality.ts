@@ -13,7 +13,7 @@ export async function perishableSeries(q: Q): Promise<Perishable[]> {
   const r = await sql<Perishable>`
     select p.id as product_id, l.id as location_id, p.sku, l.code as location, coalesce(p.storage, 'ambient') as storage, p.shelf_life_days as shelf
     from products p cross join locations l where p.shelf_life_days is not null and p.active = 1
-    and exists (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id)
+    and (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id limit 1) is not null -- a probe per series (see docs/data-layer.md)
     order by p.id, l.id`.execute(q);
   return r.rows.map((x) => ({ ...x, product_id: Number(x.product_id), location_id: Number(x.location_id), shelf: Number(x.shelf) }));
 }

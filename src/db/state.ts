@@ -9,7 +9,7 @@
 import { sql } from 'kysely';
 import { addDays, dayNumber, daysBetween } from '../dates.js';
 import { modelsInForce, openOrdersOn, stockOn, STOCK_BEFORE_SQL, type StockTable } from './snapshot.js';
-import { chunks, fastSqlite, qOf, seriesValues, type DbOrQ, type SeriesId } from './handle.js';
+import { chunks, fastSqlite, qOf, seriesSpan, seriesValues, type DbOrQ, type SeriesId } from './handle.js';
 import { num, numOrNull } from './query.js';
 import { supplierReceiptStats } from './lead-times.js';
 import { planningLeadTime, type ReceiptStats } from '../inventory/lead-times.js';
@@ -123,7 +123,7 @@ async function forecastsOf(db: DbOrQ, runDate: string, series: readonly SeriesId
   for (const part of chunks(series, 2000)) {
     const r = await sql<{ p: number; l: number; date: string; yhat: number; yhat_lo: number; yhat_hi: number }>`with ${seriesValues(part)}
       select f.product_id as p, f.location_id as l, f.date, f.yhat, f.yhat_lo, f.yhat_hi from forecasts f join v on f.product_id = v.p and f.location_id = v.l
-      where f.run_date = ${runDate} order by f.product_id, f.location_id, f.date`.execute(qOf(db));
+      where f.run_date = ${runDate} and ${seriesSpan(part, 'f')} order by f.product_id, f.location_id, f.date`.execute(qOf(db));
     for (const x of r.rows) {
       const k = `${num(x.p)}:${num(x.l)}`;
       (out.get(k) ?? out.set(k, []).get(k)!).push([x.date, num(x.yhat), num(x.yhat_lo), num(x.yhat_hi)]);
@@ -367,7 +367,7 @@ export async function stockValues(db: DbOrQ, dates: string[]): Promise<number[]>
 
 async function stockedSeries(db: DbOrQ): Promise<ProductRef[]> {
   const r = await sql<ProductRef>`select ${PRODUCT_REF}
-       from products p cross join locations l where p.active = 1 and exists (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id)
+       from products p cross join locations l where p.active = 1 and (select 1 from stock_levels s where s.product_id = p.id and s.location_id = l.id limit 1) is not null
        order by p.id, l.id`.execute(qOf(db));
   return r.rows.map(productRefRow);
 }
