@@ -218,11 +218,13 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
   for (let i = 0; i < N; i++) {
     const y = ys[i];
     let s = 0;
+    let y1 = 0;
     let c = 0;
-    for (let t = from; t < T; t++) {
+    for (let t = from, u = u0; t < T; t++, u += dayStep) {
       const v = y[t];
       if (v !== v) continue;
       s += v;
+      y1 += v * u;
       c++;
       Yt[t - from] += v;
     }
@@ -230,8 +232,6 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     if (c >= 14 && s > 0) {
       active[i] = 1;
       a[i] = Math.log(s / c);
-      let y1 = 0;
-      for (let t = from, u = u0; t < T; t++, u += dayStep) if (y[t] === y[t]) y1 += y[t] * u;
       Y0s[i] = s;
       Y1s[i] = y1;
     }
