@@ -6,6 +6,8 @@ import { runSteps, type RunnableStep } from '../src/batch/runner.js';
 import { readCheckpoint, writeCheckpoint } from '../src/batch/checkpoint.js';
 import { acquireLock } from '../src/batch/lock.js';
 import { NIGHTLY } from '../src/jobs/index.js';
+import { stepRecorder } from '../src/batch/batch.js';
+import type { StepState } from '../src/batch/runner.js';
 import { tempDir } from './helpers.js';
 
 /** A deterministic fake scheduler: each job waits until the test releases it. */
@@ -171,5 +173,59 @@ describe('checkpoint and lock', () => {
     const b = acquireLock(f, 'run-c', (m) => warnings.push(m));
     expect(warnings[0]).toMatch(/stale batch lock left by pid 999999/);
     b.release();
+  });
+});
+
+describe('step records: the database first, then the checkpoint file', () => {
+  const step = (name: string, status: StepState['status'], attempts: number): StepState => ({ name, status, attempts, startedAt: null, finishedAt: null, error: null, output: null, backoffMs: [] });
+
+  test('with a slow database store, the file never calls a step succeeded that the database has not stored', async () => {
+    // A store that completes only when the test says so, as a busy PostgreSQL server does.
+    const db: StepState[][] = [];
+    const files: Record<string, StepState>[] = [];
+    const pending: (() => void)[] = [];
+    const rec = stepRecorder({
+      initial: {},
+      sync: false,
+      toDb: (snapshot) => new Promise<void>((resolve) => pending.push(() => { db.push(snapshot); resolve(); })),
+      toFile: (steps) => files.push(JSON.parse(JSON.stringify(steps))),
+    });
+    // The runner's live state: one object it mutates in place between changes.
+    const live: Record<string, StepState> = { predict: step('predict', 'running', 1), shadow: step('shadow', 'running', 1) };
+    rec.save(live, 'running');
+    // Before the first store completes, shadow finishes in memory and the change is queued.
+    live.shadow.status = 'success';
+    rec.save(live, 'running');
+    await new Promise((r) => setImmediate(r));
+    pending.shift()!(); // the first store (shadow running) completes
+    await new Promise((r) => setImmediate(r));
+    // The file written after the first store shows what that store held: shadow still running.
+    expect(files).toHaveLength(1);
+    expect(files[0].shadow.status).toBe('running');
+    expect(db[0].find((s) => s.name === 'shadow')!.status).toBe('running');
+    expect(rec.recorded().shadow.status).toBe('running');
+    // A kill now leaves a checkpoint that a resume reads as "shadow interrupted": it runs once more, as the database says.
+    pending.shift()!();
+    await rec.flush();
+    expect(files).toHaveLength(2);
+    expect(files[1].shadow.status).toBe('success');
+    expect(db[1].find((s) => s.name === 'shadow')!.status).toBe('success');
+  });
+
+  test('a failed store stops later file writes and flush reports it', async () => {
+    const files: unknown[] = [];
+    let calls = 0;
+    const rec = stepRecorder({
+      initial: {},
+      sync: false,
+      toDb: async () => {
+        if (++calls === 1) throw new Error('connection lost');
+      },
+      toFile: (steps) => files.push(steps),
+    });
+    rec.save({ a: step('a', 'running', 1) }, 'running');
+    rec.save({ a: step('a', 'success', 1) }, 'running');
+    await expect(rec.flush()).rejects.toThrow('connection lost');
+    expect(files).toHaveLength(0);
   });
 });

@@ -28,7 +28,7 @@ import { kpisJob, topUrgentJob } from '../jobs/dashboard.js';
 import type { Job, JobContext } from '../jobs/types.js';
 import { buildGraph, type Graph } from './graph.js';
 import type { Q } from '../db/query.js';
-import { activeSeriesCount, finishRun, hasOutputRows, openRun, saveSteps, saveStepsNow, succeededSteps } from '../db/batch-records.js';
+import { activeSeriesCount, finishRun, hasOutputRows, openRun, saveStepsNow, succeededSteps } from '../db/batch-records.js';
 import { isUnfinished, loadCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { acquireLock } from './lock.js';
 import { dropHistory } from '../db/history.js';
@@ -154,41 +154,20 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
     const k = ctx.db.kysely;
     const startedAt = prev && resumed ? prev.startedAt : new Date().toISOString();
     const runRow = await openRun(k, { runUid: runId, kind: o.kind, runDate: ctx.asOf, startedAt });
-    let current: Record<string, StepState> = initial ?? {};
-    // The database first, then the file: a step the checkpoint calls succeeded is recorded in the database too (unless its writes were lost).
-    // SQLite writes at once (synchronously); PostgreSQL's writes are queued in order, each state change after
-    // the previous one's, and `flush` waits for the queue.
-    let queue: Promise<void> = Promise.resolve();
-    let saveError: unknown = null;
-    const save = (steps: Record<string, StepState>, status: Checkpoint['status']) => {
-      current = steps;
-      const snapshot = Object.values(steps).map((s) => ({ ...s }));
-      const file_ = () => writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
-      if (ctx.db.sqlite) {
-        saveStepsNow(ctx.db, runRow, snapshot);
-        file_();
-        return;
-      }
-      queue = queue.then(async () => {
-        if (saveError) return;
-        try {
-          await saveSteps(k, runRow, snapshot);
-          file_();
-        } catch (e) {
-          saveError = e;
-        }
-      });
-    };
-    const flush = async () => {
-      await queue;
-      if (saveError) throw saveError;
-    };
+    const recorder = stepRecorder({
+      initial: initial ?? {},
+      sync: !!ctx.db.sqlite,
+      toDb: (snapshot) => saveStepsNow(ctx.db, runRow, snapshot),
+      toFile: (steps, status) => writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status, startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps }),
+    });
+    const save = recorder.save;
+    const flush = recorder.flush;
     let finished = false;
     onStart?.({
       interrupt: () => {
         // A signal after the run ended (a slow exit, a lingering child) leaves its record as it is.
         if (finished) return release();
-        const steps = Object.fromEntries(Object.entries(current).map(([k, s]) => [k, s.status === 'running' ? { ...s, status: 'interrupted' as const, error: 'interrupted by a signal' } : s]));
+        const steps = Object.fromEntries(Object.entries(recorder.recorded()).map(([k, s]) => [k, s.status === 'running' ? { ...s, status: 'interrupted' as const, error: 'interrupted by a signal' } : s]));
         try {
           writeCheckpoint(file, { version: 1, runId, kind: o.kind, runDate: ctx.asOf, status: 'interrupted', startedAt, updatedAt: new Date().toISOString(), pid: process.pid, steps });
         } finally {
@@ -273,6 +252,54 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
   } finally {
     release();
   }
+}
+
+/**
+ * Records the step states of a run: the database first, then the checkpoint
+ * file, and the file holds exactly the states the database has just stored
+ * (a snapshot taken at the change, not the live states, which may be ahead:
+ * a checkpoint that called a step succeeded before the database recorded it
+ * made a resume after a kill run that step again). SQLite stores at once;
+ * PostgreSQL's stores are queued in order, each after the previous one, and
+ * `flush` waits for the queue and throws the first error it met.
+ */
+export function stepRecorder(o: {
+  initial: Record<string, StepState>;
+  sync: boolean;
+  toDb: (snapshot: StepState[]) => Promise<void> | void;
+  toFile: (steps: Record<string, StepState>, status: Checkpoint['status']) => void;
+}): { save: (steps: Record<string, StepState>, status: Checkpoint['status']) => void; flush: () => Promise<void>; recorded: () => Record<string, StepState> } {
+  let recorded = o.initial;
+  let queue: Promise<void> = Promise.resolve();
+  let saveError: unknown = null;
+  const written = (snapshot: StepState[], status: Checkpoint['status']) => {
+    recorded = Object.fromEntries(snapshot.map((s) => [s.name, s]));
+    o.toFile(recorded, status);
+  };
+  return {
+    save(steps, status) {
+      const snapshot = Object.values(steps).map((s) => ({ ...s, backoffMs: [...s.backoffMs] }));
+      if (o.sync) {
+        void o.toDb(snapshot);
+        written(snapshot, status);
+        return;
+      }
+      queue = queue.then(async () => {
+        if (saveError) return;
+        try {
+          await o.toDb(snapshot);
+          written(snapshot, status);
+        } catch (e) {
+          saveError = e;
+        }
+      });
+    },
+    async flush() {
+      await queue;
+      if (saveError) throw saveError;
+    },
+    recorded: () => recorded,
+  };
 }
 
 /** Samples the process's resident memory (all threads) every 200 ms until stopped; returns the peak in MB. */
