@@ -2,6 +2,7 @@ import { adida, imapa, ses, sesFit } from '../src/ml/models.js';
 import { autoEts, etsForecast, etsFromStored, etsWithParams, fitEtsForm } from '../src/ml/ets.js';
 import { LOCAL } from '../src/ml/forecasters.js';
 import { fitTheta, thetaForecast } from '../src/ml/theta.js';
+import { groupTargets } from '../src/ml/regression.js';
 import { conformalBounds, errorSumQuantile, applyInterval } from '../src/ml/calibrate.js';
 import { combine, parseChoice, choiceName } from '../src/ml/select.js';
 import { candidatesFor, classify, fallbackFor } from '../src/ml/forecasters.js';
@@ -159,5 +160,27 @@ describe('level combination (levels)', () => {
     const f = LOCAL.levels(y, 7).f;
     expect(new Set(Array.from(f)).size).toBe(1);
     expect(Math.abs(f[0] / 1.5 - 1)).toBeLessThan(0.15);
+  });
+});
+
+describe('regression pooling, second level: group means shrunk towards the mean over groups', () => {
+  const b = (...v: number[]) => v.map((x) => Float64Array.of(x));
+  test('hand-worked: a noisy group mean moves towards the shop mean, exact ones stay', () => {
+    // Groups {1, 3}, {2, 2}, {5, 5}: means 2, 2, 5; noise of the means 2/2 = 1, 0, 0; M = 3, var of the means 3,
+    // tau_B^2 = 3 - 1/3 = 8/3; the first group: lam = 1 / (1 + 8/3) = 3/11, target = 3/11 * 3 + 8/11 * 2 = 25/11.
+    const t = groupTargets([[0, 1], [2, 3], [4, 5]], [0], b(1, 3, 2, 2, 5, 5));
+    expect(t[0].get(0)).toBeCloseTo(25 / 11, 12);
+    expect(t[1].get(0)).toBeCloseTo(2, 12);
+    expect(t[2].get(0)).toBeCloseTo(5, 12);
+  });
+  test('groups whose means differ by no more than their noise share one target', () => {
+    // Means 2, 3, 4, each with noise 8 / 2 = 4 > their variance 1: tau_B^2 ~ 0, every target ~ M = 3.
+    const t = groupTargets([[0, 1], [2, 3], [4, 5]], [0], b(0, 4, 1, 5, 2, 6));
+    for (const g of t) expect(g.get(0)).toBeCloseTo(3, 6);
+  });
+  test('with fewer than 3 groups the target is the group mean', () => {
+    const t = groupTargets([[0, 1], [2, 3]], [0], b(0, 4, 10, 20));
+    expect(t[0].get(0)).toBe(2);
+    expect(t[1].get(0)).toBe(15);
   });
 });

@@ -337,9 +337,46 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
 
 /**
  * Empirical-Bayes pooling: each seasonal coefficient is shrunk towards its
- * group mean with weight noise / (noise + between-series variance), then
- * level, trend and own regressors are refitted given the pooled shape.
+ * group's target with weight noise / (noise + between-series variance), then
+ * level, trend and own regressors are refitted given the pooled shape. The
+ * target is the group mean, itself shrunk towards the mean over the groups
+ * (see groupTargets): two levels, series within a category and categories
+ * within the shop.
  */
+/**
+ * The second level of the pooling: a group mean m_g of a seasonal coefficient
+ * is an average of few series (a category of 10 products), itself noisy,
+ * while the calendar (the weekday, the season) shapes the categories of a
+ * shop alike. With G >= 3 groups, each m_g is shrunk towards the mean over
+ * groups M = mean_g m_g by the same empirical Bayes as the series:
+ *
+ *   n_g = (within-group variance of the coefficient) / |g|   (noise of m_g)
+ *   tau_B^2 = max(0, var_g(m_g) - mean_g(n_g))            (true spread of the groups)
+ *   target_g = lam_g M + (1 - lam_g) m_g,  lam_g = n_g / (n_g + tau_B^2)
+ *
+ * (log-scale coefficients, unitless). Groups that truly differ keep their own
+ * mean (tau_B^2 large); with fewer than 3 groups the target is m_g.
+ */
+export function groupTargets(groups: number[][], cols: number[], beta: Float64Array[]): Map<number, number>[] {
+  const out = groups.map(() => new Map<number, number>());
+  for (const j of cols) {
+    const m = groups.map((g) => g.reduce((a, s) => a + beta[s][j], 0) / g.length);
+    if (groups.length < 3) {
+      groups.forEach((_, gi) => out[gi].set(j, m[gi]));
+      continue;
+    }
+    const noise = groups.map((g, gi) => g.reduce((a, s) => a + (beta[s][j] - m[gi]) ** 2, 0) / Math.max(1, g.length - 1) / g.length);
+    const M = m.reduce((a, b) => a + b, 0) / m.length;
+    const V = m.reduce((a, b) => a + (b - M) ** 2, 0) / (m.length - 1);
+    const tauB = Math.max(1e-9, V - noise.reduce((a, b) => a + b, 0) / noise.length);
+    groups.forEach((_, gi) => {
+      const lam = noise[gi] / (noise[gi] + tauB);
+      out[gi].set(j, lam * M + (1 - lam) * m[gi]);
+    });
+  }
+  return out;
+}
+
 function poolSeasonal(
   series: RegressionSeries[], beta: Float64Array[], rhs: Float64Array[], systems: { A: Float64Array; L: Float64Array }[],
   sigma2: Float64Array, sharedL: Float64Array, D: Design, K2: number, k: number,
@@ -363,7 +400,8 @@ function poolSeasonal(
   const seasonalIdx: number[] = [];
   const nonSeasonal: number[] = [];
   for (let j = 0; j < K2; j++) (j < k && D.seasonal[j] ? seasonalIdx : nonSeasonal).push(j);
-  for (const g of merged) {
+  const target = groupTargets(merged, seasonalIdx, beta);
+  for (const [gi, g] of merged.entries()) {
     for (const j of seasonalIdx) {
       let m = 0;
       for (const s of g) m += beta[s][j];
@@ -380,7 +418,7 @@ function poolSeasonal(
       for (const s of g) {
         const nv = sigma2[s] * invDiag[j];
         const lam = nv / (nv + tau2);
-        beta[s][j] = lam * m + (1 - lam) * beta[s][j];
+        beta[s][j] = lam * target[gi].get(j)! + (1 - lam) * beta[s][j];
       }
     }
   }
