@@ -173,19 +173,24 @@ function runAddErrMultSeason(y: Demand, first: number, to: number, s: Float64Arr
   let b = 0;
   let sse = 0;
   let n = 0;
+  // q / st = v / st - base: the division by the season (set a week earlier) is off the level's chain of
+  // dependent operations (l -> base -> l), which bounds the loop's speed.
   for (let t = first, si = first % M; t < to; t++, si = si === M - 1 ? 0 : si + 1) {
     const st = s[si];
     const base = l + phi * b;
     const v = y[t];
-    let q = 0;
     if (v === v) {
-      q = v - base * st;
+      const q = v - base * st;
+      const d = v / st - base;
       sse += q * q;
       n++;
+      l = base + alpha * d;
+      b = phi * b + beta * d;
+      s[si] = st + (gamma * q) / (Math.abs(base) > 1e-9 ? base : 1e-9);
+    } else {
+      l = base;
+      b = phi * b;
     }
-    l = base + (alpha * q) / st;
-    b = phi * b + (beta * q) / st;
-    s[si] = st + (gamma * q) / (Math.abs(base) > 1e-9 ? base : 1e-9);
   }
   return { l, b, sse, n };
 }
@@ -200,15 +205,18 @@ function runAddErrAddSeason(y: Demand, first: number, to: number, s: Float64Arra
     const st = s[si];
     const base = l + phi * b;
     const v = y[t];
-    let q = 0;
     if (v === v) {
-      q = v - (base + st);
+      // (v - st) - base: one operation on the level's chain, not two.
+      const q = v - st - base;
       sse += q * q;
       n++;
+      l = base + alpha * q;
+      b = phi * b + beta * q;
+      s[si] = st + gamma * q;
+    } else {
+      l = base;
+      b = phi * b;
     }
-    l = base + alpha * q;
-    b = phi * b + beta * q;
-    s[si] = st + gamma * q;
   }
   return { l, b, sse, n };
 }
