@@ -71,6 +71,9 @@ function toParams(u: number[], f: EtsForm): Params {
   return { alpha, beta, gamma, phi };
 }
 
+const SCRATCH_SEASON = new Float64Array(M);
+const SCRATCH_COUNT = new Float64Array(M);
+
 /** Runs the recursions over y[from..to); returns -2 log-likelihood (concentrated) and the final states. */
 function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: EtsFit): number {
   // Initial states from the first two known weeks.
@@ -84,8 +87,10 @@ function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: E
     cnt++;
   }
   l = cnt ? l / cnt : 0;
-  const s = new Float64Array(M);
-  const sc = new Float64Array(M);
+  // The objective runs ~80 times per series and origin: its season states live in scratch arrays (fresh only
+  // for the final run, whose states the fit keeps).
+  const s = out ? new Float64Array(M) : SCRATCH_SEASON.fill(0);
+  const sc = SCRATCH_COUNT.fill(0);
   const mult = f.season === 'M';
   for (let t = first; t < lim; t++) if (!Number.isNaN(y[t])) {
     s[t % M] += mult ? (l > 0 ? y[t] / l : 1) : y[t] - l;
