@@ -265,9 +265,21 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
   writeFileAtomic(file, parts());
 }
 
-/** Days [from, to) of `refs` read from the database into cache rows. */
+/**
+ * Series read from the database at once when the cache is filled. The read
+ * arrays are float64 (demand, prices) before they are packed into the cache's
+ * columns: two years of every series at once held about 0.4 GB on 30,000
+ * series (and left the process that much larger after it was freed).
+ */
+const FILL_CHUNK = 1000;
+
+/** Days [from, to) of `refs` read from the database into cache rows, FILL_CHUNK series at a time. */
 async function fill(db: Db, c: CacheData, rows: number[], refs: SeriesRef[], from: number, to: number): Promise<void> {
   if (to <= from || !rows.length) return;
+  for (let k = 0; k < rows.length; k += FILL_CHUNK) await fillPart(db, c, rows.slice(k, k + FILL_CHUNK), refs.slice(k, k + FILL_CHUNK), from, to);
+}
+
+async function fillPart(db: Db, c: CacheData, rows: number[], refs: SeriesRef[], from: number, to: number): Promise<void> {
   const read = await readRange(db, refs, fromDayNumber(from), fromDayNumber(to));
   rows.forEach((row, j) => {
     const off = from - c.startDay;
