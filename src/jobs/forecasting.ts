@@ -29,7 +29,7 @@ import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
 import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
-import { forecastDetailed, forecastMany, intervalFrom, parseChoice, type EngineOptions, type SeriesForecast } from '../ml/engine.js';
+import { forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
 import { type GlobalModel } from '../ml/global-model.js';
 import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
@@ -149,9 +149,10 @@ export const trainJob: Job = {
     ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}, ${hist.censoredDays} stock-out days treated as unknown demand`);
     if (!hist.series.length) throw new MissingInputError(`sales of the ${only.size} series to train in the ${ctx.config.train.historyDays} days before ${ctx.asOf}`, 'optiflow import sales FILE, or a later --as-of');
     let globalModel: GlobalModel | null = null;
-    // Each series' result is released once its model row is written (its backtest errors and interval are most of it).
-    const results: (SeriesForecast | null)[] = await forecastMany(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
-    const nResults = results.length;
+    // Each series' result is calibrated when its model row is made and released once written (its backtest
+    // errors and interval are most of it): the results of every series are never held at once.
+    const resultOf = await forecastEach(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
+    const nResults = hist.series.length;
     const counts: Record<string, number> = {};
     const trainedAt = nowIso();
     const trainEnd = addDays(ctx.asOf, -1);
@@ -164,8 +165,7 @@ export const trainJob: Job = {
       const retire: number[] = [];
       let insert: NewModel[] = [];
       for (let i = 0; i < nResults; i++) {
-        const r = results[i]!;
-        results[i] = null;
+        const r = resultOf(i);
         counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
         const ref = hist.refs[i];
         if (r.skipped) {
