@@ -381,6 +381,17 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
   const index = new Map(c.keys.map((k, i) => [k, i]));
   const off = targetStart - c.startDay;
   const data = c;
+  if (o.demandOnly) {
+    // Demand alone (views, no copy): the price and promotion buffers are left to the garbage collector.
+    let censoredDays = 0;
+    const series = refs.map((r) => {
+      const y = decode(data.y[index.get(seriesKey(r.productId, r.locationId))!], off, o.days);
+      for (let t = 0; t < y.length; t++) if (y[t] !== y[t]) censoredDays++;
+      return { id: seriesKey(r.productId, r.locationId), y, promo: null, planned: null, floor: null, logPrice: null, group: r.category };
+    });
+    c = null;
+    return { startDay: targetStart, T: o.days, H: o.horizon, refs, series, holidays: new Map(), holidayNames: [], censoredDays };
+  }
   // Demand: views into the cache's arrays (no copy; the engine never writes to them). Prices: decoded when read, once per series.
   const rawArrays = refs.map((r) => {
     const i = index.get(seriesKey(r.productId, r.locationId))!;
