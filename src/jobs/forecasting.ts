@@ -153,6 +153,9 @@ export const trainJob: Job = {
     // errors and interval are most of it): the results of every series are never held at once.
     const resultOf = await forecastEach(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
     const nResults = hist.series.length;
+    // After the refit only each series' demand is read (the gate's fallback): its prices, promotions and
+    // censored-day floors, about half of the history's memory, are let go (this array is train's own).
+    hist.series.forEach((s, i) => (hist.series[i] = { id: s.id, y: s.y, promo: null, planned: null, floor: null, logPrice: null, group: s.group }));
     const counts: Record<string, number> = {};
     const trainedAt = nowIso();
     const trainEnd = addDays(ctx.asOf, -1);

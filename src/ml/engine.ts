@@ -267,7 +267,9 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   // 4. calibrate, series by series as the caller asks (see forecastEach)
   const okOf = new Int32Array(input.length).fill(-1);
   okIdx.forEach((orig, i) => (okOf[orig] = i));
-  const seriesLeft: (EngineSeries | null)[] = series;
+  // Calibration reads only each series' id and demand: its regressors (prices, promotions) and floors are let go.
+  const seriesLeft: ({ id: string; y: Demand } | null)[] = series;
+  for (let i = 0; i < series.length; i++) seriesLeft[i] = { id: series[i].id, y: series[i].y };
   const choicesLeft: (SeriesChoice | null)[] = choices;
   const refitLeft: (RefitResult | null)[] = refit.results;
   return (orig: number): SeriesForecast => {
