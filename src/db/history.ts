@@ -42,6 +42,12 @@ export interface HistoryOptions {
   horizon: number;
   /** Restrict to these series ("productId:locationId"). */
   only?: Set<string>;
+  /**
+   * Only each series' demand (y), through the history cache file: no prices, promotions, events or
+   * censored-day floors (null, and no holidays). For jobs that read demand alone (monitor, drift): about a
+   * quarter of the memory of the full history. Without the cache file the full history is loaded.
+   */
+  demandOnly?: boolean;
 }
 
 export function seriesKey(productId: number, locationId: number): string {
@@ -329,15 +335,28 @@ const HISTORY_KEY = 'history:';
  * state folder (config `historyCache`, on by default), and within a batch run
  * loaded once (the longest window any nightly job reads) and shared as slices.
  */
-export async function historyFor(ctx: { db: Db; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void; warn: (m: string) => void } }, days: number, horizon: number): Promise<History> {
+export async function historyFor(ctx: { db: Db; asOf: string; config: Config; cache?: Map<string, unknown>; log?: { debug: (m: string) => void; warn: (m: string) => void } }, days: number, horizon: number, o: { demandOnly?: boolean } = {}): Promise<History> {
+  const demandOnly = !!o.demandOnly && !!ctx.config.historyCache;
   const load = (d: number, h: number) =>
     ctx.config.historyCache
-      ? cachedHistory(ctx.db, { asOf: ctx.asOf, days: d, horizon: h }, join(stateDir(ctx.config), 'history-cache.bin'), { debug: (m) => ctx.log?.debug(m), warn: (m) => ctx.log?.warn(m) })
+      ? cachedHistory(ctx.db, { asOf: ctx.asOf, days: d, horizon: h, demandOnly }, join(stateDir(ctx.config), 'history-cache.bin'), { debug: (m) => ctx.log?.debug(m), warn: (m) => ctx.log?.warn(m) })
       : loadHistory(ctx.db, { asOf: ctx.asOf, days: d, horizon: h });
   if (!ctx.cache) return load(days, horizon);
   const fullDays = Math.max(days, ctx.config.train.historyDays, 400);
   const fullH = Math.max(horizon, ctx.config.horizon);
-  const key = `${HISTORY_KEY}${ctx.asOf}:${fullDays}:${fullH}`;
+  const fullKey = `${HISTORY_KEY}${ctx.asOf}:${fullDays}:${fullH}`;
+  const demandKey = `${HISTORY_KEY}demand:${ctx.asOf}:${fullDays}:${fullH}`;
+  const key = demandOnly ? demandKey : fullKey;
+  if (demandOnly && !ctx.cache.has(demandKey) && ctx.cache.has(fullKey)) {
+    // The run holds the full history (predict read it): the demand-only readers after it share its demand
+    // arrays (no second load), and the rest of it (prices, promotions, floors: most of its memory) is let go.
+    // A later reader of the full history loads it again from the cache file.
+    const full = ctx.cache.get(fullKey) as Promise<History>;
+    ctx.cache.delete(fullKey);
+    const derived = full.then(demandOf);
+    ctx.cache.set(demandKey, derived);
+    derived.catch(() => ctx.cache?.delete(demandKey));
+  }
   // The promise is shared: jobs running side by side wait for one load.
   let h = ctx.cache.get(key) as Promise<History> | undefined;
   if (!h) {
@@ -346,6 +365,11 @@ export async function historyFor(ctx: { db: Db; asOf: string; config: Config; ca
     h.catch(() => ctx.cache?.delete(key));
   }
   return sliceHistory(await h, days, horizon);
+}
+
+/** The demand-only form of a history (see HistoryOptions.demandOnly): the same demand arrays, nothing else. */
+function demandOf(h: History): History {
+  return { ...h, holidays: new Map(), holidayNames: [], series: h.series.map((s) => ({ id: s.id, y: s.y, promo: null, planned: null, floor: null, logPrice: null, group: s.group })) };
 }
 
 /** Removes the shared histories `historyFor` put in a batch run's cache (their last reader is done). */

@@ -239,7 +239,7 @@ export const trendsJob: Job = {
   dependsOn: ['predict'],
   async run(ctx) {
     const { asOf } = ctx;
-    const hist = await historyFor(ctx, 400, 0);
+    const hist = await historyFor(ctx, 400, 0, { demandOnly: true });
     const wd = (i: number) => weekday(hist.startDay + i);
     const mo = (i: number) => new Date((hist.startDay + i) * 86_400_000).getUTCMonth();
     const rows: Record<string, unknown>[] = [];

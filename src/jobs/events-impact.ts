@@ -41,7 +41,7 @@ export const eventsImpactJob: Job = {
     const nf = await forecastCount(q, asOf);
     if (!nf) throw new MissingInputError(`forecasts for run date ${asOf}`, `optiflow predict --as-of ${asOf}`);
     const days = ctx.config.train.historyDays;
-    const hist = await historyFor(ctx, days, 0);
+    const hist = await historyFor(ctx, days, 0, { demandOnly: true });
     const events = await eventsBetween(q, addDays(asOf, -days), addDays(asOf, ctx.config.horizon + 60));
     const eventDays = new Set<number>();
     for (const e of events) for (let d = dayNumber(e.start_date); d <= dayNumber(e.end_date); d++) eventDays.add(d);

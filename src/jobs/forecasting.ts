@@ -29,7 +29,7 @@ import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
 import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
-import { forecastDetailed, forecastMany, intervalFrom, parseChoice, type EngineOptions, type SeriesForecast } from '../ml/engine.js';
+import { forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
 import { type GlobalModel } from '../ml/global-model.js';
 import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
@@ -63,8 +63,12 @@ function engineOptions(ctx: JobContext, h: History, horizon: number): EngineOpti
   };
 }
 
-/** Trained models written per insert batch by `train`. */
-const MODELS_PER_WRITE = 2000;
+/**
+ * Trained models written per insert batch by `train`. Small: a model row (its JSON and the calibration that
+ * made it) then dies young, in the garbage collector's young generation, instead of living until a batch of
+ * thousands is written and piling up in the old one (2,000 a batch left ~0.2 GB of garbage on 30,000 series).
+ */
+const MODELS_PER_WRITE = 200;
 
 /** Config booleans may arrive as strings from the environment. */
 function flag(v: unknown): boolean {
@@ -149,9 +153,13 @@ export const trainJob: Job = {
     ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}, ${hist.censoredDays} stock-out days treated as unknown demand`);
     if (!hist.series.length) throw new MissingInputError(`sales of the ${only.size} series to train in the ${ctx.config.train.historyDays} days before ${ctx.asOf}`, 'optiflow import sales FILE, or a later --as-of');
     let globalModel: GlobalModel | null = null;
-    // Each series' result is released once its model row is written (its backtest errors and interval are most of it).
-    const results: (SeriesForecast | null)[] = await forecastMany(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
-    const nResults = results.length;
+    // Each series' result is calibrated when its model row is made and released once written (its backtest
+    // errors and interval are most of it): the results of every series are never held at once.
+    const resultOf = await forecastEach(hist.series, { ...engineOptions(ctx, hist, ctx.config.horizon), onGlobal: (m) => (globalModel = m) });
+    const nResults = hist.series.length;
+    // After the refit only each series' demand is read (the gate's fallback): its prices, promotions and
+    // censored-day floors, about half of the history's memory, are let go (this array is train's own).
+    hist.series.forEach((s, i) => (hist.series[i] = { id: s.id, y: s.y, promo: null, planned: null, floor: null, logPrice: null, group: s.group }));
     const counts: Record<string, number> = {};
     const trainedAt = nowIso();
     const trainEnd = addDays(ctx.asOf, -1);
@@ -164,8 +172,7 @@ export const trainJob: Job = {
       const retire: number[] = [];
       let insert: NewModel[] = [];
       for (let i = 0; i < nResults; i++) {
-        const r = results[i]!;
-        results[i] = null;
+        const r = resultOf(i);
         counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
         const ref = hist.refs[i];
         if (r.skipped) {

@@ -38,7 +38,7 @@ export const monitorJob: Job = {
     await requireCoverage(ctx);
     const { asOf, config } = ctx;
     const L = config.monitor.lookbackDays;
-    const hist = await historyFor(ctx, L + 365, 0);
+    const hist = await historyFor(ctx, L + 365, 0, { demandOnly: true });
     const T = hist.T;
     const idx = new Map(hist.series.map((s, i) => [s.id, i]));
     const runs = await forecastRuns(ctx.db, addDays(asOf, -L - 120), addDays(asOf, -1));

@@ -51,10 +51,20 @@ export interface WindowErrors {
   level: number;
   /** m_min at the window's origin (units/day): the lowest level a day's spread is taken at. */
   floor: number;
-  /** actual - forecast per day of the window (units); null = censored or unknown day. */
-  errors: (number | null)[];
+  /**
+   * actual - forecast per day of the window (units); null = censored or unknown day. The engine keeps them
+   * in a Float64Array with the unknown days marked in `unknown` (see crossFitErrors).
+   */
+  errors: (number | null)[] | Float64Array;
+  /** With errors in a Float64Array: 1 on the days whose error is unknown (null). */
+  unknown?: Uint8Array;
   /** The forecast per day of the window (units/day). */
-  forecast: number[];
+  forecast: ArrayLike<number>;
+}
+
+/** The error of day t of a window, null when unknown. */
+function errorAt(w: WindowErrors, t: number): number | null {
+  return w.unknown && w.unknown[t] ? null : w.errors[t];
 }
 
 export interface CalibrationErrors {
@@ -133,6 +143,14 @@ export function isCountSeries(y: ArrayLike<number>): boolean {
 
 /** Cross-fitted out-of-sample errors of a series (see the header); `use` = windows with forecasts. */
 export function crossFitErrors(bt: SeriesBacktest, candidates: Algorithm[], use: number[], final: Choice | null): CalibrationErrors {
+  // Every window's errors and forecasts in one Float64Array per series, the unknown days in one Uint8Array:
+  // train holds these of every series from selection to calibration, and arrays of numbers and nulls took
+  // about twice the memory (each number boxed). The values are the same doubles.
+  let days = 0;
+  for (const j of use) days += bt.windows[j].testEnd - bt.windows[j].trainEnd;
+  const values = new Float64Array(2 * days);
+  const unknown = new Uint8Array(days);
+  let at = 0;
   const windows: WindowErrors[] = [];
   for (const j of use) {
     const others = use.filter((k) => k !== j);
@@ -141,13 +159,21 @@ export function crossFitErrors(bt: SeriesBacktest, candidates: Algorithm[], use:
     const f = bt.forecastOf(c, j);
     if (!f) continue;
     const w = bt.windows[j];
-    const errors: (number | null)[] = [];
+    const len = w.testEnd - w.trainEnd;
+    const errors = values.subarray(2 * at, 2 * at + len);
+    const forecast = values.subarray(2 * at + len, 2 * at + 2 * len);
+    const unk = unknown.subarray(at, at + len);
     for (let t = w.trainEnd; t < w.testEnd; t++) {
       const a = bt.y[t];
-      errors.push(a !== a ? null : a - f[t - w.trainEnd]);
+      const k = t - w.trainEnd;
+      if (a !== a) unk[k] = 1;
+      else errors[k] = a - f[k];
+      // f may be shorter than the window (Array.from(f.subarray(0, len)) kept what it had).
+      if (k < f.length) forecast[k] = f[k];
     }
+    at += len;
     const before = bt.y.subarray(0, w.trainEnd);
-    windows.push({ level: errorScale(f, before), floor: scaleFloor(before), errors, forecast: Array.from(f.subarray(0, errors.length)) });
+    windows.push({ level: errorScale(f, before), floor: scaleFloor(before), errors, unknown: unk, forecast: f.length >= len ? forecast : forecast.subarray(0, f.length) });
   }
   return { windows, counts: isCountSeries(bt.y) };
 }
@@ -166,12 +192,13 @@ export function dispersion(errs: CalibrationErrors): number {
   let num = 0;
   let den = 0;
   for (const w of errs.windows)
-    w.errors.forEach((e, t) => {
-      if (e === null) return;
+    for (let t = 0; t < w.errors.length; t++) {
+      const e = errorAt(w, t);
+      if (e === null) continue;
       const m = dayLevel(w, t);
       num += e * e - m;
       den += m * m;
-    });
+    }
   return den > 0 ? Math.max(0, num / den) : 0;
 }
 
@@ -226,12 +253,13 @@ export function calibrate(errs: CalibrationErrors, level: number, mNow: number):
   const byWindow: number[][] = [];
   for (const w of errs.windows) {
     const r: number[] = [];
-    w.errors.forEach((e, t) => {
-      if (e === null) return;
+    for (let t = 0; t < w.errors.length; t++) {
+      const e = errorAt(w, t);
+      if (e === null) continue;
       const x = e / spreadAt(dayLevel(w, t), errs.counts, phi);
       r.push(x);
       byBlock[Math.min(BLOCKS - 1, Math.floor(t / BLOCK))].push(x);
-    });
+    }
     byWindow.push(r);
   }
   const n = byBlock.reduce((a, b) => a + b.length, 0);
@@ -257,7 +285,10 @@ export function calibrate(errs: CalibrationErrors, level: number, mNow: number):
   };
   // Safety stock sums days: each day's scaled error at the spread of today's mean level (units).
   const runs = errs.windows.map((w) =>
-    w.errors.map((e, t) => (e === null ? null : Math.round((e / spreadAt(dayLevel(w, t), errs.counts, phi)) * wid * sNow * 100) / 100)),
+    Array.from({ length: w.errors.length }, (_, t) => {
+      const e = errorAt(w, t);
+      return e === null ? null : Math.round((e / spreadAt(dayLevel(w, t), errs.counts, phi)) * wid * sNow * 100) / 100;
+    }),
   );
   return { spec, runs };
 }

@@ -216,6 +216,19 @@ function chooseForSeries(s: EngineSeries, actual: Demand, kind: SeriesKind, wind
 
 /** Backtest, select, refit and calibrate every series. */
 export async function forecastMany(input: EngineSeries[], o: EngineOptions): Promise<SeriesForecast[]> {
+  const resultOf = await forecastEach(input, o);
+  return input.map((_, i) => resultOf(i));
+}
+
+/**
+ * forecastMany for a caller that consumes the results one series at a time
+ * (train writes each model row as it goes): backtest, select and refit run for
+ * every series; the returned function calibrates series i when it is asked
+ * for, once per series, and releases what that series held. Holding every
+ * series' result at once (forecast, interval, backtest errors, metrics) was a
+ * few hundred MB on 30,000 series. The results are the same, in any order.
+ */
+export async function forecastEach(input: EngineSeries[], o: EngineOptions): Promise<(i: number) => SeriesForecast> {
   const hb = o.backtestHorizon ?? 28;
   const H = o.horizon;
   const level = o.interval ?? 0.8;
@@ -251,25 +264,40 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
   }
   // 3. refit on the whole history
   const refit = await forecastChoices(series, choices.map((c) => c.choice), H, o, T, o.onGlobal);
-  // 4. calibrate
-  const out: SeriesForecast[] = new Array(input.length);
-  okIdx.forEach((orig, i) => {
-    const s = series[i];
-    const c = choices[i];
-    const r = refit.results[i];
+  // 4. calibrate, series by series as the caller asks (see forecastEach)
+  const okOf = new Int32Array(input.length).fill(-1);
+  okIdx.forEach((orig, i) => (okOf[orig] = i));
+  // Calibration reads only each series' id and demand: its regressors (prices, promotions) and floors are let go.
+  const seriesLeft: ({ id: string; y: Demand } | null)[] = series;
+  for (let i = 0; i < series.length; i++) seriesLeft[i] = { id: series[i].id, y: series[i].y };
+  const choicesLeft: (SeriesChoice | null)[] = choices;
+  const refitLeft: (RefitResult | null)[] = refit.results;
+  return (orig: number): SeriesForecast => {
+    const p = problems[orig];
+    if (p) {
+      const z = new Float64Array(H);
+      return { id: input[orig].id, algorithm: 'skipped', params: {}, forecast: z, lo: z, hi: z, metrics: {}, chosenRmsse: NaN, holdoutRmsse: NaN, reason: p, fallback: true, kind: 'short', problem: p, skipped: true };
+    }
+    const i = okOf[orig];
+    const s = seriesLeft[i];
+    const c = choicesLeft[i];
+    const r = refitLeft[i];
+    if (!s || !c || !r) throw new Error(`the result of series ${input[orig].id} was already taken`);
+    seriesLeft[i] = null;
+    choicesLeft[i] = null;
+    refitLeft[i] = null;
     const choice = r.fellBack ? r.used : c.choice;
     const forecast = r.forecast;
     const params: Record<string, unknown> = { ...r.params };
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
     const cal = c.errors ? calibrate(c.errors, level, scale) : null;
-    c.errors = null; // each series' backtest errors are released once calibrated, not held until every series is
     const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
     const { lo, hi } = applyInterval(forecast, spec);
     params.interval = spec;
     // Out-of-sample daily errors (actual - forecast) per window at today's spread, null on censored days: safety stock reads their sums.
     params.backtest_errors = cal?.runs ?? [];
     const fallback = c.fallback || r.fellBack;
-    out[orig] = {
+    return {
       id: s.id,
       algorithm: fallback ? `fallback:${choiceName(choice)}` : choiceName(choice),
       params,
@@ -284,13 +312,7 @@ export async function forecastMany(input: EngineSeries[], o: EngineOptions): Pro
       kind: kinds[i],
       problem: r.problem,
     };
-  });
-  problems.forEach((p, i) => {
-    if (!p) return;
-    const z = new Float64Array(H);
-    out[i] = { id: input[i].id, algorithm: 'skipped', params: {}, forecast: z, lo: z, hi: z, metrics: {}, chosenRmsse: NaN, holdoutRmsse: NaN, reason: p, fallback: true, kind: 'short', problem: p, skipped: true };
-  });
-  return out;
+  };
 }
 
 /** Interval without backtest errors: normal with a Poisson-like spread, widened to the naive scale (units). */

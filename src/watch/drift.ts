@@ -88,7 +88,7 @@ export async function measureDrift(ctx: JobContext): Promise<{ rows: DriftRow[];
   const out: w.DriftWrite[] = [];
   // Demand through the run's shared history (the nightly cache), not a database read per series:
   // the year before the training end and the last D days, both inside its window.
-  const hist = await historyFor(ctx, Math.max(ctx.config.train.historyDays, 364 + D), 0);
+  const hist = await historyFor(ctx, Math.max(ctx.config.train.historyDays, 364 + D), 0, { demandOnly: true });
   const index = new Map(hist.series.map((s, i) => [s.id, i]));
   const day0 = hist.startDay;
   const at = (d: string) => Math.max(0, Math.min(hist.T, dayNumber(d) - day0));
