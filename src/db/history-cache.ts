@@ -31,7 +31,7 @@ import { dayNumber, fromDayNumber } from '../dates.js';
 import { describeIoError } from '../io/file-safety.js';
 import type { Db } from './connection.js';
 import { num } from './query.js';
-import { assemble, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
+import { assemble, demandOnlySeries, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
 const MAGIC = 'optiflow-history-cache-4';
 
@@ -387,7 +387,7 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
     const series = refs.map((r) => {
       const y = decode(data.y[index.get(seriesKey(r.productId, r.locationId))!], off, o.days);
       for (let t = 0; t < y.length; t++) if (y[t] !== y[t]) censoredDays++;
-      return { id: seriesKey(r.productId, r.locationId), y, promo: null, planned: null, floor: null, logPrice: null, group: r.category };
+      return demandOnlySeries({ id: seriesKey(r.productId, r.locationId), y, group: r.category });
     });
     c = null;
     return { startDay: targetStart, T: o.days, H: o.horizon, refs, series, holidays: new Map(), holidayNames: [], censoredDays };

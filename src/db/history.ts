@@ -367,9 +367,14 @@ export async function historyFor(ctx: { db: Db; asOf: string; config: Config; ca
   return sliceHistory(await h, days, horizon);
 }
 
+/** A series with its demand alone (see HistoryOptions.demandOnly): the same demand array, no regressors or floors. */
+export function demandOnlySeries(s: { id: string; y: EngineSeries['y']; group: string }): EngineSeries {
+  return { id: s.id, y: s.y, promo: null, planned: null, floor: null, logPrice: null, group: s.group };
+}
+
 /** The demand-only form of a history (see HistoryOptions.demandOnly): the same demand arrays, nothing else. */
 function demandOf(h: History): History {
-  return { ...h, holidays: new Map(), holidayNames: [], series: h.series.map((s) => ({ id: s.id, y: s.y, promo: null, planned: null, floor: null, logPrice: null, group: s.group })) };
+  return { ...h, holidays: new Map(), holidayNames: [], series: h.series.map(demandOnlySeries) };
 }
 
 /** Removes the shared histories `historyFor` put in a batch run's cache (their last reader is done). */

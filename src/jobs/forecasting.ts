@@ -27,7 +27,7 @@
 import { borrowedForecast, borrowsForecast } from '../inventory/new-products.js';
 import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
-import { filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
+import { demandOnlySeries, filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
 import { forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
@@ -159,7 +159,7 @@ export const trainJob: Job = {
     const nResults = hist.series.length;
     // After the refit only each series' demand is read (the gate's fallback): its prices, promotions and
     // censored-day floors, about half of the history's memory, are let go (this array is train's own).
-    hist.series.forEach((s, i) => (hist.series[i] = { id: s.id, y: s.y, promo: null, planned: null, floor: null, logPrice: null, group: s.group }));
+    hist.series.forEach((s, i) => (hist.series[i] = demandOnlySeries(s)));
     const counts: Record<string, number> = {};
     const trainedAt = nowIso();
     const trainEnd = addDays(ctx.asOf, -1);
