@@ -11,9 +11,10 @@
  * one factorisation shared by all series without own regressors).
  * Unknown days (stock-outs, before the first sale) are imputed by EM: filled
  * with the model's own fitted values and refitted.
- * Pooling: weekday, yearly and holiday coefficients are shrunk towards their
- * group mean (category or all series) by empirical Bayes, per coefficient,
- * then level, trend and regressors are refitted given the pooled shape.
+ * Pooling: the trend's slope and changepoints and the weekday, yearly, month
+ * and holiday coefficients are shrunk towards their group mean (category or
+ * all series) by empirical Bayes, per coefficient, then the level and the
+ * regressors are refitted given the pooled shape.
  * Forecasts are back-transformed with Duan's smearing factor, never negative.
  */
 import { tf } from './backend.js';
@@ -66,7 +67,7 @@ interface Design {
   k: number;
   names: string[];
   penalty: Float64Array;
-  seasonal: Uint8Array; // 1 for pooled columns
+  pooled: Uint8Array; // 1 for pooled columns
   weekdayCols: number[];
 }
 
@@ -110,26 +111,35 @@ function buildDesign(o: RegressionOptions): Design {
     for (let h = 0; h < o.nHolidays; h++) X[r + c++] = hol === h ? 1 : 0;
   }
   const penalty = new Float64Array(k);
-  const seasonal = new Uint8Array(k);
+  // Every column but the intercept is pooled across the group (see poolShape): the trend as much as the season.
+  const pooled = new Uint8Array(k).fill(1);
+  pooled[0] = 0;
   const weekdayCols: number[] = [];
   names.forEach((nm, j) => {
-    if (nm.startsWith('cp')) penalty[j] = 0.02 * T;
+    if (nm.startsWith('cp')) penalty[j] = changepointPenalty(T) * T;
     else if (nm.startsWith('dow')) {
       penalty[j] = 1e-3 * T;
-      seasonal[j] = 1;
       weekdayCols.push(j);
-    } else if (nm.startsWith('y')) {
-      penalty[j] = (2e-3 * T * (1 + Number(nm.slice(4)))) / 2;
-      seasonal[j] = 1;
-    } else if (nm.startsWith('mon')) {
-      penalty[j] = 1e-3 * T;
-      seasonal[j] = 1;
-    } else if (nm.startsWith('hol')) {
-      penalty[j] = 0.5;
-      seasonal[j] = 1;
-    } else if (nm === 'trend') penalty[j] = 1e-4 * T;
+    } else if (nm.startsWith('y')) penalty[j] = (2e-3 * T * (1 + Number(nm.slice(4)))) / 2;
+    else if (nm.startsWith('mon')) penalty[j] = 1e-3 * T;
+    else if (nm.startsWith('hol')) penalty[j] = 0.5;
+    else if (nm === 'trend') penalty[j] = 1e-4 * T;
   });
-  return { X, k, names, penalty, seasonal, weekdayCols };
+  return { X, k, names, penalty, pooled, weekdayCols };
+}
+
+/**
+ * Ridge penalty per history day on each changepoint's change of slope. The
+ * changepoints are pooled across the group like the season, so the pooling,
+ * not this penalty, is what keeps one series' noise out of its trend, and the
+ * penalty can be light (0.001) once the history holds two full years: from
+ * then on a bend of the trend cannot pass for a piece of the yearly cycle,
+ * which the Fourier terms own. With less than two years the two are nearly
+ * collinear and a flexible trend would trace part of a season and carry it
+ * into the forecast, so the penalty stays heavy (0.02).
+ */
+export function changepointPenalty(T: number): number {
+  return T >= 2 * 365 ? 0.001 : 0.02;
 }
 
 /** In-place Cholesky of an n x n SPD matrix (lower triangle). */
@@ -292,7 +302,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     sigma2[s] = T > K2 ? rss / (T - K2) : 1;
   }
 
-  if (o.pool !== false && N >= 5) poolSeasonal(series, beta, rhs, systems, sigma2, sharedL, D, K2, k);
+  if (o.pool !== false && N >= 5) poolShape(series, beta, rhs, systems, sigma2, sharedL, D, K2, k);
 
   // Smearing factor from the last year's residuals (known days), then the forecast.
   const forecast: Float64Array[] = [];
@@ -377,7 +387,7 @@ export function groupTargets(groups: number[][], cols: number[], beta: Float64Ar
   return out;
 }
 
-function poolSeasonal(
+function poolShape(
   series: RegressionSeries[], beta: Float64Array[], rhs: Float64Array[], systems: { A: Float64Array; L: Float64Array }[],
   sigma2: Float64Array, sharedL: Float64Array, D: Design, K2: number, k: number,
 ): void {
@@ -399,7 +409,7 @@ function poolSeasonal(
   if (small.length) merged.push(small);
   const seasonalIdx: number[] = [];
   const nonSeasonal: number[] = [];
-  for (let j = 0; j < K2; j++) (j < k && D.seasonal[j] ? seasonalIdx : nonSeasonal).push(j);
+  for (let j = 0; j < K2; j++) (j < k && D.pooled[j] ? seasonalIdx : nonSeasonal).push(j);
   const target = groupTargets(merged, seasonalIdx, beta);
   for (const [gi, g] of merged.entries()) {
     for (const j of seasonalIdx) {

@@ -9,7 +9,7 @@
  * good across origins. Near-ties (within 1 %) go to the earlier candidate in
  * the kind's preference order. Combinations of the best few (median of the top
  * three, mean of the top two) are scored the same way and chosen only when
- * they beat the best single model by more than 1 %.
+ * they beat the best single model by more than 1 % and in every window.
  */
 import { ErrorSums, naiveScale } from './metrics.js';
 import { LEVEL_MODELS, type Algorithm } from './forecasters.js';
@@ -190,11 +190,16 @@ export function selectModel(bt: SeriesBacktest, candidates: Algorithm[], use: nu
   const lvl = ranked.find((x) => isLevel(x.a));
   const cal = ranked.find((x) => !isLevel(x.a) && x.a !== 'snaive');
   if (lvl && cal && !(ranked[0] === lvl && ranked[1] === cal) && !(ranked[0] === cal && ranked[1] === lvl)) combos.push({ algos: [lvl.a, cal.a], combine: 'mean' });
-  // A combination must beat every single candidate's own score (not only the preferred one's, which the prior may have chosen over a better-scoring one).
-  let bar = Math.min(score, ...scored.map((x) => x.s));
+  // A combination must beat every single candidate's own score (not only the preferred one's, which the prior may have
+  // chosen over a better-scoring one), and beat the best of them in every selection window: a combination picked for a
+  // lower mean over three windows, one of them worse, is chosen by noise as often as not.
+  const bestSingle = scored.reduce((p, q) => (q.s < p.s ? q : p));
+  const singleByWindow = bt.rmsseByWindow({ algos: [bestSingle.a], combine: 'single' });
+  let bar = Math.min(score, bestSingle.s);
   for (const c of combos) {
     const s = bt.criterion(c, use).trimmed;
-    if (s < bar * COMBINE_GAIN) {
+    const byWindow = bt.rmsseByWindow(c);
+    if (s < bar * COMBINE_GAIN && use.every((j) => byWindow[j] < singleByWindow[j])) {
       bar = s;
       choice = c;
       score = s;
