@@ -206,3 +206,27 @@ describe('selection that sees seasons', () => {
     }
   });
 });
+
+describe('regression trend pooled across the group', () => {
+  test('series that share a bend of the trend follow it even when each alone is too noisy to see it', async () => {
+    // 12 series of one category, two years: demand grows 40 %/year, then from day 520 falls 30 %/year; Poisson
+    // noise at about 4 units/day. The truth over the next 28 days is known; each series' forecast total is
+    // compared with it. Pooled trend: the bend, estimated from all 12, reaches every forecast.
+    const T = 730;
+    const H = 28;
+    const rng = new Rng(21);
+    const logMu = (t: number) => Math.log(4) + (0.4 * Math.min(t, 520) - 0.3 * Math.max(0, t - 520)) / 365;
+    const series = Array.from({ length: 12 }, () => {
+      const y = new Float64Array(T);
+      for (let t = 0; t < T; t++) y[t] = rng.poisson(Math.exp(logMu(t)));
+      return { y, promo: null, logPrice: null, group: 'g' };
+    });
+    let truth = 0;
+    for (let t = T; t < T + H; t++) truth += Math.exp(logMu(t));
+    const errOf = (fit: { forecast: Float64Array[] }) => fit.forecast.reduce((a, f) => a + Math.abs(f.reduce((x, v) => x + v, 0) / truth - 1), 0) / fit.forecast.length;
+    const pooled = await fitRegression(series, { startDay: start, T, H, holidays: new Map(), nHolidays: 0 });
+    const alone = await fitRegression(series, { startDay: start, T, H, holidays: new Map(), nHolidays: 0, pool: false });
+    expect(errOf(pooled)).toBeLessThan(0.1);
+    expect(errOf(pooled)).toBeLessThan(0.7 * errOf(alone));
+  });
+});

@@ -44,3 +44,20 @@ describe('selection shrunk towards what wins across series', () => {
     expect(SelectionPrior.from(rows)).toBeNull();
   });
 });
+
+describe('combinations are chosen only when they beat the best single model in every window', () => {
+  // ets and theta miss on opposite sides, so their mean cancels the miss. RMSSE of a window = sqrt(err^2 + 1) / 2.
+  test('a combination that wins three windows and loses the fourth is not chosen', () => {
+    // ets [2, 2, 2, 0] -> RMSSE [1.118, 1.118, 1.118, 0.5], trimmed 1.118; the mean misses by [0, 0, 0, 1.5]:
+    // [0.5, 0.5, 0.5, 0.901], trimmed 0.634, far lower, but worse than ets in the fourth window.
+    const s = series([2, 2, 2, 0], [-2, -2, -2, 3]);
+    const r = selectModel(s, ['ets', 'theta'], use)!;
+    expect(r.choice).toEqual({ algos: ['ets'], combine: 'single' });
+  });
+  test('a combination better in every window (and by more than 1 %) is chosen', () => {
+    const s = series([2, 2, 2, 2], [-2, -2, -2, -2.5]);
+    const r = selectModel(s, ['ets', 'theta'], use)!;
+    expect(r.choice.combine).toBe('mean');
+    expect([...r.choice.algos].sort()).toEqual(['ets', 'theta']);
+  });
+});
