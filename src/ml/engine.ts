@@ -185,9 +185,9 @@ function seriesBacktest(actual: Demand, windows: CvWindow[], bt: Map<Algorithm, 
   return { sb, use, sel };
 }
 
-function chooseForSeries(s: EngineSeries, actual: Demand, kind: SeriesKind, windows: CvWindow[], bt: Map<Algorithm, (Float64Array | null)[]>, o: EngineOptions, minHistory: number, nSeries: number, prior: SelectionPrior | null): SeriesChoice {
+function chooseForSeries(s: EngineSeries, backtested: ReturnType<typeof seriesBacktest>, kind: SeriesKind, windows: CvWindow[], o: EngineOptions, minHistory: number, nSeries: number, prior: SelectionPrior | null): SeriesChoice {
   const y = s.y;
-  const { sb, use, sel } = seriesBacktest(actual, windows, bt);
+  const { sb, use, sel } = backtested;
   const allowed = allowedCandidates(kind, o, nSeries);
   const picked = sel.length ? selectModel(sb, allowed, sel, prior) : null;
   const metrics: Record<string, CandidateMetrics> = {};
@@ -248,17 +248,20 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   for (let c0 = 0; c0 < series.length; c0 += SELECT_CHUNK) {
     const ids = series.slice(c0, c0 + SELECT_CHUNK).map((_, k) => c0 + k);
     for (const i of ids) backtestLocal(series[i], windows, cands[i], bt[i]);
+    // One scored backtest per series, read by the prior and then by the choice (its per-window scores are cached).
+    const backtested = new Map(ids.map((i) => [i, seriesBacktest(input[okIdx[i]].y, windows, bt[i])]));
     const priors = new Map<SeriesKind, SelectionPrior | null>();
     for (const kind of new Set(ids.map((i) => kinds[i]))) {
       const allowed = allowedCandidates(kind, o, series.length);
-      const rows = ids.filter((i) => kinds[i] === kind).map((i) => {
-        const { sb, sel } = seriesBacktest(input[okIdx[i]].y, windows, bt[i]);
+      const rows = o.selectionPrior === false ? [] : ids.filter((i) => kinds[i] === kind).map((i) => {
+        const { sb, sel } = backtested.get(i)!;
         return sel.length ? relativeScores(sb, allowed, sel) : null;
       });
       priors.set(kind, o.selectionPrior === false ? null : SelectionPrior.from(rows));
     }
     for (const i of ids) {
-      choices[i] = chooseForSeries(series[i], input[okIdx[i]].y, kinds[i], windows, bt[i], o, minHistory, series.length, priors.get(kinds[i]) ?? null);
+      choices[i] = chooseForSeries(series[i], backtested.get(i)!, kinds[i], windows, o, minHistory, series.length, priors.get(kinds[i]) ?? null);
+      backtested.delete(i);
       bt[i].clear();
     }
   }

@@ -57,6 +57,12 @@ export function combine(fs: Float64Array[], how: Combine): Float64Array {
   if (fs.length === 1 || how === 'single') return fs[0];
   const H = fs[0].length;
   const o = new Float64Array(H);
+  if (how === 'median' && fs.length === 3) {
+    // The median of three without sorting (the selection scores thousands of these).
+    const [a, b, c] = fs;
+    for (let h = 0; h < H; h++) o[h] = Math.max(Math.min(a[h], b[h]), Math.min(Math.max(a[h], b[h]), c[h]));
+    return o;
+  }
   const tmp = new Float64Array(fs.length);
   for (let h = 0; h < H; h++) {
     if (how === 'mean') {
@@ -100,9 +106,14 @@ export class SeriesBacktest {
   }
 
   forecastOf(c: Choice, j: number): Float64Array | null {
-    const fs = c.algos.map((a) => this.forecasts.get(a)?.[j] ?? null);
-    if (fs.some((f) => !f)) return null;
-    return combine(fs as Float64Array[], c.combine);
+    if (c.algos.length === 1) return this.forecasts.get(c.algos[0])?.[j] ?? null;
+    const fs: Float64Array[] = [];
+    for (const a of c.algos) {
+      const f = this.forecasts.get(a)?.[j];
+      if (!f) return null;
+      fs.push(f);
+    }
+    return combine(fs, c.combine);
   }
 
   /** RMSSE of a choice at every window (NaN where it has no forecast or the window no known day). */
@@ -131,12 +142,19 @@ export class SeriesBacktest {
   /** The selection criterion over windows `use`: the mean RMSSE with the best window dropped (three or more windows). */
   criterion(c: Choice, use: number[]): { mean: number; trimmed: number } {
     const r = this.rmsseByWindow(c);
-    const v = use.map((j) => r[j]).filter((x) => Number.isFinite(x));
-    if (!v.length || v.length < use.length) return { mean: Infinity, trimmed: Infinity };
-    const sum = v.reduce((a, b) => a + b, 0);
-    const mean = sum / v.length;
-    if (v.length < 3) return { mean, trimmed: mean };
-    return { mean, trimmed: (sum - Math.min(...v)) / (v.length - 1) };
+    let sum = 0;
+    let min = Infinity;
+    for (const j of use) {
+      const x = r[j];
+      if (!Number.isFinite(x)) return { mean: Infinity, trimmed: Infinity };
+      sum += x;
+      if (x < min) min = x;
+    }
+    const n = use.length;
+    if (!n) return { mean: Infinity, trimmed: Infinity };
+    const mean = sum / n;
+    if (n < 3) return { mean, trimmed: mean };
+    return { mean, trimmed: (sum - min) / (n - 1) };
   }
 
   metrics(c: Choice, use: number[]): CandidateMetrics {
