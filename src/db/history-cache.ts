@@ -395,11 +395,10 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
   // Demand: views into the cache's arrays (no copy; the engine never writes to them). Prices: decoded when read, once per series.
   const rawArrays = refs.map((r) => {
     const i = index.get(seriesKey(r.productId, r.locationId))!;
-    let floor: Float64Array | null = null;
-    const m = data.floor[i];
-    if (m)
-      for (const [d, v] of m)
-        if (d >= targetStart && d < targetEnd) (floor ??= new Float64Array(o.days))[d - targetStart] = v;
+    const days = data.floor[i] ? [...data.floor[i]!].filter(([d]) => d >= targetStart && d < targetEnd) : [];
+    // Stored like demand: float32 when that holds every value exactly (units sold), else float64.
+    const floor = days.length ? (days.every(([, v]) => Math.fround(v) === v) ? new Float32Array(o.days) : new Float64Array(o.days)) : null;
+    for (const [d, v] of days) floor![d - targetStart] = v;
     return {
       y: decode(data.y[i], off, o.days),
       floor,

@@ -204,7 +204,7 @@ export async function loadHistory(db: DbOrQ, o: HistoryOptions): Promise<History
 }
 
 /** Engine series from raw arrays: holidays and future promotions from `events`, relative log price. */
-export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | null }[], o: HistoryOptions): Promise<History> {
+export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | Float32Array | null }[], o: HistoryOptions): Promise<History> {
   const end = dayNumber(o.asOf);
   const startDay = end - o.days;
   const T = o.days;

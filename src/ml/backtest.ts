@@ -107,8 +107,14 @@ export async function backtest(series: EngineSeries[], windows: CvWindow[], cand
   return out;
 }
 
-/** The pooled candidates (regression, global) of every series, one batched fit per window. */
-export async function backtestPooled(series: EngineSeries[], windows: CvWindow[], candidates: Algorithm[][], o: EngineOptions): Promise<BacktestForecasts> {
+/**
+ * The pooled candidates (regression, pooled, global) of every series, one batched fit per window.
+ * Memory (30,000 series): the forecasts of a window are kept in one buffer per `block` of
+ * consecutive series (the caller's selection chunk: a block is freed when its chunk has been
+ * selected) as views, not as one small array each (the small arrays cost more in bookkeeping than
+ * in values); the series' views at each origin are made as the fits read them (pooledForecasts).
+ */
+export async function backtestPooled(series: EngineSeries[], windows: CvWindow[], candidates: Algorithm[][], o: EngineOptions, block = Math.max(1, series.length)): Promise<BacktestForecasts> {
   const out: BacktestForecasts = series.map(() => new Map());
   const ok = series.map((s) => windows.map((w) => eligible(s, w)));
   for (let i = 0; i < series.length; i++) for (const a of candidates[i]) if (POOLED.includes(a)) out[i].set(a, windows.map(() => null));
@@ -117,11 +123,27 @@ export async function backtestPooled(series: EngineSeries[], windows: CvWindow[]
     const h = w.testEnd - w.trainEnd;
     const need = POOLED.filter((a) => series.some((_, i) => ok[i][wi] && candidates[i].includes(a)));
     if (!need.length) continue;
-    const views = series.map((s) => originView(s, w.trainEnd, h));
     for (const a of need) {
       const idx = series.map((_, i) => i).filter((i) => ok[i][wi] && candidates[i].includes(a));
-      const f = await pooledForecasts(a, views, idx, w.trainEnd, h, o);
-      idx.forEach((i, j) => (out[i].get(a)![wi] = f[j]));
+      const f = await pooledForecasts(a, series, idx, w.trainEnd, h, o);
+      // Copied into the buffer of each series' block (the same values), in the order of idx.
+      let buf: Float64Array | null = null;
+      let bufBlock = -1;
+      idx.forEach((i, j) => {
+        const b = Math.floor(i / block);
+        if (b !== bufBlock) {
+          bufBlock = b;
+          buf = new Float64Array(Math.min(block, series.length - b * block) * h);
+        }
+        const at = (i - b * block) * h;
+        const fj = f[j];
+        if (fj.length !== h) {
+          out[i].get(a)![wi] = fj;
+          return;
+        }
+        buf!.set(fj, at);
+        out[i].get(a)![wi] = buf!.subarray(at, at + h);
+      });
     }
   }
   return out;
@@ -153,32 +175,39 @@ export function backtestLocal(s: EngineSeries, windows: CvWindow[], candidates: 
 }
 
 /**
- * Forecasts of a pooled model for the series `idx` of `views` (each already
- * cut to what is known at `T`), H days from T.
+ * Forecasts of a pooled model for the series `idx` of `series`, fitted on what
+ * is known at `T` (each series' originView), H days from T. The views are made
+ * as the fit reads them: the regression's a chunk at a time, the global
+ * model's all at once; the pooled model reads demand alone (the days before T).
  */
-export async function pooledForecasts(a: Algorithm, views: EngineSeries[], idx: number[], T: number, H: number, o: EngineOptions): Promise<Float64Array[]> {
-  if (a === 'pooled') return fitPooled(views, idx, { startDay: o.startDay, T, H }).forecast;
+export async function pooledForecasts(a: Algorithm, series: EngineSeries[], idx: number[], T: number, H: number, o: EngineOptions): Promise<Float64Array[]> {
+  if (a === 'pooled') return fitPooled(series.map((s) => ({ y: s.y.subarray(0, T) })), idx, { startDay: o.startDay, T, H }).forecast;
   if (a === 'global') {
+    const views = series.map((s) => originView(s, T, H));
     const model = await fitGlobal(views, T, { ...o, seed: o.seed });
     return model.forecast(views, idx, T, H);
   }
-  return regressionForecasts(views, idx, T, H, o).then((r) => idx.map((i) => r.out.get(i)!));
+  return regressionForecasts((i) => originView(series[i], T, H), idx, T, H, o).then((r) => idx.map((i) => r.out.get(i)!));
 }
 
 /** The batched regression for the series `idx`, in chunks (memory bound); also returns each series' fitted effects. */
-export async function regressionForecasts(series: EngineSeries[], idx: number[], T: number, H: number, o: EngineOptions) {
+export async function regressionForecasts(series: EngineSeries[] | ((i: number) => EngineSeries), idx: number[], T: number, H: number, o: EngineOptions) {
+  const at = typeof series === 'function' ? series : (i: number) => series[i];
   const out = new Map<number, Float64Array>();
   const extra = new Map<number, { promo: number; price: number; smear: number }>();
   // Series per regression batch: each series with own regressors holds a k x k system and its factor.
   const chunk = o.chunk ?? 1000;
   for (let c = 0; c < idx.length; c += chunk) {
     const part = idx.slice(c, c + chunk);
-    const input = part.map((i) => ({
-      y: series[i].y.subarray(0, T),
-      promo: series[i].promo ? series[i].promo!.subarray(0, T + H) : null,
-      logPrice: series[i].logPrice ? series[i].logPrice!.subarray(0, T + H) : null,
-      group: series[i].group,
-    }));
+    const input = part.map((i) => {
+      const s = at(i);
+      return {
+        y: s.y.subarray(0, T),
+        promo: s.promo ? s.promo.subarray(0, T + H) : null,
+        logPrice: s.logPrice ? s.logPrice.subarray(0, T + H) : null,
+        group: s.group,
+      };
+    });
     const fit = await fitRegression(input, { startDay: o.startDay, T, H, holidays: o.holidays, nHolidays: o.nHolidays, yearlyOrder: 4, months: true });
     part.forEach((i, j) => {
       out.set(i, fit.forecast[j]);

@@ -242,7 +242,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   // 1. backtest: the pooled models for all series at once; the local ones series by series inside 2,
   // 2. select (and the cross-fitted errors for 4), so one series' local backtest is in memory at a time.
   const cands = kinds.map((k) => backtestCandidates(k, o, series.length));
-  const bt = await backtestPooled(series, windows, cands, o);
+  const bt = await backtestPooled(series, windows, cands, o, SELECT_CHUNK);
   // In chunks of SELECT_CHUNK series: the local backtests of a chunk, the selection prior of each kind over the chunk, then the choices.
   const choices: SeriesChoice[] = new Array(series.length);
   for (let c0 = 0; c0 < series.length; c0 += SELECT_CHUNK) {
