@@ -242,16 +242,19 @@ export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Ar
   }
   const futurePromos = events.filter((e) => e.kind === 'promotion' && e.end_date >= o.asOf);
   // Planned promotions over the whole range: what a backtest at a past origin may know of the days after it.
+  // Series that the same events name share one array (never written to after this): with promotions planned by
+  // category, one array per category instead of one per series.
+  const plannedOf = new Map<string, Uint8Array>();
   const planned: (Uint8Array | null)[] = refs.map((r) => {
-    let out: Uint8Array | null = null;
-    for (const e of events) {
-      if (e.kind !== 'promotion') continue;
-      if (e.product_id !== null && e.product_id !== r.productId) continue;
-      if (e.category !== null && e.category !== r.category) continue;
-      if (e.location_id !== null && e.location_id !== r.locationId) continue;
-      out ??= new Uint8Array(T + H);
+    const named = events.filter((e) => e.kind === 'promotion' && (e.product_id === null || e.product_id === r.productId) && (e.category === null || e.category === r.category) && (e.location_id === null || e.location_id === r.locationId));
+    if (!named.length) return null;
+    const key = named.map((e) => events.indexOf(e)).join(',');
+    let out = plannedOf.get(key);
+    if (out) return out;
+    out = new Uint8Array(T + H);
+    for (const e of named)
       for (let d = Math.max(dayNumber(e.start_date), startDay); d <= Math.min(dayNumber(e.end_date), end + H - 1); d++) out[d - startDay] = 1;
-    }
+    plannedOf.set(key, out);
     return out;
   });
   // A day inside a promotion event is a promotion day whether or not anything sold: the flag of the sales rows
@@ -272,6 +275,9 @@ export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Ar
     }
   });
 
+  // The relative prices of all series in one buffer (a slot of T + H days each; a series without prices leaves
+  // its slot unused): 30,000 small arrays that live as long as the history cost more memory than their values.
+  const logPrices = new Float32Array(refs.length * (T + H));
   const series: EngineSeries[] = refs.map((r, i) => {
     const y = raw[i].y;
     for (let t = 0; t < T; t++) if (y[t] !== y[t]) censoredDays++;
@@ -281,21 +287,23 @@ export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Ar
       promo: promo[i],
       planned: planned[i],
       floor: raw[i].floor ?? null,
-      logPrice: logRelativePrice(raw[i].price, promo[i], T, H),
+      logPrice: logRelativePrice(raw[i].price, promo[i], T, H, logPrices.subarray(i * (T + H), (i + 1) * (T + H))),
       group: r.category,
     };
   });
   return { startDay, T, H, refs, series, holidays, holidayNames, censoredDays };
 }
 
-/** log(price / median regular price), carried forward over days without sales and into the horizon at the last regular price. */
-function logRelativePrice(p: Float64Array | Float32Array, promo: Uint8Array | null, T: number, H: number): Float32Array | null {
+/**
+ * log(price / median regular price), carried forward over days without sales and into the horizon at the last
+ * regular price, written into `out` (T + H days); null without a regular price.
+ */
+function logRelativePrice(p: Float64Array | Float32Array, promo: Uint8Array | null, T: number, H: number, out: Float32Array): Float32Array | null {
   const regular: number[] = [];
   for (let t = 0; t < T; t++) if (p[t] === p[t] && !(promo && promo[t])) regular.push(p[t]);
   if (!regular.length) return null;
   const sorted = [...regular].sort((a, b) => a - b);
   const ref = sorted[Math.floor(sorted.length / 2)];
-  const out = new Float32Array(T + H);
   let last = regular[0];
   let lastRegular = regular[0];
   for (let t = 0; t < T + H; t++) {

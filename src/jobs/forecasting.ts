@@ -68,7 +68,7 @@ function engineOptions(ctx: JobContext, h: History, horizon: number): EngineOpti
  * made it) then dies young, in the garbage collector's young generation, instead of living until a batch of
  * thousands is written and piling up in the old one (2,000 a batch left ~0.2 GB of garbage on 30,000 series).
  */
-const MODELS_PER_WRITE = 200;
+const MODELS_PER_WRITE = 20;
 
 /** Config booleans may arrive as strings from the environment. */
 function flag(v: unknown): boolean {
