@@ -116,9 +116,19 @@ export async function modelMetricsInForce(q: Q, day: string): Promise<{ product_
 }
 
 /** The event kinds each model in use carries itself (params.carries_events), by model id. */
-export async function carriedEvents(q: Q): Promise<Map<number, string[]>> {
+export async function carriedEvents(db: DbOrQ): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
-  for (const r of await q.selectFrom('models').select(['id', 'params']).where('status', 'in', IN_FORCE).execute()) {
+  const sqlite = fastSqlite(db);
+  if (sqlite) {
+    // SQLite: json_extract reads the one list out of each model's params (about 2 kB, mostly backtest errors) in
+    // the database: parsing every params text here made some 0.1 GB of garbage on 30,000 series for it.
+    const rows = sqlite
+      .prepare(`select id, case when json_type(params, '$.carries_events') = 'array' then json_extract(params, '$.carries_events') end as carries from models where status in (${IN_FORCE.map(() => '?').join(', ')})`)
+      .all(...IN_FORCE) as { id: number; carries: string | null }[];
+    for (const r of rows) out.set(r.id, r.carries === null ? [] : (JSON.parse(r.carries) as string[]));
+    return out;
+  }
+  for (const r of await qOf(db).selectFrom('models').select(['id', 'params']).where('status', 'in', IN_FORCE).execute()) {
     const c = (JSON.parse(r.params) as { carries_events?: string[] }).carries_events;
     out.set(num(r.id), Array.isArray(c) ? c : []);
   }

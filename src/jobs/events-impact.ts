@@ -101,7 +101,7 @@ export const eventsImpactJob: Job = {
     const upcoming = events.filter((e) => e.end_date >= asOf);
     // One row per series of today's run, then each model's event kinds once.
     const series = await runSeries(q, asOf);
-    const carriesOf = await carriedEvents(q);
+    const carriesOf = await carriedEvents(ctx.db);
     const planned: { event: string; category: string; factor: number; sd: null; n: number; source: string }[] = [];
     let skippedCarried = 0;
     const toApply: DayFactor[] = [];
