@@ -34,6 +34,7 @@ import { acquireLock } from './lock.js';
 import { dropHistory } from '../db/history.js';
 import { runSteps, type StepState } from './runner.js';
 import { runInThread, threadsAvailable } from './threads.js';
+import { collectGarbage } from '../gc.js';
 import { refuseOnBlockingFaults, reportAfterBatch } from './quality-gate.js';
 
 export interface BatchOptions {
@@ -198,6 +199,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
       run: async (attempt: number) => {
         const log = ctx.log.child({ runId, job: j.name });
         log.info(`start (attempt ${attempt})`);
+        log.debug(`memory at start: ${memoryLine()}`);
         const t = Date.now();
         let peakMb = 0;
         const watched = async <T>(f: () => Promise<T>): Promise<T> => {
@@ -213,7 +215,15 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
         if (readsShared) historyWanted++;
         let r: Awaited<ReturnType<Job['run']>>;
         try {
-          r = j.isolated && useThreads ? await threadSlot(() => watched(() => runInThread(j.name, { ...ctx, log }))) : await mainSlot(() => watched(() => j.run({ ...ctx, log, cache })));
+          r = j.isolated && useThreads ? await threadSlot(() => watched(() => runInThread(j.name, { ...ctx, log }))) : await mainSlot(async () => {
+            if (useThreads) {
+              // On a large database the garbage of the jobs before this one (and the shared history, once dropped:
+              // its drop is queued with setImmediate) is collected before this one builds its working set.
+              await new Promise((resolve) => setImmediate(resolve));
+              collectGarbage();
+            }
+            return watched(() => j.run({ ...ctx, log, cache }));
+          });
         } finally {
           if (readsShared && --historyWanted === 0)
             // After the runner has started the jobs this one's end made ready (they count as wanting it then).
@@ -223,7 +233,7 @@ export async function runBatch(ctx: JobContext, o: BatchOptions, onStart?: (h: B
         }
         if (!j.isolated && --sharedLeft === 0) cache.clear(); // the last job that may read the cache is done
         log.info(`done in ${((Date.now() - t) / 1000).toFixed(1)}s ${JSON.stringify(r.summary)}`);
-        log.debug(`process RSS while ${j.name} ran (with whatever ran beside it): peak ${peakMb} MB`);
+        log.debug(`process RSS while ${j.name} ran (with whatever ran beside it): peak ${peakMb} MB; at its end: ${memoryLine()}`);
         return r.summary as Record<string, unknown>;
       },
     }));
@@ -313,6 +323,13 @@ export function stepRecorder(o: {
     },
     recorded: () => recorded,
   };
+}
+
+/** This thread's heap and the process's resident memory and buffers, in MB, for the debug log. */
+function memoryLine(): string {
+  const m = process.memoryUsage();
+  const mb = (v: number) => Math.round(v / 1048576);
+  return `rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (buffers ${mb(m.arrayBuffers)} MB)`;
 }
 
 /** Samples the process's resident memory (all threads) every 200 ms until stopped; returns the peak in MB. */

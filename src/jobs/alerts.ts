@@ -19,6 +19,7 @@ import { productParts } from '../db/handle.js';
 import { join } from 'node:path';
 import { stateDir } from '../config.js';
 import { nowIso, type Job, type JobContext } from './types.js';
+import { collectGarbage } from '../gc.js';
 
 /** Series whose state is read at once by `alerts`. */
 const SERIES_PER_PART = 2000;
@@ -55,7 +56,11 @@ export const alertsJob: Job = {
     const drafts: { r: ProductRef; alerts: ReturnType<typeof evaluateAlerts> }[] = [];
     // A part of the series at a time (whole products, ascending ids): the states of every series at once held
     // the backtest errors of every model in memory; only the alerts are kept.
-    for (const part of productParts(refs, SERIES_PER_PART)) {
+    const parts = productParts(refs, SERIES_PER_PART);
+    for (const part of parts) {
+      // Each part's parsed model parameters are garbage once its alerts are made: collected before the next part
+      // builds its own (on a large database they piled up to some 0.3 GB before V8 collected them).
+      if (parts.length > 1) collectGarbage();
       await reader.preload(part);
       const states = part.map((r) => reader.read(r));
       const since = await outOfStockSince(ctx.db, asOf, states.filter((st) => st.stockKnown && st.onHand <= 0));

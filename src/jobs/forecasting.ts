@@ -44,6 +44,7 @@ import { inTransaction } from '../db/query.js';
 import { retrainFlagged } from '../db/snapshot.js';
 import { requireCoverage } from '../db/coverage.js';
 import { roundOrNull, roundTo } from '../numbers.js';
+import { collectGarbage } from '../gc.js';
 
 async function requireSales(ctx: JobContext): Promise<void> {
   if (!(await hasSalesBefore(ctx.db.kysely, ctx.asOf))) throw new MissingInputError(`sales history before ${ctx.asOf}`, 'optiflow import sales FILE (or optiflow sample)');
@@ -374,6 +375,9 @@ export const predictJob: Job = {
     const run = await forecastDetailed(hist.series, choices, horizon, engineOptions(ctx, hist, horizon), undefined, stored, storedParams);
     const f = run.forecasts;
     const borrowed = await borrowLikeForecasts(ctx, hist, f);
+    // The fits' garbage is collected before the write, which holds the database's write lock for a while (and the
+    // isolated jobs that wait for it hold their working sets meanwhile).
+    collectGarbage();
     mem('forecasts computed');
     const dates = Array.from({ length: horizon }, (_, h) => addDays(ctx.asOf, h));
     // Planner overrides on top of the model (src/inventory/overrides.ts).

@@ -42,6 +42,7 @@ import { incidentsBefore, perishableSales, perishableSeries, perishableStockRows
 import { addDays, dayNumber, fromDayNumber } from '../dates.js';
 import { type Job, type JobContext, withoutIds } from './types.js';
 import { roundTo } from '../numbers.js';
+import { collectGarbage } from '../gc.js';
 
 const RANGES: Record<string, [number, number]> = { chilled: [0, 5], frozen: [-40, -15], ambient: [5, 25] };
 
@@ -123,6 +124,9 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
   const productIds = [...new Set(items.map((it) => it.product_id))].sort((a, b) => a - b);
   const CHUNK = 500; // products per read: a chunk's rows are objects until they are folded into the arrays (100 made the night's quality-risk about twice as slow)
   for (let c = 0; c < productIds.length; c += CHUNK) {
+    // The last chunk's row objects are garbage now: collected before this chunk reads its own (they piled up
+    // over the chunks, beside whatever the rest of the night holds, before V8 collected them).
+    if (c > 0) collectGarbage();
     const range = { from: productIds[c], to: productIds[Math.min(c + CHUNK, productIds.length) - 1] };
     for (const r of await perishableSales(q, fromDayNumber(salesStart), asOf, range)) {
       const k = `${r.product_id}:${r.location_id}`;
@@ -245,6 +249,13 @@ export async function assessQuality(ctx: JobContext, o: { minIncidents?: number 
     return { sku: it.sku, location: it.location, storage: it.storage, shelf_life_days: it.shelf, risk, level, excursion: roundTo(f[0], 3), humidity: roundTo(f[1], 3), age: roundTo(f[2], 3), incidents: roundTo(f[3], 3), product_id: it.product_id, location_id: it.location_id };
   });
   rows.sort((a, b) => b.risk - a.risk);
+  // What the assessment read is garbage now (the closures above hold the maps until this function returns): collected
+  // before the write, which may wait a while for another job's write lock (predict's, on a large night).
+  sales.clear();
+  stock.clear();
+  zoneDays.clear();
+  incidentDays.clear();
+  collectGarbage();
   const precision = alert ? roundTo(alert.precision, 4) : null;
   await replaceQualityRisk(q, asOf, method, rows.map((r) => ({
     product_id: r.product_id, location_id: r.location_id, risk: r.risk, level: r.level,
