@@ -346,15 +346,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
 }
 
 /**
- * Empirical-Bayes pooling: each seasonal coefficient is shrunk towards its
- * group's target with weight noise / (noise + between-series variance), then
- * level, trend and own regressors are refitted given the pooled shape. The
- * target is the group mean, itself shrunk towards the mean over the groups
- * (see groupTargets): two levels, series within a category and categories
- * within the shop.
- */
-/**
- * The second level of the pooling: a group mean m_g of a seasonal coefficient
+ * The second level of the pooling: a group mean m_g of a pooled coefficient
  * is an average of few series (a category of 10 products), itself noisy,
  * while the calendar (the weekday, the season) shapes the categories of a
  * shop alike. With G >= 3 groups, each m_g is shrunk towards the mean over
@@ -387,6 +379,15 @@ export function groupTargets(groups: number[][], cols: number[], beta: Float64Ar
   return out;
 }
 
+/**
+ * Empirical-Bayes pooling: each pooled coefficient (every one but the
+ * intercept: trend, changepoints, weekday, yearly, months, holidays) is shrunk
+ * towards its group's target with weight noise / (noise + between-series
+ * variance), then the level and the series' own regressors are refitted given
+ * the pooled shape. The target is the group mean, itself shrunk towards the
+ * mean over the groups (see groupTargets): two levels, series within a
+ * category and categories within the shop.
+ */
 function poolShape(
   series: RegressionSeries[], beta: Float64Array[], rhs: Float64Array[], systems: { A: Float64Array; L: Float64Array }[],
   sigma2: Float64Array, sharedL: Float64Array, D: Design, K2: number, k: number,
@@ -407,12 +408,12 @@ function poolShape(
   const small: number[] = [];
   for (const g of groups.values()) (g.length >= 5 ? merged.push(g) : small.push(...g));
   if (small.length) merged.push(small);
-  const seasonalIdx: number[] = [];
-  const nonSeasonal: number[] = [];
-  for (let j = 0; j < K2; j++) (j < k && D.pooled[j] ? seasonalIdx : nonSeasonal).push(j);
-  const target = groupTargets(merged, seasonalIdx, beta);
+  const pooledIdx: number[] = [];
+  const ownIdx: number[] = [];
+  for (let j = 0; j < K2; j++) (j < k && D.pooled[j] ? pooledIdx : ownIdx).push(j);
+  const target = groupTargets(merged, pooledIdx, beta);
   for (const [gi, g] of merged.entries()) {
-    for (const j of seasonalIdx) {
+    for (const j of pooledIdx) {
       let m = 0;
       for (const s of g) m += beta[s][j];
       m /= g.length;
@@ -432,26 +433,26 @@ function poolShape(
       }
     }
   }
-  const ns = nonSeasonal.length;
+  const ns = ownIdx.length;
   const cache = new Map<Float64Array, Float64Array>();
   for (let s = 0; s < beta.length; s++) {
     const A = systems[s].A;
     let L = cache.get(A);
     if (!L) {
       const sub = new Float64Array(ns * ns);
-      for (let a = 0; a < ns; a++) for (let b = 0; b < ns; b++) sub[a * ns + b] = A[nonSeasonal[a] * K2 + nonSeasonal[b]];
+      for (let a = 0; a < ns; a++) for (let b = 0; b < ns; b++) sub[a * ns + b] = A[ownIdx[a] * K2 + ownIdx[b]];
       L = cholesky(sub, ns);
       cache.set(A, L);
     }
     const b = new Float64Array(ns);
     for (let a = 0; a < ns; a++) {
-      const ia = nonSeasonal[a];
+      const ia = ownIdx[a];
       let v = rhs[s][ia];
-      for (const j of seasonalIdx) v -= A[ia * K2 + j] * beta[s][j];
+      for (const j of pooledIdx) v -= A[ia * K2 + j] * beta[s][j];
       b[a] = v;
     }
     const x = cholSolve(L, ns, b);
-    for (let a = 0; a < ns; a++) beta[s][nonSeasonal[a]] = x[a];
+    for (let a = 0; a < ns; a++) beta[s][ownIdx[a]] = x[a];
   }
 }
 
