@@ -399,7 +399,7 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
     const i = index.get(seriesKey(r.productId, r.locationId))!;
     const days = data.floor[i] ? [...data.floor[i]!].filter(([d]) => d >= targetStart && d < targetEnd) : [];
     // Stored like demand: float32 when that holds every value exactly (units sold), else float64.
-    const floor = days.length ? (days.every(([, v]) => Math.fround(v) === v) ? new Float32Array(o.days) : new Float64Array(o.days)) : null;
+    const floor = days.length ? (days.every(([, v]) => fits('f32', v)) ? new Float32Array(o.days) : new Float64Array(o.days)) : null;
     for (const [d, v] of days) floor![d - targetStart] = v;
     return {
       y: decode(data.y[i], off, o.days),

@@ -246,13 +246,16 @@ export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Ar
   // category, one array per category instead of one per series.
   const plannedOf = new Map<string, Uint8Array>();
   const planned: (Uint8Array | null)[] = refs.map((r) => {
-    const named = events.filter((e) => e.kind === 'promotion' && (e.product_id === null || e.product_id === r.productId) && (e.category === null || e.category === r.category) && (e.location_id === null || e.location_id === r.locationId));
+    const named: number[] = [];
+    events.forEach((e, k) => {
+      if (e.kind === 'promotion' && (e.product_id === null || e.product_id === r.productId) && (e.category === null || e.category === r.category) && (e.location_id === null || e.location_id === r.locationId)) named.push(k);
+    });
     if (!named.length) return null;
-    const key = named.map((e) => events.indexOf(e)).join(',');
+    const key = named.join(',');
     let out = plannedOf.get(key);
     if (out) return out;
     out = new Uint8Array(T + H);
-    for (const e of named)
+    for (const e of named.map((k) => events[k]))
       for (let d = Math.max(dayNumber(e.start_date), startDay); d <= Math.min(dayNumber(e.end_date), end + H - 1); d++) out[d - startDay] = 1;
     plannedOf.set(key, out);
     return out;

@@ -253,11 +253,11 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     const priors = new Map<SeriesKind, SelectionPrior | null>();
     for (const kind of new Set(ids.map((i) => kinds[i]))) {
       const allowed = allowedCandidates(kind, o, series.length);
-      const rows = o.selectionPrior === false ? [] : ids.filter((i) => kinds[i] === kind).map((i) => {
+      const rows = () => ids.filter((i) => kinds[i] === kind).map((i) => {
         const { sb, sel } = backtested.get(i)!;
         return sel.length ? relativeScores(sb, allowed, sel) : null;
       });
-      priors.set(kind, o.selectionPrior === false ? null : SelectionPrior.from(rows));
+      priors.set(kind, o.selectionPrior === false ? null : SelectionPrior.from(rows()));
     }
     for (const i of ids) {
       choices[i] = chooseForSeries(series[i], backtested.get(i)!, kinds[i], windows, o, minHistory, series.length, priors.get(kinds[i]) ?? null);

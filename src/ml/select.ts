@@ -213,7 +213,7 @@ export function selectModel(bt: SeriesBacktest, candidates: Algorithm[], use: nu
   // lower mean over three windows, one of them worse, is chosen by noise as often as not.
   const bestSingle = scored.reduce((p, q) => (q.s < p.s ? q : p));
   const singleByWindow = bt.rmsseByWindow({ algos: [bestSingle.a], combine: 'single' });
-  let bar = Math.min(score, bestSingle.s);
+  let bar = bestSingle.s;
   for (const c of combos) {
     const s = bt.criterion(c, use).trimmed;
     const byWindow = bt.rmsseByWindow(c);
