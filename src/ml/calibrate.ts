@@ -25,6 +25,15 @@
  *    nearest count and the tails are cut at the nearest mass (mid-p); the lower
  *    tail first, and the upper tail takes what the lower one could not (at 0,
  *    the whole 1 - L).
+ * 5. A whole count is in or out of an interval, so a day's interval cannot
+ *    hold exactly L: on slow movers [0, 0] alone holds more than L of the
+ *    days. The share of a count's mass that must fit into the upper tail for
+ *    the count to be left out (the cut: 0.5 is mid-p; the lower tail stays
+ *    mid-p, so a bound never leaves out a zero that half fits) is set once per training run so
+ *    that the mean predictive probability of the run's count intervals is
+ *    nearest L (balanceCut): the days that must hold more than L are balanced
+ *    by days that hold a little less. It reads the predictive distributions
+ *    only, never the actual demand.
  *
  * Censored days (unknown demand) are not errors and are left out everywhere,
  * including the error runs that safety stock reads.
@@ -95,7 +104,14 @@ export interface IntervalSpec {
   df?: number;
   /** phi of V(m) = m + phi m^2 (1/units; counts only). */
   dispersion?: number;
+  /** Counts: the share of a count's mass that must fit into the upper tail for it to be left out (0.5, mid-p, when absent; see balanceCut). */
+  cut?: number;
 }
+
+/** The mid-p cut: a count is left out of the interval when at least half of its mass fits into the tail. */
+export const MID_P = 0.5;
+/** Steps of the cut balanceCut tries, from 0 to 1 (21 cuts). */
+const CUT_STEP = 0.05;
 
 /** Conformal lower/upper order statistic of sorted values for a two-sided level L. */
 export function conformalBounds(sorted: ArrayLike<number>, level: number): [number, number] {
@@ -299,11 +315,13 @@ export function calibrate(errs: CalibrationErrors, level: number, mNow: number):
  * Each value weighs 1 / (n + 1) and the conformal (n + 1)-th point lies above
  * them all. The lower tail drops the smallest values while the dropped mass
  * stays nearest (1 - L) / 2 (a value is dropped when less than half of it
- * would overshoot: mid-p); the upper tail then drops the largest the same way
- * towards what remains of 1 - L. Values tied on a count fall together.
+ * would overshoot: mid-p); the upper tail then drops the largest towards
+ * what remains of 1 - L, a value when at least `cut` of it fits (mid-p at
+ * 0.5; see balanceCut). Values tied on a count fall together.
  */
-export function dayInterval(v: ArrayLike<number>, level: number, counts: boolean): [number, number] {
-  return intervalOf(v.length, (i) => v[i], level, counts);
+export function dayInterval(v: ArrayLike<number>, level: number, counts: boolean, cut = MID_P): [number, number] {
+  const d = intervalOf(v.length, (i) => v[i], level, counts, cut);
+  return [d.lo, d.hi];
 }
 
 /** End (exclusive) of the run of values equal to at(i) in a sorted sequence of n: galloping, then halving (a tie of counts can hold most of n). */
@@ -349,7 +367,7 @@ function runStart(at: (i: number) => number, k: number, first: number): number {
  * computed only where the tails need them: predict bounds 30,000 series x 28
  * days from up to 168 errors each).
  */
-function intervalOf(n: number, at: (i: number) => number, level: number, counts: boolean): [number, number] {
+function intervalOf(n: number, at: (i: number) => number, level: number, counts: boolean, cut: number): { lo: number; hi: number; cover: number } {
   const N = n + 1;
   const aLo = (1 - level) / 2;
   let i = 0;
@@ -358,7 +376,7 @@ function intervalOf(n: number, at: (i: number) => number, level: number, counts:
     while (i < n) {
       const j = runEnd(at, i, n);
       const p = (j - i) / N;
-      if (below + p / 2 >= aLo || j === n) break;
+      if (below + MID_P * p >= aLo || j === n) break;
       below += p;
       i = j;
     }
@@ -377,37 +395,77 @@ function intervalOf(n: number, at: (i: number) => number, level: number, counts:
     while (k > i) {
       const g = runStart(at, k, i);
       const p = (k - g + 1) / N;
-      if (above + p / 2 >= aHi || g === i) break;
+      if (above + cut * p >= aHi || g === i) break;
       above += p;
       k = g - 1;
     }
   } else {
     k = Math.min(n, Math.max(1, Math.ceil(N * (1 - aHi) - 1e-9))) - 1;
   }
-  return [at(i), at(Math.max(i, k))];
+  k = Math.max(i, k);
+  // The predictive probability of [at(i), at(k)]: the values kept (ties of counts fall together, so a run at either end is whole).
+  return { lo: at(i), hi: at(k), cover: (k - i + 1) / N };
+}
+
+type ScaledSpec = { scaled: number[][]; level: number; counts?: boolean; floor?: number; dispersion?: number };
+
+/** The interval of horizon day h forecast at f from the spec's scaled errors (see intervalOf), with its predictive probability. */
+function dayOf(f: number, h: number, spec: ScaledSpec, cut: number): { lo: number; hi: number; cover: number } {
+  const e = spec.scaled[Math.min(Math.floor(h / BLOCK), spec.scaled.length - 1)];
+  const counts = !!spec.counts;
+  if (!e.length) return { lo: f, hi: f, cover: 1 };
+  const s = spreadAt(Math.max(f, spec.floor ?? 0, 1e-6), counts, spec.dispersion ?? 0);
+  // A monotone map of the sorted errors: the values stay sorted.
+  const at = counts ? (i: number) => Math.round(Math.max(0, f + s * e[i])) : (i: number) => Math.max(0, f + s * e[i]);
+  return intervalOf(e.length, at, spec.level, counts, cut);
+}
+
+/**
+ * The cut of a training run (see the header, 5): among 0, 0.05, ..., 1, the
+ * one whose intervals have a mean predictive probability nearest the level
+ * over every day of the count series given (forecast and spec with scaled
+ * errors); ties go to the cut nearest mid-p. Mid-p when no series is a count
+ * series. The probability of a day's interval falls as the cut falls, one
+ * whole count at a time.
+ */
+export function balanceCut(items: { forecast: ArrayLike<number>; spec: IntervalSpec }[], level: number): number {
+  const counted = items.filter((x) => x.spec.counts && x.spec.scaled?.length);
+  if (!counted.length) return MID_P;
+  let best = MID_P;
+  let gap = Infinity;
+  for (let k = 0; k <= Math.round(1 / CUT_STEP); k++) {
+    const cut = k * CUT_STEP;
+    let sum = 0;
+    let days = 0;
+    for (const { forecast, spec } of counted)
+      for (let h = 0; h < forecast.length; h++) {
+        sum += dayOf(forecast[h], h, spec as ScaledSpec, cut).cover;
+        days++;
+      }
+    const d = Math.abs(sum / days - level);
+    if (d < gap - 1e-12 || (Math.abs(d - gap) <= 1e-12 && Math.abs(cut - MID_P) < Math.abs(best - MID_P))) {
+      gap = d;
+      best = cut;
+    }
+  }
+  return round4(best);
 }
 
 /** Bounds of a forecast from an interval spec: from its scaled errors when stored, else from the per-block (or scalar) error bounds. */
 export function applyInterval(
   forecast: Float64Array,
-  spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; scaled?: number[][]; counts?: boolean; level?: number; floor?: number; dispersion?: number },
+  spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; scaled?: number[][]; counts?: boolean; level?: number; floor?: number; dispersion?: number; cut?: number },
 ): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(forecast.length);
   const hi = new Float64Array(forecast.length);
   if (spec.scaled?.length && spec.level !== undefined) {
-    const counts = !!spec.counts;
     for (let h = 0; h < forecast.length; h++) {
-      const e = spec.scaled[Math.min(Math.floor(h / BLOCK), spec.scaled.length - 1)];
-      const f = forecast[h];
-      const s = spreadAt(Math.max(f, spec.floor ?? 0, 1e-6), counts, spec.dispersion ?? 0);
-      // A monotone map of the sorted errors: the values stay sorted.
-      const at = counts ? (i: number) => Math.round(Math.max(0, f + s * e[i])) : (i: number) => Math.max(0, f + s * e[i]);
-      const [l, u] = e.length ? intervalOf(e.length, at, spec.level, counts) : [f, f];
+      const d = dayOf(forecast[h], h, spec as ScaledSpec, spec.cut ?? MID_P);
       // The interval always holds its own point forecast: whole-count bounds may
       // round past a fractional forecast (hi 12 for a forecast of 12.01). Widening
       // to the forecast changes no coverage of whole counts (y <= 12.01 iff y <= 12).
-      lo[h] = Math.min(l, f);
-      hi[h] = Math.max(l, u, f);
+      lo[h] = Math.min(d.lo, forecast[h]);
+      hi[h] = Math.max(d.lo, d.hi, forecast[h]);
     }
     return { lo, hi };
   }

@@ -19,7 +19,7 @@ import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
 import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
 import { SelectionPrior, SeriesBacktest, choiceName, combine, parseChoice, relativeScores, selectModel, type CandidateMetrics, type Choice } from './select.js';
-import { applyInterval, calibrate, crossFitErrors, errorScale, type IntervalSpec } from './calibrate.js';
+import { applyInterval, balanceCut, calibrate, crossFitErrors, errorScale, type IntervalSpec } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
 import { movingAverage, type Demand } from './models.js';
@@ -275,6 +275,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   for (let i = 0; i < series.length; i++) seriesLeft[i] = { id: series[i].id, y: series[i].y };
   const choicesLeft: (SeriesChoice | null)[] = choices;
   const refitLeft: (RefitResult | null)[] = refit.results;
+  const cut = runCut(series, choices, refit.results, level, H, hb);
   return (orig: number): SeriesForecast => {
     const p = problems[orig];
     if (p) {
@@ -294,6 +295,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     const params: Record<string, unknown> = { ...r.params };
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
     const cal = c.errors ? calibrate(c.errors, level, scale) : null;
+    if (cal?.spec.counts) cal.spec.cut = cut;
     const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
     const { lo, hi } = applyInterval(forecast, spec);
     params.interval = spec;
@@ -316,6 +318,23 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
       problem: r.problem,
     };
   };
+}
+
+/** Series whose calibration sets the run's cut (evenly spread over the run): enough for its mean coverage to 0.1 point. */
+const CUT_SAMPLE = 1000;
+
+/** The run's cut (calibrate.ts, balanceCut) from the calibrated intervals of up to CUT_SAMPLE series. */
+function runCut(series: { y: Demand }[], choices: SeriesChoice[], refit: RefitResult[], level: number, H: number, hb: number): number {
+  const ok = series.map((_, i) => i).filter((i) => choices[i].errors && !refit[i].fellBack);
+  const step = Math.max(1, ok.length / CUT_SAMPLE);
+  const items: { forecast: Float64Array; spec: IntervalSpec }[] = [];
+  for (let k = 0; k < ok.length; k += step) {
+    const i = ok[Math.floor(k)];
+    const forecast = refit[i].forecast;
+    const cal = calibrate(choices[i].errors!, level, errorScale(forecast.subarray(0, Math.min(H, hb)), series[i].y));
+    if (cal) items.push({ forecast, spec: cal.spec });
+  }
+  return balanceCut(items, level);
 }
 
 /** Interval without backtest errors: normal with a Poisson-like spread, widened to the naive scale (units). */
