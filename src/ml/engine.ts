@@ -18,7 +18,7 @@ import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
 import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
-import { SelectionPrior, SeriesBacktest, choiceName, combine, parseChoice, relativeScores, selectModel, type CandidateMetrics, type Choice } from './select.js';
+import { SelectionPrior, SeriesBacktest, choiceName, combine, parseChoice, relativeScores, selectModel, tieOrder, type CandidateMetrics, type Choice } from './select.js';
 import { applyInterval, balanceCut, calibrate, crossFitErrors, errorScale, type IntervalSpec } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
@@ -174,7 +174,6 @@ interface SeriesChoice {
   errors: ReturnType<typeof crossFitErrors> | null;
 }
 
-/** Stage 2 (and the errors for stage 4) for one series. */
 /** A series' backtest ready to score, with its usable windows and the selection windows among them. */
 function seriesBacktest(actual: Demand, windows: CvWindow[], bt: Map<Algorithm, (Float64Array | null)[]>) {
   // Scored against the demand as recorded: censored days are not errors (their lower bounds only feed the fits).
@@ -185,10 +184,10 @@ function seriesBacktest(actual: Demand, windows: CvWindow[], bt: Map<Algorithm, 
   return { sb, use, sel };
 }
 
-function chooseForSeries(s: EngineSeries, backtested: ReturnType<typeof seriesBacktest>, kind: SeriesKind, windows: CvWindow[], o: EngineOptions, minHistory: number, nSeries: number, prior: SelectionPrior | null): SeriesChoice {
+/** Stage 2 (and the errors for stage 4) for one series; `allowed` in the order near-ties follow (tieOrder). */
+function chooseForSeries(s: EngineSeries, backtested: ReturnType<typeof seriesBacktest>, kind: SeriesKind, windows: CvWindow[], o: EngineOptions, minHistory: number, prior: SelectionPrior | null, allowed: Algorithm[]): SeriesChoice {
   const y = s.y;
   const { sb, use, sel } = backtested;
-  const allowed = allowedCandidates(kind, o, nSeries);
   const picked = sel.length ? selectModel(sb, allowed, sel, prior) : null;
   const metrics: Record<string, CandidateMetrics> = {};
   if (!picked) {
@@ -251,6 +250,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     // One scored backtest per series, read by the prior and then by the choice (its per-window scores are cached).
     const backtested = new Map(ids.map((i) => [i, seriesBacktest(input[okIdx[i]].y, windows, bt[i])]));
     const priors = new Map<SeriesKind, SelectionPrior | null>();
+    const orders = new Map<SeriesKind, Algorithm[]>();
     for (const kind of new Set(ids.map((i) => kinds[i]))) {
       const allowed = allowedCandidates(kind, o, series.length);
       const rows = () => ids.filter((i) => kinds[i] === kind).map((i) => {
@@ -258,9 +258,10 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
         return sel.length ? relativeScores(sb, allowed, sel) : null;
       });
       priors.set(kind, o.selectionPrior === false ? null : SelectionPrior.from(rows()));
+      orders.set(kind, tieOrder(allowed, ids.filter((i) => kinds[i] === kind).map((i) => backtested.get(i)!)));
     }
     for (const i of ids) {
-      choices[i] = chooseForSeries(series[i], backtested.get(i)!, kinds[i], windows, o, minHistory, series.length, priors.get(kinds[i]) ?? null);
+      choices[i] = chooseForSeries(series[i], backtested.get(i)!, kinds[i], windows, o, minHistory, priors.get(kinds[i]) ?? null, orders.get(kinds[i])!);
       backtested.delete(i);
       bt[i].clear();
     }

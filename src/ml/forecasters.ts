@@ -91,7 +91,8 @@ export function classify(y: Demand, minHistory: number): SeriesKind {
 }
 
 /**
- * Candidates per kind, in preference order (near-ties go to the earlier one).
+ * Candidates per kind, in a fixed order: the order near-ties follow when the
+ * run has too few series of the kind to rank them (see tieOrder).
  * Seasonal naive is never a candidate for intermittent or short series: on
  * sparse data it repeats last week's few random sales and is the worst model
  * there is. Short series get level models only (too few days to fit a season).

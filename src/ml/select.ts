@@ -7,7 +7,8 @@
  * with three or more windows, each candidate's single best window is dropped
  * before averaging, so no candidate can win by one lucky window; it must be
  * good across origins. Near-ties (within 1 %) go to the earlier candidate in
- * the kind's preference order. Combinations of the best few (median of the top
+ * the order of tieOrder: the one that backtests best across the run's series
+ * of the same kind. Combinations of the best few (median of the top
  * three, mean of the top two) are scored the same way and chosen only when
  * they beat the best single model by more than 1 % and in every window.
  */
@@ -303,3 +304,31 @@ export class SelectionPrior {
 
 /** Series needed to estimate a candidate's spread across series (a variance from fewer is itself noise). */
 const MIN_SERIES_PRIOR = 20;
+
+/**
+ * The order near-ties follow for the series of one kind: the candidates by
+ * their mean criterion (trimmed mean RMSSE, unitless) over those series, the
+ * kind's fixed preference order breaking equal means and standing alone below
+ * MIN_SERIES_PRIOR series. Within 1 % one series' own windows cannot tell two
+ * candidates apart; which of them backtests better across the run's series
+ * of the same kind can (the arithmetic mean, as the forecasts are judged).
+ */
+export function tieOrder(candidates: Algorithm[], series: { sb: SeriesBacktest; sel: number[] }[]): Algorithm[] {
+  const scored = series.filter((x) => x.sel.length);
+  if (scored.length < MIN_SERIES_PRIOR) return candidates;
+  const mean = new Map<Algorithm, number>();
+  for (const a of candidates) {
+    let sum = 0;
+    let n = 0;
+    for (const { sb, sel } of scored) {
+      const v = sb.criterion({ algos: [a], combine: 'single' }, sel).trimmed;
+      if (Number.isFinite(v)) {
+        sum += v;
+        n++;
+      }
+    }
+    mean.set(a, n ? sum / n : Infinity);
+  }
+  // Array.prototype.sort is stable: equal means keep the fixed order.
+  return [...candidates].sort((p, q) => mean.get(p)! - mean.get(q)!);
+}
