@@ -363,11 +363,26 @@ function runStart(at: (i: number) => number, k: number, first: number): number {
 }
 
 /**
+ * `cover` is the predictive probability of [lo, hi]. `edge` (counts): the
+ * cut below which the count at the upper edge would be left out too, and
+ * `edgeMass` its mass: each cut under `edge` gives [lo, next count below hi]
+ * with probability cover - edgeMass, and only that, since the tail is then
+ * full (edge -Infinity when no cut can leave it out).
+ */
+interface DayInterval {
+  lo: number;
+  hi: number;
+  cover: number;
+  edge: number;
+  edgeMass: number;
+}
+
+/**
  * dayInterval over a sorted sequence given by `at` (the predictive values are
  * computed only where the tails need them: predict bounds 30,000 series x 28
  * days from up to 168 errors each).
  */
-function intervalOf(n: number, at: (i: number) => number, level: number, counts: boolean, cut: number): { lo: number; hi: number; cover: number } {
+function intervalOf(n: number, at: (i: number) => number, level: number, counts: boolean, cut: number): DayInterval {
   const N = n + 1;
   const aLo = (1 - level) / 2;
   let i = 0;
@@ -390,12 +405,19 @@ function intervalOf(n: number, at: (i: number) => number, level: number, counts:
   }
   const aHi = Math.max(0, 1 - level - below);
   let k = n - 1;
+  let edge = -Infinity;
+  let edgeMass = 0;
   if (counts) {
     let above = 1 / N;
     while (k > i) {
       const g = runStart(at, k, i);
+      if (g === i) break;
       const p = (k - g + 1) / N;
-      if (above + cut * p >= aHi || g === i) break;
+      if (above + cut * p >= aHi) {
+        edge = (aHi - above) / p;
+        edgeMass = p;
+        break;
+      }
       above += p;
       k = g - 1;
     }
@@ -404,16 +426,16 @@ function intervalOf(n: number, at: (i: number) => number, level: number, counts:
   }
   k = Math.max(i, k);
   // The predictive probability of [at(i), at(k)]: the values kept (ties of counts fall together, so a run at either end is whole).
-  return { lo: at(i), hi: at(k), cover: (k - i + 1) / N };
+  return { lo: at(i), hi: at(k), cover: (k - i + 1) / N, edge, edgeMass };
 }
 
 type ScaledSpec = { scaled: number[][]; level: number; counts?: boolean; floor?: number; dispersion?: number };
 
 /** The interval of horizon day h forecast at f from the spec's scaled errors (see intervalOf), with its predictive probability. */
-function dayOf(f: number, h: number, spec: ScaledSpec, cut: number): { lo: number; hi: number; cover: number } {
+function dayOf(f: number, h: number, spec: ScaledSpec, cut: number): DayInterval {
   const e = spec.scaled[Math.min(Math.floor(h / BLOCK), spec.scaled.length - 1)];
   const counts = !!spec.counts;
-  if (!e.length) return { lo: f, hi: f, cover: 1 };
+  if (!e.length) return { lo: f, hi: f, cover: 1, edge: -Infinity, edgeMass: 0 };
   const s = spreadAt(Math.max(f, spec.floor ?? 0, 1e-6), counts, spec.dispersion ?? 0);
   // A monotone map of the sorted errors: the values stay sorted.
   const at = counts ? (i: number) => Math.round(Math.max(0, f + s * e[i])) : (i: number) => Math.max(0, f + s * e[i]);
@@ -425,23 +447,33 @@ function dayOf(f: number, h: number, spec: ScaledSpec, cut: number): { lo: numbe
  * one whose intervals have a mean predictive probability nearest the level
  * over every day of the count series given (forecast and spec with scaled
  * errors); ties go to the cut nearest mid-p. Mid-p when no series is a count
- * series. The probability of a day's interval falls as the cut falls, one
- * whole count at a time.
+ * series. A day has only two intervals over all cuts: the one at cut 1, and,
+ * for cuts under its `edge`, that one without the count at its upper edge
+ * (see intervalOf); one pass per day finds both.
  */
 export function balanceCut(items: { forecast: ArrayLike<number>; spec: IntervalSpec }[], level: number): number {
   const counted = items.filter((x) => x.spec.counts && x.spec.scaled?.length);
   if (!counted.length) return MID_P;
+  let keep = 0;
+  let days = 0;
+  const edges: number[] = [];
+  const masses: number[] = [];
+  for (const { forecast, spec } of counted)
+    for (let h = 0; h < forecast.length; h++) {
+      const d = dayOf(forecast[h], h, spec as ScaledSpec, 1);
+      keep += d.cover;
+      days++;
+      if (d.edge > 0) {
+        edges.push(d.edge);
+        masses.push(d.edgeMass);
+      }
+    }
   let best = MID_P;
   let gap = Infinity;
   for (let k = 0; k <= Math.round(1 / CUT_STEP); k++) {
     const cut = k * CUT_STEP;
-    let sum = 0;
-    let days = 0;
-    for (const { forecast, spec } of counted)
-      for (let h = 0; h < forecast.length; h++) {
-        sum += dayOf(forecast[h], h, spec as ScaledSpec, cut).cover;
-        days++;
-      }
+    let sum = keep;
+    for (let q = 0; q < edges.length; q++) if (cut < edges[q]) sum -= masses[q];
     const d = Math.abs(sum / days - level);
     if (d < gap - 1e-12 || (Math.abs(d - gap) <= 1e-12 && Math.abs(cut - MID_P) < Math.abs(best - MID_P))) {
       gap = d;

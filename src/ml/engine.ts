@@ -276,7 +276,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   for (let i = 0; i < series.length; i++) seriesLeft[i] = { id: series[i].id, y: series[i].y };
   const choicesLeft: (SeriesChoice | null)[] = choices;
   const refitLeft: (RefitResult | null)[] = refit.results;
-  const cut = runCut(series, choices, refit.results, level, H, hb);
+  const { cut, sampled } = runCut(series, choices, refit.results, level, H, hb);
   return (orig: number): SeriesForecast => {
     const p = problems[orig];
     if (p) {
@@ -295,7 +295,8 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     const forecast = r.forecast;
     const params: Record<string, unknown> = { ...r.params };
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
-    const cal = c.errors ? calibrate(c.errors, level, scale) : null;
+    const cal = sampled.get(i) ?? (c.errors ? calibrate(c.errors, level, scale) : null);
+    sampled.delete(i);
     if (cal?.spec.counts) cal.spec.cut = cut;
     const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
     const { lo, hi } = applyInterval(forecast, spec);
@@ -324,18 +325,23 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
 /** Series whose calibration sets the run's cut (evenly spread over the run): enough for its mean coverage to 0.1 point. */
 const CUT_SAMPLE = 1000;
 
-/** The run's cut (calibrate.ts, balanceCut) from the calibrated intervals of up to CUT_SAMPLE series. */
-function runCut(series: { y: Demand }[], choices: SeriesChoice[], refit: RefitResult[], level: number, H: number, hb: number): number {
+/**
+ * The run's cut (calibrate.ts, balanceCut) from the calibrated intervals of up
+ * to CUT_SAMPLE series; their calibrations are kept for their results.
+ */
+function runCut(series: { y: Demand }[], choices: SeriesChoice[], refit: RefitResult[], level: number, H: number, hb: number) {
   const ok = series.map((_, i) => i).filter((i) => choices[i].errors && !refit[i].fellBack);
   const step = Math.max(1, ok.length / CUT_SAMPLE);
+  const sampled = new Map<number, ReturnType<typeof calibrate>>();
   const items: { forecast: Float64Array; spec: IntervalSpec }[] = [];
   for (let k = 0; k < ok.length; k += step) {
     const i = ok[Math.floor(k)];
     const forecast = refit[i].forecast;
     const cal = calibrate(choices[i].errors!, level, errorScale(forecast.subarray(0, Math.min(H, hb)), series[i].y));
+    sampled.set(i, cal);
     if (cal) items.push({ forecast, spec: cal.spec });
   }
-  return balanceCut(items, level);
+  return { cut: balanceCut(items, level), sampled };
 }
 
 /** Interval without backtest errors: normal with a Poisson-like spread, widened to the naive scale (units). */
