@@ -439,7 +439,35 @@ function dayOf(f: number, h: number, spec: ScaledSpec, cut: number): DayInterval
   const s = spreadAt(Math.max(f, spec.floor ?? 0, 1e-6), counts, spec.dispersion ?? 0);
   // A monotone map of the sorted errors: the values stay sorted.
   const at = counts ? (i: number) => Math.round(Math.max(0, f + s * e[i])) : (i: number) => Math.max(0, f + s * e[i]);
-  return intervalOf(e.length, at, spec.level, counts, cut);
+  return heldToForecast(intervalOf(e.length, at, spec.level, counts, cut), f, e.length, at);
+}
+
+/**
+ * The interval always holds its own point forecast (applyInterval): whole-count
+ * bounds may round past a fractional forecast, and a tail may reach past it on
+ * a skewed day. The day's interval is widened to f here, its predictive
+ * probability counted over the widened bounds, and a count at the upper edge
+ * that f already reaches no longer counts as one a cut can leave out (leaving
+ * it out would change nothing the interval holds).
+ */
+function heldToForecast(d: DayInterval, f: number, n: number, at: (i: number) => number): DayInterval {
+  const edgeHeld = d.edge > -Infinity && d.hi <= f;
+  if (f >= d.lo && f <= d.hi && !edgeHeld) return d;
+  const lo = Math.min(d.lo, f);
+  const hi = Math.max(d.hi, f);
+  // Values within [lo, hi] of the sorted sequence: first index >= lo, first index > hi.
+  const first = (ok: (x: number) => boolean) => {
+    let a = 0;
+    let b = n;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (ok(at(m))) b = m;
+      else a = m + 1;
+    }
+    return a;
+  };
+  const cover = (first((x) => x > hi) - first((x) => x >= lo)) / (n + 1);
+  return edgeHeld ? { lo, hi, cover, edge: -Infinity, edgeMass: 0 } : { lo, hi, cover, edge: d.edge, edgeMass: d.edgeMass };
 }
 
 /**
