@@ -19,7 +19,7 @@ import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
 import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
 import { SelectionPrior, SeriesBacktest, choiceName, combine, parseChoice, relativeScores, selectModel, tieOrder, type CandidateMetrics, type Choice } from './select.js';
-import { applyInterval, balanceCut, calibrate, crossFitErrors, errorScale, type IntervalSpec } from './calibrate.js';
+import { applyInterval, balanceCut, calibrate, crossFitErrors, errorScale, type CalibrationErrors, type IntervalSpec, type WindowErrors } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
 import { movingAverage, type Demand } from './models.js';
@@ -171,7 +171,74 @@ interface SeriesChoice {
   score: number;
   holdout: number;
   reason: string;
-  errors: ReturnType<typeof crossFitErrors> | null;
+  errors: PackedErrors | CalibrationErrors | null;
+}
+
+/**
+ * A series' cross-fitted errors as held from its selection to its calibration: the numbers of every window
+ * (level, floor, errors, forecast) in one Float64Array and the unknown-day flags in a Uint8Array over the same
+ * memory. Train holds these for every series from selection to the model writes; as crossFitErrors returns
+ * them (an object and three typed-array views per window, two buffers per series) they took about twice the
+ * memory, most of it in small objects and allocations. The values are the same doubles, in the same order.
+ */
+interface PackedErrors {
+  packed: Float64Array;
+  unknown: Uint8Array;
+  counts: boolean;
+}
+
+const PACKED_KEYS = 'level,floor,errors,unknown,forecast';
+
+/** The errors packed (see PackedErrors), or as given when a window is not of the shape packed here. */
+function packErrors(e: CalibrationErrors): PackedErrors | CalibrationErrors {
+  let nums = 1;
+  let days = 0;
+  for (const w of e.windows) {
+    if (Object.keys(w).join(',') !== PACKED_KEYS || !(w.errors instanceof Float64Array) || !(w.unknown instanceof Uint8Array) || w.unknown.length !== w.errors.length) return e;
+    nums += 4 + w.errors.length + w.forecast.length;
+    days += w.errors.length;
+  }
+  const buf = new ArrayBuffer(8 * nums + days);
+  const packed = new Float64Array(buf, 0, nums);
+  const unknown = new Uint8Array(buf, 8 * nums, days);
+  packed[0] = e.windows.length;
+  let at = 1;
+  let u = 0;
+  for (const w of e.windows) {
+    const f = w.forecast;
+    packed[at++] = w.level;
+    packed[at++] = w.floor;
+    packed[at++] = w.errors.length;
+    packed[at++] = f.length;
+    packed.set(w.errors as Float64Array, at);
+    at += w.errors.length;
+    for (let t = 0; t < f.length; t++) packed[at++] = f[t];
+    unknown.set(w.unknown!, u);
+    u += w.unknown!.length;
+  }
+  return { packed, unknown, counts: e.counts };
+}
+
+/** The errors as crossFitErrors returned them (views over the packed memory). */
+function unpackErrors(e: PackedErrors | CalibrationErrors): CalibrationErrors {
+  if (!('packed' in e)) return e;
+  const { packed, unknown } = e;
+  const windows: WindowErrors[] = [];
+  let at = 1;
+  let u = 0;
+  for (let j = 0; j < packed[0]; j++) {
+    const level = packed[at];
+    const floor = packed[at + 1];
+    const len = packed[at + 2];
+    const fLen = packed[at + 3];
+    at += 4;
+    const errors = packed.subarray(at, at + len);
+    const forecast = packed.subarray(at + len, at + len + fLen);
+    windows.push({ level, floor, errors, unknown: unknown.subarray(u, u + len), forecast });
+    at += len + fLen;
+    u += len;
+  }
+  return { windows, counts: e.counts };
 }
 
 /** A series' backtest ready to score, with its usable windows and the selection windows among them. */
@@ -209,7 +276,7 @@ function chooseForSeries(s: EngineSeries, backtested: ReturnType<typeof seriesBa
     `: ${name} ${picked.score.toFixed(3)}` +
     (sn && name !== 'snaive' ? ` (seasonal naive ${sn.trimmed.toFixed(3)})` : '') +
     (Number.isFinite(holdout) ? `; holdout window RMSSE ${holdout.toFixed(3)}` : '');
-  const errors = crossFitErrors(sb, allowed, use, picked.choice);
+  const errors = packErrors(crossFitErrors(sb, allowed, use, picked.choice));
   return { choice: picked.choice, fallback: kind === 'short', metrics, score: picked.score, holdout, reason, errors };
 }
 
@@ -295,7 +362,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     const forecast = r.forecast;
     const params: Record<string, unknown> = { ...r.params };
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
-    const cal = sampled.get(i) ?? (c.errors ? calibrate(c.errors, level, scale) : null);
+    const cal = sampled.get(i) ?? (c.errors ? calibrate(unpackErrors(c.errors), level, scale) : null);
     sampled.delete(i);
     if (cal?.spec.counts) cal.spec.cut = cut;
     const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
@@ -337,7 +404,7 @@ function runCut(series: { y: Demand }[], choices: SeriesChoice[], refit: RefitRe
   for (let k = 0; k < ok.length; k += step) {
     const i = ok[Math.floor(k)];
     const forecast = refit[i].forecast;
-    const cal = calibrate(choices[i].errors!, level, errorScale(forecast.subarray(0, Math.min(H, hb)), series[i].y));
+    const cal = calibrate(unpackErrors(choices[i].errors!), level, errorScale(forecast.subarray(0, Math.min(H, hb)), series[i].y));
     sampled.set(i, cal);
     if (cal) items.push({ forecast, spec: cal.spec });
   }
