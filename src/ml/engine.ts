@@ -167,7 +167,7 @@ function backtestCandidates(kind: SeriesKind, o: EngineOptions, n: number): Algo
 interface SeriesChoice {
   choice: Choice;
   fallback: boolean;
-  metrics: Record<string, CandidateMetrics>;
+  metrics: PackedMetrics | Record<string, CandidateMetrics>;
   score: number;
   holdout: number;
   reason: string;
@@ -188,6 +188,52 @@ interface PackedErrors {
 }
 
 const PACKED_KEYS = 'level,floor,errors,unknown,forecast';
+
+/**
+ * A series' backtest metrics as held from its selection to its model row: the names in their order and the
+ * numbers of each (METRIC_KEYS, then a flag per nullable one) in one Float64Array. As objects (one per
+ * candidate, each number boxed) they took about 2 kB a series.
+ */
+interface PackedMetrics {
+  names: string[];
+  values: Float64Array;
+}
+
+const METRIC_KEYS = ['rmsse', 'trimmed', 'mase', 'wape', 'mape', 'bias', 'windows'] as const;
+const METRIC_NULLABLE = [3, 4];
+const METRIC_SLOTS = METRIC_KEYS.length + METRIC_NULLABLE.length;
+
+/** The metrics packed (see PackedMetrics), or as given when one is not of the shape packed here. */
+function packMetrics(m: Record<string, CandidateMetrics>): PackedMetrics | Record<string, CandidateMetrics> {
+  const names = Object.keys(m);
+  const values = new Float64Array(names.length * METRIC_SLOTS);
+  for (let j = 0; j < names.length; j++) {
+    const x = m[names[j]] as unknown as Record<string, unknown>;
+    if (Object.keys(x).join(',') !== METRIC_KEYS.join(',')) return m;
+    const at = j * METRIC_SLOTS;
+    for (let k = 0; k < METRIC_KEYS.length; k++) {
+      const v = x[METRIC_KEYS[k]];
+      const nullAt = METRIC_NULLABLE.indexOf(k);
+      if (v === null && nullAt >= 0) values[at + METRIC_KEYS.length + nullAt] = 1;
+      else if (typeof v === 'number') values[at + k] = v;
+      else return m;
+    }
+  }
+  return { names, values };
+}
+
+/** The metrics as selection made them. */
+function unpackMetrics(m: PackedMetrics | Record<string, CandidateMetrics>): Record<string, CandidateMetrics> {
+  if (!(m.values instanceof Float64Array) || !Array.isArray(m.names)) return m as Record<string, CandidateMetrics>;
+  const { names, values } = m as PackedMetrics;
+  const out: Record<string, CandidateMetrics> = {};
+  names.forEach((name, j) => {
+    const at = j * METRIC_SLOTS;
+    const orNull = (k: number) => (values[at + METRIC_KEYS.length + METRIC_NULLABLE.indexOf(k)] ? null : values[at + k]);
+    out[name] = { rmsse: values[at], trimmed: values[at + 1], mase: values[at + 2], wape: orNull(3), mape: orNull(4), bias: values[at + 5], windows: values[at + 6] };
+  });
+  return out;
+}
 
 /** The errors packed (see PackedErrors), or as given when a window is not of the shape packed here. */
 function packErrors(e: CalibrationErrors): PackedErrors | CalibrationErrors {
@@ -277,7 +323,7 @@ function chooseForSeries(s: EngineSeries, backtested: ReturnType<typeof seriesBa
     (sn && name !== 'snaive' ? ` (seasonal naive ${sn.trimmed.toFixed(3)})` : '') +
     (Number.isFinite(holdout) ? `; holdout window RMSSE ${holdout.toFixed(3)}` : '');
   const errors = packErrors(crossFitErrors(sb, allowed, use, picked.choice));
-  return { choice: picked.choice, fallback: kind === 'short', metrics, score: picked.score, holdout, reason, errors };
+  return { choice: picked.choice, fallback: kind === 'short', metrics: packMetrics(metrics), score: picked.score, holdout, reason, errors };
 }
 
 /** Backtest, select, refit and calibrate every series. */
@@ -378,7 +424,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
       forecast,
       lo,
       hi,
-      metrics: c.metrics,
+      metrics: unpackMetrics(c.metrics),
       chosenRmsse: c.score,
       holdoutRmsse: c.holdout,
       reason: r.fellBack ? `${c.reason}; ${r.problem}` : c.reason,
