@@ -6,6 +6,7 @@
 import { applyInterval, balanceCut, calibrate, dayInterval, MID_P, effectiveDf, errorSumQuantile, widening, type CalibrationErrors } from '../src/ml/calibrate.js';
 import { normalQuantile } from '../src/ml/metrics.js';
 import { Rng } from '../src/io/random.js';
+import { initBackend } from '../src/ml/backend.js';
 
 const F = (xs: number[]) => Float64Array.from(xs);
 
@@ -145,6 +146,9 @@ describe('the cut of a count at the edge of a tail', () => {
 });
 
 describe('through the engine', () => {
+  beforeAll(async () => {
+    await initBackend();
+  });
   test('Poisson series with a weekday pattern and a season: 80 % intervals of the engine cover fresh days within 4 points', async () => {
     const { forecastMany } = await import('../src/ml/engine.js');
     const rng = new Rng(21);

@@ -7,8 +7,12 @@
  */
 import { applyInterval, MID_P, type IntervalSpec } from '../src/ml/calibrate.js';
 import { Rng } from '../src/io/random.js';
+import { initBackend } from '../src/ml/backend.js';
 
 describe('the run cut in a shop of mostly slow movers', () => {
+  beforeAll(async () => {
+    await initBackend();
+  });
   test('the 80 % intervals of the products selling 1 to 3 units a day still cover about 80 % of fresh days', async () => {
     const { forecastMany } = await import('../src/ml/engine.js');
     const T = 400;
