@@ -443,9 +443,10 @@ function dayOf(f: number, h: number, spec: ScaledSpec, cut: number): DayInterval
 }
 
 /**
- * The interval always holds its own point forecast (applyInterval): whole-count
- * bounds may round past a fractional forecast, and a tail may reach past it on
- * a skewed day. The day's interval is widened to f here, its predictive
+ * The interval always holds its own point forecast: whole-count bounds may
+ * round past a fractional forecast (hi 12 for a forecast of 12.01; widening to
+ * it changes no coverage of whole counts, y <= 12.01 iff y <= 12), and a tail
+ * may reach past it on a skewed day. The day's interval is widened to f here, its predictive
  * probability counted over the widened bounds, and a count at the upper edge
  * that f already reaches no longer counts as one a cut can leave out (leaving
  * it out would change nothing the interval holds).
@@ -520,12 +521,10 @@ export function applyInterval(
   const hi = new Float64Array(forecast.length);
   if (spec.scaled?.length && spec.level !== undefined) {
     for (let h = 0; h < forecast.length; h++) {
+      // Already widened to hold its forecast (heldToForecast).
       const d = dayOf(forecast[h], h, spec as ScaledSpec, spec.cut ?? MID_P);
-      // The interval always holds its own point forecast: whole-count bounds may
-      // round past a fractional forecast (hi 12 for a forecast of 12.01). Widening
-      // to the forecast changes no coverage of whole counts (y <= 12.01 iff y <= 12).
-      lo[h] = Math.min(d.lo, forecast[h]);
-      hi[h] = Math.max(d.lo, d.hi, forecast[h]);
+      lo[h] = d.lo;
+      hi[h] = d.hi;
     }
     return { lo, hi };
   }
