@@ -1,12 +1,12 @@
 /**
- * balanceCut (src/ml/calibrate.ts) counts a day's predictive probability from
+ * balanceCuts (src/ml/calibrate.ts) counts a day's predictive probability from
  * the values between the cut bounds, but applyInterval then widens the bounds
  * to hold the point forecast. When the forecast sits at or above a count the
  * cut would leave out, the widened interval holds that count again: the cut
- * changes nothing on that day, yet balanceCut counts its mass as left out and
+ * changes nothing on that day, yet balanceCuts counted its mass as left out and
  * moves the run's cut for it (a cut that then narrows other products).
  */
-import { applyInterval, balanceCut, MID_P } from '../src/ml/calibrate.js';
+import { applyInterval, balanceCuts, MID_P } from '../src/ml/calibrate.js';
 
 const F = (xs: number[]) => Float64Array.from(xs);
 const spec = (scaled: number[]) => ({ level: 0.8, lo: [0], hi: [0], error_lo: 0, error_hi: 0, n_errors: scaled.length, scale: 1, counts: true, floor: 0, dispersion: 0, scaled: [scaled] });
@@ -29,6 +29,7 @@ describe('the run cut and the bound widened to the forecast', () => {
   });
 
   test('so no cut changes what the run holds, and the cut stays at mid-p (ties go to mid-p)', () => {
-    expect(balanceCut([a, b], 0.8)).toBe(MID_P);
+    expect(balanceCuts([a, b], 0.8).cut).toBe(MID_P);
+    expect(balanceCuts([a, b], 0.8).bands.every((c) => c === MID_P)).toBe(true);
   });
 });

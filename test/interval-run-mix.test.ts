@@ -13,19 +13,22 @@ describe('the run cut in a shop of mostly slow movers', () => {
   beforeAll(async () => {
     await initBackend();
   });
-  test('the 80 % intervals of the products selling 1 to 3 units a day still cover about 80 % of fresh days', async () => {
+  test.each([
+    [0.8, 7],
+    [0.8, 11],
+    [0.5, 7],
+  ])('at %p (seed %p) the intervals of the products selling 1 to 3 units a day cover about the level of fresh days', async (level, seed) => {
     const { forecastMany } = await import('../src/ml/engine.js');
     const T = 400;
     const H = 28;
-    const level = 0.8;
-    const rng = new Rng(7);
+    const rng = new Rng(seed);
     // 40 slow movers (0.03 to 0.25 a day) and 10 medium movers (1 to 3 a day), Poisson.
     const slow = Array.from({ length: 40 }, (_, i) => 0.03 + (0.22 * i) / 39);
     const medium = Array.from({ length: 10 }, (_, i) => 1 + (2 * i) / 9);
     const rates = [...slow, ...medium];
     const series = rates.map((m, i) => ({ id: `p${i}`, y: Float64Array.from({ length: T }, () => rng.poisson(m)), promo: null, logPrice: null, group: 'all' }));
     const out = await forecastMany(series, { startDay: 0, horizon: H, holidays: new Map(), nHolidays: 0, interval: level });
-    // Coverage of the medium movers on fresh draws (20 per horizon day: 5,600 draws, sampling error 0.5 point),
+    // Coverage of the medium movers on fresh draws (50 per horizon day: 14,000 draws, sampling error 0.4 point),
     // with the bounds as the engine returns them and with the same specs cut at mid-p.
     let inRun = 0;
     let inMidP = 0;
@@ -35,7 +38,7 @@ describe('the run cut in a shop of mostly slow movers', () => {
       const spec = o.params.interval as IntervalSpec;
       const mid = applyInterval(o.forecast, { ...spec, cut: MID_P });
       for (let h = 0; h < H; h++)
-        for (let r = 0; r < 20; r++) {
+        for (let r = 0; r < 50; r++) {
           const y = rng.poisson(rates[k]);
           n++;
           if (y >= o.lo[h] && y <= o.hi[h]) inRun++;
@@ -44,9 +47,11 @@ describe('the run cut in a shop of mostly slow movers', () => {
     }
     const run = inRun / n;
     const midP = inMidP / n;
-    // Mid-p holds these products near 80 %: they are not the ones that over-cover.
-    expect(Math.abs(midP - level)).toBeLessThan(0.05);
-    // An 80 % interval of a product that can hold 80 % should not be narrowed to pay for the slow movers' [0, 0].
-    expect(run).toBeGreaterThan(level - 0.05);
+    // Mid-p holds these products at the level or a little above (a count is whole): they can hold it on their own.
+    expect(midP).toBeGreaterThan(level - 0.03);
+    expect(midP).toBeLessThan(level + 0.08);
+    // The interval of a product that can hold the level is not narrowed to pay for the slow movers' [0, 0]
+    // (at most CUT_SLACK, 2 points, below the level by the cut; the rest is the sampling error of fresh draws).
+    expect(run).toBeGreaterThan(level - 0.03);
   });
 });
