@@ -1,35 +1,37 @@
 /**
- * balanceCuts (src/ml/calibrate.ts) counts a day's predictive probability from
- * the values between the cut bounds, but applyInterval then widens the bounds
- * to hold the point forecast. When the forecast sits at or above a count the
- * cut would leave out, the widened interval holds that count again: the cut
- * changes nothing on that day, yet balanceCuts counted its mass as left out and
- * moves the run's cut for it (a cut that then narrows other products).
+ * A day's interval is counted as it is returned, widened to hold its point
+ * forecast. When the forecast sits at or above the count at the upper edge,
+ * the widened interval holds that count whether it is left out or not: the
+ * day has nothing to give up, and counting its mass as given up would stop
+ * the series' other days from giving up theirs (the series would hold more
+ * than the level).
  */
-import { applyInterval, balanceCuts, MID_P } from '../src/ml/calibrate.js';
+import { applyInterval } from '../src/ml/calibrate.js';
 
 const F = (xs: number[]) => Float64Array.from(xs);
 const spec = (scaled: number[]) => ({ level: 0.8, lo: [0], hi: [0], error_lo: 0, error_hi: 0, n_errors: scaled.length, scale: 1, counts: true, floor: 0, dispersion: 0, scaled: [scaled] });
 
-describe('the run cut and the bound widened to the forecast', () => {
-  // Day A: forecast 1.2, spread sqrt(1.2) = 1.095. Scaled errors -1.5 (x7) and 0 (x3) give the predictive
-  // values 0 (x7) and round(1.2) = 1 (x3). At 80 % the upper tail may take 0.2 with 1/11 already taken by the
-  // conformal point: the three 1s (3/11) are left out for any cut under 0.4, which gives [0, 0] before the
-  // widening and [0, 1.2] after it, the same set of counts {0, 1} as at mid-p.
-  const a = { forecast: F([1.2]), spec: spec([-1.5, -1.5, -1.5, -1.5, -1.5, -1.5, -1.5, 0, 0, 0]) };
-  // Day B: ten 0 values, [0, 0] at every cut (10/11).
-  const b = { forecast: F([0]), spec: spec(Array(10).fill(0)) };
+describe('the intervals of a count series and the bound widened to the forecast', () => {
+  // Scaled errors -1.5 (x7) and 0 (x3). Day A: forecast 1.2, spread sqrt(1.2) = 1.095: the predictive
+  // values 0 (x7) and round(1.2) = 1 (x3). Day X: forecast 0.6, spread 0.775: the same values. At 80 %
+  // the upper tail may take 0.2 with 1/11 already taken by the conformal point: [0, 1] holds 10/11, and
+  // without the 1s [0, 0] holds 7/11. Day A's interval widened to 1.2 holds the 1 in both cases; day X's
+  // widened to 0.6 does not.
+  const errors = [-1.5, -1.5, -1.5, -1.5, -1.5, -1.5, -1.5, 0, 0, 0];
+  const forecast = F([1.2, 0.6, 1.2, 0.6, 1.2, 0.6, 1.2, 0.6, 1.2, 0.6]);
 
-  test('the widened interval of day A holds the same counts at every cut', () => {
-    for (const cut of [0, 0.2, 0.35, MID_P, 1]) {
-      const { lo, hi } = applyInterval(a.forecast, { ...a.spec, cut });
-      expect(lo[0]).toBe(0);
-      expect(Math.floor(hi[0])).toBe(1);
+  test('day A holds the 1 whatever happens', () => {
+    const { lo, hi } = applyInterval(forecast, spec(errors));
+    for (let h = 0; h < 10; h += 2) {
+      expect(lo[h]).toBe(0);
+      expect(Math.floor(hi[h])).toBe(1);
     }
   });
 
-  test('so no cut changes what the run holds, and the cut stays at mid-p (ties go to mid-p)', () => {
-    expect(balanceCuts([a, b], 0.8).cut).toBe(MID_P);
-    expect(balanceCuts([a, b], 0.8).bands.every((c) => c === MID_P)).toBe(true);
+  test('so the series balances on its X days: 4 of the 5 give up their 1s', () => {
+    // m X days at [0, 0.6]: (10 x 10/11 - m x 3/11) / 10 = 0.909 - 0.0273 m, nearest 0.8 at m = 4 (0.800).
+    const { hi } = applyInterval(forecast, spec(errors));
+    const xs = [1, 3, 5, 7, 9].map((h) => hi[h]);
+    expect(xs.filter((x) => x < 1).length).toBe(4);
   });
 });

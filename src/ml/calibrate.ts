@@ -27,15 +27,18 @@
  *    the whole 1 - L).
  * 5. A whole count is in or out of an interval, so a day's interval cannot
  *    hold exactly L: on slow movers [0, 0] alone holds more than L of the
- *    days. The share of a count's mass that must fit into the upper tail for
- *    the count to be left out (the cut: 0.5 is mid-p; the lower tail stays
- *    mid-p, so a bound never leaves out a zero that half fits) is set once per
- *    training run so that the mean predictive probability of the run's count
- *    intervals is nearest L (balanceCuts): the days that must hold more than
- *    L are balanced by days that hold a little less, but no band of similar
- *    rates is taken more than CUT_SLACK below what it holds on its own (or
- *    below L). It reads the predictive distributions only, never the actual
- *    demand.
+ *    days. Each day of a count series has two intervals: its widest (a count
+ *    at the upper edge left out only when all of its mass fits into the
+ *    tail) and that one without its edge count. The series' days give up
+ *    their edge counts, in order, while that brings the series' mean
+ *    predictive probability over the days forecast nearer a target
+ *    (balanceSeries): each series holds it as near as whole counts allow.
+ *    The target is set once per training run (runTarget), between L and
+ *    L - TARGET_SLACK, so that the run's days hold L on average: the other
+ *    series pay for the slow movers' [0, 0], but none more than
+ *    TARGET_SLACK. The lower tail stays mid-p, so a bound never leaves out a
+ *    zero that half fits. Both read the predictive distributions only, never
+ *    the actual demand.
  *
  * Censored days (unknown demand) are not errors and are left out everywhere,
  * including the error runs that safety stock reads.
@@ -106,14 +109,12 @@ export interface IntervalSpec {
   df?: number;
   /** phi of V(m) = m + phi m^2 (1/units; counts only). */
   dispersion?: number;
-  /** Counts: the share of a count's mass that must fit into the upper tail for it to be left out (0.5, mid-p, when absent; see balanceCuts). */
-  cut?: number;
+  /** Counts: the mean predictive probability the series' days are balanced to (the run's target, see runTarget; L when absent). */
+  target?: number;
 }
 
 /** The mid-p cut: a count is left out of the interval when at least half of its mass fits into the tail. */
 export const MID_P = 0.5;
-/** Steps of the cut balanceCuts tries, from 0 to 1 (21 cuts). */
-const CUT_STEP = 0.05;
 
 /** Conformal lower/upper order statistic of sorted values for a two-sided level L. */
 export function conformalBounds(sorted: ArrayLike<number>, level: number): [number, number] {
@@ -319,7 +320,7 @@ export function calibrate(errs: CalibrationErrors, level: number, mNow: number):
  * stays nearest (1 - L) / 2 (a value is dropped when less than half of it
  * would overshoot: mid-p); the upper tail then drops the largest towards
  * what remains of 1 - L, a value when at least `cut` of it fits (mid-p at
- * 0.5; see balanceCuts). Values tied on a count fall together.
+ * 0.5; balanceSeries uses 0 and 1). Values tied on a count fall together.
  */
 export function dayInterval(v: ArrayLike<number>, level: number, counts: boolean, cut = MID_P): [number, number] {
   const d = intervalOf(v.length, (i) => v[i], level, counts, cut);
@@ -473,135 +474,144 @@ function heldToForecast(d: DayInterval, f: number, n: number, at: (i: number) =>
   return edgeHeld ? { lo, hi, cover, edge: -Infinity, edgeMass: 0 } : { lo, hi, cover, edge: d.edge, edgeMass: d.edgeMass };
 }
 
-/**
- * Bands of similar rates for the run's cut: a series' mean forecast over the
- * horizon (units/day) below 0.25, 0.25 to 1, 1 to 4, 4 to 16, 16 and more.
- * Within a factor of 4 the Poisson spread (sqrt of the rate) changes by a
- * factor of 2, so the series of a band have intervals a like number of counts
- * wide and lose or gain a like share of mass when a count at the edge goes.
- */
-const CUT_BANDS = [0.25, 1, 4, 16];
-
-/** The band of similar rates of a forecast (see CUT_BANDS). */
-export function cutBand(forecast: ArrayLike<number>): number {
-  let m = 0;
-  for (let h = 0; h < forecast.length; h++) m += forecast[h];
-  m /= Math.max(1, forecast.length);
-  let b = 0;
-  while (b < CUT_BANDS.length && m >= CUT_BANDS[b]) b++;
-  return b;
+/** Order key of horizon day h among days that are otherwise equal (see balanceSeries): spreads them over the horizon. */
+function ditherKey(h: number): number {
+  const x = h * 0.6180339887498949;
+  return x - Math.floor(x);
 }
 
-/**
- * The most the run's cut may take from a band below what the band holds on
- * its own (or below L, when it holds more): 3 points of mean predictive
- * probability, the tolerance the intervals are held to everywhere else. Without a bound, the days that paid for the slow movers' [0, 0]
- * (which hold more than L whatever the cut) were those of the products that
- * could hold L on their own: in a shop of mostly slow movers, the products
- * selling 1 to 3 a day fell to 72-75 % at 80 %.
- */
-export const CUT_SLACK = 0.03;
-const CUTS = Math.round(1 / CUT_STEP) + 1;
-const MID_K = Math.round(MID_P / CUT_STEP);
+/** A count series' days at their widest, and what each gives up without its edge count, in the order they give it up (see balanceSeries). */
+interface SeriesDays {
+  lo: Float64Array;
+  hi: Float64Array;
+  /** Sum over the days of the predictive probability of their widest intervals. */
+  sum: number;
+  /** The days that can give up their edge count, in order, and the mass each gives up. */
+  order: number[];
+  mass: number[];
+}
 
-/**
- * The sum over a series' days of the predictive probability of each day's
- * interval at each cut of the grid (0, 0.05, ..., 1), added into `curve`. A day
- * has only two intervals over all cuts: the one at cut 1, and, for cuts under
- * its `edge`, that one without the count at its upper edge (see intervalOf);
- * one pass per day finds both.
- */
-function addCutCurve(curve: Float64Array, forecast: ArrayLike<number>, spec: IntervalSpec): number {
-  for (let h = 0; h < forecast.length; h++) {
-    const d = dayOf(forecast[h], h, spec as ScaledSpec, 1);
-    for (let k = 0; k < CUTS; k++) curve[k] += k * CUT_STEP < d.edge ? d.cover - d.edgeMass : d.cover;
+function seriesDays(forecast: ArrayLike<number>, spec: ScaledSpec): SeriesDays {
+  const n = forecast.length;
+  const lo = new Float64Array(n);
+  const hi = new Float64Array(n);
+  let sum = 0;
+  const drop: { h: number; edge: number; mass: number; key: number }[] = [];
+  for (let h = 0; h < n; h++) {
+    const d = dayOf(forecast[h], h, spec, 1);
+    lo[h] = d.lo;
+    hi[h] = d.hi;
+    sum += d.cover;
+    if (d.edge > 0) drop.push({ h, edge: d.edge, mass: d.edgeMass, key: ditherKey(h) });
   }
-  return forecast.length;
+  drop.sort((a, b) => b.edge - a.edge || a.key - b.key);
+  return { lo, hi, sum, order: drop.map((x) => x.h), mass: drop.map((x) => x.mass) };
 }
 
-/** The grid index among 0..CUTS-1 whose value of f is nearest the level; ties go to the one nearest mid-p. */
-function nearestLevel(f: (k: number) => number, level: number): number {
-  let best = MID_K;
-  let gap = Infinity;
-  for (let k = 0; k < CUTS; k++) {
-    const d = Math.abs(f(k) - level);
-    if (d < gap - 1e-12 || (Math.abs(d - gap) <= 1e-12 && Math.abs(k - MID_K) < Math.abs(best - MID_K))) {
-      gap = d;
-      best = k;
-    }
-  }
-  return best;
-}
-
-/** The cuts of a training run: the run's own, and the one each band of similar rates takes under it (see balanceCuts). */
-export interface RunCuts {
-  cut: number;
-  /** Indexed by cutBand; mid-p for a band with no count series. */
-  bands: number[];
+/** How many of the series' days give up their edge count for its mean to be nearest `target`: while each brings it strictly nearer. */
+function dropsFor(d: SeriesDays, n: number, target: number): { drops: number; sum: number } {
+  let sum = d.sum;
+  let k = 0;
+  while (k < d.mass.length && Math.abs((sum - d.mass[k]) / n - target) < Math.abs(sum / n - target) - 1e-12) sum -= d.mass[k++];
+  return { drops: k, sum };
 }
 
 /**
- * The cuts of a training run (see the header, 5). Each band of similar rates
- * (cutBand) first finds, alone, the cut among 0, 0.05, ..., 1 whose mean
- * predictive probability over its days is nearest L (ties: nearest mid-p);
- * its floor is the lower of L and that mean, less CUT_SLACK. The run's cut is
- * then the one whose days, over every band, have a mean predictive
- * probability nearest L (ties: nearest mid-p), each band taking the run's cut
- * or the lowest above it that keeps the band at its floor. So the days that
- * must hold more than L are balanced by days that hold a little less, but no
- * band pays more than CUT_SLACK for another. Mid-p when no series is a count
- * series.
+ * The intervals of a count series' days (see the header, 5): each day at its
+ * widest (cut 1: a count at the upper edge is left out only when all of its
+ * mass fits into the tail), then, in order of the share of the edge count
+ * that fits (the highest first; equal days spread over the horizon), each day
+ * gives up its edge count while that brings the series' mean predictive
+ * probability over the days strictly nearer the target: the run's (see
+ * runTarget), L when none is stored. Reads the predictive distributions only,
+ * never the actual demand.
  */
-export function balanceCuts(items: { forecast: ArrayLike<number>; spec: IntervalSpec }[], level: number): RunCuts {
-  const balance = new CutBalance();
+function balanceSeries(forecast: ArrayLike<number>, spec: ScaledSpec & { level: number; target?: number }, lo: Float64Array, hi: Float64Array): void {
+  const d = seriesDays(forecast, spec);
+  lo.set(d.lo);
+  hi.set(d.hi);
+  const { drops } = dropsFor(d, forecast.length, spec.target ?? spec.level);
+  for (let k = 0; k < drops; k++) {
+    const h = d.order[k];
+    // The day without its edge count: any cut under its edge (0 is).
+    const x = dayOf(forecast[h], h, spec, 0);
+    lo[h] = x.lo;
+    hi[h] = x.hi;
+  }
+}
+
+/**
+ * The most a run's target may sit below L: 3 points of mean predictive
+ * probability, the tolerance the intervals are held to everywhere else. A
+ * slow mover's [0, 0] holds more than L whatever is done; the run's target
+ * lets the other series hold a little less so that the run holds L on
+ * average, but never more than this below L for any one series.
+ */
+export const TARGET_SLACK = 0.03;
+const TARGET_STEP = 0.005;
+
+/**
+ * The target of a training run: among L, L - 0.005, ..., L - TARGET_SLACK, the
+ * one for which the run's count series, each balanced to it (balanceSeries),
+ * have a mean predictive probability over all their days nearest L (ties: the
+ * higher). L when no series is a count series. Reads the predictive
+ * distributions only.
+ */
+export function runTarget(items: { forecast: ArrayLike<number>; spec: IntervalSpec }[], level: number): number {
+  const balance = new TargetBalance();
   for (const { forecast, spec } of items) balance.add(forecast, spec);
-  return balance.cuts(level);
+  return balance.target(level);
 }
 
-/** balanceCuts over series added one at a time (only each band's sums are held). */
-export class CutBalance {
-  private readonly curves = [...CUT_BANDS, Infinity].map(() => new Float64Array(CUTS));
-  private readonly days = this.curves.map(() => 0);
+/** runTarget over series added one at a time. */
+export class TargetBalance {
+  private readonly series: { d: SeriesDays; n: number }[] = [];
 
   add(forecast: ArrayLike<number>, spec: IntervalSpec): void {
-    if (!spec.counts || !spec.scaled?.length) return;
-    const b = cutBand(forecast);
-    this.days[b] += addCutCurve(this.curves[b], forecast, spec);
+    if (!spec.counts || !spec.scaled?.length || !forecast.length) return;
+    const d = seriesDays(forecast, spec as ScaledSpec);
+    // Only the sums and masses are read here: the bounds are let go.
+    this.series.push({ d: { ...d, lo: new Float64Array(0), hi: new Float64Array(0) }, n: forecast.length });
   }
 
-  cuts(level: number): RunCuts {
-    const { curves, days } = this;
-    const total = days.reduce((a, d) => a + d, 0);
-    if (!total) return { cut: MID_P, bands: days.map(() => MID_P) };
-    // Lowest cut of each band that keeps it at its floor.
-    const lowest = curves.map((c, b) => {
-      if (!days[b]) return 0;
-      const floor = Math.min(level, c[nearestLevel((k) => c[k] / days[b], level)] / days[b]) - CUT_SLACK - 1e-12;
-      let j = 0;
-      while (j < CUTS - 1 && c[j] / days[b] < floor) j++;
-      return j;
-    });
-    const run = nearestLevel((k) => curves.reduce((a, c, b) => a + c[Math.max(k, lowest[b])], 0) / total, level);
-    return { cut: round4(run * CUT_STEP), bands: curves.map((_, b) => (days[b] ? round4(Math.max(run, lowest[b]) * CUT_STEP) : MID_P)) };
+  target(level: number): number {
+    const days = this.series.reduce((a, x) => a + x.n, 0);
+    if (!days) return level;
+    let best = level;
+    let gap = Infinity;
+    const steps = Math.round(TARGET_SLACK / TARGET_STEP);
+    for (let k = 0; k <= steps; k++) {
+      const t = level - k * TARGET_STEP;
+      let sum = 0;
+      for (const { d, n } of this.series) sum += dropsFor(d, n, t).sum;
+      const g = Math.abs(sum / days - level);
+      if (g < gap - 1e-12) {
+        gap = g;
+        best = t;
+      }
+    }
+    return round4(best);
   }
 }
 
-/** The cut a count series takes in a run (its band's; see balanceCuts). */
-export function cutOf(cuts: RunCuts, forecast: ArrayLike<number>): number {
-  return cuts.bands[cutBand(forecast)];
-}
-
-/** Bounds of a forecast from an interval spec: from its scaled errors when stored, else from the per-block (or scalar) error bounds. */
+/**
+ * Bounds of a forecast from an interval spec: from its scaled errors when stored (count series balanced
+ * over the days forecast, see balanceSeries), else from the per-block (or scalar) error bounds.
+ */
 export function applyInterval(
   forecast: Float64Array,
-  spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; scaled?: number[][]; counts?: boolean; level?: number; floor?: number; dispersion?: number; cut?: number },
+  spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; scaled?: number[][]; counts?: boolean; level?: number; floor?: number; dispersion?: number; target?: number },
 ): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(forecast.length);
   const hi = new Float64Array(forecast.length);
   if (spec.scaled?.length && spec.level !== undefined) {
+    if (spec.counts) {
+      balanceSeries(forecast, spec as ScaledSpec & { level: number; target?: number }, lo, hi);
+      return { lo, hi };
+    }
     for (let h = 0; h < forecast.length; h++) {
       // Already widened to hold its forecast (heldToForecast).
-      const d = dayOf(forecast[h], h, spec as ScaledSpec, spec.cut ?? MID_P);
+      const d = dayOf(forecast[h], h, spec as ScaledSpec, MID_P);
       lo[h] = d.lo;
       hi[h] = d.hi;
     }

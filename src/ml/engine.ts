@@ -19,7 +19,7 @@ import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
 import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
 import { SelectionPrior, SeriesBacktest, choiceName, combine, parseChoice, relativeScores, selectModel, tieOrder, type CandidateMetrics, type Choice } from './select.js';
-import { applyInterval, calibrate, CutBalance, cutBand, cutOf, crossFitErrors, errorScale, type CalibrationErrors, type IntervalSpec, type WindowErrors } from './calibrate.js';
+import { applyInterval, calibrate, crossFitErrors, TargetBalance, errorScale, type CalibrationErrors, type IntervalSpec, type WindowErrors } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
 import { movingAverage, type Demand } from './models.js';
@@ -389,7 +389,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   for (let i = 0; i < series.length; i++) seriesLeft[i] = { id: series[i].id, y: series[i].y };
   const choicesLeft: (SeriesChoice | null)[] = choices;
   const refitLeft: (RefitResult | null)[] = refit.results;
-  const { cuts, sampled } = runCut(series, choices, refit.results, level, H, hb);
+  const { target, sampled } = runTargetOf(series, choices, refit.results, level, H, hb);
   return (orig: number): SeriesForecast => {
     const p = problems[orig];
     if (p) {
@@ -410,7 +410,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
     const cal = sampled.get(i) ?? (c.errors ? calibrate(unpackErrors(c.errors), level, scale) : null);
     sampled.delete(i);
-    if (cal?.spec.counts) cal.spec.cut = cutOf(cuts, forecast);
+    if (cal?.spec.counts) cal.spec.target = target;
     const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
     const { lo, hi } = applyInterval(forecast, spec);
     params.interval = spec;
@@ -435,36 +435,27 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   };
 }
 
-/** Series of each band of similar rates whose calibration sets the run's cuts (evenly spread over the band): enough for its mean coverage to 0.1 point. */
-const CUT_SAMPLE = 1000;
+/** Series whose calibration sets the run's target (evenly spread over the run): enough for its mean coverage to 0.1 point. */
+const TARGET_SAMPLE = 1000;
 
 /**
- * The run's cuts (calibrate.ts, balanceCuts) from the calibrated intervals of
- * up to CUT_SAMPLE series of each band; the first CUT_SAMPLE calibrations are
- * kept for their results (the others are computed again then, to hold memory).
+ * The run's target for count intervals (calibrate.ts, runTarget) from the
+ * calibrated intervals of up to TARGET_SAMPLE series; their calibrations are
+ * kept for their results.
  */
-function runCut(series: { y: Demand }[], choices: SeriesChoice[], refit: RefitResult[], level: number, H: number, hb: number) {
-  const bands = new Map<number, number[]>();
-  for (let i = 0; i < series.length; i++) {
-    if (!choices[i].errors || refit[i].fellBack) continue;
-    const b = cutBand(refit[i].forecast);
-    const list = bands.get(b);
-    if (list) list.push(i);
-    else bands.set(b, [i]);
-  }
+function runTargetOf(series: { y: Demand }[], choices: SeriesChoice[], refit: RefitResult[], level: number, H: number, hb: number) {
+  const ok = series.map((_, i) => i).filter((i) => choices[i].errors && !refit[i].fellBack);
+  const step = Math.max(1, ok.length / TARGET_SAMPLE);
   const sampled = new Map<number, ReturnType<typeof calibrate>>();
-  const balance = new CutBalance();
-  for (const ok of bands.values()) {
-    const step = Math.max(1, ok.length / CUT_SAMPLE);
-    for (let k = 0; k < ok.length; k += step) {
-      const i = ok[Math.floor(k)];
-      const forecast = refit[i].forecast;
-      const cal = calibrate(unpackErrors(choices[i].errors!), level, errorScale(forecast.subarray(0, Math.min(H, hb)), series[i].y));
-      if (sampled.size < CUT_SAMPLE) sampled.set(i, cal);
-      if (cal) balance.add(forecast, cal.spec);
-    }
+  const balance = new TargetBalance();
+  for (let k = 0; k < ok.length; k += step) {
+    const i = ok[Math.floor(k)];
+    const forecast = refit[i].forecast;
+    const cal = calibrate(unpackErrors(choices[i].errors!), level, errorScale(forecast.subarray(0, Math.min(H, hb)), series[i].y));
+    sampled.set(i, cal);
+    if (cal) balance.add(forecast, cal.spec);
   }
-  return { cuts: balance.cuts(level), sampled };
+  return { target: balance.target(level), sampled };
 }
 
 /** Interval without backtest errors: normal with a Poisson-like spread, widened to the naive scale (units). */
