@@ -30,15 +30,12 @@
  *    days. Each day of a count series has two intervals: its widest (a count
  *    at the upper edge left out only when all of its mass fits into the
  *    tail) and that one without its edge count. The series' days give up
- *    their edge counts, in order, while that brings the series' mean
- *    predictive probability over the days forecast nearer a target
- *    (balanceSeries): each series holds it as near as whole counts allow.
- *    The target is set once per training run (runTarget), between L and
- *    L - TARGET_SLACK, so that the run's days hold L on average: the other
- *    series pay for the slow movers' [0, 0], but none more than
- *    TARGET_SLACK. The lower tail stays mid-p, so a bound never leaves out a
- *    zero that half fits. Both read the predictive distributions only, never
- *    the actual demand.
+ *    their edge counts, in an order spread over the horizon, while that
+ *    brings the series' mean predictive probability over the days forecast
+ *    nearer L (balanceSeries): each series holds L as near as whole counts
+ *    allow, and no series is narrowed to pay for another's [0, 0]. The lower
+ *    tail stays mid-p, so a bound never leaves out a zero that half fits. It
+ *    reads the predictive distributions only, never the actual demand.
  *
  * Censored days (unknown demand) are not errors and are left out everywhere,
  * including the error runs that safety stock reads.
@@ -109,8 +106,6 @@ export interface IntervalSpec {
   df?: number;
   /** phi of V(m) = m + phi m^2 (1/units; counts only). */
   dispersion?: number;
-  /** Counts: the mean predictive probability the series' days are balanced to (the run's target, see runTarget; L when absent). */
-  target?: number;
 }
 
 /** The mid-p cut: a count is left out of the interval when at least half of its mass fits into the tail. */
@@ -480,117 +475,37 @@ function ditherKey(h: number): number {
   return x - Math.floor(x);
 }
 
-/** A count series' days at their widest, and what each gives up without its edge count, in the order they give it up (see balanceSeries). */
-interface SeriesDays {
-  lo: Float64Array;
-  hi: Float64Array;
-  /** Sum over the days of the predictive probability of their widest intervals. */
-  sum: number;
-  /** The days that can give up their edge count, in order, and the mass each gives up. */
-  order: number[];
-  mass: number[];
-}
-
-function seriesDays(forecast: ArrayLike<number>, spec: ScaledSpec): SeriesDays {
+/**
+ * The intervals of a count series' days (see the header, 5): each day at its
+ * widest (cut 1: a count at the upper edge is left out only when all of its
+ * mass fits into the tail), then the days that can give up their edge count
+ * do, one at a time in an order spread over the horizon (ditherKey), while
+ * that brings the series' mean predictive probability over the days strictly
+ * nearer L. The order is not by how much of each day's edge count fits: with
+ * an error set per horizon week, that share differs between weeks by the
+ * noise of their errors, and whole weeks gave up their counts together (one
+ * product covered 91 % of its first weeks and 61 % of its last). Reads the
+ * predictive distributions only, never the actual demand.
+ */
+function balanceSeries(forecast: ArrayLike<number>, spec: ScaledSpec & { level: number }, lo: Float64Array, hi: Float64Array): void {
   const n = forecast.length;
-  const lo = new Float64Array(n);
-  const hi = new Float64Array(n);
   let sum = 0;
-  const drop: { h: number; edge: number; mass: number; key: number }[] = [];
+  const drop: { h: number; mass: number; key: number }[] = [];
   for (let h = 0; h < n; h++) {
     const d = dayOf(forecast[h], h, spec, 1);
     lo[h] = d.lo;
     hi[h] = d.hi;
     sum += d.cover;
-    if (d.edge > 0) drop.push({ h, edge: d.edge, mass: d.edgeMass, key: ditherKey(h) });
+    if (d.edge > 0) drop.push({ h, mass: d.edgeMass, key: ditherKey(h) });
   }
-  drop.sort((a, b) => b.edge - a.edge || a.key - b.key);
-  return { lo, hi, sum, order: drop.map((x) => x.h), mass: drop.map((x) => x.mass) };
-}
-
-/** How many of the series' days give up their edge count for its mean to be nearest `target`: while each brings it strictly nearer. */
-function dropsFor(d: SeriesDays, n: number, target: number): { drops: number; sum: number } {
-  let sum = d.sum;
-  let k = 0;
-  while (k < d.mass.length && Math.abs((sum - d.mass[k]) / n - target) < Math.abs(sum / n - target) - 1e-12) sum -= d.mass[k++];
-  return { drops: k, sum };
-}
-
-/**
- * The intervals of a count series' days (see the header, 5): each day at its
- * widest (cut 1: a count at the upper edge is left out only when all of its
- * mass fits into the tail), then, in order of the share of the edge count
- * that fits (the highest first; equal days spread over the horizon), each day
- * gives up its edge count while that brings the series' mean predictive
- * probability over the days strictly nearer the target: the run's (see
- * runTarget), L when none is stored. Reads the predictive distributions only,
- * never the actual demand.
- */
-function balanceSeries(forecast: ArrayLike<number>, spec: ScaledSpec & { level: number; target?: number }, lo: Float64Array, hi: Float64Array): void {
-  const d = seriesDays(forecast, spec);
-  lo.set(d.lo);
-  hi.set(d.hi);
-  const { drops } = dropsFor(d, forecast.length, spec.target ?? spec.level);
-  for (let k = 0; k < drops; k++) {
-    const h = d.order[k];
+  drop.sort((a, b) => a.key - b.key);
+  for (const x of drop) {
+    if (!(Math.abs((sum - x.mass) / n - spec.level) < Math.abs(sum / n - spec.level) - 1e-12)) break;
+    sum -= x.mass;
     // The day without its edge count: any cut under its edge (0 is).
-    const x = dayOf(forecast[h], h, spec, 0);
-    lo[h] = x.lo;
-    hi[h] = x.hi;
-  }
-}
-
-/**
- * The most a run's target may sit below L: 3 points of mean predictive
- * probability, the tolerance the intervals are held to everywhere else. A
- * slow mover's [0, 0] holds more than L whatever is done; the run's target
- * lets the other series hold a little less so that the run holds L on
- * average, but never more than this below L for any one series.
- */
-export const TARGET_SLACK = 0.03;
-const TARGET_STEP = 0.005;
-
-/**
- * The target of a training run: among L, L - 0.005, ..., L - TARGET_SLACK, the
- * one for which the run's count series, each balanced to it (balanceSeries),
- * have a mean predictive probability over all their days nearest L (ties: the
- * higher). L when no series is a count series. Reads the predictive
- * distributions only.
- */
-export function runTarget(items: { forecast: ArrayLike<number>; spec: IntervalSpec }[], level: number): number {
-  const balance = new TargetBalance();
-  for (const { forecast, spec } of items) balance.add(forecast, spec);
-  return balance.target(level);
-}
-
-/** runTarget over series added one at a time. */
-export class TargetBalance {
-  private readonly series: { d: SeriesDays; n: number }[] = [];
-
-  add(forecast: ArrayLike<number>, spec: IntervalSpec): void {
-    if (!spec.counts || !spec.scaled?.length || !forecast.length) return;
-    const d = seriesDays(forecast, spec as ScaledSpec);
-    // Only the sums and masses are read here: the bounds are let go.
-    this.series.push({ d: { ...d, lo: new Float64Array(0), hi: new Float64Array(0) }, n: forecast.length });
-  }
-
-  target(level: number): number {
-    const days = this.series.reduce((a, x) => a + x.n, 0);
-    if (!days) return level;
-    let best = level;
-    let gap = Infinity;
-    const steps = Math.round(TARGET_SLACK / TARGET_STEP);
-    for (let k = 0; k <= steps; k++) {
-      const t = level - k * TARGET_STEP;
-      let sum = 0;
-      for (const { d, n } of this.series) sum += dropsFor(d, n, t).sum;
-      const g = Math.abs(sum / days - level);
-      if (g < gap - 1e-12) {
-        gap = g;
-        best = t;
-      }
-    }
-    return round4(best);
+    const d = dayOf(forecast[x.h], x.h, spec, 0);
+    lo[x.h] = d.lo;
+    hi[x.h] = d.hi;
   }
 }
 
@@ -600,13 +515,13 @@ export class TargetBalance {
  */
 export function applyInterval(
   forecast: Float64Array,
-  spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; scaled?: number[][]; counts?: boolean; level?: number; floor?: number; dispersion?: number; target?: number },
+  spec: { lo?: number[]; hi?: number[]; error_lo: number; error_hi: number; scaled?: number[][]; counts?: boolean; level?: number; floor?: number; dispersion?: number },
 ): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(forecast.length);
   const hi = new Float64Array(forecast.length);
   if (spec.scaled?.length && spec.level !== undefined) {
     if (spec.counts) {
-      balanceSeries(forecast, spec as ScaledSpec & { level: number; target?: number }, lo, hi);
+      balanceSeries(forecast, spec as ScaledSpec & { level: number }, lo, hi);
       return { lo, hi };
     }
     for (let h = 0; h < forecast.length; h++) {

@@ -19,7 +19,7 @@ import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
 import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
 import { SelectionPrior, SeriesBacktest, choiceName, combine, parseChoice, relativeScores, selectModel, tieOrder, type CandidateMetrics, type Choice } from './select.js';
-import { applyInterval, calibrate, crossFitErrors, TargetBalance, errorScale, type CalibrationErrors, type IntervalSpec, type WindowErrors } from './calibrate.js';
+import { applyInterval, calibrate, crossFitErrors, errorScale, type CalibrationErrors, type IntervalSpec, type WindowErrors } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
 import { movingAverage, type Demand } from './models.js';
@@ -389,7 +389,6 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   for (let i = 0; i < series.length; i++) seriesLeft[i] = { id: series[i].id, y: series[i].y };
   const choicesLeft: (SeriesChoice | null)[] = choices;
   const refitLeft: (RefitResult | null)[] = refit.results;
-  const { target, sampled } = runTargetOf(series, choices, refit.results, level, H, hb);
   return (orig: number): SeriesForecast => {
     const p = problems[orig];
     if (p) {
@@ -408,9 +407,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     const forecast = r.forecast;
     const params: Record<string, unknown> = { ...r.params };
     const scale = errorScale(forecast.subarray(0, Math.min(H, hb)), s.y);
-    const cal = sampled.get(i) ?? (c.errors ? calibrate(unpackErrors(c.errors), level, scale) : null);
-    sampled.delete(i);
-    if (cal?.spec.counts) cal.spec.target = target;
+    const cal = c.errors ? calibrate(unpackErrors(c.errors), level, scale) : null;
     const spec = (!r.fellBack && cal?.spec) || defaultInterval(forecast, s.y, level);
     const { lo, hi } = applyInterval(forecast, spec);
     params.interval = spec;
@@ -433,29 +430,6 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
       problem: r.problem,
     };
   };
-}
-
-/** Series whose calibration sets the run's target (evenly spread over the run): enough for its mean coverage to 0.1 point. */
-const TARGET_SAMPLE = 1000;
-
-/**
- * The run's target for count intervals (calibrate.ts, runTarget) from the
- * calibrated intervals of up to TARGET_SAMPLE series; their calibrations are
- * kept for their results.
- */
-function runTargetOf(series: { y: Demand }[], choices: SeriesChoice[], refit: RefitResult[], level: number, H: number, hb: number) {
-  const ok = series.map((_, i) => i).filter((i) => choices[i].errors && !refit[i].fellBack);
-  const step = Math.max(1, ok.length / TARGET_SAMPLE);
-  const sampled = new Map<number, ReturnType<typeof calibrate>>();
-  const balance = new TargetBalance();
-  for (let k = 0; k < ok.length; k += step) {
-    const i = ok[Math.floor(k)];
-    const forecast = refit[i].forecast;
-    const cal = calibrate(unpackErrors(choices[i].errors!), level, errorScale(forecast.subarray(0, Math.min(H, hb)), series[i].y));
-    sampled.set(i, cal);
-    if (cal) balance.add(forecast, cal.spec);
-  }
-  return { target: balance.target(level), sampled };
 }
 
 /** Interval without backtest errors: normal with a Poisson-like spread, widened to the naive scale (units). */
