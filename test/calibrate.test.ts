@@ -144,6 +144,23 @@ describe('the cut of a count at the edge of a tail', () => {
     // The three [0, 0] days are spread over the horizon, not the first three.
     expect(Array.from(hi).slice(0, 3)).not.toEqual([0, 0, 0]);
   });
+  test('with an error set per horizon week, the days that give up their 1s are spread over the weeks, not whole weeks', () => {
+    // Four weeks whose errors differ only by noise: 30, 31, 29 and 30 zeros, the rest of 44 ones (n + 1 = 45).
+    // [0, 1] holds 44/45 and [0, 0] about 2/3: about 16 of the 28 days give up their 1s. Ordered by how much of
+    // the 1s fits into the tail (which differs between weeks by the noise alone), week 2 gave up all of its days
+    // and week 3 none.
+    const week = (zeros: number) => [...Array(zeros).fill(0), ...Array(44 - zeros).fill(1000)];
+    const s4 = { ...spec([]), scaled: [week(30), week(31), week(29), week(30)] };
+    const { hi } = applyInterval(F(Array(28).fill(0)), s4);
+    const perWeek = [0, 1, 2, 3].map((w) => Array.from(hi.subarray(7 * w, 7 * w + 7)).filter((x) => x === 0).length);
+    const total = perWeek.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThanOrEqual(14);
+    expect(total).toBeLessThanOrEqual(18);
+    for (const k of perWeek) {
+      expect(k).toBeGreaterThanOrEqual(2);
+      expect(k).toBeLessThanOrEqual(6);
+    }
+  });
   test('a day whose [0, 0] holds more than the level stays [0, 0], and no other series pays for it', () => {
     const b = at0(Array(10).fill(0));
     expect(Array.from(applyInterval(F([0, 0, 0]), b).hi)).toEqual([0, 0, 0]);
