@@ -3,7 +3,7 @@
  * draws of series with a known distribution, the discrete interval of counts,
  * the bound at 0, and the error runs safety stock reads.
  */
-import { applyInterval, calibrate, dayInterval, MID_P, effectiveDf, errorSumQuantile, widening, type CalibrationErrors, type IntervalSpec } from '../src/ml/calibrate.js';
+import { applyInterval, calibrate, dayInterval, MID_P, effectiveDf, errorSumQuantile, widening, type CalibrationErrors } from '../src/ml/calibrate.js';
 import { normalQuantile } from '../src/ml/metrics.js';
 import { Rng } from '../src/io/random.js';
 import { initBackend } from '../src/ml/backend.js';
