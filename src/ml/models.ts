@@ -5,6 +5,23 @@
 /** Daily demand history: float32 (the history cache) or float64; NaN = unknown. */
 export type Demand = Float32Array | Float64Array;
 
+/**
+ * The first day (index below T) on which any of the series has a known
+ * demand, T when none has. The days before it are not history but the time
+ * before the data begins (a shop whose sales start 120 days ago, loaded into a
+ * 730-day window): the models that size their terms by the history's length
+ * (the yearly terms need a full year of it, the trend's changepoints two
+ * years) start their history there, or they fit a year of terms to 120 days.
+ */
+export function firstKnownDay(ys: ArrayLike<number>[], T: number): number {
+  let first = T;
+  for (const y of ys) for (let t = 0; t < first && t < y.length; t++) if (y[t] === y[t]) {
+    first = t;
+    break;
+  }
+  return first;
+}
+
 export type Forecaster = (y: Demand, h: number, params?: Record<string, number>) => Float64Array;
 
 function lastFinite(y: Demand, from: number): number {

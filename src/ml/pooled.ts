@@ -30,7 +30,7 @@
  */
 import { dayOfYear, weekday } from '../dates.js';
 import { cholesky, cholSolve } from './regression.js';
-import type { Demand } from './models.js';
+import { firstKnownDay, type Demand } from './models.js';
 
 export interface PooledOptions {
   /** Day number of y[0]. */
@@ -185,7 +185,8 @@ function dayFactors(X: Float64Array, p: number, rows: number, theta: Float64Arra
  */
 export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptions): PooledFit {
   const { T, H } = o;
-  const from = Math.max(0, T - FIT_DAYS);
+  // From the first day any series is known (firstKnownDay): the yearly terms need a full year of data, not of window.
+  const from = Math.max(0, T - FIT_DAYS, Math.min(firstKnownDay(series.map((s) => s.y), T), T - 1));
   const n = T - from;
   // The yearly terms need a full cycle in the window: on a shorter one they would extrapolate a piece of a curve.
   const K = n >= MIN_YEARLY_DAYS ? o.yearlyOrder ?? YEARLY_ORDER : 0;

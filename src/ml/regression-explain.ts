@@ -44,7 +44,7 @@ export function explainRegression(
   const out: Record<RegressionComponent, number>[] = [];
   const forecast = new Float64Array(H);
   for (let h = 0; h < H; h++) {
-    const r = (T + h) * k;
+    const r = (T - (fit.design.start ?? 0) + h) * k;
     const eta: Record<string, number> = { 'level/trend': 0, weekday: 0, yearly: 0, events: 0 };
     for (let i = 0; i < k; i++) eta[groups[i]] += X[r + i] * beta[i];
     eta.promotion = beta[k] * (promo ? promo[T + h] : 0);

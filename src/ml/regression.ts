@@ -19,7 +19,7 @@
  */
 import { tf } from './backend.js';
 import { dayOfYear, weekday } from '../dates.js';
-import type { Demand } from './models.js';
+import { firstKnownDay, type Demand } from './models.js';
 
 export interface RegressionSeries {
   /** History, one value per day (length T); NaN = unknown demand (stock-out, before the first sale). */
@@ -59,7 +59,8 @@ export interface RegressionFit {
   columns: string[];
   /** Per series: the coefficients (calendar columns, then promo, log price) and the shared design rows (T + H) x k, for explanations. */
   beta: Float64Array[];
-  design: { X: Float64Array; k: number; names: string[] };
+  /** Design rows from day `start` of the caller's history (see firstKnownDay): row T - start + h is forecast day h. */
+  design: { X: Float64Array; k: number; names: string[]; start: number };
 }
 
 interface Design {
@@ -172,6 +173,15 @@ export function cholSolve(L: Float64Array, n: number, b: Float64Array): Float64A
 }
 
 export async function fitRegression(series: RegressionSeries[], o: RegressionOptions): Promise<RegressionFit> {
+  // The history starts on the first day any series of the batch is known (firstKnownDay): the days before would be
+  // filled with each series' mean, flattening the yearly terms that a window of that length switches on.
+  const start = firstKnownDay(series.map((s) => s.y), o.T);
+  if (start > 0 && start < o.T) {
+    const cut = series.map((s) => ({ ...s, y: s.y.subarray(start), promo: s.promo ? s.promo.subarray(start) : null, logPrice: s.logPrice ? s.logPrice.subarray(start) : null }));
+    const fit = await fitRegression(cut, { ...o, startDay: o.startDay + start, T: o.T - start });
+    fit.design.start = start;
+    return fit;
+  }
   const { T, H } = o;
   const N = series.length;
   const D = buildDesign(o);
@@ -341,7 +351,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     smear,
     columns: [...D.names, 'promo', 'log_price'],
     beta,
-    design: { X, k, names: D.names },
+    design: { X, k, names: D.names, start: 0 },
   };
 }
 
