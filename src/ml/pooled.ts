@@ -50,8 +50,12 @@ export interface PooledFit {
 
 /** Prophet's default number of yearly harmonics for daily data: features about 18 days wide, finer than a 28-day horizon needs. */
 const YEARLY_ORDER = 10;
-/** Days of fit window from which the yearly terms are fitted: one full year. */
-const MIN_YEARLY_DAYS = 365;
+/**
+ * Days of data in the fit window from which the yearly terms are fitted: two full years. From one cycle a profile
+ * shared across products cannot be told apart from their own growth b_i, and it gave a flat product the season of
+ * the others (docs/forecasting.md).
+ */
+const MIN_YEARLY_DAYS = 730;
 /** Fit window: two years, the least that separates a yearly cycle from a trend. */
 const FIT_DAYS = 730;
 /** Recent window of the level recalibration: 8 whole weeks, so every weekday counts equally. */
