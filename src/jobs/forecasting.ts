@@ -29,7 +29,7 @@ import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween } from '../dates.js';
 import { demandOnlySeries, filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
-import { forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
+import { OUTLIER_FACTOR, forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
 import { type GlobalModel } from '../ml/global-model.js';
 import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
@@ -168,6 +168,7 @@ export const trainJob: Job = {
     const rows: Record<string, unknown>[] = [];
     const skipped: { sku: string; location: string; problem: string }[] = [];
     const rejectWhy: Record<string, number> = {};
+    const outliers: { sku: string; location: string; problem: string }[] = [];
     await inTransaction(ctx.db, async (trx) => {
       // Versions and incumbents of every series read once; each series is trained once per run.
       const { maxVersion, incumbent: incumbents } = await versionsAndIncumbents(trx);
@@ -177,6 +178,7 @@ export const trainJob: Job = {
         const r = resultOf(i);
         counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
         const ref = hist.refs[i];
+        if (r.outliers) outliers.push({ sku: ref.sku, location: ref.location, problem: (/implausible demand left out \(([^;]*)/.exec(r.reason)?.[1] ?? `${r.outliers} day(s)`).replace(/\)$/, '') });
         if (r.skipped) {
           skipped.push({ sku: ref.sku, location: ref.location, problem: r.problem ?? 'unusable input' });
           rows.push({ sku: ref.sku, location: ref.location, version: null, algorithm: null, rmsse: null, status: 'skipped', problem: r.problem });
@@ -232,6 +234,11 @@ export const trainJob: Job = {
     if (skipped.length) {
       summary.skipped_series = nameSeries(skipped);
       ctx.log.warn(`train: ${skipped.length} series skipped for unusable input: ${nameSeries(skipped)}`);
+    }
+    if (outliers.length) {
+      // Left out of the fits and scores (engine.ts, OUTLIER_FACTOR): say which, so a data error can be corrected at its source.
+      summary.implausible_days_series = outliers.length;
+      ctx.log.warn(`train: ${outliers.length} series with days of implausible demand, left out of the models (over ${OUTLIER_FACTOR}x the series' usual sale days; if a day is a data error, correct the sales file and re-import it with \`optiflow import sales FILE\`): ${nameSeries(outliers)}`);
     }
     ctx.log.info(`train: models chosen ${JSON.stringify(counts)}; ${summary.fallback} series on a fallback model`);
     if (nResults && Number(summary.rejected) + skipped.length === nResults) {

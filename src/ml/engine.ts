@@ -25,6 +25,7 @@ import { mean, naiveScale, normalQuantile } from './metrics.js';
 import { movingAverage, type Demand } from './models.js';
 import { etsForecast, etsFromStored, etsWithParams } from './ets.js';
 import { roundTo } from '../numbers.js';
+import { fromDayNumber } from '../dates.js';
 
 export type { Algorithm } from './forecasters.js';
 export type { CandidateMetrics } from './select.js';
@@ -86,6 +87,8 @@ export interface SeriesForecast {
   /** Why the series was skipped or fell back (bad input, a fit that threw, a non-finite forecast). */
   problem?: string;
   skipped?: boolean;
+  /** Days of implausible demand left out of the fits and scores (see OUTLIER_FACTOR). */
+  outliers?: number;
 }
 
 /**
@@ -126,8 +129,47 @@ export function withCensoredFloor(y: Demand, floor: Demand | null | undefined): 
   return out;
 }
 
+/**
+ * A day's demand no model learns from nor is scored on: more than OUTLIER_FACTOR times the 95th percentile
+ * of the series' days with a sale. Ten times the sizes a product sells on all but its 5 % busiest days is
+ * beyond any season or promotion seen in retail demand (a December peak is 2 to 5 times a usual day); it
+ * is a data error (a stray zero, a barcode in the quantity column) or a one-off bulk order, and fitted it
+ * tripled a month's forecast of a 10-a-day product. Judged only with at least OUTLIER_MIN_SALES days with
+ * a sale: below that, what is usual for the product is not known.
+ */
+export const OUTLIER_FACTOR = 10;
+const OUTLIER_MIN_SALES = 20;
+
+/** The days of y whose demand is implausible for the series (see OUTLIER_FACTOR), in order. */
+export function implausibleDays(y: Demand): number[] {
+  const pos: number[] = [];
+  for (let t = 0; t < y.length; t++) if (y[t] > 0) pos.push(y[t]);
+  if (pos.length < OUTLIER_MIN_SALES) return [];
+  pos.sort((a, b) => a - b);
+  const cap = OUTLIER_FACTOR * pos[Math.floor(0.95 * (pos.length - 1))];
+  if (!(pos[pos.length - 1] > cap)) return [];
+  const out: number[] = [];
+  for (let t = 0; t < y.length; t++) if (y[t] > cap) out.push(t);
+  return out;
+}
+
+/** y with its implausible days unknown (NaN), and those days; y itself when there are none. */
+export function withoutImplausible(y: Demand): { y: Demand; days: number[] } {
+  const days = implausibleDays(y);
+  if (!days.length) return { y, days };
+  const out = Float64Array.from(y);
+  for (const t of days) out[t] = NaN;
+  return { y: out, days };
+}
+
+/** The demand the models read: implausible days unknown, censored days at least what sold (withCensoredFloor). */
+export function demandForModels(s: EngineSeries): Demand {
+  return withCensoredFloor(withoutImplausible(s.y).y, s.floor);
+}
+
 function seriesForModels(s: EngineSeries): EngineSeries {
-  return s.floor ? { ...s, y: withCensoredFloor(s.y, s.floor) } : s;
+  const y = demandForModels(s);
+  return y === s.y ? s : { ...s, y };
 }
 
 /**
@@ -348,7 +390,9 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   const T = input.length ? input[0].y.length : 0;
   const problems = input.map(badInput);
   const okIdx = input.map((_, i) => i).filter((i) => !problems[i]);
-  const series = okIdx.map((i) => seriesForModels(input[i]));
+  // Implausible days (see OUTLIER_FACTOR) are unknown for the fits and for the scores alike.
+  const cleaned = okIdx.map((i) => withoutImplausible(input[i].y));
+  const series = okIdx.map((i, j) => seriesForModels({ ...input[i], y: cleaned[j].y }));
   const kinds = series.map((s) => classify(s.y, minHistory));
   const windows = crossValidationWindows(T, hb, { recent: o.origins ?? 3, seasonal: o.seasonalWindows, holdout: o.holdout });
   // 1. backtest: the pooled models for all series at once; the local ones series by series inside 2,
@@ -361,7 +405,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     const ids = series.slice(c0, c0 + SELECT_CHUNK).map((_, k) => c0 + k);
     for (const i of ids) backtestLocal(series[i], windows, cands[i], bt[i]);
     // One scored backtest per series, read by the prior and then by the choice (its per-window scores are cached).
-    const backtested = new Map(ids.map((i) => [i, seriesBacktest(input[okIdx[i]].y, windows, bt[i])]));
+    const backtested = new Map(ids.map((i) => [i, seriesBacktest(cleaned[i].y, windows, bt[i])]));
     const priors = new Map<SeriesKind, SelectionPrior | null>();
     const orders = new Map<SeriesKind, Algorithm[]>();
     for (const kind of new Set(ids.map((i) => kinds[i]))) {
@@ -424,12 +468,20 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
       metrics: unpackMetrics(c.metrics),
       chosenRmsse: c.score,
       holdoutRmsse: c.holdout,
-      reason: r.fellBack ? `${c.reason}; ${r.problem}` : c.reason,
+      reason: (r.fellBack ? `${c.reason}; ${r.problem}` : c.reason) + outlierNote(input[orig].y, cleaned[i].days, o.startDay),
       fallback,
       kind: kinds[i],
       problem: r.problem,
+      outliers: cleaned[i].days.length,
     };
   };
+}
+
+/** The reason's note on the implausible days left out (dates and quantities, the first three), or ''. */
+function outlierNote(y: Demand, days: number[], startDay: number): string {
+  if (!days.length) return '';
+  const list = days.slice(0, 3).map((t) => `${fromDayNumber(startDay + t)}: ${y[t]}`).join(', ');
+  return `; ${days.length} day(s) of implausible demand left out (${list}${days.length > 3 ? ', ...' : ''})`;
 }
 
 /** Interval without backtest errors: normal with a Poisson-like spread, widened to the naive scale (units). */
@@ -549,7 +601,8 @@ export async function forecastDetailed(
     if (p) problems.push({ index: i, problem: p });
     else okIdx.push(i);
   });
-  const series = okIdx.map((i) => seriesForModels(input[i]));
+  // Read up to len only: the implausible-day threshold too is what was known before the origin.
+  const series = okIdx.map((i) => seriesForModels({ ...input[i], y: input[i].y.subarray(0, len) }));
   const cs = okIdx.map((i) => {
     const c = choices[i];
     return Array.isArray(c) ? { algos: c, combine: (c.length > 1 ? 'mean' : 'single') as Choice['combine'] } : c;

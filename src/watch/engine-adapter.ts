@@ -6,7 +6,7 @@
  * given series from their history, without a backtest.
  */
 import { historyFor, filterHistory, loadHistory, type History } from '../db/history.js';
-import { badInput, forecastWith, parseChoice, withCensoredFloor, type Algorithm, type EngineOptions } from '../ml/engine.js';
+import { badInput, demandForModels, forecastWith, parseChoice, type Algorithm, type EngineOptions } from '../ml/engine.js';
 import { LOCAL } from '../ml/forecasters.js';
 import type { Choice } from '../ml/select.js';
 import { initBackend } from '../ml/backend.js';
@@ -62,8 +62,8 @@ export async function regressionFitAt(ctx: JobContext, key: string, algorithmOf:
     for (let t = 0; t < y.length; t++) if (!Number.isNaN(y[t])) n++;
     return n;
   };
-  // As forecastDetailed does: series with unusable input are left out, censored days with known sales count as at least what sold.
-  const ys = hist.series.map((s) => (badInput({ ...s, y: s.y.subarray(0, T) }) ? null : withCensoredFloor(s.y, s.floor)));
+  // As forecastDetailed does: series with unusable input are left out, implausible days are unknown, censored days with known sales count as at least what sold.
+  const ys = hist.series.map((s) => (badInput({ ...s, y: s.y.subarray(0, T) }) ? null : demandForModels(s)));
   const reg = hist.series.map((s, i) => i).filter((i) => ys[i] !== null && parseChoice(algorithmOf.get(hist.series[i].id) ?? 'snaive').algos.includes('regression') && known(ys[i]!.subarray(0, T)) >= 56);
   const at = reg.findIndex((i) => hist.series[i].id === key);
   if (at < 0) return null;
