@@ -85,6 +85,7 @@ export interface PredictModel {
   id: number;
   product_id: number;
   location_id: number;
+  version: number;
   algorithm: string;
   status: string;
   interval: string | null;
@@ -96,17 +97,45 @@ export async function modelsForPredict(db: DbOrQ, day: string): Promise<PredictM
   if (sqlite) {
     // SQLite: json_extract keeps the stored backtest errors (most of params) out of JavaScript.
     return sqlite
-      .prepare(`select id, product_id, location_id, algorithm, status, json_extract(params, '$.interval') as interval, json_extract(params, '$.ets') as ets from models where status in ('active','fallback') and train_end < ? order by version`)
+      .prepare(`select id, product_id, location_id, version, algorithm, status, json_extract(params, '$.interval') as interval, json_extract(params, '$.ets') as ets from models where status in ('active','fallback') and train_end < ? order by version`)
       .all(day) as PredictModel[];
   }
-  const rows = await qOf(db).selectFrom('models').select(['id', 'product_id', 'location_id', 'algorithm', 'status', 'params']).where('status', 'in', IN_FORCE).where('train_end', '<', day).orderBy('version').execute();
+  const rows = await qOf(db).selectFrom('models').select(['id', 'product_id', 'location_id', 'version', 'algorithm', 'status', 'params']).where('status', 'in', IN_FORCE).where('train_end', '<', day).orderBy('version').execute();
   return rows.map((r) => {
     const p = JSON.parse(r.params) as { interval?: unknown; ets?: unknown };
     return {
-      id: num(r.id), product_id: num(r.product_id), location_id: num(r.location_id), algorithm: r.algorithm, status: r.status,
+      id: num(r.id), product_id: num(r.product_id), location_id: num(r.location_id), version: num(r.version), algorithm: r.algorithm, status: r.status,
       interval: p.interval === undefined || p.interval === null ? null : JSON.stringify(p.interval), ets: p.ets === undefined || p.ets === null ? null : JSON.stringify(p.ets),
     };
   });
+}
+
+/** A series' newest model trained on data before a day, and whether one trained on later data exists. */
+export interface NewestModel {
+  version: number | null;
+  status: string | null;
+  algorithm: string | null;
+  /** A model of the series was trained on data to `day` or later (predict on an earlier date does not use it). */
+  later: boolean;
+}
+
+/**
+ * For predict's account of series without a model in force: each series' newest model trained on data before
+ * `day` (whatever its status), keyed "p:l", and the end of the latest training data before `day` (the last train).
+ */
+export async function newestModelsBefore(db: DbOrQ, day: string): Promise<{ lastTrainEnd: string | null; bySeries: Map<string, NewestModel> }> {
+  const q = qOf(db);
+  const rows = await sql<{ p: number; l: number; later: number | string; version: number | null; status: string | null; algorithm: string | null }>`
+    select x.p, x.l, x.later, m.version, m.status, m.algorithm
+    from (select product_id as p, location_id as l, max(case when train_end < ${day} then version end) as v,
+                 max(case when train_end >= ${day} then 1 else 0 end) as later
+          from models group by product_id, location_id) x
+    left join models m on m.product_id = x.p and m.location_id = x.l and m.version = x.v`.execute(q);
+  const bySeries = new Map<string, NewestModel>();
+  for (const r of rows.rows)
+    bySeries.set(`${num(r.p)}:${num(r.l)}`, { version: r.version === null ? null : num(r.version), status: r.status, algorithm: r.algorithm, later: num(r.later) === 1 });
+  const last = await q.selectFrom('models').select((e) => e.fn.max('train_end').as('t')).where('train_end', '<', day).executeTakeFirst();
+  return { lastTrainEnd: (last?.t as string | null | undefined) ?? null, bySeries };
 }
 
 /** Backtest metrics and algorithm of the models in force on `day` (by version: the last row of a series is the one in force). */

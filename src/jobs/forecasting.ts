@@ -26,7 +26,7 @@
  */
 import { borrowedForecast, borrowsForecast } from '../inventory/new-products.js';
 import { overrideForecast } from './overrides.js';
-import { addDays, daysBetween } from '../dates.js';
+import { addDays, daysBetween, fromDayNumber } from '../dates.js';
 import { demandOnlySeries, filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
 import { OUTLIER_FACTOR, forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
@@ -39,7 +39,7 @@ import { normalQuantile, score } from '../ml/metrics.js';
 import { MissingInputError, UsageError } from '../errors.js';
 import { nowIso, type Job, type JobContext, type JobResult } from './types.js';
 import { activeOverrides, hasSalesBefore, lastSaleBefore, likeProducts, locationIdByCode, productIdBySku, replaceForecasts, type ForecastValues } from '../db/forecasts.js';
-import { activeSalesSeries, candidateModels, lastTrainedAt, listModelRows, modelsForPredict, modelsInUse, insertModels, retireModels, rollbackPair, seriesModels, setModelStatus, versionsAndIncumbents, type ModelRow, type NewModel } from '../db/models.js';
+import { activeSalesSeries, candidateModels, newestModelsBefore, lastTrainedAt, listModelRows, modelsForPredict, modelsInUse, insertModels, retireModels, rollbackPair, seriesModels, setModelStatus, versionsAndIncumbents, type ModelRow, type NewModel } from '../db/models.js';
 import { inTransaction } from '../db/query.js';
 import { retrainFlagged } from '../db/snapshot.js';
 import { requireCoverage } from '../db/coverage.js';
@@ -342,6 +342,96 @@ export const validateJob: Job = {
   },
 };
 
+/** A series predict serves with a fallback, and why (`trained`: its own trained model put it there, so training again changes nothing). */
+export interface FallbackSeries {
+  sku: string;
+  location: string;
+  /** The model in force, or the newest trained model when none is in force. */
+  version: number | null;
+  status: string | null;
+  /** What predict runs for the series. */
+  algorithm: string;
+  trained: boolean;
+  kind: 'gate_fallback' | 'level_fallback' | 'gate_rejected' | 'new' | 'no_train_yet' | 'left_out' | 'trained_later' | 'not_in_force';
+  why: string;
+}
+
+/** Why a series is on a fallback (`end`: the end of the last train's data), without its names. Never holds ';'. */
+function fallbackWhy(kind: FallbackSeries['kind'], end: string | null): string {
+  switch (kind) {
+    case 'gate_fallback': return 'on their fallback model (gate): each failed the gate, but the level model backtested worse';
+    case 'level_fallback': return 'on the level model train chose: too little history for a backtest, or the fit failed';
+    case 'gate_rejected': return 'on the level model (gate rejected theirs): it backtested at least as well as the rejected model';
+    case 'new': return `new since the last train (data to ${end}), \`optiflow train\` trains them`;
+    case 'no_train_yet': return 'no train before this date, `optiflow train` trains them';
+    case 'left_out': return `left out by the last train (data to ${end}) although they had sales: train skips a series with unusable input (its log names the problem) and trains only the SKUs of --sku`;
+    case 'trained_later': return 'their models were trained on data after this run date';
+    case 'not_in_force': return 'their newest model is not in force (retired, or a candidate), `optiflow train` trains them';
+  }
+}
+
+/**
+ * Why each series predict serves with a fallback is there: its own trained model (a fallback status, or a model the
+ * gate rejected for the level model), or no trained model at all (new since the last train, left out by it, ...).
+ * Logged as two accounts: the series that need a train (warn) and those a train would put back where they are (info).
+ */
+async function fallbackAccount(
+  ctx: JobContext,
+  hist: History,
+  models: Map<string, { algorithm: string; status: string; version: number }>,
+  choices: { algos: string[] }[],
+): Promise<FallbackSeries[]> {
+  const out: FallbackSeries[] = [];
+  let newest: Awaited<ReturnType<typeof newestModelsBefore>> | null = null;
+  for (let i = 0; i < hist.series.length; i++) {
+    const s = hist.series[i];
+    const m = models.get(s.id);
+    if (m && m.status !== 'fallback') continue;
+    const ref = hist.refs[i];
+    const algorithm = choices[i].algos.join('+');
+    if (m) {
+      const kind = m.algorithm.startsWith('fallback:') ? 'level_fallback' : 'gate_fallback';
+      out.push({ sku: ref.sku, location: ref.location, version: m.version, status: m.status, algorithm, trained: true, kind, why: fallbackWhy(kind, null) });
+      continue;
+    }
+    newest ??= await newestModelsBefore(ctx.db, ctx.asOf);
+    const n = newest.bySeries.get(s.id);
+    let kind: FallbackSeries['kind'];
+    let why: string;
+    if (n?.status === 'rejected') kind = 'gate_rejected';
+    else if (n?.status) kind = 'not_in_force';
+    else if (n?.later) kind = 'trained_later';
+    else if (!newest.lastTrainEnd) kind = 'no_train_yet';
+    else {
+      // The first day of the window with known demand: NaN before the first sale (and on stock-out days).
+      let t = 0;
+      while (t < s.y.length && s.y[t] !== s.y[t]) t++;
+      const first = t < s.y.length ? fromDayNumber(hist.startDay + t) : null;
+      kind = t > 0 && first !== null && first > newest.lastTrainEnd ? 'new' : 'left_out';
+    }
+    why = fallbackWhy(kind, newest.lastTrainEnd);
+    if (n?.status) why += ` (v${n.version} ${n.algorithm}, ${n.status})`;
+    out.push({ sku: ref.sku, location: ref.location, version: n?.version ?? null, status: n?.status ?? null, algorithm, trained: kind === 'gate_rejected', kind, why });
+  }
+  // At most 10 series named per line, over all its groups (--json lists them all).
+  const account = (trained: boolean) => {
+    const groups = new Map<FallbackSeries['kind'], FallbackSeries[]>();
+    for (const x of out) if (x.trained === trained) (groups.get(x.kind) ?? groups.set(x.kind, []).get(x.kind)!).push(x);
+    let budget = 10;
+    return [...groups.values()].map((g) => {
+      const shown = g.slice(0, Math.max(0, budget)).map((x) => `${x.sku}@${x.location}`);
+      budget -= shown.length;
+      const more = g.length - shown.length;
+      return `${g.length} ${g[0].why.replace(/ \(v\d+ [^)]*\)$/, '')}: ${shown.join(', ')}${more ? `${shown.length ? ' and ' : ''}${more} more` : ''}`;
+    }).join('; ');
+  };
+  const untrained = out.filter((x) => !x.trained);
+  if (untrained.length) ctx.log.warn(`predict: ${untrained.length} series without a trained model use a fallback level model: ${account(false)}`);
+  const trained = out.length - untrained.length;
+  if (trained) ctx.log.info(`predict: ${trained} series on a fallback their own training chose (training again changes nothing): ${account(true)}; \`optiflow models explain <sku>\` says why`);
+  return out;
+}
+
 export const predictJob: Job = {
   name: 'predict',
   readsHistory: true,
@@ -359,7 +449,7 @@ export const predictJob: Job = {
     const hist = await historyFor(ctx, ctx.config.train.historyDays, horizon);
     mem('history loaded');
     // Only what predict needs of each model (the stored backtest errors stay in the database).
-    const models = new Map<string, { id: number; algorithm: string; status: string; interval: string | null; ets: string | null }>();
+    const models = new Map<string, { id: number; version: number; algorithm: string; status: string; interval: string | null; ets: string | null }>();
     for (const m of await modelsForPredict(ctx.db, ctx.asOf))
       models.set(seriesKey(m.product_id, m.location_id), m);
     let fallback = 0;
@@ -372,7 +462,7 @@ export const predictJob: Job = {
       if (m.status === 'fallback') fallback++;
       return parseChoice(m.algorithm);
     });
-    if (fallback) ctx.log.warn(`predict: ${fallback} series without a trained model use a fallback level model; run \`optiflow train\``);
+    const onFallback = fallback ? await fallbackAccount(ctx, hist, models, choices) : [];
     const stored = choices.some((c) => c.algos.includes('global')) ? await loadGlobal(ctx) : null;
     // Stored AutoETS parameters: predict reruns the states instead of searching again.
     const storedParams = hist.series.map((s) => {
@@ -420,9 +510,14 @@ export const predictJob: Job = {
     if (problems.length) ctx.log.warn(`predict: ${skipped} series skipped, ${run.fellBack.length} on the fallback after a failed fit: ${nameSeries(problems)}`);
     ctx.log.info(`predict: ${n} forecasts for ${hist.series.length - skipped} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
     const summary: JobResult['summary'] = { series: hist.series.length, predictions: n, fallback: fallback + run.fellBack.length, skipped, horizon, backend, overridden_days: overridden, borrowed_from_like_sku: borrowed };
+    const untrained = onFallback.filter((x) => !x.trained);
+    summary.without_trained_model = untrained.length;
+    summary.on_trained_fallback = onFallback.length - untrained.length;
+    if (untrained.length) summary.without_trained_model_series = untrained.slice(0, 10).map((x) => `${x.sku}@${x.location} (${x.kind.replace(/_/g, ' ')})`).join(', ') + (untrained.length > 10 ? ` and ${untrained.length - 10} more` : '');
     if (problems.length) summary.problem_series = nameSeries(problems);
     if (otherLevel) summary.intervals_at_other_level = otherLevel;
-    return { summary };
+    // Every series on a fallback and why, for --json (the summary and the log name at most 10).
+    return { summary, fallback_series: onFallback };
   },
 };
 
