@@ -7,6 +7,8 @@
  * - days (days, cover, lead time): at most 1 decimal: 12.3
  * - shares and rates below 1 (fill rate, risk, level...): up to 4 decimals, trailing zeros trimmed
  * - other numbers: thousands separators, up to 2 decimals, trailing zeros trimmed
+ * - a fraction of a million or more (e.g. a backtest error that blew up), or any figure beyond 1e15 (where
+ *   doubles hold no more digits): 3 significant digits, 1.44e+11; money and whole counts below 1e15 as above
  * - identifiers (id, version, year): as they are
  * Text is never cut: a cell longer than the column limit wraps onto the next lines.
  */
@@ -14,7 +16,10 @@ export type Cell = string | number | null | undefined | boolean;
 
 const MONEY = /(value|cost|price|revenue|margin|total|budget|saving|amount|spend|purchase|overstock|stockouts|optimized|at_risk)/i;
 const DAYS = /(days|cover|lead_time)/i;
-const RAW = /(^id$|_id$|version|year|decile)/i;
+const RAW = /(^id$|_id$|version|^year$|decile)/i;
+/** Beyond these magnitudes a figure is shown in exponent form (its digits would be noise to a reader). */
+const HUGE_FRACTION = 1e6;
+const HUGE = 1e15;
 const WRAP = 72;
 
 const trim = (s: string) => (s.includes('.') ? s.replace(/\.?0+$/, '') : s);
@@ -26,11 +31,16 @@ const grouped = (v: number, digits: number, exact = false) => {
 /** One number as a table shows it, given its column (or key) name. */
 export function formatNumber(v: number, name = ''): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? '-' : v > 0 ? '∞' : '-∞';
+  if (Math.abs(v) >= HUGE) return v.toPrecision(3);
   if (RAW.test(name)) return String(v);
   if (MONEY.test(name) && !/rate|share|pct|percent/i.test(name)) return grouped(v, 2, true);
+  if (Math.abs(v) >= HUGE_FRACTION && !Number.isInteger(v)) return v.toPrecision(3);
   if (DAYS.test(name)) return grouped(Math.round(v * 10) / 10, 1);
   if (Number.isInteger(v)) return grouped(v, 0);
-  if (Math.abs(v) < 1) return trim(v.toFixed(4));
+  if (Math.abs(v) < 1) {
+    const s = trim(v.toFixed(4));
+    return s === '-0' ? '0' : s;
+  }
   return grouped(v, 2);
 }
 

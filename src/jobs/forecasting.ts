@@ -593,5 +593,6 @@ export async function rollbackModel(ctx: JobContext, sku: string, location?: str
 }
 
 function fmt(x: number): string {
-  return Number.isFinite(x) ? x.toFixed(3) : 'n/a';
+  // A score that blew up reads as 1.44e+11, not as its digits.
+  return Number.isFinite(x) ? (Math.abs(x) >= 1e6 ? x.toPrecision(3) : x.toFixed(3)) : 'n/a';
 }
