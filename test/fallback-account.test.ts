@@ -74,4 +74,11 @@ test('predict names the series without a trained model and why, and the gate fal
   for (const s of rejected) expect(kinds[s]).toBe('gate_rejected');
   expect(j.fallback_series).toHaveLength(2 + gate.length + rejected.length);
   expect(j.summary.without_trained_model_series).toMatch(/NEWBIE@\S+ \(new\)/);
+
+  // models explain of a series whose trained model the gate rejected says so, with that model's backtest.
+  expect(rejected.length).toBeGreaterThan(0);
+  const e = JSON.parse(cli(['--db', path, '--as-of', TODAY, '--json', 'models', 'explain', rejected[0]]).stdout) as { model: { reason: string }; candidates: { chosen: boolean }[] };
+  expect(e.model.reason).toMatch(/no model in force at the run.*v1 \S+, is rejected: .*gate: /);
+  expect(e.candidates.length).toBeGreaterThan(1);
+  expect(e.candidates.some((c) => c.chosen)).toBe(false);
 });

@@ -23,7 +23,7 @@ import { parseAlgorithm } from '../ml/engine.js';
 import { explainRegression, REGRESSION_COMPONENTS } from '../ml/regression-explain.js';
 import { regressionFitAt, settingForecastOf } from '../watch/engine-adapter.js';
 import { activeOverrides, latestRunOf, likeSkuOf, productIdBySku, runAlgorithms, seriesRunRows } from '../db/forecasts.js';
-import { modelById } from '../db/models.js';
+import { modelById, seriesModels } from '../db/models.js';
 import { applyOverride, overrideOn } from '../inventory/overrides.js';
 import { roundTo } from '../numbers.js';
 import type { JobContext } from './types.js';
@@ -66,10 +66,13 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
   const modelId = rows[0].model_id;
   const model = modelId === null ? null : ((await modelById(q, modelId)) ?? null);
   const algorithm = model?.algorithm ?? 'fallback:snaive';
-  const candidates = model
-    ? Object.entries(JSON.parse(model.metrics) as Record<string, { rmsse?: number; mase?: number; wape?: number | null; mape?: number | null; bias?: number }>)
+  // No model in force at the run: the newest one trained before it says why (e.g. the gate rejected it for the level model).
+  const before = model ? null : ((await seriesModels(q, ref.productId, ref.locationId)).find((m) => m.train_end < run) ?? null);
+  const shown = model ?? before;
+  const candidates = shown
+    ? Object.entries(JSON.parse(shown.metrics) as Record<string, { rmsse?: number; mase?: number; wape?: number | null; mape?: number | null; bias?: number }>)
         .filter(([, m]) => typeof m === 'object' && m !== null && 'rmsse' in m)
-        .map(([name, m]) => ({ candidate: name, rmsse: m.rmsse ?? null, mase: m.mase ?? null, wape: m.wape ?? null, mape: m.mape ?? null, bias: m.bias ?? null, chosen: name === model.algorithm }))
+        .map(([name, m]) => ({ candidate: name, rmsse: m.rmsse ?? null, mase: m.mase ?? null, wape: m.wape ?? null, mape: m.mape ?? null, bias: m.bias ?? null, chosen: !!model && name === model.algorithm }))
         .sort((a, b) => (a.rmsse ?? Infinity) - (b.rmsse ?? Infinity))
     : [];
 
@@ -136,7 +139,7 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
     : maxGap > 0 ? `the stored forecast of ${run} is not reproduced (largest gap ${roundTo(maxGap, 6)} units/day): the history before ${run} changed since the run; re-run \`optiflow predict --as-of ${run}\` to explain a current forecast` : null;
   return {
     sku: ref.sku, location: ref.location, run_date: run,
-    model: model ? { id: model.id, version: model.version, algorithm: model.algorithm, status: model.status, trained_at: model.trained_at, train_end: model.train_end, reason: model.reason } : { algorithm, reason: 'no trained model at the run: the fallback (seasonal naive)' },
+    model: model ? { id: model.id, version: model.version, algorithm: model.algorithm, status: model.status, trained_at: model.trained_at, train_end: model.train_end, reason: model.reason } : { algorithm, reason: before ? `no model in force at the run, so predict used a fallback level model; its newest trained model, v${before.version} ${before.algorithm}, is ${before.status}: ${before.reason ?? '-'}` : 'no trained model at the run: the fallback (seasonal naive)' },
     candidates,
     days: o.date ? days.filter((d) => d.date === o.date) : days,
     note,
