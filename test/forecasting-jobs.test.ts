@@ -61,7 +61,10 @@ test('validate with a deactivated candidate: no crash, that candidate rejected w
   // SKU-00003 is scored exactly as when nothing was deactivated: paired with its own candidate.
   expect(rowOf(a, 'SKU-00003').algorithm).toBe(a.cands.find((c) => c.sku === 'SKU-00003')!.algorithm);
   expect(rowOf(a, 'SKU-00003').rmsse).not.toBeNull();
-  expect(rowOf(a, 'SKU-00003').rmsse).toBe(rowOf(b, 'SKU-00003').rmsse);
+  // Scored as when nothing was deactivated, up to the batched models' share of SKU-00001: they fit across the
+  // series (a shared profile, a history that starts on the batch's first known day), so leaving one out moves
+  // the others' fit a little; a candidate paired with another series' forecast would be far off.
+  expect(Math.abs(rowOf(a, 'SKU-00003').rmsse! / rowOf(b, 'SKU-00003').rmsse! - 1)).toBeLessThan(0.03);
 });
 
 test('train that rejects every series says why, naming history that ends long before --as-of', async () => {
