@@ -142,12 +142,25 @@ const OUTLIER_MIN_SALES = 20;
 
 /** The days of y whose demand is implausible for the series (see OUTLIER_FACTOR), in order. */
 export function implausibleDays(y: Demand): number[] {
-  const pos: number[] = [];
-  for (let t = 0; t < y.length; t++) if (y[t] > 0) pos.push(y[t]);
-  if (pos.length < OUTLIER_MIN_SALES) return [];
-  pos.sort((a, b) => a - b);
-  const cap = OUTLIER_FACTOR * pos[Math.floor(0.95 * (pos.length - 1))];
-  if (!(pos[pos.length - 1] > cap)) return [];
+  // One pass first (predict runs this on every series every night): with k the 95th percentile's rank among the
+  // n sale days, that percentile is at least max / OUTLIER_FACTOR exactly when n - k of them are, and then no day
+  // is over the cap. Only a series with a candidate day is sorted.
+  let n = 0;
+  let max = 0;
+  for (let t = 0; t < y.length; t++) if (y[t] > 0) {
+    n++;
+    if (y[t] > max) max = y[t];
+  }
+  if (n < OUTLIER_MIN_SALES) return [];
+  const k = Math.floor(0.95 * (n - 1));
+  let high = 0;
+  for (let t = 0; t < y.length; t++) if (y[t] > 0 && OUTLIER_FACTOR * y[t] >= max) high++;
+  if (high >= n - k) return [];
+  const pos = new Float64Array(n);
+  for (let t = 0, i = 0; t < y.length; t++) if (y[t] > 0) pos[i++] = y[t];
+  pos.sort();
+  const cap = OUTLIER_FACTOR * pos[k];
+  if (!(max > cap)) return [];
   const out: number[] = [];
   for (let t = 0; t < y.length; t++) if (y[t] > cap) out.push(t);
   return out;
