@@ -31,6 +31,7 @@ import { demandOnlySeries, filterHistory, historyFor, loadHistory, seriesKey, ty
 import { initBackend } from '../ml/backend.js';
 import { OUTLIER_FACTOR, forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
+import { firstKnownDay } from '../ml/models.js';
 import { type GlobalModel } from '../ml/global-model.js';
 import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
 import type { IntervalSpec } from '../ml/calibrate.js';
@@ -178,7 +179,7 @@ export const trainJob: Job = {
         const r = resultOf(i);
         counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
         const ref = hist.refs[i];
-        if (r.outliers) outliers.push({ sku: ref.sku, location: ref.location, problem: (/implausible demand left out \(([^;]*)/.exec(r.reason)?.[1] ?? `${r.outliers} day(s)`).replace(/\)$/, '') });
+        if (r.outliers) outliers.push({ sku: ref.sku, location: ref.location, problem: r.outlierDays ?? `${r.outliers} day(s)` });
         if (r.skipped) {
           skipped.push({ sku: ref.sku, location: ref.location, problem: r.problem ?? 'unusable input' });
           rows.push({ sku: ref.sku, location: ref.location, version: null, algorithm: null, rmsse: null, status: 'skipped', problem: r.problem });
@@ -404,8 +405,7 @@ async function fallbackAccount(
     else if (!newest.lastTrainEnd) kind = 'no_train_yet';
     else {
       // The first day of the window with known demand: NaN before the first sale (and on stock-out days).
-      let t = 0;
-      while (t < s.y.length && s.y[t] !== s.y[t]) t++;
+      const t = firstKnownDay([s.y], s.y.length);
       const first = t < s.y.length ? fromDayNumber(hist.startDay + t) : null;
       kind = t > 0 && first !== null && first > newest.lastTrainEnd ? 'new' : 'left_out';
     }
@@ -422,7 +422,7 @@ async function fallbackAccount(
       const shown = g.slice(0, Math.max(0, budget)).map((x) => `${x.sku}@${x.location}`);
       budget -= shown.length;
       const more = g.length - shown.length;
-      return `${g.length} ${g[0].why.replace(/ \(v\d+ [^)]*\)$/, '')}: ${shown.join(', ')}${more ? `${shown.length ? ' and ' : ''}${more} more` : ''}`;
+      return `${g.length} ${fallbackWhy(g[0].kind, newest?.lastTrainEnd ?? null)}: ${shown.join(', ')}${more ? `${shown.length ? ' and ' : ''}${more} more` : ''}`;
     }).join('; ');
   };
   const untrained = out.filter((x) => !x.trained);

@@ -89,6 +89,8 @@ export interface SeriesForecast {
   skipped?: boolean;
   /** Days of implausible demand left out of the fits and scores (see OUTLIER_FACTOR). */
   outliers?: number;
+  /** Those days as the reason lists them ("2025-06-28: 1000", the first three), or ''. */
+  outlierDays?: string;
 }
 
 /**
@@ -175,13 +177,16 @@ export function withoutImplausible(y: Demand): { y: Demand; days: number[] } {
   return { y: out, days };
 }
 
-/** The demand the models read: implausible days unknown, censored days at least what sold (withCensoredFloor). */
-export function demandForModels(s: EngineSeries): Demand {
-  return withCensoredFloor(withoutImplausible(s.y).y, s.floor);
+/**
+ * The demand the models read: implausible days unknown, censored days at least what sold (withCensoredFloor).
+ * `cleaned`: s.y without its implausible days when the caller has it already.
+ */
+export function demandForModels(s: EngineSeries, cleaned: Demand = withoutImplausible(s.y).y): Demand {
+  return withCensoredFloor(cleaned, s.floor);
 }
 
-function seriesForModels(s: EngineSeries): EngineSeries {
-  const y = demandForModels(s);
+function seriesForModels(s: EngineSeries, cleaned?: Demand): EngineSeries {
+  const y = demandForModels(s, cleaned);
   return y === s.y ? s : { ...s, y };
 }
 
@@ -405,7 +410,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   const okIdx = input.map((_, i) => i).filter((i) => !problems[i]);
   // Implausible days (see OUTLIER_FACTOR) are unknown for the fits and for the scores alike.
   const cleaned = okIdx.map((i) => withoutImplausible(input[i].y));
-  const series = okIdx.map((i, j) => seriesForModels({ ...input[i], y: cleaned[j].y }));
+  const series = okIdx.map((i, j) => seriesForModels(input[i], cleaned[j].y));
   const kinds = series.map((s) => classify(s.y, minHistory));
   const windows = crossValidationWindows(T, hb, { recent: o.origins ?? 3, seasonal: o.seasonalWindows, holdout: o.holdout });
   // 1. backtest: the pooled models for all series at once; the local ones series by series inside 2,
@@ -471,6 +476,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     // Out-of-sample daily errors (actual - forecast) per window at today's spread, null on censored days: safety stock reads their sums.
     params.backtest_errors = cal?.runs ?? [];
     const fallback = c.fallback || r.fellBack;
+    const outlierDays = listDays(input[orig].y, cleaned[i].days, o.startDay);
     return {
       id: s.id,
       algorithm: fallback ? `fallback:${choiceName(choice)}` : choiceName(choice),
@@ -481,20 +487,19 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
       metrics: unpackMetrics(c.metrics),
       chosenRmsse: c.score,
       holdoutRmsse: c.holdout,
-      reason: (r.fellBack ? `${c.reason}; ${r.problem}` : c.reason) + outlierNote(input[orig].y, cleaned[i].days, o.startDay),
+      reason: (r.fellBack ? `${c.reason}; ${r.problem}` : c.reason) + (outlierDays ? `; ${cleaned[i].days.length} day(s) of implausible demand left out (${outlierDays})` : ''),
       fallback,
       kind: kinds[i],
       problem: r.problem,
       outliers: cleaned[i].days.length,
+      outlierDays,
     };
   };
 }
 
-/** The reason's note on the implausible days left out (dates and quantities, the first three), or ''. */
-function outlierNote(y: Demand, days: number[], startDay: number): string {
-  if (!days.length) return '';
-  const list = days.slice(0, 3).map((t) => `${fromDayNumber(startDay + t)}: ${y[t]}`).join(', ');
-  return `; ${days.length} day(s) of implausible demand left out (${list}${days.length > 3 ? ', ...' : ''})`;
+/** Days of y as "date: quantity", the first three, or ''. */
+function listDays(y: Demand, days: number[], startDay: number): string {
+  return days.slice(0, 3).map((t) => `${fromDayNumber(startDay + t)}: ${y[t]}`).join(', ') + (days.length > 3 ? ', ...' : '');
 }
 
 /** Interval without backtest errors: normal with a Poisson-like spread, widened to the naive scale (units). */
