@@ -258,32 +258,17 @@ const missingDays: Rule = {
     const findings: Finding[] = [];
     let checked = 0;
     let failed = 0;
-    const perLocation = new Map<number, { code: string; rows: { date: string; n: number }[] }>();
-    for (const r of await data.salesRowsPerLocationDay(q, s.asOf)) {
-      const e = perLocation.get(r.location_id) ?? perLocation.set(r.location_id, { code: r.code, rows: [] }).get(r.location_id)!;
-      e.rows.push({ date: r.date, n: r.n });
-    }
-    for (const { code, rows } of perLocation.values()) {
-      if (rows.length < 2) continue;
-      const typical = median(rows.map((r) => r.n));
-      const first = dayNumber(rows[0].date);
-      const last = dayNumber(rows[rows.length - 1].date);
+    for (const { code, first, last, days, typical, missing } of await data.locationSalesDays(q, s.asOf)) {
+      if (days < 2) continue;
       checked += last - first + 1;
-      if (typical < 3) continue; // a location selling a few items a day can have quiet days
-      const have = new Set(rows.map((r) => dayNumber(r.date)));
-      let runStart = -1;
-      for (let d = first; d <= last + 1; d++) {
-        const missing = d <= last && !have.has(d);
-        if (missing && runStart < 0) runStart = d;
-        if (!missing && runStart >= 0) {
-          failed += d - runStart;
-          findings.push(finding('missing-sales-days', 'sales', {
-            location: code, date: fromDayNumber(runStart), to: fromDayNumber(d - 1), value: d - runStart,
-            message: `no sales row at all on ${d - runStart} day(s) (usually ${typical} series sell a day): re-import sales for these dates`,
-          }));
-          runStart = -1;
-        }
+      for (const [from, to] of missing) {
+        failed += to - from + 1;
+        findings.push(finding('missing-sales-days', 'sales', {
+          location: code, date: fromDayNumber(from), to: fromDayNumber(to), value: to - from + 1,
+          message: `no sales row at all on ${to - from + 1} day(s) (usually ${typical} series sell a day): re-import sales for these dates`,
+        }));
       }
+      if (typical < data.MIN_TYPICAL_SERIES) continue; // a location selling a few items a day can have quiet days
       if (last < dayNumber(s.asOf) - 1)
         findings.push(finding('missing-sales-days', 'sales', {
           location: code, date: fromDayNumber(last + 1), to: addDays(s.asOf, -1), value: dayNumber(s.asOf) - 1 - last,

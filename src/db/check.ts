@@ -8,6 +8,7 @@
  * list its findings in the same order on both.
  */
 import { sql } from 'kysely';
+import { dayNumber } from '../dates.js';
 import { num, type Q } from './query.js';
 import { fastSqlite, qOf, type DbOrQ } from './handle.js';
 
@@ -77,6 +78,43 @@ export async function salesRowsPerLocationDay(q: Q, asOf: string): Promise<{ loc
   const rows = await q.selectFrom('sales').select(['location_id', 'date', (e) => e.fn.countAll().as('n')])
     .where('date', '<', asOf).groupBy(['location_id', 'date']).orderBy('location_id').orderBy('date').execute();
   return rows.map((r) => ({ location_id: r.location_id, code: codes.get(r.location_id) ?? String(r.location_id), date: r.date, n: num(r.n) }));
+}
+
+/**
+ * A location's sales days before `asOf`: its first and last day with a sales row
+ * (day numbers), the typical (median) number of series with a row per such day,
+ * and the runs of days between first and last with NO sales row for any series
+ * (`missing`, inclusive [first, last] day-number pairs). A location whose typical
+ * day has rows for fewer than MIN_TYPICAL_SERIES series can have quiet days, so
+ * none of its days counts as missing. The one definition of "a whole day of sales
+ * missing": `optiflow check` (missing-sales-days) reports these runs, and the
+ * demand history (src/db/history.ts) reads them as unknown demand.
+ */
+export interface LocationSalesDays { location_id: number; code: string; first: number; last: number; days: number; typical: number; missing: [number, number][] }
+
+/** Series with a row on a typical day below which a location's days without any row are not judged missing. */
+export const MIN_TYPICAL_SERIES = 3;
+
+export async function locationSalesDays(q: Q, asOf: string): Promise<LocationSalesDays[]> {
+  const per = new Map<number, { code: string; days: number[]; n: number[] }>();
+  for (const r of await salesRowsPerLocationDay(q, asOf)) {
+    const e = per.get(r.location_id) ?? per.set(r.location_id, { code: r.code, days: [], n: [] }).get(r.location_id)!;
+    e.days.push(dayNumber(r.date));
+    e.n.push(r.n);
+  }
+  const out: LocationSalesDays[] = [];
+  for (const [location_id, { code, days, n }] of per) {
+    const sorted = [...n].sort((a, b) => a - b);
+    const m = sorted.length >> 1;
+    const typical = sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    const first = days[0];
+    const last = days[days.length - 1];
+    const missing: [number, number][] = [];
+    if (days.length >= 2 && typical >= MIN_TYPICAL_SERIES)
+      for (let k = 1; k < days.length; k++) if (days[k] > days[k - 1] + 1) missing.push([days[k - 1] + 1, days[k] - 1]);
+    out.push({ location_id, code, first, last, days: days.length, typical, missing });
+  }
+  return out;
 }
 
 export async function activeProductsMaster(q: Q): Promise<{ id: number; sku: string; unit_cost: number | null; has_supplier: boolean }[]> {

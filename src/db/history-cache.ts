@@ -31,7 +31,7 @@ import { dayNumber, fromDayNumber } from '../dates.js';
 import { describeIoError } from '../io/file-safety.js';
 import type { Db } from './connection.js';
 import { num } from './query.js';
-import { assemble, demandOnlySeries, listSeries, readRange, seriesKey, type History, type HistoryOptions, type SeriesRef } from './history.js';
+import { assemble, demandOnlySeries, listSeries, readRange, seriesKey, unknownDays, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
 const MAGIC = 'optiflow-history-cache-4';
 
@@ -383,26 +383,26 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
   const index = new Map(c.keys.map((k, i) => [k, i]));
   const off = targetStart - c.startDay;
   const data = c;
+  // The days of a missing import (unknownDays) are marked on every read, in the views of the demand arrays (after
+  // the file is written): the file holds what the rows say, and whether a day without a row is a missing import
+  // depends on rows of other series and of later days, which the file's update rule does not re-read.
+  const ys = refs.map((r) => decode(data.y[index.get(seriesKey(r.productId, r.locationId))!], off, o.days) as Float32Array | Float64Array);
+  const missingDays = await unknownDays(db, refs, ys, o);
   if (o.demandOnly) {
     // Demand alone (views, no copy): the price and promotion buffers are left to the garbage collector.
-    let censoredDays = 0;
-    const series = refs.map((r) => {
-      const y = decode(data.y[index.get(seriesKey(r.productId, r.locationId))!], off, o.days);
-      for (let t = 0; t < y.length; t++) if (y[t] !== y[t]) censoredDays++;
-      return demandOnlySeries({ id: seriesKey(r.productId, r.locationId), y, group: r.category });
-    });
+    const series = refs.map((r, i) => demandOnlySeries({ id: seriesKey(r.productId, r.locationId), y: ys[i], group: r.category }));
     c = null;
-    return { startDay: targetStart, T: o.days, H: o.horizon, refs, series, holidays: new Map(), holidayNames: [], censoredDays };
+    return { startDay: targetStart, T: o.days, H: o.horizon, refs, series, holidays: new Map(), holidayNames: [], missingDays };
   }
   // Demand: views into the cache's arrays (no copy; the engine never writes to them). Prices: decoded when read, once per series.
-  const rawArrays = refs.map((r) => {
+  const rawArrays = refs.map((r, j) => {
     const i = index.get(seriesKey(r.productId, r.locationId))!;
     const days = data.floor[i] ? [...data.floor[i]!].filter(([d]) => d >= targetStart && d < targetEnd) : [];
     // Stored like demand: float32 when that holds every value exactly (units sold), else float64.
     const floor = days.length ? (days.every(([, v]) => fits('f32', v)) ? new Float32Array(o.days) : new Float64Array(o.days)) : null;
     for (const [d, v] of days) floor![d - targetStart] = v;
     return {
-      y: decode(data.y[i], off, o.days),
+      y: ys[j],
       floor,
       promo: data.promo[i].subarray(off, off + o.days),
       get price() {
@@ -411,5 +411,5 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
     };
   });
   c = null;
-  return assemble(db, refs, rawArrays, o); // the price buffer is garbage once `rawArrays` is
+  return assemble(db, refs, rawArrays, o, missingDays); // the price buffer is garbage once `rawArrays` is
 }

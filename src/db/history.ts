@@ -4,17 +4,22 @@
  * Demand, not sales: a day whose end-of-day stock is 0 is censored (the shelf
  * was empty, demand was at least the sales): it becomes NaN, unknown, so no
  * model learns a stock-out as low demand. Days with stock and no sales row are
- * zero demand. Days before a series' first sale are unknown (not yet listed).
+ * zero demand, except where the missing row is a missing import (unknownDays):
+ * a day without any sales row at the series' location (`locationSalesDays`, the
+ * definition `optiflow check` reports), and a series' trailing run without a
+ * row, up to its location's last sales day, too long for its own selling rate.
+ * Days before a series' first sale are unknown (not yet listed).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { join } from 'node:path';
-import { addDays, dayNumber } from '../dates.js';
+import { addDays, dayNumber, fromDayNumber } from '../dates.js';
 import { stateDir, type Config } from '../config.js';
 import { cachedHistory } from './history-cache.js';
 import type { EngineSeries } from '../ml/engine.js';
 import type { Db } from './connection.js';
 import { chunks, fastSqlite, qOf, seriesSpan, seriesValues, type DbOrQ } from './handle.js';
+import { locationSalesDays } from './check.js';
 import { num, numOrNull } from './query.js';
 
 export interface SeriesRef {
@@ -23,6 +28,12 @@ export interface SeriesRef {
   sku: string;
   location: string;
   category: string;
+  /** Day number of the series' first sales row (set when a history is loaded). */
+  firstDay?: number;
+  /** Day number from which the series' trailing days without a row are unknown demand (unknownDays), or null. */
+  staleFrom?: number | null;
+  /** The series' mean daily demand over the STALE_RATE_DAYS known days before `staleFrom` (units/day). */
+  staleRate?: number;
 }
 
 export interface History {
@@ -33,7 +44,8 @@ export interface History {
   series: EngineSeries[];
   holidays: Map<number, number>;
   holidayNames: string[];
-  censoredDays: number;
+  /** Per location id: the runs of days (inclusive day numbers) without any sales row there: unknown demand. */
+  missingDays: Map<number, [number, number][]>;
 }
 
 export interface HistoryOptions {
@@ -200,17 +212,167 @@ function readRangeSqlite(sqlite: BetterSqlite3.Database, refs: readonly { produc
 export async function loadHistory(db: DbOrQ, o: HistoryOptions): Promise<History> {
   const refs = await listSeries(db, o.only);
   const raw = await readRange(db, refs, addDays(o.asOf, -o.days), o.asOf);
-  return assemble(db, refs, raw, o);
+  const missingDays = await unknownDays(db, refs, raw.map((r) => r.y), o);
+  return assemble(db, refs, raw, o, missingDays);
+}
+
+/**
+ * A series' trailing run of days without a sales row is unknown demand when, at
+ * its own mean daily demand m (units/day) over the known days of the
+ * STALE_RATE_DAYS days before the run, a Poisson count would give g zero days
+ * in a row (g = the run's days read as zero) with probability exp(-m g) below
+ * this. 1e-4: on a catalogue of 10,000 series that sell steadily, about one
+ * would show such a run by chance; at 1 unit/day that is 10 days without a row
+ * (e^-10 = 4.5e-5), at 0.3/day 31 days, at 30/day one day.
+ */
+export const STALE_PROBABILITY = 1e-4;
+/** Days before a trailing run whose known demand gives the series' rate: 8 weeks. */
+export const STALE_RATE_DAYS = 56;
+/** Known days (not unknown) needed in those 8 weeks to judge a run: one week. */
+const STALE_MIN_KNOWN = 7;
+
+/** Each series' first and last sales row (any quantity, zero rows included) before `asOf`, as day numbers (NaN without). */
+async function seriesRowSpan(db: DbOrQ, refs: readonly SeriesRef[], asOf: string): Promise<{ first: number; last: number }[]> {
+  const sqlite = fastSqlite(db);
+  if (sqlite) {
+    const firstQ = sqlite.prepare('select min(date) from sales where product_id = ? and location_id = ? and date < ?').pluck();
+    const lastQ = sqlite.prepare('select max(date) from sales where product_id = ? and location_id = ? and date < ?').pluck();
+    return refs.map((r) => {
+      const f = firstQ.get(r.productId, r.locationId, asOf) as string | null;
+      const l = lastQ.get(r.productId, r.locationId, asOf) as string | null;
+      return { first: f ? dayNumber(f) : NaN, last: l ? dayNumber(l) : NaN };
+    });
+  }
+  const by = new Map<string, { first: number; last: number }>();
+  for (const part of chunks(refs, 1000)) {
+    const rows = await sql<{ p: number; l: number; first: string | null; last: string | null }>`with ${seriesValues(part)}
+      select v.p, v.l,
+        (select min(s.date) from sales s where s.product_id = v.p and s.location_id = v.l and s.date < ${asOf}) as first,
+        (select max(s.date) from sales s where s.product_id = v.p and s.location_id = v.l and s.date < ${asOf}) as last
+      from v`.execute(qOf(db));
+    for (const r of rows.rows) by.set(seriesKey(num(r.p), num(r.l)), { first: r.first ? dayNumber(r.first) : NaN, last: r.last ? dayNumber(r.last) : NaN });
+  }
+  return refs.map((r) => by.get(seriesKey(r.productId, r.locationId)) ?? { first: NaN, last: NaN });
+}
+
+/**
+ * Marks as unknown (NaN) the days whose zero demand is a missing import rather
+ * than a day without sales, in place, in the demand arrays `ys` (days
+ * [asOf - days, asOf) of `refs`), and records on each ref its first sales day
+ * and the start of its unknown trailing run (firstDay, staleFrom, staleRate):
+ * 1. every day without any sales row at the series' location, as
+ *    `locationSalesDays` defines it (the days `optiflow check` reports as
+ *    missing-sales-days), for every series of the location;
+ * 2. a series' trailing run of days without a sales row (explicit zero rows are
+ *    real zeros) that ends at its location's last sales day, when the run is
+ *    implausible for the series' own rate (STALE_PROBABILITY).
+ * Returns the runs of rule 1 per location id.
+ */
+export async function unknownDays(db: DbOrQ, refs: SeriesRef[], ys: (Float64Array | Float32Array)[], o: { asOf: string; days: number }): Promise<Map<number, [number, number][]>> {
+  const end = dayNumber(o.asOf);
+  const start = end - o.days;
+  const locs = new Map((await locationSalesDays(qOf(db), o.asOf)).map((l) => [l.location_id, l]));
+  const span = await seriesRowSpan(db, refs, o.asOf);
+  const missingDays = new Map<number, [number, number][]>();
+  for (const l of locs.values()) {
+    const inWindow = l.missing.filter(([a, b]) => b >= start && a < end);
+    if (inWindow.length) missingDays.set(l.location_id, inWindow);
+  }
+  refs.forEach((r, i) => {
+    const y = ys[i];
+    const { first, last } = span[i];
+    r.firstDay = first;
+    r.staleFrom = null;
+    if (first !== first) return;
+    for (const [a, b] of missingDays.get(r.locationId) ?? [])
+      for (let d = Math.max(a, start, first); d <= Math.min(b, end - 1); d++) if (y[d - start] === 0) y[d - start] = NaN;
+    const loc = locs.get(r.locationId);
+    if (!loc || !(last < loc.last) || last + 1 < start) return;
+    // The series' rate over the known days of the 8 weeks before its run.
+    let sum = 0;
+    let known = 0;
+    for (let d = Math.max(start, last + 1 - STALE_RATE_DAYS); d <= last; d++) {
+      const v = y[d - start];
+      if (v === v) {
+        sum += v;
+        known++;
+      }
+    }
+    if (known < STALE_MIN_KNOWN) return;
+    const rate = sum / known;
+    let zeros = 0;
+    for (let d = last + 1; d <= Math.min(loc.last, end - 1); d++) if (y[d - start] === 0) zeros++;
+    if (!zeros || Math.exp(-rate * zeros) >= STALE_PROBABILITY) return;
+    for (let d = last + 1; d <= Math.min(loc.last, end - 1); d++) if (y[d - start] === 0) y[d - start] = NaN;
+    r.staleFrom = last + 1;
+    r.staleRate = rate;
+  });
+  return missingDays;
+}
+
+/** Unknown days of a history by cause (each day counted once, in this order of precedence). */
+export interface UnknownDayCounts {
+  /** Days without any sales row at the location (missing-sales-days). */
+  missingDays: number;
+  /** Days of an implausible trailing run without a row (STALE_PROBABILITY). */
+  staleDays: number;
+  /** Stock-out days (end-of-day stock 0) from the series' first sale on. */
+  stockoutDays: number;
+}
+
+/** Counts the unknown days of a history (or of a slice or filter of one) by cause; days before a series' first sale are not counted. */
+export function unknownDayCounts(h: History): UnknownDayCounts {
+  const out: UnknownDayCounts = { missingDays: 0, staleDays: 0, stockoutDays: 0 };
+  h.series.forEach((s, i) => {
+    const r = h.refs[i];
+    const runs = h.missingDays.get(r.locationId) ?? [];
+    const from = Math.max(0, (r.firstDay ?? h.startDay) - h.startDay);
+    for (let t = from; t < h.T; t++) {
+      if (s.y[t] === s.y[t]) continue;
+      const d = h.startDay + t;
+      if (runs.some(([a, b]) => d >= a && d <= b)) out.missingDays++;
+      else if (r.staleFrom != null && d >= r.staleFrom) out.staleDays++;
+      else out.stockoutDays++;
+    }
+  });
+  return out;
+}
+
+/**
+ * The warnings a job that reads demand gives about unknown days of a missing import (unknownDays): one line per
+ * rule with findings, naming the locations and their date ranges (at most 3 each), and the series (at most 10).
+ */
+export function unknownDayWarnings(h: History, job: string): string[] {
+  const out: string[] = [];
+  const locs = new Map<number, string>();
+  for (const r of h.refs) locs.set(r.locationId, r.location);
+  const parts: string[] = [];
+  for (const [l, runs] of h.missingDays) {
+    const code = locs.get(l);
+    if (code === undefined) continue;
+    const clipped = runs.map(([x, y]) => [Math.max(x, h.startDay), Math.min(y, h.startDay + h.T - 1)] as const).filter(([x, y]) => x <= y);
+    if (!clipped.length) continue;
+    const days = clipped.reduce((n, [x, y]) => n + y - x + 1, 0);
+    const shown = clipped.slice(0, 3).map(([x, y]) => (x === y ? fromDayNumber(x) : `${fromDayNumber(x)}..${fromDayNumber(y)}`));
+    parts.push(`${code}: ${days} day(s), ${shown.join(', ')}${clipped.length > 3 ? ` and ${clipped.length - 3} more range(s)` : ''}`);
+  }
+  if (parts.length)
+    out.push(`${job}: no sales row at all for any product on these days, read as unknown demand for every series of the location: ${parts.join('; ')}; import the missing days' sales with \`optiflow import sales FILE.csv\``);
+  const stale = h.refs.filter((r) => r.staleFrom != null && r.staleFrom < h.startDay + h.T);
+  if (stale.length) {
+    const shown = stale.slice(0, 10).map((r) => `${r.sku}@${r.location} (no row since ${fromDayNumber(r.staleFrom!)}, sold ${(r.staleRate ?? 0).toFixed(2)}/day before)`);
+    out.push(`${job}: ${stale.length} series without a sales row over their last days while their location has rows, too long for their selling rate to be chance, read as unknown demand: ${shown.join('; ')}${stale.length > 10 ? `; and ${stale.length - 10} more` : ''}; import their sales with \`optiflow import sales FILE.csv\`, or their stock with \`optiflow import stock FILE.csv\` if they were out of stock`);
+  }
+  return out;
 }
 
 /** Engine series from raw arrays: holidays and future promotions from `events`, relative log price. */
-export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | Float32Array | null }[], o: HistoryOptions): Promise<History> {
+export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | Float32Array | null }[], o: HistoryOptions, missingDays: Map<number, [number, number][]>): Promise<History> {
   const end = dayNumber(o.asOf);
   const startDay = end - o.days;
   const T = o.days;
   const H = o.horizon;
   const from = addDays(o.asOf, -o.days);
-  let censoredDays = 0;
   const promo: (Uint8Array | null)[] = raw.map((r) => {
     let any = false;
     for (let t = 0; t < T; t++) if (r.promo[t]) {
@@ -283,7 +445,6 @@ export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Ar
   const logPrices = new Float32Array(refs.length * (T + H));
   const series: EngineSeries[] = refs.map((r, i) => {
     const y = raw[i].y;
-    for (let t = 0; t < T; t++) if (y[t] !== y[t]) censoredDays++;
     return {
       id: seriesKey(r.productId, r.locationId),
       y,
@@ -294,7 +455,7 @@ export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Ar
       group: r.category,
     };
   });
-  return { startDay, T, H, refs, series, holidays, holidayNames, censoredDays };
+  return { startDay, T, H, refs, series, holidays, holidayNames, missingDays };
 }
 
 /**

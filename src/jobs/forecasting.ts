@@ -27,7 +27,7 @@
 import { borrowedForecast, borrowsForecast } from '../inventory/new-products.js';
 import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween, fromDayNumber } from '../dates.js';
-import { demandOnlySeries, filterHistory, historyFor, loadHistory, seriesKey, type History } from '../db/history.js';
+import { demandOnlySeries, filterHistory, historyFor, loadHistory, seriesKey, unknownDayCounts, unknownDayWarnings, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
 import { OUTLIER_FACTOR, forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { fallbackFor } from '../ml/forecasters.js';
@@ -153,7 +153,9 @@ export const trainJob: Job = {
     const hist = ctx.config.historyCache
       ? filterHistory(await historyFor(ctx, ctx.config.train.historyDays, ctx.config.horizon), only)
       : await loadHistory(ctx.db, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: ctx.config.horizon, only });
-    ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}, ${hist.censoredDays} stock-out days treated as unknown demand`);
+    const unknown = unknownDayCounts(hist);
+    ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}; unknown demand: ${unknown.stockoutDays} stock-out days, ${unknown.missingDays + unknown.staleDays} days without sales rows (${unknown.missingDays} with none at the location, ${unknown.staleDays} at the end of a series)`);
+    for (const w of unknownDayWarnings(hist, 'train')) ctx.log.warn(w);
     if (!hist.series.length) throw new MissingInputError(`sales of the ${only.size} series to train in the ${ctx.config.train.historyDays} days before ${ctx.asOf}`, 'optiflow import sales FILE, or a later --as-of');
     let globalModel: GlobalModel | null = null;
     // Each series' result is calibrated when its model row is made and released once written (its backtest
@@ -448,6 +450,7 @@ export const predictJob: Job = {
     };
     const hist = await historyFor(ctx, ctx.config.train.historyDays, horizon);
     mem('history loaded');
+    for (const w of unknownDayWarnings(hist, 'predict')) ctx.log.warn(w);
     // Only what predict needs of each model (the stored backtest errors stay in the database).
     const models = new Map<string, { id: number; version: number; algorithm: string; status: string; interval: string | null; ets: string | null }>();
     for (const m of await modelsForPredict(ctx.db, ctx.asOf))
