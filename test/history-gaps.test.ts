@@ -1,0 +1,215 @@
+/**
+ * Days without a sales row that are a missing import, not a day without sales:
+ * a day with no sales row for any product of a location, and a series' trailing
+ * run without a row that is too long for its own selling rate. Both are unknown
+ * demand (NaN) in the history, with or without the history cache, and train and
+ * predict name them. Train's count of unknown days counts only what it says.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addDays, dayNumber } from '../src/dates.js';
+import { loadHistory, STALE_PROBABILITY, STALE_RATE_DAYS, type History } from '../src/db/history.js';
+import { cachedHistory } from '../src/db/history-cache.js';
+import { runCheck } from '../src/check/index.js';
+import { importCsv } from '../src/io/import.js';
+import { predictJob, trainJob } from '../src/jobs/forecasting.js';
+import type { Db } from '../src/db/connection.js';
+import type { JobContext } from '../src/jobs/types.js';
+import { jobCtx, newDb, tempDir } from './helpers.js';
+
+const AS_OF = '2025-07-01';
+const DAYS = 150;
+const FIRST = addDays(AS_OF, -DAYS);
+const WEEK = [0.8, 0.9, 0.9, 1.0, 1.2, 1.4, 0.8];
+
+/** Deterministic Poisson draws (Knuth's method on a seeded generator). */
+function poissonSource(seed: number): (mean: number) => number {
+  let s = seed >>> 0;
+  const u = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return (mean) => {
+    const L = Math.exp(-mean);
+    let k = 0;
+    let p = u();
+    while (p > L) {
+      k++;
+      p *= u();
+    }
+    return k;
+  };
+}
+
+const RATES: Record<string, number> = { SLOW03: 0.3, ONE: 1, TWO: 1.5, BIG50: 50, BIG30: 30 };
+
+/**
+ * Sales of the five products at MAIN for the DAYS days before AS_OF, one row a day per product (zero rows
+ * included) unless `drop(sku, dayIndex)` says the row is missing. Returns the rows kept, by SKU and date.
+ */
+async function salesDb(name: string, drop: (sku: string, i: number) => boolean, extra: string[] = []): Promise<{ db: Db; rows: Map<string, Map<string, number>> }> {
+  const dir = tempDir();
+  const db = await newDb(join(dir, name));
+  const draw = poissonSource(2);
+  const lines = ['date,sku,location,quantity'];
+  const rows = new Map<string, Map<string, number>>();
+  for (const [sku, rate] of Object.entries(RATES)) {
+    const m = new Map<string, number>();
+    rows.set(sku, m);
+    for (let i = 0; i < DAYS; i++) {
+      const d = addDays(FIRST, i);
+      const q = draw(rate * WEEK[new Date(d + 'T00:00:00Z').getUTCDay()]);
+      if (drop(sku, i)) continue;
+      lines.push(`${d},${sku},MAIN,${q}`);
+      m.set(d, q);
+    }
+  }
+  lines.push(...extra);
+  const csv = join(dir, 'sales.csv');
+  writeFileSync(csv, lines.join('\n') + '\n');
+  await importCsv(db, { entity: 'sales', file: csv });
+  return { db, rows };
+}
+
+/** A job context whose log lines are kept. */
+function capture(db: Db, over: Parameters<typeof jobCtx>[2] = {}): { ctx: JobContext; warn: string[]; info: string[] } {
+  const warn: string[] = [];
+  const info: string[] = [];
+  const ctx = jobCtx(db, AS_OF, over);
+  const log = { info: (m: string) => info.push(m), warn: (m: string) => warn.push(m), debug: () => undefined, error: () => undefined } as Record<string, unknown>;
+  log.child = () => log;
+  ctx.log = log as unknown as JobContext['log'];
+  return { ctx, warn, info };
+}
+
+const ySeries = (h: History, sku: string) => h.series[h.refs.findIndex((r) => r.sku === sku)].y;
+const dayOf = (h: History, d: string) => dayNumber(d) - h.startDay;
+
+test('days with no sales row for any product of a location are unknown demand, with and without the cache, and train and predict name them', async () => {
+  // Days 60..89 (2025-04-02..2025-05-01) have no row for any product.
+  const gap = (i: number) => i >= 60 && i < 90;
+  const { db, rows } = await salesDb('gap.db', (_, i) => gap(i));
+  const o = { asOf: AS_OF, days: 400, horizon: 28 };
+  const h = await loadHistory(db, o);
+  const cached = await cachedHistory(db, o, join(tempDir(), 'cache.bin'));
+  // The same runs `optiflow check` reports as missing-sales-days.
+  const report = await runCheck(jobCtx(db, AS_OF), { rules: ['missing-sales-days'] });
+  const found = report.findings.filter((f) => f.rule === 'missing-sales-days').map((f) => [f.date, f.to]);
+  expect(found).toEqual([[addDays(FIRST, 60), addDays(FIRST, 89)]]);
+  for (const hist of [h, cached])
+    for (const sku of Object.keys(RATES)) {
+      const y = ySeries(hist, sku);
+      for (let i = 0; i < DAYS; i++) {
+        const d = addDays(FIRST, i);
+        const v = y[dayOf(hist, d)];
+        if (gap(i)) expect(v).toBeNaN();
+        else expect(v).toBe(rows.get(sku)!.get(d));
+      }
+    }
+  // Train and predict warn once, naming the location, the range and the fix; train counts the days as such.
+  const t = capture(db);
+  await trainJob.run(t.ctx, {});
+  const tw = t.warn.filter((m) => m.includes('no sales row at all'));
+  expect(tw).toHaveLength(1);
+  expect(tw[0]).toContain('MAIN');
+  expect(tw[0]).toContain(`${addDays(FIRST, 60)}..${addDays(FIRST, 89)}`);
+  expect(tw[0]).toContain('optiflow import sales');
+  expect(t.info.join('\n')).toContain('unknown demand: 0 stock-out days, 150 days without sales rows (150 with none at the location, 0 at the end of a series)');
+  const p = capture(db);
+  await predictJob.run(p.ctx, {});
+  expect(p.warn.filter((m) => m.includes('no sales row at all') && m.includes('MAIN') && m.includes(`${addDays(FIRST, 60)}..${addDays(FIRST, 89)}`))).toHaveLength(1);
+  await db.close();
+});
+
+test('a location with more missing ranges than shown is named with "and N more"', async () => {
+  // Five separate whole days missing.
+  const missing = new Set([20, 30, 40, 50, 60]);
+  const { db } = await salesDb('ranges.db', (_, i) => missing.has(i));
+  const t = capture(db);
+  await predictJob.run(t.ctx, {});
+  const w = t.warn.find((m) => m.includes('no sales row at all'))!;
+  expect(w).toContain('MAIN: 5 day(s)');
+  expect(w).toContain('and 2 more range(s)');
+  await db.close();
+});
+
+test('a series without rows over its last days, implausible for its rate, is unknown demand there; explicit zero rows and slow movers are unchanged', async () => {
+  // BIG30 (about 30/day) has no row over the last 10 days; ZERO30 sells the same but its last 10 days are explicit
+  // zero rows; SLOW03 (about 0.3/day) has no row over its last 8 days (plausible: e^(-0.3 x 8) = 0.09).
+  const lastTen = (i: number) => i >= DAYS - 10;
+  const zeroRows: string[] = [];
+  const draw = poissonSource(9);
+  for (let i = 0; i < DAYS; i++) zeroRows.push(`${addDays(FIRST, i)},ZERO30,MAIN,${lastTen(i) ? 0 : draw(30)}`);
+  const { db, rows } = await salesDb('stale.db', (sku, i) => (sku === 'BIG30' && lastTen(i)) || (sku === 'SLOW03' && i >= DAYS - 8), zeroRows);
+  const o = { asOf: AS_OF, days: 400, horizon: 28 };
+  for (const h of [await loadHistory(db, o), await cachedHistory(db, o, join(tempDir(), 'cache.bin'))]) {
+    const big = ySeries(h, 'BIG30');
+    const zero = ySeries(h, 'ZERO30');
+    const slow = ySeries(h, 'SLOW03');
+    for (let i = DAYS - 10; i < DAYS; i++) {
+      const t = dayOf(h, addDays(FIRST, i));
+      expect(big[t]).toBeNaN();
+      expect(zero[t]).toBe(0);
+      expect(slow[t]).toBe(i >= DAYS - 8 ? 0 : rows.get('SLOW03')!.get(addDays(FIRST, i)));
+    }
+    // The rule's own arithmetic: the slow mover's run is above the threshold, BIG30's far below.
+    const rate = (y: ArrayLike<number>, end: number) => {
+      let s = 0;
+      for (let t = end - STALE_RATE_DAYS; t < end; t++) s += y[t];
+      return s / STALE_RATE_DAYS;
+    };
+    const slowEnd = dayOf(h, addDays(FIRST, DAYS - 8));
+    expect(Math.exp(-rate(slow, slowEnd) * 8)).toBeGreaterThanOrEqual(STALE_PROBABILITY);
+    expect(Math.exp(-rate(big, dayOf(h, addDays(FIRST, DAYS - 10))) * 10)).toBeLessThan(STALE_PROBABILITY);
+    // The days before the run are what the rows say.
+    expect(big[dayOf(h, addDays(FIRST, DAYS - 11))]).toBe(rows.get('BIG30')!.get(addDays(FIRST, DAYS - 11)));
+  }
+  const t = capture(db);
+  await trainJob.run(t.ctx, {});
+  const w = t.warn.filter((m) => m.includes('without a sales row over their last days'));
+  expect(w).toHaveLength(1);
+  expect(w[0]).toContain(`1 series`);
+  expect(w[0]).toContain(`BIG30@MAIN (no row since ${addDays(FIRST, DAYS - 10)}`);
+  expect(w[0]).not.toContain('ZERO30');
+  expect(w[0]).not.toContain('SLOW03');
+  expect(w[0]).toContain('optiflow import sales');
+  expect(w[0]).toContain('optiflow import stock');
+  expect(t.info.join('\n')).toContain('10 days without sales rows (0 with none at the location, 10 at the end of a series)');
+  const p = capture(db);
+  await predictJob.run(p.ctx, {});
+  expect(p.warn.filter((m) => m.includes('BIG30@MAIN (no row since'))).toHaveLength(1);
+  // BIG30's forecast stays near its rate (about 30 a day), not a level pulled down by ten zero days.
+  const f = (await db.kysely.selectFrom('forecasts').innerJoin('products', 'products.id', 'forecasts.product_id').select(['forecasts.yhat']).where('products.sku', '=', 'BIG30').where('run_date', '=', AS_OF).execute()).map((r) => Number(r.yhat));
+  const known = [...rows.get('BIG30')!.values()].slice(-STALE_RATE_DAYS);
+  const mean = known.reduce((a, b) => a + b, 0) / known.length;
+  expect(f.reduce((a, b) => a + b, 0) / f.length).toBeGreaterThan(mean * 0.75);
+  await db.close();
+});
+
+test('train counts stock-out days from each series\' first sale, for the series it trains only', async () => {
+  // Products listed at different dates, no stock file: no stock-out day at all.
+  const starts: Record<string, number> = { SLOW03: 0, ONE: 40, TWO: 80, BIG50: 0, BIG30: 100 };
+  const { db } = await salesDb('count.db', (sku, i) => i < starts[sku]);
+  const t = capture(db);
+  await trainJob.run(t.ctx, {});
+  expect(t.info.join('\n')).toContain('unknown demand: 0 stock-out days, 0 days without sales rows');
+  // ONE out of stock for 5 days (end-of-day stock 0 from day 120, back on day 125), TWO for 3 days.
+  const dir = tempDir();
+  const stock = join(dir, 'stock.csv');
+  writeFileSync(stock, ['date,sku,location,on_hand', `${addDays(FIRST, 119)},ONE,MAIN,5`, `${addDays(FIRST, 120)},ONE,MAIN,0`, `${addDays(FIRST, 125)},ONE,MAIN,8`, `${addDays(FIRST, 119)},TWO,MAIN,5`, `${addDays(FIRST, 130)},TWO,MAIN,0`, `${addDays(FIRST, 133)},TWO,MAIN,9`].join('\n') + '\n');
+  await importCsv(db, { entity: 'stock', file: stock });
+  const all = capture(db);
+  await trainJob.run(all.ctx, { force: true });
+  expect(all.info.join('\n')).toContain('5 series, 730 days before 2025-07-01; unknown demand: 8 stock-out days');
+  // Training one series (the history is read for all through the cache and then filtered) counts that series' days.
+  const one = capture(db);
+  await trainJob.run(one.ctx, { sku: ['ONE'] });
+  expect(one.info.join('\n')).toContain('1 series, 730 days before 2025-07-01; unknown demand: 5 stock-out days');
+  const none = capture(db);
+  await trainJob.run(none.ctx, { sku: ['BIG30'] });
+  expect(none.info.join('\n')).toContain('1 series, 730 days before 2025-07-01; unknown demand: 0 stock-out days');
+  await db.close();
+});
