@@ -78,12 +78,7 @@ function finding(rule: string, table: string, f: Partial<Finding> & { message: s
   return { rule, table, sku: null, location: null, date: null, to: null, id: null, value: null, ...f };
 }
 
-function median(xs: number[]): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+const median = data.median;
 
 /**
  * Robust z-score of x against a sample: 0.6745 (x - median) / MAD, where MAD
@@ -249,7 +244,9 @@ const salesGaps: Rule = {
 /**
  * Days with no sales row at any series of a location, between its first and
  * last sale, when the location usually has rows for several series a day: an
- * import that skipped a whole day. Sales that end before yesterday are named too.
+ * import that skipped a whole day (`data.locationSalesDays`, the definition the
+ * demand history shares: these days are unknown demand there). Sales that end
+ * before yesterday are named too.
  */
 const missingDays: Rule = {
   id: 'missing-sales-days', category: 'completeness', severity: 'blocking',

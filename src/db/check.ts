@@ -95,6 +95,14 @@ export interface LocationSalesDays { location_id: number; code: string; first: n
 /** Series with a row on a typical day below which a location's days without any row are not judged missing. */
 export const MIN_TYPICAL_SERIES = 3;
 
+/** Median of a sample (NaN when empty). */
+export function median(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 export async function locationSalesDays(q: Q, asOf: string): Promise<LocationSalesDays[]> {
   const per = new Map<number, { code: string; days: number[]; n: number[] }>();
   for (const r of await salesRowsPerLocationDay(q, asOf)) {
@@ -104,9 +112,7 @@ export async function locationSalesDays(q: Q, asOf: string): Promise<LocationSal
   }
   const out: LocationSalesDays[] = [];
   for (const [location_id, { code, days, n }] of per) {
-    const sorted = [...n].sort((a, b) => a - b);
-    const m = sorted.length >> 1;
-    const typical = sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    const typical = median(n);
     const first = days[0];
     const last = days[days.length - 1];
     const missing: [number, number][] = [];
