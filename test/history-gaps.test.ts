@@ -136,23 +136,31 @@ test('a location with more missing ranges than shown is named with "and N more"'
   await db.close();
 });
 
-test('a series without rows over its last days, implausible for its rate, is unknown demand there; explicit zero rows and slow movers are unchanged', async () => {
+test('a series without rows over its last days, implausible for its rate, is unknown demand there; explicit zero rows, slow movers and products with stock on hand are unchanged', async () => {
   // BIG30 (about 30/day) has no row over the last 10 days; ZERO30 sells the same but its last 10 days are explicit
   // zero rows; SLOW03 (about 0.3/day) has no row over its last 8 days (plausible: e^(-0.3 x 8) = 0.09).
   const lastTen = (i: number) => i >= DAYS - 10;
   const zeroRows: string[] = [];
   const draw = poissonSource(9);
   for (let i = 0; i < DAYS; i++) zeroRows.push(`${addDays(FIRST, i)},ZERO30,MAIN,${lastTen(i) ? 0 : draw(30)}`);
+  // DORM30 sells the same and has no row over its last 10 days either, but its stock records show stock on hand:
+  // it was on the shelf and did not sell (a dormant product), real zeros.
+  for (let i = 0; i < DAYS - 10; i++) zeroRows.push(`${addDays(FIRST, i)},DORM30,MAIN,${draw(30)}`);
   const { db, rows } = await salesDb('stale.db', (sku, i) => (sku === 'BIG30' && lastTen(i)) || (sku === 'SLOW03' && i >= DAYS - 8), zeroRows);
+  const stock = join(tempDir(), 'stock.csv');
+  writeFileSync(stock, `date,sku,location,on_hand\n${FIRST},DORM30,MAIN,9000\n${addDays(FIRST, DAYS - 11)},DORM30,MAIN,4500\n`);
+  await importCsv(db, { entity: 'stock', file: stock });
   const o = { asOf: AS_OF, days: 400, horizon: 28 };
   for (const h of [await loadHistory(db, o), await cachedHistory(db, o, join(tempDir(), 'cache.bin'))]) {
     const big = ySeries(h, 'BIG30');
     const zero = ySeries(h, 'ZERO30');
     const slow = ySeries(h, 'SLOW03');
+    const dorm = ySeries(h, 'DORM30');
     for (let i = DAYS - 10; i < DAYS; i++) {
       const t = dayOf(h, addDays(FIRST, i));
       expect(big[t]).toBeNaN();
       expect(zero[t]).toBe(0);
+      expect(dorm[t]).toBe(0);
       expect(slow[t]).toBe(i >= DAYS - 8 ? 0 : rows.get('SLOW03')!.get(addDays(FIRST, i)));
     }
     // The rule's own arithmetic: the slow mover's run is above the threshold, BIG30's far below.
@@ -175,6 +183,7 @@ test('a series without rows over its last days, implausible for its rate, is unk
   expect(w[0]).toContain(`BIG30@MAIN (no row since ${addDays(FIRST, DAYS - 10)}`);
   expect(w[0]).not.toContain('ZERO30');
   expect(w[0]).not.toContain('SLOW03');
+  expect(w[0]).not.toContain('DORM30');
   expect(w[0]).toContain('optiflow import sales');
   expect(w[0]).toContain('optiflow import stock');
   expect(t.info.join('\n')).toContain('10 days without sales rows (0 with none at the location, 10 at the end of a series)');

@@ -32,6 +32,8 @@ export interface SeriesRef {
   firstDay?: number;
   /** Day number from which the series' trailing days without a row are unknown demand (unknownDays), or null. */
   staleFrom?: number | null;
+  /** Last day (day number) of that run. */
+  staleTo?: number;
   /** The series' mean daily demand over the STALE_RATE_DAYS known days before `staleFrom` (units/day). */
   staleRate?: number;
 }
@@ -231,28 +233,31 @@ export const STALE_RATE_DAYS = 56;
 /** Known days (not unknown) needed in those 8 weeks to judge a run: one week. */
 const STALE_MIN_KNOWN = 7;
 
-/** Each series' first and last sales row (any quantity, zero rows included) before `asOf`, as day numbers (NaN without). */
-async function seriesRowSpan(db: DbOrQ, refs: readonly SeriesRef[], asOf: string): Promise<{ first: number; last: number }[]> {
+/**
+ * Each series' first and last sales row (any quantity, zero rows included) and its first stock record before `asOf`,
+ * as day numbers (NaN without).
+ */
+async function seriesRowSpan(db: DbOrQ, refs: readonly SeriesRef[], asOf: string): Promise<{ first: number; last: number; stock: number }[]> {
   const sqlite = fastSqlite(db);
   if (sqlite) {
     const firstQ = sqlite.prepare('select min(date) from sales where product_id = ? and location_id = ? and date < ?').pluck();
     const lastQ = sqlite.prepare('select max(date) from sales where product_id = ? and location_id = ? and date < ?').pluck();
-    return refs.map((r) => {
-      const f = firstQ.get(r.productId, r.locationId, asOf) as string | null;
-      const l = lastQ.get(r.productId, r.locationId, asOf) as string | null;
-      return { first: f ? dayNumber(f) : NaN, last: l ? dayNumber(l) : NaN };
-    });
+    const stockQ = sqlite.prepare('select min(date) from stock_levels where product_id = ? and location_id = ? and date < ?').pluck();
+    const day = (d: unknown) => (d ? dayNumber(d as string) : NaN);
+    return refs.map((r) => ({ first: day(firstQ.get(r.productId, r.locationId, asOf)), last: day(lastQ.get(r.productId, r.locationId, asOf)), stock: day(stockQ.get(r.productId, r.locationId, asOf)) }));
   }
-  const by = new Map<string, { first: number; last: number }>();
+  const by = new Map<string, { first: number; last: number; stock: number }>();
   for (const part of chunks(refs, 1000)) {
-    const rows = await sql<{ p: number; l: number; first: string | null; last: string | null }>`with ${seriesValues(part)}
+    const rows = await sql<{ p: number; l: number; first: string | null; last: string | null; stock: string | null }>`with ${seriesValues(part)}
       select v.p, v.l,
         (select min(s.date) from sales s where s.product_id = v.p and s.location_id = v.l and s.date < ${asOf}) as first,
-        (select max(s.date) from sales s where s.product_id = v.p and s.location_id = v.l and s.date < ${asOf}) as last
+        (select max(s.date) from sales s where s.product_id = v.p and s.location_id = v.l and s.date < ${asOf}) as last,
+        (select min(k.date) from stock_levels k where k.product_id = v.p and k.location_id = v.l and k.date < ${asOf}) as stock
       from v`.execute(qOf(db));
-    for (const r of rows.rows) by.set(seriesKey(num(r.p), num(r.l)), { first: r.first ? dayNumber(r.first) : NaN, last: r.last ? dayNumber(r.last) : NaN });
+    const day = (d: string | null) => (d ? dayNumber(d) : NaN);
+    for (const r of rows.rows) by.set(seriesKey(num(r.p), num(r.l)), { first: day(r.first), last: day(r.last), stock: day(r.stock) });
   }
-  return refs.map((r) => by.get(seriesKey(r.productId, r.locationId)) ?? { first: NaN, last: NaN });
+  return refs.map((r) => by.get(seriesKey(r.productId, r.locationId)) ?? { first: NaN, last: NaN, stock: NaN });
 }
 
 /**
@@ -265,7 +270,10 @@ async function seriesRowSpan(db: DbOrQ, refs: readonly SeriesRef[], asOf: string
  *    missing-sales-days), for every series of the location;
  * 2. a series' trailing run of days without a sales row (explicit zero rows are
  *    real zeros) that ends at its location's last sales day, when the run is
- *    implausible for the series' own rate (STALE_PROBABILITY).
+ *    implausible for the series' own rate (STALE_PROBABILITY). Only the days
+ *    whose stock is unknown (before the series' first stock record) count: with
+ *    stock on hand a day without a sale is a real zero (a dormant product), and
+ *    a day out of stock is unknown already.
  * Returns the runs of rule 1 per location id.
  */
 export async function unknownDays(db: DbOrQ, refs: SeriesRef[], ys: (Float64Array | Float32Array)[], o: { asOf: string; days: number }): Promise<Map<number, [number, number][]>> {
@@ -280,7 +288,7 @@ export async function unknownDays(db: DbOrQ, refs: SeriesRef[], ys: (Float64Arra
   }
   refs.forEach((r, i) => {
     const y = ys[i];
-    const { first, last } = span[i];
+    const { first, last, stock } = span[i];
     r.firstDay = first;
     r.staleFrom = null;
     if (first !== first) return;
@@ -300,11 +308,15 @@ export async function unknownDays(db: DbOrQ, refs: SeriesRef[], ys: (Float64Arra
     }
     if (known < STALE_MIN_KNOWN) return;
     const rate = sum / known;
+    // Days of the run with unknown stock (before the series' first stock record): on a day with stock on hand
+    // (a record carried forward) a product on the shelf sold nothing, a real zero (a dormant product).
+    const runEnd = Math.min(loc.last, end - 1, stock === stock ? stock - 1 : Infinity);
     let zeros = 0;
-    for (let d = last + 1; d <= Math.min(loc.last, end - 1); d++) if (y[d - start] === 0) zeros++;
+    for (let d = last + 1; d <= runEnd; d++) if (y[d - start] === 0) zeros++;
     if (!zeros || Math.exp(-rate * zeros) >= STALE_PROBABILITY) return;
-    for (let d = last + 1; d <= Math.min(loc.last, end - 1); d++) if (y[d - start] === 0) y[d - start] = NaN;
+    for (let d = last + 1; d <= runEnd; d++) if (y[d - start] === 0) y[d - start] = NaN;
     r.staleFrom = last + 1;
+    r.staleTo = runEnd;
     r.staleRate = rate;
   });
   return missingDays;
@@ -331,7 +343,7 @@ export function unknownDayCounts(h: History): UnknownDayCounts {
       if (s.y[t] === s.y[t]) continue;
       const d = h.startDay + t;
       if (runs.some(([a, b]) => d >= a && d <= b)) out.missingDays++;
-      else if (r.staleFrom != null && d >= r.staleFrom) out.staleDays++;
+      else if (r.staleFrom != null && d >= r.staleFrom && d <= r.staleTo!) out.staleDays++;
       else out.stockoutDays++;
     }
   });
