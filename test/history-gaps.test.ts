@@ -222,3 +222,46 @@ test('train counts stock-out days from each series\' first sale, for the series 
   expect(none.info.join('\n')).toContain('1 series, 730 days before 2025-07-01; unknown demand: 0 stock-out days');
   await db.close();
 });
+
+test('a shop closed every Sunday keeps its Sundays as zero demand, and a month without rows among them is still missing', async () => {
+  const sunday = (i: number) => new Date(addDays(FIRST, i) + 'T00:00:00Z').getUTCDay() === 0;
+  const gap = (i: number) => i >= 70 && i < 100;
+  const { db, rows } = await salesDb('sundays.db', (_, i) => sunday(i) || gap(i));
+  const o = { asOf: AS_OF, days: 400, horizon: 28 };
+  const report = await runCheck(jobCtx(db, AS_OF), { rules: ['missing-sales-days'] });
+  const found = report.findings.filter((f) => f.rule === 'missing-sales-days').map((f) => [f.date, f.to]);
+  // The month is reported (its Sundays split it into weekly runs); no Sunday outside it is.
+  expect(found.length).toBeGreaterThan(0);
+  for (const [from, to] of found) {
+    expect(dayNumber(from!)).toBeGreaterThanOrEqual(dayNumber(addDays(FIRST, 70)));
+    expect(dayNumber(to!)).toBeLessThanOrEqual(dayNumber(addDays(FIRST, 99)));
+  }
+  for (const h of [await loadHistory(db, o), await cachedHistory(db, o, join(tempDir(), 'cache.bin'))]) {
+    const y = ySeries(h, 'BIG50');
+    for (let i = 0; i < DAYS; i++) {
+      const d = addDays(FIRST, i);
+      const v = y[dayOf(h, d)];
+      if (gap(i) && !sunday(i)) expect(v).toBeNaN();
+      else if (sunday(i) && !gap(i)) expect(v).toBe(0);
+      else if (!gap(i)) expect(v).toBe(rows.get('BIG50')!.get(d));
+    }
+  }
+  await db.close();
+});
+
+test('a history window that starts inside a month without rows marks the days from its start', async () => {
+  // Rows stop for days 60..89; the window loaded starts on day 70.
+  const gap = (i: number) => i >= 60 && i < 90;
+  const { db, rows } = await salesDb('inside.db', (_, i) => gap(i));
+  const o = { asOf: AS_OF, days: DAYS - 70, horizon: 28 };
+  for (const h of [await loadHistory(db, o), await cachedHistory(db, o, join(tempDir(), 'cache.bin'))]) {
+    expect(h.startDay).toBe(dayNumber(addDays(FIRST, 70)));
+    const y = ySeries(h, 'BIG30');
+    for (let i = 70; i < DAYS; i++) {
+      const d = addDays(FIRST, i);
+      if (gap(i)) expect(y[dayOf(h, d)]).toBeNaN();
+      else expect(y[dayOf(h, d)]).toBe(rows.get('BIG30')!.get(d));
+    }
+  }
+  await db.close();
+});

@@ -81,14 +81,22 @@ export async function salesRowsPerLocationDay(q: Q, asOf: string): Promise<{ loc
 }
 
 /**
- * A location's sales days before `asOf`: its first and last day with a sales row
- * (day numbers), the typical (median) number of series with a row per such day,
+ * A location's days with sales rows: its first and last day with a row (day
+ * numbers), the typical (median) number of series with a row on such a day,
  * and the runs of days between first and last with NO sales row for any series
- * (`missing`, inclusive [first, last] day-number pairs). A location whose typical
- * day has rows for fewer than MIN_TYPICAL_SERIES series can have quiet days, so
- * none of its days counts as missing. The one definition of "a whole day of sales
- * missing": `optiflow check` (missing-sales-days) reports these runs, and the
- * demand history (src/db/history.ts) reads them as unknown demand.
+ * that are a missing import (`missing`, inclusive [from, to] day-number pairs).
+ * A day without any row is missing when
+ * - the location's typical day has rows for at least MIN_TYPICAL_SERIES series
+ *   (a location selling a few items a day can have quiet days), and
+ * - its weekday is a trading day there: of the days of that weekday with a row
+ *   elsewhere in their week (the 3 days before or after), at least half have
+ *   rows themselves. A shop closed every Sunday has no Sunday rows and no
+ *   missing Sundays; a month without any row leaves the weekday shares of the
+ *   other weeks as they are, and its days are missing.
+ * The one definition of "a whole day of sales missing" (`missingSalesRuns`):
+ * `optiflow check` (missing-sales-days) reports these runs over the whole
+ * history, and the demand history (src/db/history.ts) reads them as unknown
+ * demand over the days it loads.
  */
 export interface LocationSalesDays { location_id: number; code: string; first: number; last: number; days: number; typical: number; missing: [number, number][] }
 
@@ -96,13 +104,59 @@ export interface LocationSalesDays { location_id: number; code: string; first: n
 export const MIN_TYPICAL_SERIES = 3;
 
 /** Median of a sample (NaN when empty). */
-export function median(xs: number[]): number {
+export function median(xs: ArrayLike<number>): number {
   if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = Array.from(xs).sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * The missing days of one location (see LocationSalesDays) from its number of series with a sales row per day:
+ * `counts[i]` for day `start + i`. `from` (an index) is the location's first day when it is known to sell before
+ * its first row in `counts` (a loaded window that starts inside a gap); by default its first day with a row.
+ */
+export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?: number): { first: number; last: number; days: number; typical: number; missing: [number, number][] } {
+  let lo = -1;
+  let hi = -1;
+  const sold: number[] = [];
+  for (let i = 0; i < counts.length; i++)
+    if (counts[i] > 0) {
+      if (lo < 0) lo = i;
+      hi = i;
+      sold.push(counts[i]);
+    }
+  if (lo < 0) return { first: NaN, last: NaN, days: 0, typical: NaN, missing: [] };
+  if (from !== undefined && from >= 0 && from < lo) lo = from;
+  const typical = median(sold);
+  const missing: [number, number][] = [];
+  if (sold.length >= 2 && typical >= MIN_TYPICAL_SERIES) {
+    // Trading weekdays: the share of a weekday's days with rows, among those whose week has rows on another day.
+    const withRows = new Array(7).fill(0);
+    const judged = new Array(7).fill(0);
+    for (let i = lo; i <= hi; i++) {
+      let around = false;
+      for (let k = Math.max(lo, i - 3); k <= Math.min(hi, i + 3) && !around; k++) around = k !== i && counts[k] > 0;
+      if (!around) continue;
+      const w = (start + i) % 7;
+      judged[w]++;
+      if (counts[i] > 0) withRows[w]++;
+    }
+    const trading = withRows.map((n, w) => judged[w] > 0 && 2 * n >= judged[w]);
+    let run = -1;
+    for (let i = lo; i <= hi + 1; i++) {
+      const gap = i <= hi && !(counts[i] > 0) && trading[(start + i) % 7];
+      if (gap && run < 0) run = i;
+      if (!gap && run >= 0) {
+        missing.push([start + run, start + i - 1]);
+        run = -1;
+      }
+    }
+  }
+  return { first: start + lo, last: start + hi, days: sold.length, typical, missing };
+}
+
+/** Each location's sales days before `asOf`, over the whole sales table (`optiflow check`). */
 export async function locationSalesDays(q: Q, asOf: string): Promise<LocationSalesDays[]> {
   const per = new Map<number, { code: string; days: number[]; n: number[] }>();
   for (const r of await salesRowsPerLocationDay(q, asOf)) {
@@ -112,13 +166,10 @@ export async function locationSalesDays(q: Q, asOf: string): Promise<LocationSal
   }
   const out: LocationSalesDays[] = [];
   for (const [location_id, { code, days, n }] of per) {
-    const typical = median(n);
-    const first = days[0];
-    const last = days[days.length - 1];
-    const missing: [number, number][] = [];
-    if (days.length >= 2 && typical >= MIN_TYPICAL_SERIES)
-      for (let k = 1; k < days.length; k++) if (days[k] > days[k - 1] + 1) missing.push([days[k - 1] + 1, days[k] - 1]);
-    out.push({ location_id, code, first, last, days: days.length, typical, missing });
+    const start = days[0];
+    const counts = new Float64Array(days[days.length - 1] - start + 1);
+    days.forEach((d, k) => (counts[d - start] = n[k]));
+    out.push({ location_id, code, ...missingSalesRuns(start, counts) });
   }
   return out;
 }

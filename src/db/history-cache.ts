@@ -1,6 +1,6 @@
 /**
- * The demand-history cache: each series' daily demand, promotion flags and
- * prices for a window of days, in one binary file in the batch's state folder,
+ * The demand-history cache: each series' daily demand, day flags (promotion,
+ * sales row, stock known, listed: DAY_* in history.ts) and prices for a window of days, in one binary file in the batch's state folder,
  * so the nightly jobs read two years of history without re-reading every sales
  * and stock row. Each night only the new days are read; days touched by an
  * import since the file was written (`data_changes`) are read again; series not
@@ -33,7 +33,7 @@ import type { Db } from './connection.js';
 import { num } from './query.js';
 import { assemble, demandOnlySeries, listSeries, readRange, seriesKey, unknownDays, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
-const MAGIC = 'optiflow-history-cache-4';
+const MAGIC = 'optiflow-history-cache-5';
 
 /** How a column of one series is stored: float32, whole cents in an int32 (NaN as INT32_MIN), float64. */
 type Enc = 'f32' | 'c32' | 'f64';
@@ -116,7 +116,7 @@ interface CacheData {
   keys: string[];
   y: Col[];
   price: Col[];
-  promo: Uint8Array[];
+  flags: Uint8Array[];
   /** Units sold on censored days (demand was at least this), by day number; null when none. Rare, so kept sparse. */
   floor: (Map<number, number> | null)[];
 }
@@ -156,17 +156,17 @@ const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 const bytesOf = (enc: Enc) => (enc === 'f64' ? 8 : 4);
 const raw = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-function seriesCrc(key: string, y: Col, price: Col, promo: Uint8Array): number {
+function seriesCrc(key: string, y: Col, price: Col, flags: Uint8Array): number {
   let c = crc32(key);
   c = crc32(raw(y.a), c);
   c = crc32(raw(price.a), c);
-  return crc32(promo, c);
+  return crc32(flags, c);
 }
 
 /**
  * Layout: u32 header length, u32 CRC-32 of the header, header JSON, padding
  * to 8 bytes; then every series' demand block, then every series' price block
- * (each padded to 8 bytes), then the promotion flags (u8, N x C). Demand and
+ * (each padded to 8 bytes), then the day flags (u8, N x C). Demand and
  * flags stay in buffers the history keeps as views; prices are in their own
  * buffer, dropped once the relative prices are computed.
  */
@@ -213,10 +213,10 @@ function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: Ca
     if (size !== expected) return { problem: `has ${size} bytes where its header describes ${expected}` };
     const yBuf = part(off, yBytes).buffer;
     const pBuf = part(off + yBytes, pBytes).buffer;
-    const promoAll = part(off + yBytes + pBytes, N * C);
+    const flagsAll = part(off + yBytes + pBytes, N * C);
     const y: Col[] = [];
     const price: Col[] = [];
-    const promo: Uint8Array[] = [];
+    const flags: Uint8Array[] = [];
     const view = (buf: ArrayBufferLike, at: number, enc: Enc): Col => ({
       enc,
       a: enc === 'f32' ? new Float32Array(buf, at, C) : enc === 'c32' ? new Int32Array(buf, at, C) : new Float64Array(buf, at, C),
@@ -226,12 +226,12 @@ function readCache(file: string, db: DbIdentity, dbChangeId: number): { data: Ca
     for (let i = 0; i < N; i++) {
       y.push(view(yBuf, ya, yEnc[i]));
       price.push(view(pBuf, pa, pEnc[i]));
-      promo.push(promoAll.subarray(i * C, (i + 1) * C));
+      flags.push(flagsAll.subarray(i * C, (i + 1) * C));
       ya += pad8(C * bytesOf(yEnc[i]));
       pa += pad8(C * bytesOf(pEnc[i]));
-      if (seriesCrc(h.keys[i], y[i], price[i], promo[i]) !== h.crc[i]) return { problem: `has a damaged block for series ${h.keys[i]} (checksum mismatch)` };
+      if (seriesCrc(h.keys[i], y[i], price[i], flags[i]) !== h.crc[i]) return { problem: `has a damaged block for series ${h.keys[i]} (checksum mismatch)` };
     }
-    return { data: { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, promo, floor } };
+    return { data: { startDay: h.startDay, days: C, changeId: h.changeId, keys: h.keys, y, price, flags, floor } };
   } catch (e) {
     return { problem: `is unreadable (${(e as Error).message})` };
   } finally {
@@ -244,7 +244,7 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
   const h: Header = {
     magic: MAGIC, startDay: c.startDay, days: c.days, changeId: c.changeId, db, keys: c.keys,
     yEnc: c.y.map((x) => CODE[x.enc]).join(''), pEnc: c.price.map((x) => CODE[x.enc]).join(''),
-    crc: c.keys.map((k, i) => seriesCrc(k, c.y[i], c.price[i], c.promo[i])),
+    crc: c.keys.map((k, i) => seriesCrc(k, c.y[i], c.price[i], c.flags[i])),
     floors: c.floor.flatMap((m, i) => (m && m.size ? [[i, [...m.entries()]] as [number, [number, number][]]] : [])),
   };
   const header = Buffer.from(JSON.stringify(h), 'utf8');
@@ -260,7 +260,7 @@ function writeCache(file: string, c: CacheData, db: DbIdentity): void {
       const pad = pad8(col.a.byteLength) - col.a.byteLength;
       if (pad) yield Buffer.alloc(pad);
     }
-    yield* c.promo;
+    yield* c.flags;
   }
   writeFileAtomic(file, parts());
 }
@@ -285,7 +285,7 @@ async function fillPart(db: Db, c: CacheData, rows: number[], refs: SeriesRef[],
     const off = from - c.startDay;
     c.y[row] = setValues(c.y[row], off, read[j].y, Y_ENCS);
     c.price[row] = setValues(c.price[row], off, read[j].price, PRICE_ENCS);
-    c.promo[row].set(read[j].promo, off);
+    c.flags[row].set(read[j].flags, off);
     const m = c.floor[row];
     if (m) for (const d of [...m.keys()]) if (d >= from && d < to) m.delete(d);
     const f = read[j].floor;
@@ -316,15 +316,15 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
   if (!c) {
     // Build: the requested window.
     const C = o.days;
-    c = { startDay: targetStart, days: C, changeId: lastChange, keys: refs.map((r) => seriesKey(r.productId, r.locationId)), y: [], price: [], promo: [], floor: refs.map(() => null) };
+    c = { startDay: targetStart, days: C, changeId: lastChange, keys: refs.map((r) => seriesKey(r.productId, r.locationId)), y: [], price: [], flags: [], floor: refs.map(() => null) };
     // Each column kind in one buffer, as a read of the file gives: the demand arrays sit together, and the prices
     // and flags (garbage once the history is assembled) go back to the system in one piece each, not as 30,000
     // small blocks between the demand arrays that stay.
-    const [y, price, promo] = [new Float32Array(refs.length * C), new Float32Array(refs.length * C), new Uint8Array(refs.length * C)];
+    const [y, price, flags] = [new Float32Array(refs.length * C), new Float32Array(refs.length * C), new Uint8Array(refs.length * C)];
     for (let k = 0; k < refs.length; k++) {
       c.y.push({ enc: 'f32', a: y.subarray(k * C, (k + 1) * C) });
       c.price.push({ enc: 'f32', a: price.subarray(k * C, (k + 1) * C) });
-      c.promo.push(promo.subarray(k * C, (k + 1) * C));
+      c.flags.push(flags.subarray(k * C, (k + 1) * C));
     }
     await fill(db, c, refs.map((_, i) => i), refs, targetStart, targetEnd);
     what = `built for ${refs.length} series x ${C} days`;
@@ -339,7 +339,7 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
       const shift = c.startDay - newStart; // <= 0 when days are dropped
       c.y = c.y.map((a) => moveCol(a, C, shift));
       c.price = c.price.map((a) => moveCol(a, C, shift));
-      c.promo = c.promo.map((a) => {
+      c.flags = c.flags.map((a) => {
         const out = new Uint8Array(C);
         const srcFrom = Math.max(0, -shift);
         out.set(a.subarray(srcFrom, Math.min(a.length, srcFrom + C)), Math.max(0, shift));
@@ -365,7 +365,7 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
       c.keys.push(seriesKey(r.productId, r.locationId));
       c.y.push(newCol('f32', c.days));
       c.price.push(newCol('f32', c.days));
-      c.promo.push(new Uint8Array(c.days));
+      c.flags.push(new Uint8Array(c.days));
       c.floor.push(null);
     }
     await fill(db, c, fresh.map((_, j) => index.size + j), fresh, c.startDay, c.startDay + c.days);
@@ -386,8 +386,9 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
   // The days of a missing import (unknownDays) are marked on every read, in the views of the demand arrays (after
   // the file is written): the file holds what the rows say, and whether a day without a row is a missing import
   // depends on rows of other series and of later days, which the file's update rule does not re-read.
-  const ys = refs.map((r) => decode(data.y[index.get(seriesKey(r.productId, r.locationId))!], off, o.days) as Float32Array | Float64Array);
-  const missingDays = await unknownDays(db, refs, ys, o);
+  const rowOf = refs.map((r) => index.get(seriesKey(r.productId, r.locationId))!);
+  const ys = rowOf.map((i) => decode(data.y[i], off, o.days) as Float32Array | Float64Array);
+  const missingDays = unknownDays(refs, ys, rowOf.map((i) => data.flags[i].subarray(off, off + o.days)), o);
   if (o.demandOnly) {
     // Demand alone (views, no copy): the price and promotion buffers are left to the garbage collector.
     const series = refs.map((r, i) => demandOnlySeries({ id: seriesKey(r.productId, r.locationId), y: ys[i], group: r.category }));
@@ -404,7 +405,7 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
     return {
       y: ys[j],
       floor,
-      promo: data.promo[i].subarray(off, off + o.days),
+      flags: data.flags[i].subarray(off, off + o.days),
       get price() {
         return decode(data.price[i], off, o.days);
       },

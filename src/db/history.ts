@@ -5,9 +5,11 @@
  * was empty, demand was at least the sales): it becomes NaN, unknown, so no
  * model learns a stock-out as low demand. Days with stock and no sales row are
  * zero demand, except where the missing row is a missing import (unknownDays):
- * a day without any sales row at the series' location (`locationSalesDays`, the
+ * a day without any sales row at the series' location (`missingSalesRuns`, the
  * definition `optiflow check` reports), and a series' trailing run without a
  * row, up to its location's last sales day, too long for its own selling rate.
+ * Both are found from the rows the history reads anyway (the day flags), not
+ * by another query over the sales table.
  * Days before a series' first sale are unknown (not yet listed).
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -19,7 +21,7 @@ import { cachedHistory } from './history-cache.js';
 import type { EngineSeries } from '../ml/engine.js';
 import type { Db } from './connection.js';
 import { chunks, fastSqlite, qOf, seriesSpan, seriesValues, type DbOrQ } from './handle.js';
-import { locationSalesDays } from './check.js';
+import { missingSalesRuns } from './check.js';
 import { num, numOrNull } from './query.js';
 
 export interface SeriesRef {
@@ -85,7 +87,8 @@ export async function listSeries(db: DbOrQ, only?: Set<string>): Promise<SeriesR
 export interface RangeArrays {
   /** Demand per day: sales, 0 on days with stock and no sale, NaN when unknown (stock-out, not yet sold). */
   y: Float64Array;
-  promo: Uint8Array;
+  /** Day flags: DAY_PROMO, DAY_ROW, DAY_STOCK, DAY_LISTED bits. */
+  flags: Uint8Array;
   /** Shelf price of the day's sales, NaN without sales. */
   price: Float64Array;
   /** End-of-day stock on the last day of the range (NaN when no stock record yet). */
@@ -95,6 +98,15 @@ export interface RangeArrays {
   /** Units sold on censored days (demand was at least this), or null when no censored day had a sale. */
   floor?: Float64Array | null;
 }
+
+/** Day flag: a sale on promotion that day (the sales row's on_promo). */
+export const DAY_PROMO = 1;
+/** Day flag: a sales row that day (any quantity, an explicit 0 included). */
+export const DAY_ROW = 2;
+/** Day flag: a stock record on or before that day (the series' stock is known). */
+export const DAY_STOCK = 4;
+/** Day flag: on or after the series' first sale (listed). */
+export const DAY_LISTED = 8;
 
 /**
  * One series' arrays from its rows: sales of the range, whether it sold before
@@ -110,22 +122,26 @@ function seriesArrays(
   stock: Iterable<readonly [string, number]>,
 ): RangeArrays {
   const y = new Float64Array(L).fill(NaN);
-  const promo = new Uint8Array(L);
+  const flags = new Uint8Array(L);
   const price = new Float64Array(L).fill(NaN);
   let first = soldBefore ? 0 : L;
   for (const [d, q, up, promoFlag] of sales) {
     const t = dayNumber(d) - startDay;
     y[t] = q;
     if (t < first) first = t;
-    if (promoFlag) promo[t] = 1;
+    flags[t] |= promoFlag ? DAY_ROW | DAY_PROMO : DAY_ROW;
     if (up !== null && up > 0) price[t] = up;
   }
-  for (let t = first; t < L; t++) if (y[t] !== y[t]) y[t] = 0;
+  for (let t = first; t < L; t++) {
+    if (y[t] !== y[t]) y[t] = 0;
+    flags[t] |= DAY_LISTED;
+  }
   // Censoring: end-of-day stock 0 (rows are written when stock changes: carry forward).
   let lastT = 0;
   let lastV = carry !== undefined ? carry : NaN;
   let floor: Float64Array | null = null;
   const censor = (until: number) => {
+    if (lastV === lastV) for (let u = lastT; u < until; u++) flags[u] |= DAY_STOCK;
     if (lastV === 0)
       for (let u = lastT; u < until; u++) {
         if (y[u] > 0) (floor ??= new Float64Array(L))[u] = y[u];
@@ -139,7 +155,7 @@ function seriesArrays(
     lastV = v;
   }
   censor(L);
-  return { y, promo, price, lastStock: lastV, hasSale: first < L, floor };
+  return { y, flags, price, lastStock: lastV, hasSale: first < L, floor };
 }
 
 /**
@@ -214,7 +230,7 @@ function readRangeSqlite(sqlite: BetterSqlite3.Database, refs: readonly { produc
 export async function loadHistory(db: DbOrQ, o: HistoryOptions): Promise<History> {
   const refs = await listSeries(db, o.only);
   const raw = await readRange(db, refs, addDays(o.asOf, -o.days), o.asOf);
-  const missingDays = await unknownDays(db, refs, raw.map((r) => r.y), o);
+  const missingDays = unknownDays(refs, raw.map((r) => r.y), raw.map((r) => r.flags), o);
   return assemble(db, refs, raw, o, missingDays);
 }
 
@@ -234,73 +250,70 @@ export const STALE_RATE_DAYS = 56;
 const STALE_MIN_KNOWN = 7;
 
 /**
- * Each series' first and last sales row (any quantity, zero rows included) and its first stock record before `asOf`,
- * as day numbers (NaN without).
- */
-async function seriesRowSpan(db: DbOrQ, refs: readonly SeriesRef[], asOf: string): Promise<{ first: number; last: number; stock: number }[]> {
-  const sqlite = fastSqlite(db);
-  if (sqlite) {
-    const firstQ = sqlite.prepare('select min(date) from sales where product_id = ? and location_id = ? and date < ?').pluck();
-    const lastQ = sqlite.prepare('select max(date) from sales where product_id = ? and location_id = ? and date < ?').pluck();
-    const stockQ = sqlite.prepare('select min(date) from stock_levels where product_id = ? and location_id = ? and date < ?').pluck();
-    const day = (d: unknown) => (d ? dayNumber(d as string) : NaN);
-    return refs.map((r) => ({ first: day(firstQ.get(r.productId, r.locationId, asOf)), last: day(lastQ.get(r.productId, r.locationId, asOf)), stock: day(stockQ.get(r.productId, r.locationId, asOf)) }));
-  }
-  const by = new Map<string, { first: number; last: number; stock: number }>();
-  for (const part of chunks(refs, 1000)) {
-    const rows = await sql<{ p: number; l: number; first: string | null; last: string | null; stock: string | null }>`with ${seriesValues(part)}
-      select v.p, v.l,
-        (select min(s.date) from sales s where s.product_id = v.p and s.location_id = v.l and s.date < ${asOf}) as first,
-        (select max(s.date) from sales s where s.product_id = v.p and s.location_id = v.l and s.date < ${asOf}) as last,
-        (select min(k.date) from stock_levels k where k.product_id = v.p and k.location_id = v.l and k.date < ${asOf}) as stock
-      from v`.execute(qOf(db));
-    const day = (d: string | null) => (d ? dayNumber(d) : NaN);
-    for (const r of rows.rows) by.set(seriesKey(num(r.p), num(r.l)), { first: day(r.first), last: day(r.last), stock: day(r.stock) });
-  }
-  return refs.map((r) => by.get(seriesKey(r.productId, r.locationId)) ?? { first: NaN, last: NaN, stock: NaN });
-}
-
-/**
  * Marks as unknown (NaN) the days whose zero demand is a missing import rather
  * than a day without sales, in place, in the demand arrays `ys` (days
- * [asOf - days, asOf) of `refs`), and records on each ref its first sales day
- * and the start of its unknown trailing run (firstDay, staleFrom, staleRate):
+ * [asOf - days, asOf) of `refs`, with their day flags), and records on each ref
+ * its first sales day and the start of its unknown trailing run (firstDay,
+ * staleFrom, staleRate):
  * 1. every day without any sales row at the series' location, as
- *    `locationSalesDays` defines it (the days `optiflow check` reports as
- *    missing-sales-days), for every series of the location;
+ *    `missingSalesRuns` defines it (the days `optiflow check` reports as
+ *    missing-sales-days), for every series of the location, from its first sale;
  * 2. a series' trailing run of days without a sales row (explicit zero rows are
  *    real zeros) that ends at its location's last sales day, when the run is
  *    implausible for the series' own rate (STALE_PROBABILITY). Only the days
  *    whose stock is unknown (before the series' first stock record) count: with
  *    stock on hand a day without a sale is a real zero (a dormant product), and
  *    a day out of stock is unknown already.
+ * Everything comes from the day flags of the rows already read: one pass over
+ * the window per series, no query.
  * Returns the runs of rule 1 per location id.
  */
-export async function unknownDays(db: DbOrQ, refs: SeriesRef[], ys: (Float64Array | Float32Array)[], o: { asOf: string; days: number }): Promise<Map<number, [number, number][]>> {
+export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }): Map<number, [number, number][]> {
   const end = dayNumber(o.asOf);
   const start = end - o.days;
-  const locs = new Map((await locationSalesDays(qOf(db), o.asOf)).map((l) => [l.location_id, l]));
-  const span = await seriesRowSpan(db, refs, o.asOf);
+  const T = o.days;
+  // Per location: series with a row per day, and the first day any of its series is listed.
+  const counts = new Map<number, { n: Int32Array; listed: number }>();
+  refs.forEach((r, i) => {
+    const f = flags[i];
+    const c = counts.get(r.locationId) ?? counts.set(r.locationId, { n: new Int32Array(T), listed: T }).get(r.locationId)!;
+    for (let t = 0; t < T; t++) {
+      const v = f[t];
+      if (v & DAY_ROW) c.n[t]++;
+      if (v & DAY_LISTED && t < c.listed) c.listed = t;
+    }
+  });
   const missingDays = new Map<number, [number, number][]>();
-  for (const l of locs.values()) {
-    const inWindow = l.missing.filter(([a, b]) => b >= start && a < end);
-    if (inWindow.length) missingDays.set(l.location_id, inWindow);
+  const locLast = new Map<number, number>();
+  for (const [l, c] of counts) {
+    const runs = missingSalesRuns(start, c.n, c.listed);
+    if (runs.missing.length) missingDays.set(l, runs.missing);
+    locLast.set(l, runs.last);
   }
   refs.forEach((r, i) => {
     const y = ys[i];
-    const { first, last, stock } = span[i];
-    r.firstDay = first;
+    const f = flags[i];
+    let first = -1;
+    let last = -1;
+    let stock = -1;
+    for (let t = 0; t < T; t++) {
+      const v = f[t];
+      if (first < 0 && v & DAY_LISTED) first = t;
+      if (v & DAY_ROW) last = t;
+      if (stock < 0 && v & DAY_STOCK) stock = t;
+    }
+    r.firstDay = first < 0 ? NaN : start + first;
     r.staleFrom = null;
-    if (first !== first) return;
+    if (first < 0) return;
     for (const [a, b] of missingDays.get(r.locationId) ?? [])
-      for (let d = Math.max(a, start, first); d <= Math.min(b, end - 1); d++) if (y[d - start] === 0) y[d - start] = NaN;
-    const loc = locs.get(r.locationId);
-    if (!loc || !(last < loc.last) || last + 1 < start) return;
+      for (let t = Math.max(a - start, first); t <= Math.min(b - start, T - 1); t++) if (y[t] === 0) y[t] = NaN;
+    const ll = locLast.get(r.locationId)! - start;
+    if (last < 0 || !(last < ll)) return;
     // The series' rate over the known days of the 8 weeks before its run.
     let sum = 0;
     let known = 0;
-    for (let d = Math.max(start, last + 1 - STALE_RATE_DAYS); d <= last; d++) {
-      const v = y[d - start];
+    for (let t = Math.max(0, last + 1 - STALE_RATE_DAYS); t <= last; t++) {
+      const v = y[t];
       if (v === v) {
         sum += v;
         known++;
@@ -310,13 +323,13 @@ export async function unknownDays(db: DbOrQ, refs: SeriesRef[], ys: (Float64Arra
     const rate = sum / known;
     // Days of the run with unknown stock (before the series' first stock record): on a day with stock on hand
     // (a record carried forward) a product on the shelf sold nothing, a real zero (a dormant product).
-    const runEnd = Math.min(loc.last, end - 1, stock === stock ? stock - 1 : Infinity);
+    const runEnd = Math.min(ll, stock >= 0 ? stock - 1 : T - 1);
     let zeros = 0;
-    for (let d = last + 1; d <= runEnd; d++) if (y[d - start] === 0) zeros++;
+    for (let t = last + 1; t <= runEnd; t++) if (y[t] === 0) zeros++;
     if (!zeros || Math.exp(-rate * zeros) >= STALE_PROBABILITY) return;
-    for (let d = last + 1; d <= runEnd; d++) if (y[d - start] === 0) y[d - start] = NaN;
-    r.staleFrom = last + 1;
-    r.staleTo = runEnd;
+    for (let t = last + 1; t <= runEnd; t++) if (y[t] === 0) y[t] = NaN;
+    r.staleFrom = start + last + 1;
+    r.staleTo = start + runEnd;
     r.staleRate = rate;
   });
   return missingDays;
@@ -379,7 +392,7 @@ export function unknownDayWarnings(h: History, job: string): string[] {
 }
 
 /** Engine series from raw arrays: holidays and future promotions from `events`, relative log price. */
-export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; promo: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | Float32Array | null }[], o: HistoryOptions, missingDays: Map<number, [number, number][]>): Promise<History> {
+export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Array | Float32Array; flags: Uint8Array; price: Float64Array | Float32Array; floor?: Float64Array | Float32Array | null }[], o: HistoryOptions, missingDays: Map<number, [number, number][]>): Promise<History> {
   const end = dayNumber(o.asOf);
   const startDay = end - o.days;
   const T = o.days;
@@ -387,13 +400,13 @@ export async function assemble(db: DbOrQ, refs: SeriesRef[], raw: { y: Float64Ar
   const from = addDays(o.asOf, -o.days);
   const promo: (Uint8Array | null)[] = raw.map((r) => {
     let any = false;
-    for (let t = 0; t < T; t++) if (r.promo[t]) {
+    for (let t = 0; t < T; t++) if (r.flags[t] & DAY_PROMO) {
       any = true;
       break;
     }
     if (!any) return null;
     const out = new Uint8Array(T + H);
-    out.set(r.promo.subarray(0, T));
+    for (let t = 0; t < T; t++) out[t] = r.flags[t] & DAY_PROMO;
     return out;
   });
   // Events: holidays (global) for the regression calendar; promotions per product/category for the promo flag.
