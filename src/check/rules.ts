@@ -244,7 +244,7 @@ const salesGaps: Rule = {
 /**
  * Days with no sales row at any series of a location, between its first and
  * last sale, when the location usually has rows for several series a day: an
- * import that skipped a whole day (`data.locationSalesDays`, the definition the
+ * import that skipped a whole day (`data.missingSalesRuns`, the definition the
  * demand history shares: these days are unknown demand there). Sales that end
  * before yesterday are named too.
  */
