@@ -79,8 +79,17 @@ test('train that rejects every series says why, naming history that ends long be
   ctx.config.data.maxStalenessDays = 365;
   const r = await trainJob.run(ctx, { force: true });
   expect(r.summary.rejected).toBe(4);
-  expect(String(r.summary.all_rejected)).toMatch(/4 x RMSSE # > #/);
+  // The 91 days without any sales row are sales not imported (unknown demand), not 91 days of zero sales: no
+  // backtest window holds known demand, and the account says so and why.
+  expect(String(r.summary.all_rejected)).toMatch(/^4 x no backtest window with known demand; /);
   expect(String(r.summary.all_rejected)).toMatch(/sales history ends 2025-12-31, 91 days before 2026-04-01/);
+  // With the history up to date, the gate is what rejects them, and the account names its rule.
+  const current = jobCtx(db, '2026-01-01', impossible);
+  const g = await trainJob.run(current, { force: true });
+  expect(g.summary.rejected).toBe(4);
+  expect(String(g.summary.all_rejected)).toMatch(/^\d x RMSSE # > #/);
+  expect(String(g.summary.all_rejected).match(/(\d) x /g)!.reduce((n, m) => n + Number(m[0]), 0)).toBe(4);
+  expect(String(g.summary.all_rejected)).not.toMatch(/sales history ends/);
   await db.close();
 });
 

@@ -265,3 +265,24 @@ test('a history window that starts inside a month without rows marks the days fr
   }
   await db.close();
 });
+
+test('days after the last import (no row for any product up to the run date) are unknown demand, not a stop of every product', async () => {
+  // No rows at all over the last 20 days: an import that stopped, not 20 days of zero sales.
+  const { db, rows } = await salesDb('tail.db', (_, i) => i >= DAYS - 20);
+  const o = { asOf: AS_OF, days: 400, horizon: 28 };
+  for (const h of [await loadHistory(db, o), await cachedHistory(db, o, join(tempDir(), 'cache.bin'))]) {
+    const y = ySeries(h, 'BIG50');
+    for (let i = DAYS - 25; i < DAYS; i++) {
+      const d = addDays(FIRST, i);
+      if (i >= DAYS - 20) expect(y[dayOf(h, d)]).toBeNaN();
+      else expect(y[dayOf(h, d)]).toBe(rows.get('BIG50')!.get(d));
+    }
+  }
+  // Train refuses data that old by default (data.maxStalenessDays); allowed, it reads the days as unknown.
+  const t = capture(db);
+  t.ctx.config.data.maxStalenessDays = 30;
+  await trainJob.run(t.ctx, {});
+  expect(t.warn.filter((m) => m.includes('no sales row at all') && m.includes(`${addDays(FIRST, DAYS - 20)}..${addDays(AS_OF, -1)}`))).toHaveLength(1);
+  expect(t.warn.filter((m) => m.includes('sold nothing over their last'))).toHaveLength(0);
+  await db.close();
+});

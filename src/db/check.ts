@@ -115,8 +115,10 @@ export function median(xs: ArrayLike<number>): number {
  * The missing days of one location (see LocationSalesDays) from its number of series with a sales row per day:
  * `counts[i]` for day `start + i`. `from` (an index) is the location's first day when it is known to sell before
  * its first row in `counts` (a loaded window that starts inside a gap); by default its first day with a row.
+ * `through` (an index): the runs go on through that day, after the location's last row (the day before a run
+ * date: sales not imported since); by default they end at its last row.
  */
-export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?: number): { first: number; last: number; days: number; typical: number; missing: [number, number][] } {
+export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?: number, through?: number): { first: number; last: number; days: number; typical: number; missing: [number, number][] } {
   let lo = -1;
   let hi = -1;
   const sold: number[] = [];
@@ -143,9 +145,11 @@ export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?
       if (counts[i] > 0) withRows[w]++;
     }
     const trading = withRows.map((n, w) => judged[w] > 0 && 2 * n >= judged[w]);
+    // Through `through` when given: the days after the location's last row (an import that stopped) too.
+    const end = through !== undefined && through > hi ? through : hi;
     let run = -1;
-    for (let i = lo; i <= hi + 1; i++) {
-      const gap = i <= hi && !(counts[i] > 0) && trading[(start + i) % 7];
+    for (let i = lo; i <= end + 1; i++) {
+      const gap = i <= end && !(counts[i] > 0) && trading[(start + i) % 7];
       if (gap && run < 0) run = i;
       if (!gap && run >= 0) {
         missing.push([start + run, start + i - 1]);

@@ -58,7 +58,7 @@ export function staleMessage(stale: LocationCoverage[], asOf: string, maxStalene
   const where = stale.map((c) => `${c.location} ends on ${c.lastSale}`).slice(0, 5).join(', ') + (stale.length > 5 ? ` (and ${stale.length - 5} more locations)` : '');
   return (
     `sales data for ${stale.length === 1 ? 'location ' : 'locations '}${where}: ${first.missingDays} day(s) before ${asOf} are missing ` +
-    `(more than data.maxStalenessDays = ${maxStalenessDays}); days without data would be read as zero demand. ` +
+    `(more than data.maxStalenessDays = ${maxStalenessDays}); the forecasts would start from demand that old, and those days are unknown to them. ` +
     `Import the missing days with \`optiflow import sales FILE\`, or run for the date after the data with \`--as-of ${addDays(first.lastSale, 1)}\``
   );
 }

@@ -22,6 +22,7 @@ import type { EngineSeries } from '../ml/engine.js';
 import type { Db } from './connection.js';
 import { chunks, fastSqlite, qOf, seriesSpan, seriesValues, type DbOrQ } from './handle.js';
 import { missingSalesRuns } from './check.js';
+import { implausibleZeroRun, rateBefore } from '../ml/zero-runs.js';
 import { num, numOrNull } from './query.js';
 
 export interface SeriesRef {
@@ -36,7 +37,7 @@ export interface SeriesRef {
   staleFrom?: number | null;
   /** Last day (day number) of that run. */
   staleTo?: number;
-  /** The series' mean daily demand over the STALE_RATE_DAYS known days before `staleFrom` (units/day). */
+  /** The series' mean daily demand over the known days of the 56 before `staleFrom` (units/day, rateBefore). */
   staleRate?: number;
 }
 
@@ -235,19 +236,12 @@ export async function loadHistory(db: DbOrQ, o: HistoryOptions): Promise<History
 }
 
 /**
- * A series' trailing run of days without a sales row is unknown demand when, at
- * its own mean daily demand m (units/day) over the known days of the
- * STALE_RATE_DAYS days before the run, a Poisson count would give g zero days
- * in a row (g = the run's days read as zero) with probability exp(-m g) below
- * this. 1e-4: on a catalogue of 10,000 series that sell steadily, about one
- * would show such a run by chance; at 1 unit/day that is 10 days without a row
- * (e^-10 = 4.5e-5), at 0.3/day 31 days, at 30/day one day.
+ * A series' trailing run of days without a sales row is unknown demand when it
+ * is implausible for the series' own rate (`implausibleZeroRun`,
+ * src/ml/zero-runs.ts: exp(-m g) below 1e-4, m its mean over the 56 days
+ * before the run, g the run's days read as zero).
  */
-export const STALE_PROBABILITY = 1e-4;
-/** Days before a trailing run whose known demand gives the series' rate: 8 weeks. */
-export const STALE_RATE_DAYS = 56;
-/** Known days (not unknown) needed in those 8 weeks to judge a run: one week. */
-const STALE_MIN_KNOWN = 7;
+export { ZERO_RUN_PROBABILITY as STALE_PROBABILITY, RATE_DAYS as STALE_RATE_DAYS } from '../ml/zero-runs.js';
 
 /**
  * Marks as unknown (NaN) the days whose zero demand is a missing import rather
@@ -260,7 +254,7 @@ const STALE_MIN_KNOWN = 7;
  *    missing-sales-days), for every series of the location, from its first sale;
  * 2. a series' trailing run of days without a sales row (explicit zero rows are
  *    real zeros) that ends at its location's last sales day, when the run is
- *    implausible for the series' own rate (STALE_PROBABILITY). Only the days
+ *    implausible for the series' own rate (implausibleZeroRun). Only the days
  *    whose stock is unknown (before the series' first stock record) count: with
  *    stock on hand a day without a sale is a real zero (a dormant product), and
  *    a day out of stock is unknown already.
@@ -286,7 +280,8 @@ export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float6
   const missingDays = new Map<number, [number, number][]>();
   const locLast = new Map<number, number>();
   for (const [l, c] of counts) {
-    const runs = missingSalesRuns(start, c.n, c.listed);
+    // Through the day before the run date: days after the location's last row are sales not imported yet.
+    const runs = missingSalesRuns(start, c.n, c.listed, T - 1);
     if (runs.missing.length) missingDays.set(l, runs.missing);
     locLast.set(l, runs.last);
   }
@@ -310,23 +305,14 @@ export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float6
     const ll = locLast.get(r.locationId)! - start;
     if (last < 0 || !(last < ll)) return;
     // The series' rate over the known days of the 8 weeks before its run.
-    let sum = 0;
-    let known = 0;
-    for (let t = Math.max(0, last + 1 - STALE_RATE_DAYS); t <= last; t++) {
-      const v = y[t];
-      if (v === v) {
-        sum += v;
-        known++;
-      }
-    }
-    if (known < STALE_MIN_KNOWN) return;
-    const rate = sum / known;
+    const rate = rateBefore(y, last + 1);
+    if (rate !== rate) return;
     // Days of the run with unknown stock (before the series' first stock record): on a day with stock on hand
     // (a record carried forward) a product on the shelf sold nothing, a real zero (a dormant product).
     const runEnd = Math.min(ll, stock >= 0 ? stock - 1 : T - 1);
     let zeros = 0;
     for (let t = last + 1; t <= runEnd; t++) if (y[t] === 0) zeros++;
-    if (!zeros || Math.exp(-rate * zeros) >= STALE_PROBABILITY) return;
+    if (!implausibleZeroRun(rate, zeros)) return;
     for (let t = last + 1; t <= runEnd; t++) if (y[t] === 0) y[t] = NaN;
     r.staleFrom = start + last + 1;
     r.staleTo = start + runEnd;
@@ -339,7 +325,7 @@ export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float6
 export interface UnknownDayCounts {
   /** Days without any sales row at the location (missing-sales-days). */
   missingDays: number;
-  /** Days of an implausible trailing run without a row (STALE_PROBABILITY). */
+  /** Days of an implausible trailing run without a row (implausibleZeroRun). */
   staleDays: number;
   /** Stock-out days (end-of-day stock 0) from the series' first sale on. */
   stockoutDays: number;

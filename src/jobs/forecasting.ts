@@ -84,6 +84,28 @@ function nameSeries(items: { sku: string; location: string; problem: string }[])
   return shown.join('; ') + (items.length > 10 ? `; and ${items.length - 10} more` : '');
 }
 
+/** How a series' stop (salesStop) reads in a warning. */
+function stopText(stop: { since: string; zeros: number; rate: number }): string {
+  return `no sale since ${stop.since}, ${stop.zeros} days, after ${roundTo(stop.rate, 2)}/day`;
+}
+
+/** The series of a history that stopped selling, as nameSeries lists them. */
+function stoppedSeries(hist: History, stops: ({ start: number; zeros: number; rate: number } | null)[]): { sku: string; location: string; problem: string }[] {
+  const out: { sku: string; location: string; problem: string }[] = [];
+  stops.forEach((st, i) => {
+    if (st) out.push({ sku: hist.refs[i].sku, location: hist.refs[i].location, problem: stopText({ since: fromDayNumber(hist.startDay + st.start), zeros: st.zeros, rate: st.rate }) });
+  });
+  return out;
+}
+
+/**
+ * The warning for series that stopped selling: their forecast follows the days since the stop, which cannot tell
+ * a product no longer sold from one out of stock without stock records; the two fixes.
+ */
+function stopWarning(job: string, stopped: { sku: string; location: string; problem: string }[]): string {
+  return `${job}: ${stopped.length} series sold nothing over their last two weeks or more, too long for their rate before to be chance; forecast from the days since the stop (salesStop, docs/forecasting.md). If they were out of stock, import stock records with \`optiflow import stock FILE\` (stock-out days are then unknown demand, not zeros); if they are no longer sold, set active to 0 with \`optiflow import products FILE\`: ${nameSeries(stopped)}`;
+}
+
 /** The stored global model for predict (trained before the run date), or null: predict then refits it on the history. */
 async function loadGlobal(ctx: JobContext): Promise<GlobalModel | null> {
   try {
@@ -172,6 +194,7 @@ export const trainJob: Job = {
     const skipped: { sku: string; location: string; problem: string }[] = [];
     const rejectWhy: Record<string, number> = {};
     const outliers: { sku: string; location: string; problem: string }[] = [];
+    const stopped: { sku: string; location: string; problem: string }[] = [];
     await inTransaction(ctx.db, async (trx) => {
       // Versions and incumbents of every series read once; each series is trained once per run.
       const { maxVersion, incumbent: incumbents } = await versionsAndIncumbents(trx);
@@ -182,6 +205,7 @@ export const trainJob: Job = {
         counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
         const ref = hist.refs[i];
         if (r.outliers) outliers.push({ sku: ref.sku, location: ref.location, problem: r.outlierDays ?? `${r.outliers} day(s)` });
+        if (r.stop) stopped.push({ sku: ref.sku, location: ref.location, problem: stopText(r.stop) });
         if (r.skipped) {
           skipped.push({ sku: ref.sku, location: ref.location, problem: r.problem ?? 'unusable input' });
           rows.push({ sku: ref.sku, location: ref.location, version: null, algorithm: null, rmsse: null, status: 'skipped', problem: r.problem });
@@ -193,7 +217,12 @@ export const trainJob: Job = {
         let reason = r.reason;
         if (r.fallback) {
           status = incumbent && !incumbent.algorithm.startsWith('fallback:') ? 'rejected' : 'fallback';
-          if (status === 'rejected') reason += '; a trained model stays active';
+          if (status === 'rejected') {
+            reason += '; a trained model stays active';
+            // Why the candidate fell back ("no backtest window with known demand"), for the account of a run that rejects every series.
+            const why = (r.problem ?? r.reason.split(':')[0]).replace(/[\d.]+/g, '#');
+            rejectWhy[why] = (rejectWhy[why] ?? 0) + 1;
+          }
           summary.fallback = Number(summary.fallback) + 1;
         } else {
           const g = gate(ctx, r.chosenRmsse, r.metrics[r.algorithm]?.mape ?? null, r.metrics.snaive?.trimmed, r.kind);
@@ -237,6 +266,10 @@ export const trainJob: Job = {
     if (skipped.length) {
       summary.skipped_series = nameSeries(skipped);
       ctx.log.warn(`train: ${skipped.length} series skipped for unusable input: ${nameSeries(skipped)}`);
+    }
+    if (stopped.length) {
+      summary.stopped_series = stopped.length;
+      ctx.log.warn(stopWarning('train', stopped));
     }
     if (outliers.length) {
       // Left out of the fits and scores (engine.ts, OUTLIER_FACTOR): say which, so a data error can be corrected at its source.
@@ -492,7 +525,9 @@ export const predictJob: Job = {
         if (!fi) continue;
         const ref = hist.refs[i];
         const m = models.get(s.id);
-        let iv = m?.interval && !run.fellBack.includes(i) ? (JSON.parse(m.interval) as IntervalSpec) : undefined;
+        // A series that stopped selling is forecast from the days since (cleanDemand): the stored interval, calibrated
+        // on its sales before, does not describe that.
+        let iv = m?.interval && !run.fellBack.includes(i) && !run.stops[i] ? (JSON.parse(m.interval) as IntervalSpec) : undefined;
         // Bounds stored at another level than the configured one are not used (the normal spread at the configured level is).
         if (iv && iv.level !== undefined && Math.abs(iv.level - ctx.config.interval) > 1e-9) {
           otherLevel++;
@@ -511,6 +546,8 @@ export const predictJob: Job = {
     const problems = run.problems.map((p) => ({ sku: hist.refs[p.index].sku, location: hist.refs[p.index].location, problem: p.problem }));
     const skipped = f.filter((x) => !x).length;
     if (problems.length) ctx.log.warn(`predict: ${skipped} series skipped, ${run.fellBack.length} on the fallback after a failed fit: ${nameSeries(problems)}`);
+    const stopped = stoppedSeries(hist, run.stops);
+    if (stopped.length) ctx.log.warn(stopWarning('predict', stopped));
     ctx.log.info(`predict: ${n} forecasts for ${hist.series.length - skipped} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
     const summary: JobResult['summary'] = { series: hist.series.length, predictions: n, fallback: fallback + run.fellBack.length, skipped, horizon, backend, overridden_days: overridden, borrowed_from_like_sku: borrowed };
     const untrained = onFallback.filter((x) => !x.trained);

@@ -14,6 +14,7 @@
  * (and reported), a series whose fit throws or returns a non-finite forecast
  * gets the fallback model; the others go on.
  */
+import { salesStop, type SalesStop } from './zero-runs.js';
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
@@ -91,6 +92,8 @@ export interface SeriesForecast {
   outliers?: number;
   /** Those days as the reason lists them ("2025-06-28: 1000", the first three), or ''. */
   outlierDays?: string;
+  /** The series stopped selling (salesStop): the first day without a sale, its known zero days since, its rate before (units/day). */
+  stop?: { since: string; zeros: number; rate: number };
 }
 
 /**
@@ -178,10 +181,26 @@ export function withoutImplausible(y: Demand): { y: Demand; days: number[] } {
 }
 
 /**
- * The demand the models read: implausible days unknown, censored days at least what sold (withCensoredFloor).
- * `cleaned`: s.y without its implausible days when the caller has it already.
+ * The demand the models fit and are scored on: implausible days unknown (withoutImplausible), and for a series
+ * that stopped selling (salesStop, src/ml/zero-runs.ts) the days before its stop unknown: what it sold before is
+ * not what it sells now, and a model fitted across the stop (an SBA that never updates through zeros, a
+ * regression's level) forecast half its old rate for a product that had sold nothing for six weeks. With the
+ * days since the stop alone, every model forecasts what they show. Returns what was left out too.
  */
-export function demandForModels(s: EngineSeries, cleaned: Demand = withoutImplausible(s.y).y): Demand {
+export function cleanDemand(y: Demand): { y: Demand; days: number[]; stop: SalesStop | null } {
+  const c = withoutImplausible(y);
+  const stop = salesStop(c.y);
+  if (!stop) return { ...c, stop };
+  const out = c.y === y ? Float64Array.from(y) : c.y;
+  out.fill(NaN, 0, stop.start);
+  return { y: out, days: c.days, stop };
+}
+
+/**
+ * The demand the models read: cleanDemand's, censored days at least what sold (withCensoredFloor).
+ * `cleaned`: cleanDemand(s.y).y when the caller has it already.
+ */
+export function demandForModels(s: EngineSeries, cleaned: Demand = cleanDemand(s.y).y): Demand {
   return withCensoredFloor(cleaned, s.floor);
 }
 
@@ -408,8 +427,8 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
   const T = input.length ? input[0].y.length : 0;
   const problems = input.map(badInput);
   const okIdx = input.map((_, i) => i).filter((i) => !problems[i]);
-  // Implausible days (see OUTLIER_FACTOR) are unknown for the fits and for the scores alike.
-  const cleaned = okIdx.map((i) => withoutImplausible(input[i].y));
+  // Implausible days (see OUTLIER_FACTOR) and the days before a stop (cleanDemand) are unknown for the fits and for the scores alike.
+  const cleaned = okIdx.map((i) => cleanDemand(input[i].y));
   const series = okIdx.map((i, j) => seriesForModels(input[i], cleaned[j].y));
   const kinds = series.map((s) => classify(s.y, minHistory));
   const windows = crossValidationWindows(T, hb, { recent: o.origins ?? 3, seasonal: o.seasonalWindows, holdout: o.holdout });
@@ -477,6 +496,8 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     params.backtest_errors = cal?.runs ?? [];
     const fallback = c.fallback || r.fellBack;
     const outlierDays = listDays(input[orig].y, cleaned[i].days, o.startDay);
+    const stop = cleaned[i].stop;
+    const stopNote = stop ? `; sold nothing over its last ${stop.zeros} known days (since ${fromDayNumber(o.startDay + stop.start)}) after ${roundTo(stop.rate, 2)}/day before: fitted on the days since` : '';
     return {
       id: s.id,
       algorithm: fallback ? `fallback:${choiceName(choice)}` : choiceName(choice),
@@ -487,12 +508,13 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
       metrics: unpackMetrics(c.metrics),
       chosenRmsse: c.score,
       holdoutRmsse: c.holdout,
-      reason: (r.fellBack ? `${c.reason}; ${r.problem}` : c.reason) + (outlierDays ? `; ${cleaned[i].days.length} day(s) of implausible demand left out (${outlierDays})` : ''),
+      reason: (r.fellBack ? `${c.reason}; ${r.problem}` : c.reason) + (outlierDays ? `; ${cleaned[i].days.length} day(s) of implausible demand left out (${outlierDays})` : '') + stopNote,
       fallback,
       kind: kinds[i],
       problem: r.problem,
       outliers: cleaned[i].days.length,
       outlierDays,
+      stop: stop ? { since: fromDayNumber(o.startDay + stop.start), zeros: stop.zeros, rate: stop.rate } : undefined,
     };
   };
 }
@@ -610,7 +632,7 @@ export { parseChoice } from './select.js';
 export async function forecastDetailed(
   input: EngineSeries[], choices: (Choice | Algorithm[])[], H: number, o: EngineOptions, T?: number,
   global?: GlobalModel | null, storedParams?: (Record<string, unknown> | null | undefined)[],
-): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[] }> {
+): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[]; stops: (SalesStop | null)[] }> {
   const len = T ?? (input.length ? input[0].y.length : 0);
   const problems: { index: number; problem: string }[] = [];
   const okIdx: number[] = [];
@@ -619,8 +641,14 @@ export async function forecastDetailed(
     if (p) problems.push({ index: i, problem: p });
     else okIdx.push(i);
   });
-  // Read up to len only: the implausible-day threshold too is what was known before the origin.
-  const series = okIdx.map((i) => seriesForModels({ ...input[i], y: input[i].y.subarray(0, len) }));
+  // Read up to len only: the implausible-day threshold and a stop too are what was known before the origin.
+  const stops: (SalesStop | null)[] = input.map(() => null);
+  const series = okIdx.map((i) => {
+    const s = { ...input[i], y: input[i].y.subarray(0, len) };
+    const c = cleanDemand(s.y);
+    stops[i] = c.stop;
+    return seriesForModels(s, c.y);
+  });
   const cs = okIdx.map((i) => {
     const c = choices[i];
     return Array.isArray(c) ? { algos: c, combine: (c.length > 1 ? 'mean' : 'single') as Choice['combine'] } : c;
@@ -636,7 +664,7 @@ export async function forecastDetailed(
       problems.push({ index: orig, problem: results[i].problem ?? 'fit failed' });
     }
   });
-  return { forecasts, problems, fellBack };
+  return { forecasts, problems, fellBack, stops };
 }
 
 /** forecastDetailed for callers that need a forecast for every series (zeros where the input is unusable). */

@@ -1,0 +1,90 @@
+/**
+ * Runs of days without a sale that are too long to be chance for a series'
+ * own selling rate: the one test behind two rules.
+ * - A series' trailing days without a sales row while its location has rows
+ *   (src/db/history.ts, unknownDays): a missing import, unknown demand.
+ * - A series whose last days are known zeros (explicit zero rows, or days
+ *   with stock on hand): it stopped selling (salesStop); the models fit the
+ *   days since the stop.
+ *
+ * The test: with m the series' mean daily demand (units/day) over its known
+ * days in the RATE_DAYS days before the run (at least RATE_MIN_KNOWN known
+ * days, else no judgement), and g the run's days that read as zero (days), a
+ * Poisson seller at rate m sells nothing on g days in a row with probability
+ * exp(-m g); the run is implausible below ZERO_RUN_PROBABILITY. 1e-4: of
+ * 10,000 steady sellers about one shows such a run by chance. At 1 unit/day
+ * that is 10 days (e^-10 = 4.5e-5), at 0.3/day 31 days, at 30/day one day.
+ */
+import type { Demand } from './models.js';
+
+export const ZERO_RUN_PROBABILITY = 1e-4;
+/** Days before a run whose known demand gives the series' rate: 8 weeks. */
+export const RATE_DAYS = 56;
+/** Known days needed in those 8 weeks to judge a run: one week. */
+export const RATE_MIN_KNOWN = 7;
+
+/** Mean of the known days of y in [end - RATE_DAYS, end) (units/day), NaN with fewer than RATE_MIN_KNOWN known days. */
+export function rateBefore(y: ArrayLike<number>, end: number): number {
+  let sum = 0;
+  let known = 0;
+  for (let t = Math.max(0, end - RATE_DAYS); t < end; t++) {
+    const v = y[t];
+    if (v === v) {
+      sum += v;
+      known++;
+    }
+  }
+  return known < RATE_MIN_KNOWN ? NaN : sum / known;
+}
+
+/** Whether `zeros` days without a sale in a row are implausible at `rate` units/day (see above). */
+export function implausibleZeroRun(rate: number, zeros: number): boolean {
+  return zeros > 0 && rate > 0 && Math.exp(-rate * zeros) < ZERO_RUN_PROBABILITY;
+}
+
+/**
+ * Known zero days a stop needs, whatever the rate: two weeks. A shop shut for
+ * a holiday or a week's stock count makes a fast seller's few zero days
+ * implausible by the test alone; two full weekly cycles without a sale is a
+ * change in what the product sells.
+ */
+export const STOP_MIN_DAYS = 14;
+
+export interface SalesStop {
+  /** Index of the first day after the series' last sale. */
+  start: number;
+  /** Known zero days since (days). */
+  zeros: number;
+  /** Rate before the stop (units/day). */
+  rate: number;
+}
+
+/**
+ * A series that stopped selling: after its last sale, at least STOP_MIN_DAYS
+ * known zero days (unknown days between them are not counted), implausible
+ * for its rate before (implausibleZeroRun), and no earlier run of as many zero
+ * days after its first sale (a product that paused as long before and sold
+ * again pauses: a season, a supply gap). Null otherwise.
+ */
+export function salesStop(y: Demand): SalesStop | null {
+  let t = y.length - 1;
+  let zeros = 0;
+  while (t >= 0 && !(y[t] > 0)) {
+    if (y[t] === 0) zeros++;
+    t--;
+  }
+  if (t < 0 || zeros < STOP_MIN_DAYS) return null;
+  const start = t + 1;
+  const rate = rateBefore(y, start);
+  if (!implausibleZeroRun(rate, zeros)) return null;
+  let run = 0;
+  let sold = false;
+  for (let u = 0; u < start; u++) {
+    const v = y[u];
+    if (v > 0) {
+      sold = true;
+      run = 0;
+    } else if (v === 0 && sold && ++run >= zeros) return null;
+  }
+  return { start, zeros, rate };
+}

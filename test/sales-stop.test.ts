@@ -1,0 +1,114 @@
+/**
+ * A series that stopped selling (src/ml/zero-runs.ts, salesStop): its days
+ * before the stop are not fitted, its forecast follows the days since, and
+ * train and predict say so with the two fixes. Slow movers, short pauses and
+ * products that paused as long before and came back are not stops.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { forecastMany } from '../src/ml/engine.js';
+import { RATE_DAYS, salesStop, STOP_MIN_DAYS, ZERO_RUN_PROBABILITY } from '../src/ml/zero-runs.js';
+import { Rng } from '../src/io/random.js';
+import { addDays, dayNumber, weekday } from '../src/dates.js';
+import { importCsv } from '../src/io/import.js';
+import { predictJob, trainJob } from '../src/jobs/forecasting.js';
+import type { JobContext } from '../src/jobs/types.js';
+import type { Db } from '../src/db/connection.js';
+import { jobCtx, newDb, tempDir } from './helpers.js';
+
+const WEEKLY = [0.8, 0.9, 0.9, 1.0, 1.2, 1.4, 0.8];
+const start = dayNumber('2025-01-01');
+
+function poissonSeries(seed: number, n: number, rate: (t: number) => number): Float64Array {
+  const rng = new Rng(seed);
+  return Float64Array.from({ length: n }, (_, t) => rng.poisson(rate(t) * WEEKLY[weekday(start + t)]));
+}
+
+test('the rule on hand-worked cases', () => {
+  // 8 a day, then 20 days of zeros: exp(-8 x 20) is far below 1e-4.
+  const dead = Float64Array.from({ length: 120 }, (_, t) => (t < 100 ? 8 : 0));
+  expect(salesStop(dead)).toEqual({ start: 100, zeros: 20, rate: 8 });
+  // Unknown days inside the run are not zero days: 20 zeros and 5 unknown days.
+  const gappy = Float64Array.from({ length: 125 }, (_, t) => (t < 100 ? 8 : t < 105 ? NaN : 0));
+  expect(salesStop(gappy)).toEqual({ start: 100, zeros: 20, rate: 8 });
+  // Under two weeks of zeros is never a stop, however fast the product sold.
+  const pause = Float64Array.from({ length: 113 }, (_, t) => (t < 100 ? 30 : 0));
+  expect(STOP_MIN_DAYS).toBe(14);
+  expect(salesStop(pause)).toBeNull();
+  // A slow mover at 0.3 a day: 20 days without a sale happen (exp(-6) = 0.0025 >= 1e-4).
+  const slow = Float64Array.from({ length: 140 }, (_, t) => (t < 120 && t % 10 < 3 ? 1 : 0));
+  expect(Math.exp(-0.3 * 20)).toBeGreaterThanOrEqual(ZERO_RUN_PROBABILITY);
+  expect(salesStop(slow)).toBeNull();
+  // A product that paused 30 days before and sold again: its 25-day pause now is no stop.
+  const seasonal = Float64Array.from({ length: 200 }, (_, t) => (t < 60 || (t >= 90 && t < 175) ? 8 : 0));
+  expect(salesStop(seasonal)).toBeNull();
+  // The rate is read over the RATE_DAYS days before the stop, not the whole history.
+  const faded = Float64Array.from({ length: 300 }, (_, t) => (t < 200 ? 50 : t < 280 ? 0.2 : 0));
+  expect(RATE_DAYS).toBe(56);
+  expect(salesStop(faded)).toBeNull(); // 0.2 a day: 20 zero days happen by chance (exp(-4))
+});
+
+test('a product that stopped six weeks ago is forecast from the days since, and the reason says so', async () => {
+  const n = 150;
+  const y = poissonSeries(1, n, (t) => (t < n - 45 ? 8 : 0));
+  const others = [2, 3, 4].map((s) => ({ id: `o${s}`, y: poissonSeries(s, n, () => 6), promo: null, logPrice: null, group: 'g' }));
+  const o = { startDay: start, horizon: 28, holidays: new Map<number, number>(), nHolidays: 0, interval: 0.8 };
+  const [dead, steady] = await forecastMany([{ id: 'dead', y, promo: null, logPrice: null, group: 'g' }, ...others], o);
+  const mean = (f: Float64Array) => f.reduce((a, b) => a + b, 0) / f.length;
+  expect(mean(dead.forecast)).toBeLessThan(0.1);
+  expect(dead.stop).toMatchObject({ since: addDays('2025-01-01', n - 45), zeros: 45 });
+  expect(dead.reason).toContain(`sold nothing over its last 45 known days (since ${addDays('2025-01-01', n - 45)})`);
+  // Its neighbours are untouched by the rule.
+  expect(steady.stop).toBeUndefined();
+  expect(mean(steady.forecast)).toBeGreaterThan(4);
+});
+
+/** A job context whose warnings are kept. */
+function capture(db: Db, asOf: string): { ctx: JobContext; warn: string[] } {
+  const warn: string[] = [];
+  const ctx = jobCtx(db, asOf);
+  const log = { info: () => undefined, warn: (m: string) => warn.push(m), debug: () => undefined, error: () => undefined } as Record<string, unknown>;
+  log.child = () => log;
+  ctx.log = log as unknown as JobContext['log'];
+  return { ctx, warn };
+}
+
+test('train and predict on a shop whose product stopped: forecast near zero, a warning naming it with both fixes', async () => {
+  // Explicit zero rows over the last 45 days of DEAD45 (it sold 8 a day before); three steady products.
+  const asOf = '2025-07-01';
+  const days = 150;
+  const rng = new Rng(7);
+  const lines = ['date,sku,location,quantity'];
+  for (let i = 0; i < days; i++) {
+    const d = addDays(asOf, i - days);
+    const w = WEEKLY[weekday(dayNumber(d))];
+    lines.push(`${d},DEAD45,MAIN,${i < days - 45 ? rng.poisson(8 * w) : 0}`);
+    for (const [sku, rate] of [['A', 10], ['B', 3], ['C', 0.5]] as const) lines.push(`${d},${sku},MAIN,${rng.poisson(rate * w)}`);
+  }
+  const dir = tempDir();
+  writeFileSync(join(dir, 'sales.csv'), lines.join('\n') + '\n');
+  const db = await newDb(join(dir, 'stop.db'));
+  await importCsv(db, { entity: 'sales', file: join(dir, 'sales.csv') });
+  const t = capture(db, asOf);
+  await trainJob.run(t.ctx, {});
+  const tw = t.warn.filter((m) => m.includes('sold nothing over their last'));
+  expect(tw).toHaveLength(1);
+  expect(tw[0]).toContain(`1 series`);
+  expect(tw[0]).toContain(`DEAD45@MAIN (no sale since ${addDays(asOf, -45)}, 45 days`);
+  expect(tw[0]).toContain('optiflow import stock');
+  expect(tw[0]).toContain('optiflow import products');
+  const p = capture(db, asOf);
+  await predictJob.run(p.ctx, {});
+  expect(p.warn.filter((m) => m.includes('DEAD45@MAIN (no sale since'))).toHaveLength(1);
+  const f = async (sku: string) => (await db.kysely.selectFrom('forecasts').innerJoin('products', 'products.id', 'forecasts.product_id').select(['forecasts.yhat', 'forecasts.yhat_hi']).where('products.sku', '=', sku).where('run_date', '=', asOf).execute()).map((r) => [Number(r.yhat), Number(r.yhat_hi)]);
+  const dead = await f('DEAD45');
+  expect(dead).toHaveLength(p.ctx.config.horizon);
+  // Before the rule: 3.7 a day (an SBA that never updates through zeros, mixed with a regression's old level).
+  for (const [yhat, hi] of dead) {
+    expect(yhat).toBeLessThan(0.5);
+    expect(hi).toBeLessThan(2);
+  }
+  const a = await f('A');
+  expect(a.reduce((s, [y]) => s + y, 0) / a.length).toBeGreaterThan(7);
+  await db.close();
+});
