@@ -16,13 +16,14 @@ const TRAIN_DAY = addDays(TODAY, -20);
 let db: Db;
 let path: string;
 let dir: string;
+let trained: Record<string, unknown>;
 
 beforeAll(async () => {
   ({ db, path, dir } = await sampleDb({ today: TODAY, products: 8, days: 400, seed: 11 }));
   const skus = (db.sqlite!.prepare(`select sku from products order by sku`).all() as { sku: string }[]).map((r) => r.sku);
   // An impossible gate: every series trained here fails it and ends on a fallback its own backtest chose.
   // The last SKU is left out of the train (a train limited with --sku).
-  await trainJob.run(jobCtx(db, TRAIN_DAY, { train: { gateMape: 0.01, gateRmsse: 0.01 } }), { sku: skus.slice(0, -1) });
+  trained = (await trainJob.run(jobCtx(db, TRAIN_DAY, { train: { gateMape: 0.01, gateRmsse: 0.01 } }), { sku: skus.slice(0, -1) })).summary;
   // A product first sold after the train's data ended.
   const lines = ['date,sku,quantity'];
   for (let d = addDays(TODAY, -10); d < TODAY; d = addDays(d, 1)) lines.push(`${d},NEWBIE,${3 + (d.charCodeAt(9) % 3)}`);
@@ -81,4 +82,12 @@ test('predict names the series without a trained model and why, and the gate fal
   expect(e.model.reason).toMatch(/no model in force at the run.*v1 \S+, is rejected: .*gate: /);
   expect(e.candidates.length).toBeGreaterThan(1);
   expect(e.candidates.some((c) => c.chosen)).toBe(false);
+});
+
+test('train counts every series it leaves on a fallback, the gate\'s included', () => {
+  const n = (status: string) => (db.sqlite!.prepare(`select count(*) as n from models where status = ?`).get(status) as { n: number }).n;
+  expect(n('fallback')).toBeGreaterThan(0);
+  // It counted only the engine's own fallbacks ("0 series on a fallback model" with every series on one).
+  expect(trained.fallback).toBe(n('fallback'));
+  expect(trained.rejected).toBe(n('rejected'));
 });

@@ -223,7 +223,6 @@ export const trainJob: Job = {
             const why = (r.problem ?? r.reason.split(':')[0]).replace(/[\d.]+/g, '#');
             rejectWhy[why] = (rejectWhy[why] ?? 0) + 1;
           }
-          summary.fallback = Number(summary.fallback) + 1;
         } else {
           const g = gate(ctx, r.chosenRmsse, r.metrics[r.algorithm]?.mape ?? null, r.metrics.snaive?.trimmed, r.kind);
           reason += `; gate: ${g.why}`;
@@ -243,6 +242,9 @@ export const trainJob: Job = {
             }
           }
         }
+        // On a fallback: the engine's own (no candidate could be backtested) or the gate's (the candidate failed it and
+        // the fallback did no better). A rejected candidate leaves the series on its trained model.
+        if (status === 'fallback') summary.fallback = Number(summary.fallback) + 1;
         if (status === 'rejected') summary.rejected = Number(summary.rejected) + 1;
         if (status === 'candidate') summary.candidates = Number(summary.candidates) + 1;
         if (status === 'active') summary.activated = Number(summary.activated) + 1;
