@@ -91,3 +91,13 @@ test('train counts every series it leaves on a fallback, the gate\'s included', 
   expect(trained.fallback).toBe(n('fallback'));
   expect(trained.rejected).toBe(n('rejected'));
 });
+
+test('models explain names the level model predict gave a series without a model, not seasonal naive', () => {
+  // NEWBIE sold for 10 days, after the train: predict served it the mean of its known days (under two weeks).
+  expect(cli(['--db', path, '--as-of', TODAY, 'predict']).code).toBe(0);
+  const r = cli(['--db', path, '--as-of', TODAY, 'models', 'explain', 'NEWBIE']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('fallback:ma28');
+  expect(r.stdout).toContain('no trained model at the run: the fallback level model (ma28)');
+  expect(r.stdout).not.toMatch(/snaive|seasonal naive/);
+});

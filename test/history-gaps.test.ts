@@ -99,6 +99,12 @@ test('days with no sales row for any product of a location are unknown demand, w
   const report = await runCheck(jobCtx(db, AS_OF), { rules: ['missing-sales-days'] });
   const found = report.findings.filter((f) => f.rule === 'missing-sales-days').map((f) => [f.date, f.to]);
   expect(found).toEqual([[addDays(FIRST, 60), addDays(FIRST, 89)]]);
+  // A history of one series (train --sku without the cache, validate) judges the location's days by all its series.
+  const ref = h.refs.find((r) => r.sku === 'BIG50')!;
+  const one = await loadHistory(db, { ...o, only: new Set([`${ref.productId}:${ref.locationId}`]) });
+  expect(one.refs.map((r) => r.sku)).toEqual(['BIG50']);
+  expect(Array.from(one.series[0].y)).toEqual(Array.from(ySeries(h, 'BIG50')));
+  expect([...one.missingDays]).toEqual([...h.missingDays]);
   for (const hist of [h, cached])
     for (const sku of Object.keys(RATES)) {
       const y = ySeries(hist, sku);

@@ -231,8 +231,38 @@ function readRangeSqlite(sqlite: BetterSqlite3.Database, refs: readonly { produc
 export async function loadHistory(db: DbOrQ, o: HistoryOptions): Promise<History> {
   const refs = await listSeries(db, o.only);
   const raw = await readRange(db, refs, addDays(o.asOf, -o.days), o.asOf);
-  const missingDays = unknownDays(refs, raw.map((r) => r.y), raw.map((r) => r.flags), o);
+  // Some series only: whether a day has rows at a location depends on its other series too, counted from the database.
+  const counts = o.only ? await locationDayCounts(db, [...new Set(refs.map((r) => r.locationId))], o) : undefined;
+  const missingDays = unknownDays(refs, raw.map((r) => r.y), raw.map((r) => r.flags), o, counts);
   return assemble(db, refs, raw, o, missingDays);
+}
+
+/** Per location: series with a row per day of the window, the first day any of its series is listed (an index). */
+type LocationCounts = Map<number, { n: Int32Array; listed: number }>;
+
+/**
+ * LocationCounts of some locations from the sales table, for a history of some of their series (`only`): a scan
+ * of the window's rows there (the whole history reads them from its own rows instead, at no cost).
+ */
+async function locationDayCounts(db: DbOrQ, locations: number[], o: { asOf: string; days: number }): Promise<LocationCounts> {
+  const from = addDays(o.asOf, -o.days);
+  const start = dayNumber(from);
+  const out: LocationCounts = new Map();
+  const q = qOf(db);
+  for (const l of locations) {
+    const c = { n: new Int32Array(o.days), listed: o.days };
+    const rows = await q.selectFrom('sales').select(['date', (e) => e.fn.countAll().as('n')])
+      .where('location_id', '=', l).where('date', '>=', from).where('date', '<', o.asOf).groupBy('date').execute();
+    for (const r of rows) {
+      const t = dayNumber(r.date) - start;
+      c.n[t] = num(r.n);
+      if (t < c.listed) c.listed = t;
+    }
+    const before = await q.selectFrom('sales').select('date').where('location_id', '=', l).where('date', '<', from).limit(1).executeTakeFirst();
+    if (before) c.listed = 0;
+    out.set(l, c);
+  }
+  return out;
 }
 
 /**
@@ -259,16 +289,18 @@ export { ZERO_RUN_PROBABILITY as STALE_PROBABILITY, RATE_DAYS as STALE_RATE_DAYS
  *    stock on hand a day without a sale is a real zero (a dormant product), and
  *    a day out of stock is unknown already.
  * Everything comes from the day flags of the rows already read: one pass over
- * the window per series, no query.
+ * the window per series, no query; a history of some series only passes its
+ * locations' counts (`given`, from the database).
  * Returns the runs of rule 1 per location id.
  */
-export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }): Map<number, [number, number][]> {
+export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }, given?: LocationCounts): Map<number, [number, number][]> {
   const end = dayNumber(o.asOf);
   const start = end - o.days;
   const T = o.days;
-  // Per location: series with a row per day, and the first day any of its series is listed.
-  const counts = new Map<number, { n: Int32Array; listed: number }>();
-  refs.forEach((r, i) => {
+  // Per location: series with a row per day, and the first day any of its series is listed (from the series'
+  // own flags when they are all of the location's series; `given` otherwise).
+  const counts: LocationCounts = given ?? new Map();
+  if (!given) refs.forEach((r, i) => {
     const f = flags[i];
     const c = counts.get(r.locationId) ?? counts.set(r.locationId, { n: new Int32Array(T), listed: T }).get(r.locationId)!;
     for (let t = 0; t < T; t++) {

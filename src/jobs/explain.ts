@@ -17,9 +17,9 @@
  * `unexplained`.
  */
 import { productRef } from '../db/state.js';
-import { seriesKey } from '../db/history.js';
+import { loadHistory, seriesKey } from '../db/history.js';
 import { MissingInputError, UsageError } from '../errors.js';
-import { parseAlgorithm } from '../ml/engine.js';
+import { fallbackOf, parseAlgorithm } from '../ml/engine.js';
 import { explainRegression, REGRESSION_COMPONENTS } from '../ml/regression-explain.js';
 import { regressionFitAt, settingForecastOf } from '../watch/engine-adapter.js';
 import { activeOverrides, latestRunOf, likeSkuOf, productIdBySku, runAlgorithms, seriesRunRows } from '../db/forecasts.js';
@@ -65,7 +65,13 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
   if (o.date && !rows.some((r) => r.date === o.date)) throw new UsageError(`--date: ${o.date} is not a forecast day of the run of ${run} (${rows[0].date} to ${rows[rows.length - 1].date})`);
   const modelId = rows[0].model_id;
   const model = modelId === null ? null : ((await modelById(q, modelId)) ?? null);
-  const algorithm = model?.algorithm ?? 'fallback:snaive';
+  const key = seriesKey(ref.productId, ref.locationId);
+  // The fallback level model predict gives a series without a model in force (fallbackOf its history at the run).
+  const fallbackAt = async (): Promise<string> => {
+    const h = await loadHistory(ctx.db, { asOf: run, days: ctx.config.train.historyDays, horizon: 1, only: new Set([key]) });
+    return h.series.length ? fallbackOf(h.series[0].y) : 'ma28';
+  };
+  const algorithm = model?.algorithm ?? `fallback:${await fallbackAt()}`;
   // No model in force at the run: the newest one trained before it says why (e.g. the gate rejected it for the level model).
   const before = model ? null : ((await seriesModels(q, ref.productId, ref.locationId)).find((m) => m.train_end < run) ?? null);
   const shown = model ?? before;
@@ -78,7 +84,6 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
 
   // The base forecast's parts, from the reproduced model.
   const H = rows.length;
-  const key = seriesKey(ref.productId, ref.locationId);
   const algos = parseAlgorithm(algorithm);
   const parts: Record<string, number>[] = rows.map(() => ({}));
   let computed: Float64Array | null = null;
@@ -134,12 +139,12 @@ export async function explainForecast(ctx: JobContext, o: ExplainOptions) {
   const note = crossSeries.length
     ? `the model includes the ${crossSeries.join(' and ')} model, learned across all series at once: the forecast is shown whole, not in parts`
     : !computed && algos.includes('regression')
-    ? 'the regression had under 56 known days, so the model used its seasonal-naive fallback: no components'
+    ? `the regression had under 56 known days, so the model used its fallback level model (${await fallbackAt()}): no components`
     : maxGap > 0 && like ? `the forecast may be borrowed from the like product ${like} (a new product): its own model's components do not add up to it`
     : maxGap > 0 ? `the stored forecast of ${run} is not reproduced (largest gap ${roundTo(maxGap, 6)} units/day): the history before ${run} changed since the run; re-run \`optiflow predict --as-of ${run}\` to explain a current forecast` : null;
   return {
     sku: ref.sku, location: ref.location, run_date: run,
-    model: model ? { id: model.id, version: model.version, algorithm: model.algorithm, status: model.status, trained_at: model.trained_at, train_end: model.train_end, reason: model.reason } : { algorithm, reason: before ? `no model in force at the run, so predict used a fallback level model; its newest trained model, v${before.version} ${before.algorithm}, is ${before.status}: ${before.reason ?? '-'}` : 'no trained model at the run: the fallback (seasonal naive)' },
+    model: model ? { id: model.id, version: model.version, algorithm: model.algorithm, status: model.status, trained_at: model.trained_at, train_end: model.train_end, reason: model.reason } : { algorithm, reason: before ? `no model in force at the run, so predict used a fallback level model; its newest trained model, v${before.version} ${before.algorithm}, is ${before.status}: ${before.reason ?? '-'}` : `no trained model at the run: the fallback level model (${algorithm.replace('fallback:', '')})` },
     candidates,
     days: o.date ? days.filter((d) => d.date === o.date) : days,
     note,

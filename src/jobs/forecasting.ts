@@ -29,8 +29,7 @@ import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween, fromDayNumber } from '../dates.js';
 import { demandOnlySeries, filterHistory, historyFor, loadHistory, seriesKey, unknownDayCounts, unknownDayWarnings, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
-import { OUTLIER_FACTOR, forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
-import { fallbackFor } from '../ml/forecasters.js';
+import { OUTLIER_FACTOR, fallbackOf, forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
 import { firstKnownDay } from '../ml/models.js';
 import { type GlobalModel } from '../ml/global-model.js';
 import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
@@ -229,7 +228,7 @@ export const trainJob: Job = {
           if (g.pass) status = incumbent ? 'candidate' : 'active';
           else {
             // Never hand the series to a model its own backtest scored worse than this candidate.
-            const keep = incumbent ? parseChoice(incumbent.algorithm).algos.join('+') : fallbackFor(hist.series[i].y);
+            const keep = incumbent ? parseChoice(incumbent.algorithm).algos.join('+') : fallbackOf(hist.series[i].y);
             const keepScore = r.metrics[keep]?.trimmed;
             const keepBetter = keepScore !== undefined && keepScore <= r.chosenRmsse;
             if (keepBetter || (incumbent && keepScore === undefined)) {
@@ -338,7 +337,7 @@ export const validateJob: Job = {
       const series = group.map((c) => hist.series[byKey.get(seriesKey(c.product_id, c.location_id))!]);
       const incumbentOf = (c: ModelRow) => incumbents.get(seriesKey(c.product_id, c.location_id))?.algorithm;
       const candF = await forecastDetailed(series, group.map((c) => parseChoice(c.algorithm)), hb, o, T);
-      const incF = await forecastDetailed(series, group.map((c, j) => parseChoice(incumbentOf(c) ?? fallbackFor(series[j].y.subarray(0, T)))), hb, o, T);
+      const incF = await forecastDetailed(series, group.map((c, j) => parseChoice(incumbentOf(c) ?? fallbackOf(series[j].y.subarray(0, T)))), hb, o, T);
       group.forEach((c, j) => {
         const s = series[j];
         const act = s.y.subarray(T, T + hb);
@@ -495,7 +494,7 @@ export const predictJob: Job = {
       const m = models.get(s.id);
       if (!m) {
         fallback++;
-        return { algos: [fallbackFor(s.y)], combine: 'single' as const };
+        return { algos: [fallbackOf(s.y)], combine: 'single' as const };
       }
       if (m.status === 'fallback') fallback++;
       return parseChoice(m.algorithm);

@@ -197,6 +197,15 @@ export function cleanDemand(y: Demand): { y: Demand; days: number[]; stop: Sales
 }
 
 /**
+ * The fallback level model of a series from its raw history (a series without a trained model, the gate's
+ * alternative, `models explain`): fallbackFor on the demand the models read (cleanDemand), as the engine's own
+ * fallbacks are chosen.
+ */
+export function fallbackOf(y: Demand): LocalAlgorithm {
+  return fallbackFor(cleanDemand(y).y);
+}
+
+/**
  * The demand the models read: cleanDemand's, censored days at least what sold (withCensoredFloor).
  * `cleaned`: cleanDemand(s.y).y when the caller has it already.
  */
