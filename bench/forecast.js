@@ -3,8 +3,10 @@
 //
 //   npm run build && npm run bench:forecast -- [--data <store-item-demand/train.csv>]
 //     [--windows 6] [--series N] [--skip-prophet] [--families intermittent,yearly]
-//     [--products 200] [--skip-store] [--json] [--no-write]
-// (--families none: Store Item Demand only; --skip-store: the families only.)
+//     [--products 200] [--skip-store] [--no-stock] [--json] [--no-write]
+// (--families none: Store Item Demand only; --skip-store: the families only;
+// --no-stock: the families without their stock records, as a shop that imports
+// sales alone: stock-out days read, and are scored, as days without sales.)
 //
 // Data sets:
 // - Store Item Demand (500 store x item series, 5 years, no stock-outs): N rolling
@@ -121,6 +123,7 @@ function familyWindows(family, products) {
     if (r.error) throw r.error;
     const today = '2026-11-23';
     const { summary } = generateSample(db.sqlite, { products, locations: 1, days: sampleFamily(family).days, seed: 42, today, family });
+    if (a['no-stock']) db.sqlite.prepare('delete from stock_levels').run();
     const windows = [];
     for (let k = WINDOWS; k >= 1; k--) {
       const asOf = addDays(today, -k * H);
@@ -384,7 +387,7 @@ else if (existsSync(dataPath)) {
 for (const fam of families) {
   for (const k of Object.keys(failures)) delete failures[k];
   const { windows, cleanup } = await familyWindows(fam, Number(a.products ?? a.series ?? 200));
-  sets.push(await runDataSet(`sample --family ${fam}`, windows));
+  sets.push(await runDataSet(`sample --family ${fam}${a['no-stock'] ? ', no stock records' : ''}`, windows));
   cleanup();
 }
 
