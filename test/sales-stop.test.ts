@@ -27,10 +27,10 @@ function poissonSeries(seed: number, n: number, rate: (t: number) => number): Fl
 test('the rule on hand-worked cases', () => {
   // 8 a day, then 20 days of zeros: exp(-8 x 20) is far below 1e-4.
   const dead = Float64Array.from({ length: 120 }, (_, t) => (t < 100 ? 8 : 0));
-  expect(salesStop(dead)).toEqual({ start: 100, zeros: 20, rate: 8 });
+  expect(salesStop(dead)).toEqual({ start: 100, zeros: 20, rate: 8, kind: 'stop' });
   // Unknown days inside the run are not zero days: 20 zeros and 5 unknown days.
   const gappy = Float64Array.from({ length: 125 }, (_, t) => (t < 100 ? 8 : t < 105 ? NaN : 0));
-  expect(salesStop(gappy)).toEqual({ start: 100, zeros: 20, rate: 8 });
+  expect(salesStop(gappy)).toEqual({ start: 100, zeros: 20, rate: 8, kind: 'stop' });
   // Under two weeks of zeros is never a stop, however fast the product sold.
   const pause = Float64Array.from({ length: 113 }, (_, t) => (t < 100 ? 30 : 0));
   expect(STOP_MIN_DAYS).toBe(14);
@@ -111,4 +111,79 @@ test('train and predict on a shop whose product stopped: forecast near zero, a w
   const a = await f('A');
   expect(a.reduce((s, [y]) => s + y, 0) / a.length).toBeGreaterThan(7);
   await db.close();
+});
+
+/** A shop's sales (rows only where `q` gives a number) imported into a fresh database, and a job context on it. */
+async function shop(name: string, asOf: string, days: number, q: Record<string, (i: number, w: number, rng: Rng) => number | null>): Promise<Db> {
+  const rng = new Rng(11);
+  const lines = ['date,sku,location,quantity'];
+  for (let i = 0; i < days; i++) {
+    const d = addDays(asOf, i - days);
+    const w = WEEKLY[weekday(dayNumber(d))];
+    for (const [sku, f] of Object.entries(q)) {
+      const v = f(i, w, rng);
+      if (v !== null) lines.push(`${d},${sku},MAIN,${v}`);
+    }
+  }
+  const dir = tempDir();
+  writeFileSync(join(dir, 'sales.csv'), lines.join('\n') + '\n');
+  const db = await newDb(join(dir, name));
+  await importCsv(db, { entity: 'sales', file: join(dir, 'sales.csv') });
+  return db;
+}
+
+async function meanForecast(db: Db, sku: string, asOf: string): Promise<number> {
+  const f = (await db.kysely.selectFrom('forecasts').innerJoin('products', 'products.id', 'forecasts.product_id').select('forecasts.yhat').where('products.sku', '=', sku).where('run_date', '=', asOf).execute()).map((r) => Number(r.yhat));
+  return f.reduce((a, b) => a + b, 0) / f.length;
+}
+
+const steady = { A: (_: number, w: number, rng: Rng) => rng.poisson(10 * w), B: (_: number, w: number, rng: Rng) => rng.poisson(4 * w), C: (_: number, w: number, rng: Rng) => rng.poisson(6 * w) };
+
+test('a week of zero rows at the end (a stock count) is a pause: the level before stands, and train says so', async () => {
+  const asOf = '2025-06-01';
+  // FASTZ sells 40 a day; its last 7 days are rows of 0. Before: forecast 2 a day (the models followed the week).
+  const db = await shop('pause.db', asOf, 300, { ...steady, FASTZ: (i, w, rng) => (i >= 293 ? 0 : rng.poisson(40 * w)) });
+  const t = capture(db, asOf);
+  await trainJob.run(t.ctx, {});
+  const w = t.warn.filter((m) => m.includes('sold nothing over their last days'));
+  expect(w).toHaveLength(1);
+  expect(w[0]).toContain(`FASTZ@MAIN (no sale since ${addDays(asOf, -7)}, 7 days`);
+  expect(w[0]).toContain('planned_uplift -1');
+  const p = capture(db, asOf);
+  await predictJob.run(p.ctx, {});
+  expect(await meanForecast(db, 'FASTZ', asOf)).toBeGreaterThan(30);
+  expect(t.warn.some((m) => m.includes('sold nothing over their last two weeks'))).toBe(false);
+  await db.close();
+});
+
+test('a product without any row for six weeks in a shop whose other products sell is a stop, not a late import', async () => {
+  const asOf = '2025-06-01';
+  // Sales rows only on days with a sale (a point-of-sale export). Before: 8.7 a day for ever, with advice to import its sales.
+  const db = await shop('bare.db', asOf, 300, { ...steady, GONE: (i, w, rng) => (i >= 258 ? null : rng.poisson(8 * w) || null) });
+  const t = capture(db, asOf);
+  await trainJob.run(t.ctx, {});
+  expect(t.warn.filter((m) => m.includes('sold nothing over their last two weeks') && m.includes(`GONE@MAIN (no sale since ${addDays(asOf, -42)}`))).toHaveLength(1);
+  expect(t.warn.some((m) => m.includes('without a sales row over their last days'))).toBe(false);
+  await predictJob.run(capture(db, asOf).ctx, {});
+  expect(await meanForecast(db, 'GONE', asOf)).toBeLessThan(0.5);
+  await db.close();
+});
+
+test('a summer product three weeks into its first winter is a stop; one that paused as long before is its season', async () => {
+  const asOf = '2025-10-20';
+  // Sells May to September (rows on sale days only). One season of history: the gap is a stop (before: 14 a day).
+  const summer = (d: string) => d.slice(5, 7) >= '05' && d.slice(5, 7) <= '09';
+  const one = await shop('season1.db', asOf, 200, { ...steady, SUMMER: (i, w, rng) => (summer(addDays(asOf, i - 200)) ? rng.poisson(15 * w) || null : null) });
+  const t = capture(one, asOf);
+  await trainJob.run(t.ctx, {});
+  expect(t.warn.some((m) => m.includes('SUMMER@MAIN (no sale since 2025-10-01'))).toBe(true);
+  await predictJob.run(capture(one, asOf).ctx, {});
+  expect(await meanForecast(one, 'SUMMER', asOf)).toBeLessThan(0.5);
+  await one.close();
+  // The same product with last winter in its history: the run is its pattern, neither a stop nor a late import.
+  const two = await shop('season2.db', asOf, 600, { ...steady, SUMMER: (i, w, rng) => (summer(addDays(asOf, i - 600)) ? rng.poisson(15 * w) || null : null) });
+  const u = capture(two, asOf);
+  await trainJob.run(u.ctx, {});
+  expect(u.warn.some((m) => m.includes('SUMMER@MAIN'))).toBe(false);
+  await two.close();
 });

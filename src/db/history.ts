@@ -22,7 +22,7 @@ import type { EngineSeries } from '../ml/engine.js';
 import type { Db } from './connection.js';
 import { chunks, fastSqlite, qOf, seriesSpan, seriesValues, type DbOrQ } from './handle.js';
 import { missingSalesRuns } from './check.js';
-import { implausibleZeroRun, rateBefore } from '../ml/zero-runs.js';
+import { hasZeroRun, implausibleZeroRun, rateBefore, STOP_MIN_DAYS } from '../ml/zero-runs.js';
 import { num, numOrNull } from './query.js';
 
 export interface SeriesRef {
@@ -284,8 +284,10 @@ export { ZERO_RUN_PROBABILITY as STALE_PROBABILITY, RATE_DAYS as STALE_RATE_DAYS
  *    missing-sales-days), for every series of the location, from its first sale;
  * 2. a series' trailing run of days without a sales row (explicit zero rows are
  *    real zeros) that ends at its location's last sales day, when the run is
- *    implausible for the series' own rate (implausibleZeroRun). Only the days
- *    whose stock is unknown (before the series' first stock record) count: with
+ *    implausible for the series' own rate (implausibleZeroRun), shorter than a
+ *    stop (STOP_MIN_DAYS: from two weeks on the zeros stand and the models judge
+ *    the run as a stop, salesStop) and not a run the series showed before (its
+ *    season: hasZeroRun). Only the days whose stock is unknown (before the series' first stock record) count: with
  *    stock on hand a day without a sale is a real zero (a dormant product), and
  *    a day out of stock is unknown already.
  * Everything comes from the day flags of the rows already read: one pass over
@@ -344,7 +346,9 @@ export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float6
     const runEnd = Math.min(ll, stock >= 0 ? stock - 1 : T - 1);
     let zeros = 0;
     for (let t = last + 1; t <= runEnd; t++) if (y[t] === 0) zeros++;
-    if (!implausibleZeroRun(rate, zeros)) return;
+    // A run as long as a stop is judged by the models as one (salesStop: no rows for weeks is a product that no
+    // longer sells, not a late import of one product), and one the series showed before is its pattern (a season).
+    if (!implausibleZeroRun(rate, zeros) || zeros >= STOP_MIN_DAYS || hasZeroRun(y, last + 1, zeros)) return;
     for (let t = last + 1; t <= runEnd; t++) if (y[t] === 0) y[t] = NaN;
     r.staleFrom = start + last + 1;
     r.staleTo = start + runEnd;

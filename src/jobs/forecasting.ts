@@ -105,6 +105,11 @@ function stopWarning(job: string, stopped: { sku: string; location: string; prob
   return `${job}: ${stopped.length} series sold nothing over their last two weeks or more, too long for their rate before to be chance; forecast from the days since the stop (salesStop, docs/forecasting.md). If they were out of stock, import stock records with \`optiflow import stock FILE\` (stock-out days are then unknown demand, not zeros); if they are no longer sold, set active to 0 with \`optiflow import products FILE\`: ${nameSeries(stopped)}`;
 }
 
+/** The warning for series whose last days without a sale are a pause (trailingZeroRun): unknown to the models. */
+function pauseWarning(job: string, paused: { sku: string; location: string; problem: string }[]): string {
+  return `${job}: ${paused.length} series sold nothing over their last days, too long for their rate to be chance and under two weeks: those days are unknown to the models, which forecast the level before (a closure, a stock count, a late import; from two weeks on a stop: docs/forecasting.md). If the shop was closed, record the days as an event with planned_uplift -1 (\`optiflow import events FILE\`); if the sales are late, import them with \`optiflow import sales FILE\`: ${nameSeries(paused)}`;
+}
+
 /** The stored global model for predict (trained before the run date), or null: predict then refits it on the history. */
 async function loadGlobal(ctx: JobContext): Promise<GlobalModel | null> {
   try {
@@ -194,6 +199,7 @@ export const trainJob: Job = {
     const rejectWhy: Record<string, number> = {};
     const outliers: { sku: string; location: string; problem: string }[] = [];
     const stopped: { sku: string; location: string; problem: string }[] = [];
+    const paused: { sku: string; location: string; problem: string }[] = [];
     await inTransaction(ctx.db, async (trx) => {
       // Versions and incumbents of every series read once; each series is trained once per run.
       const { maxVersion, incumbent: incumbents } = await versionsAndIncumbents(trx);
@@ -205,6 +211,7 @@ export const trainJob: Job = {
         const ref = hist.refs[i];
         if (r.outliers) outliers.push({ sku: ref.sku, location: ref.location, problem: r.outlierDays ?? `${r.outliers} day(s)` });
         if (r.stop) stopped.push({ sku: ref.sku, location: ref.location, problem: stopText(r.stop) });
+        if (r.pause) paused.push({ sku: ref.sku, location: ref.location, problem: stopText(r.pause) });
         if (r.skipped) {
           skipped.push({ sku: ref.sku, location: ref.location, problem: r.problem ?? 'unusable input' });
           rows.push({ sku: ref.sku, location: ref.location, version: null, algorithm: null, rmsse: null, status: 'skipped', problem: r.problem });
@@ -271,6 +278,10 @@ export const trainJob: Job = {
     if (stopped.length) {
       summary.stopped_series = stopped.length;
       ctx.log.warn(stopWarning('train', stopped));
+    }
+    if (paused.length) {
+      summary.paused_series = paused.length;
+      ctx.log.warn(pauseWarning('train', paused));
     }
     if (outliers.length) {
       // Left out of the fits and scores (engine.ts, OUTLIER_FACTOR): say which, so a data error can be corrected at its source.
@@ -549,6 +560,8 @@ export const predictJob: Job = {
     if (problems.length) ctx.log.warn(`predict: ${skipped} series skipped, ${run.fellBack.length} on the fallback after a failed fit: ${nameSeries(problems)}`);
     const stopped = stoppedSeries(hist, run.stops);
     if (stopped.length) ctx.log.warn(stopWarning('predict', stopped));
+    const paused = stoppedSeries(hist, run.pauses);
+    if (paused.length) ctx.log.warn(pauseWarning('predict', paused));
     ctx.log.info(`predict: ${n} forecasts for ${hist.series.length - skipped} series (${fallback} on fallback), run date ${ctx.asOf}, backend ${backend}`);
     const summary: JobResult['summary'] = { series: hist.series.length, predictions: n, fallback: fallback + run.fellBack.length, skipped, horizon, backend, overridden_days: overridden, borrowed_from_like_sku: borrowed };
     const untrained = onFallback.filter((x) => !x.trained);

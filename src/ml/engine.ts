@@ -14,7 +14,7 @@
  * (and reported), a series whose fit throws or returns a non-finite forecast
  * gets the fallback model; the others go on.
  */
-import { salesStop, type SalesStop } from './zero-runs.js';
+import { trailingZeroRun, type SalesStop, type ZeroRun } from './zero-runs.js';
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
@@ -94,6 +94,8 @@ export interface SeriesForecast {
   outlierDays?: string;
   /** The series stopped selling (salesStop): the first day without a sale, its known zero days since, its rate before (units/day). */
   stop?: { since: string; zeros: number; rate: number };
+  /** Its last days without a sale are a pause (trailingZeroRun), unknown to the models: first day, zero days, rate before. */
+  pause?: { since: string; zeros: number; rate: number };
 }
 
 /**
@@ -181,19 +183,25 @@ export function withoutImplausible(y: Demand): { y: Demand; days: number[] } {
 }
 
 /**
- * The demand the models fit and are scored on: implausible days unknown (withoutImplausible), and for a series
- * that stopped selling (salesStop, src/ml/zero-runs.ts) the days before its stop unknown: what it sold before is
- * not what it sells now, and a model fitted across the stop (an SBA that never updates through zeros, a
- * regression's level) forecast half its old rate for a product that had sold nothing for six weeks. With the
- * days since the stop alone, every model forecasts what they show. Returns what was left out too.
+ * The demand the models fit and are scored on: implausible days unknown (withoutImplausible), and a trailing
+ * run of days without a sale too long to be chance (trailingZeroRun, src/ml/zero-runs.ts):
+ * - a stop (two weeks or more): the days before it are unknown. What the series sold before is not what it
+ *   sells now, and a model fitted across the stop (an SBA that never updates through zeros, a regression's
+ *   level) forecast half its old rate for a product that had sold nothing for six weeks; with the days since
+ *   alone, every model forecasts what they show;
+ * - a pause (shorter): its zero days are unknown. A week of zero rows for a shop's stock count took a
+ *   40-a-day product's forecast to 2 a day; until the run is long enough to call a stop, the level before it
+ *   stands.
+ * Returns what was left out too.
  */
-export function cleanDemand(y: Demand): { y: Demand; days: number[]; stop: SalesStop | null } {
+export function cleanDemand(y: Demand): { y: Demand; days: number[]; stop: SalesStop | null; pause: ZeroRun | null } {
   const c = withoutImplausible(y);
-  const stop = salesStop(c.y);
-  if (!stop) return { ...c, stop };
+  const run = trailingZeroRun(c.y);
+  if (!run) return { ...c, stop: null, pause: null };
   const out = c.y === y ? Float64Array.from(y) : c.y;
-  out.fill(NaN, 0, stop.start);
-  return { y: out, days: c.days, stop };
+  if (run.kind === 'stop') out.fill(NaN, 0, run.start);
+  else for (let t = run.start; t < out.length; t++) if (out[t] === 0) out[t] = NaN;
+  return { y: out, days: c.days, stop: run.kind === 'stop' ? run : null, pause: run.kind === 'pause' ? run : null };
 }
 
 /**
@@ -506,7 +514,9 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     const fallback = c.fallback || r.fellBack;
     const outlierDays = listDays(input[orig].y, cleaned[i].days, o.startDay);
     const stop = cleaned[i].stop;
-    const stopNote = stop ? `; sold nothing over its last ${stop.zeros} known days (since ${fromDayNumber(o.startDay + stop.start)}) after ${roundTo(stop.rate, 2)}/day before: fitted on the days since` : '';
+    const pause = cleaned[i].pause;
+    const stopNote = stop ? `; sold nothing over its last ${stop.zeros} known days (since ${fromDayNumber(o.startDay + stop.start)}) after ${roundTo(stop.rate, 2)}/day before: fitted on the days since`
+      : pause ? `; its last ${pause.zeros} days without a sale (since ${fromDayNumber(o.startDay + pause.start)}, after ${roundTo(pause.rate, 2)}/day) are unknown to the models: too many for chance, too few to call a stop` : '';
     return {
       id: s.id,
       algorithm: fallback ? `fallback:${choiceName(choice)}` : choiceName(choice),
@@ -524,6 +534,7 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
       outliers: cleaned[i].days.length,
       outlierDays,
       stop: stop ? { since: fromDayNumber(o.startDay + stop.start), zeros: stop.zeros, rate: stop.rate } : undefined,
+      pause: pause ? { since: fromDayNumber(o.startDay + pause.start), zeros: pause.zeros, rate: pause.rate } : undefined,
     };
   };
 }
@@ -641,7 +652,7 @@ export { parseChoice } from './select.js';
 export async function forecastDetailed(
   input: EngineSeries[], choices: (Choice | Algorithm[])[], H: number, o: EngineOptions, T?: number,
   global?: GlobalModel | null, storedParams?: (Record<string, unknown> | null | undefined)[],
-): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[]; stops: (SalesStop | null)[] }> {
+): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[]; stops: (SalesStop | null)[]; pauses: (ZeroRun | null)[] }> {
   const len = T ?? (input.length ? input[0].y.length : 0);
   const problems: { index: number; problem: string }[] = [];
   const okIdx: number[] = [];
@@ -652,10 +663,12 @@ export async function forecastDetailed(
   });
   // Read up to len only: the implausible-day threshold and a stop too are what was known before the origin.
   const stops: (SalesStop | null)[] = input.map(() => null);
+  const pauses: (ZeroRun | null)[] = input.map(() => null);
   const series = okIdx.map((i) => {
     const s = { ...input[i], y: input[i].y.subarray(0, len) };
     const c = cleanDemand(s.y);
     stops[i] = c.stop;
+    pauses[i] = c.pause;
     return seriesForModels(s, c.y);
   });
   const cs = okIdx.map((i) => {
@@ -673,7 +686,7 @@ export async function forecastDetailed(
       problems.push({ index: orig, problem: results[i].problem ?? 'fit failed' });
     }
   });
-  return { forecasts, problems, fellBack, stops };
+  return { forecasts, problems, fellBack, stops, pauses };
 }
 
 /** forecastDetailed for callers that need a forecast for every series (zeros where the input is unusable). */

@@ -50,41 +50,62 @@ export function implausibleZeroRun(rate: number, zeros: number): boolean {
  */
 export const STOP_MIN_DAYS = 14;
 
-export interface SalesStop {
+/** A series' trailing run of zero days (see trailingZeroRun). */
+export interface ZeroRun {
   /** Index of the first day after the series' last sale. */
   start: number;
   /** Known zero days since (days). */
   zeros: number;
-  /** Rate before the stop (units/day). */
+  /** Rate before the run (units/day). */
   rate: number;
+  /** 'stop' from STOP_MIN_DAYS zero days on, else 'pause'. */
+  kind: 'pause' | 'stop';
+}
+export type SalesStop = ZeroRun;
+
+/**
+ * Whether y has, after its first sale and before `end`, a run of at least `zeros` known zero days (unknown days
+ * inside a run neither end it nor count).
+ */
+export function hasZeroRun(y: ArrayLike<number>, end: number, zeros: number): boolean {
+  let run = 0;
+  let sold = false;
+  for (let u = 0; u < end; u++) {
+    const v = y[u];
+    if (v > 0) {
+      sold = true;
+      run = 0;
+    } else if (v === 0 && sold && ++run >= zeros) return true;
+  }
+  return false;
 }
 
 /**
- * A series that stopped selling: after its last sale, at least STOP_MIN_DAYS
- * known zero days (unknown days between them are not counted), implausible
- * for its rate before (implausibleZeroRun), and no earlier run of as many zero
- * days after its first sale (a product that paused as long before and sold
- * again pauses: a season, a supply gap). Null otherwise.
+ * The run of days without a sale at the end of a series, when it is too long
+ * to be chance for its rate before (implausibleZeroRun) and the series shows
+ * no run as long before it (after its first sale: a product that paused as
+ * long and sold again pauses, a season or a supply gap). Unknown days inside
+ * the run are not counted. Null otherwise. A run of STOP_MIN_DAYS known zero
+ * days or more is a stop (the product no longer sells as it did); a shorter
+ * one a pause (a closure, a stock count, a day's import with zero rows): what
+ * the series sells is not known from it yet.
  */
-export function salesStop(y: Demand): SalesStop | null {
+export function trailingZeroRun(y: ArrayLike<number>): ZeroRun | null {
   let t = y.length - 1;
   let zeros = 0;
   while (t >= 0 && !(y[t] > 0)) {
     if (y[t] === 0) zeros++;
     t--;
   }
-  if (t < 0 || zeros < STOP_MIN_DAYS) return null;
+  if (t < 0 || !zeros) return null;
   const start = t + 1;
   const rate = rateBefore(y, start);
-  if (!implausibleZeroRun(rate, zeros)) return null;
-  let run = 0;
-  let sold = false;
-  for (let u = 0; u < start; u++) {
-    const v = y[u];
-    if (v > 0) {
-      sold = true;
-      run = 0;
-    } else if (v === 0 && sold && ++run >= zeros) return null;
-  }
-  return { start, zeros, rate };
+  if (!implausibleZeroRun(rate, zeros) || hasZeroRun(y, start, zeros)) return null;
+  return { start, zeros, rate, kind: zeros >= STOP_MIN_DAYS ? 'stop' : 'pause' };
+}
+
+/** A series that stopped selling: its trailing zero run when that is a stop (trailingZeroRun), else null. */
+export function salesStop(y: ArrayLike<number>): SalesStop | null {
+  const r = trailingZeroRun(y);
+  return r && r.kind === 'stop' ? r : null;
 }
