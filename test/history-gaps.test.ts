@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addDays, dayNumber } from '../src/dates.js';
+import { addDays, dayNumber, fromDayNumber } from '../src/dates.js';
 import { loadHistory, STALE_PROBABILITY, STALE_RATE_DAYS, type History } from '../src/db/history.js';
 import { cachedHistory } from '../src/db/history-cache.js';
 import { runCheck } from '../src/check/index.js';
@@ -290,5 +290,35 @@ test('days after the last import (no row for any product up to the run date) are
   await trainJob.run(t.ctx, {});
   expect(t.warn.filter((m) => m.includes('no sales row at all') && m.includes(`${addDays(FIRST, DAYS - 20)}..${addDays(AS_OF, -1)}`))).toHaveLength(1);
   expect(t.warn.filter((m) => m.includes('sold nothing over their last'))).toHaveLength(0);
+  await db.close();
+});
+
+test('days a location is known to be closed (a holiday, an event with planned_uplift -1) and Sundays it stopped opening are not missing', async () => {
+  // No rows on 2025-05-01 (a holiday in the events table), on days 100..106 (a closure event, uplift -1, at MAIN)
+  // and on every Sunday of the last 10 weeks (the shop stopped opening on Sundays).
+  const holiday = '2025-05-01';
+  const sunday = (i: number) => new Date(addDays(FIRST, i) + 'T00:00:00Z').getUTCDay() === 0;
+  const closure = (i: number) => i >= 100 && i < 107;
+  const { db, rows } = await salesDb('closed.db', (_, i) => addDays(FIRST, i) === holiday || closure(i) || (i >= DAYS - 70 && sunday(i)));
+  const events = join(tempDir(), 'events.csv');
+  writeFileSync(events, `name,kind,start_date,end_date,location,planned_uplift\nLabour day,holiday,${holiday},${holiday},,\nRefit,other,${addDays(FIRST, 100)},${addDays(FIRST, 106)},MAIN,-1\n`);
+  await importCsv(db, { entity: 'events', file: events });
+  const o = { asOf: AS_OF, days: 400, horizon: 28 };
+  const report = await runCheck(jobCtx(db, AS_OF), { rules: ['missing-sales-days'] });
+  expect(report.findings.filter((f) => f.rule === 'missing-sales-days')).toEqual([]);
+  for (const h of [await loadHistory(db, o), await cachedHistory(db, o, join(tempDir(), 'cache.bin'))]) {
+    expect([...h.missingDays]).toEqual([]);
+    const y = ySeries(h, 'BIG50');
+    for (let i = 0; i < DAYS; i++) {
+      const d = addDays(FIRST, i);
+      expect(y[dayOf(h, d)]).toBe(rows.get('BIG50')!.get(d) ?? 0);
+    }
+  }
+  // Without the events, the same days are missing; the Sundays still are not (the shop no longer opens then).
+  await db.kysely.deleteFrom('events').execute();
+  const h = await loadHistory(db, o);
+  const days = (h.missingDays.get(h.refs[0].locationId) ?? []).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, k) => fromDayNumber(a + k)));
+  const closureDays = Array.from({ length: 7 }, (_, k) => 100 + k).filter((i) => !sunday(i)).map((i) => addDays(FIRST, i));
+  expect(days.sort()).toEqual([...closureDays, holiday].sort());
   await db.close();
 });

@@ -262,7 +262,7 @@ const missingDays: Rule = {
         failed += to - from + 1;
         findings.push(finding('missing-sales-days', 'sales', {
           location: code, date: fromDayNumber(from), to: fromDayNumber(to), value: to - from + 1,
-          message: `no sales row at all on ${to - from + 1} day(s) (usually ${typical} series sell a day): re-import sales for these dates`,
+          message: `no sales row at all on ${to - from + 1} day(s) (usually ${typical} series sell a day): re-import sales for these dates, or if the location was closed, record the closure as an event with planned_uplift -1 (\`optiflow import events FILE\`)`,
         }));
       }
       if (typical < data.MIN_TYPICAL_SERIES) continue; // a location selling a few items a day can have quiet days

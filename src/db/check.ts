@@ -88,17 +88,25 @@ export async function salesRowsPerLocationDay(q: Q, asOf: string): Promise<{ loc
  * A day without any row is missing when
  * - the location's typical day has rows for at least MIN_TYPICAL_SERIES series
  *   (a location selling a few items a day can have quiet days), and
- * - its weekday is a trading day there: of the days of that weekday with a row
- *   elsewhere in their week (the 3 days before or after), at least half have
- *   rows themselves. A shop closed every Sunday has no Sunday rows and no
- *   missing Sundays; a month without any row leaves the weekday shares of the
- *   other weeks as they are, and its days are missing.
+ * - its weekday is a trading day there: of the days of that weekday within
+ *   TRADING_WEEKS weeks before or after it that have a row elsewhere in their
+ *   week (the 3 days before or after), at least half have rows themselves. A
+ *   shop closed every Sunday has no Sunday rows and no missing Sundays, nor
+ *   does one that started closing on Sundays; a month without any row leaves
+ *   the weekday shares of the other weeks as they are, and its days are
+ *   missing;
+ * - the location is not known to be closed that day: a holiday (an event of
+ *   kind holiday for every product, there or everywhere) or an event with
+ *   planned_uplift -1 (no sales) there or everywhere (`closedDays`).
  * The one definition of "a whole day of sales missing" (`missingSalesRuns`):
  * `optiflow check` (missing-sales-days) reports these runs over the whole
  * history, and the demand history (src/db/history.ts) reads them as unknown
  * demand over the days it loads.
  */
 export interface LocationSalesDays { location_id: number; code: string; first: number; last: number; days: number; typical: number; missing: [number, number][] }
+
+/** Weeks before and after a day over which its weekday's trading is judged (missingSalesRuns): a quarter of a year. */
+export const TRADING_WEEKS = 6;
 
 /** Series with a row on a typical day below which a location's days without any row are not judged missing. */
 export const MIN_TYPICAL_SERIES = 3;
@@ -118,7 +126,7 @@ export function median(xs: ArrayLike<number>): number {
  * `through` (an index): the runs go on through that day, after the location's last row (the day before a run
  * date: sales not imported since); by default they end at its last row.
  */
-export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?: number, through?: number): { first: number; last: number; days: number; typical: number; missing: [number, number][] } {
+export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?: number, through?: number, closed?: ReadonlySet<number>): { first: number; last: number; days: number; typical: number; missing: [number, number][] } {
   let lo = -1;
   let hi = -1;
   const sold: number[] = [];
@@ -133,23 +141,31 @@ export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?
   const typical = median(sold);
   const missing: [number, number][] = [];
   if (sold.length >= 2 && typical >= MIN_TYPICAL_SERIES) {
-    // Trading weekdays: the share of a weekday's days with rows, among those whose week has rows on another day.
-    const withRows = new Array(7).fill(0);
-    const judged = new Array(7).fill(0);
+    // Trading weekdays, judged around each day (TRADING_WEEKS weeks before and after): the share of the same
+    // weekday's days with rows, among those whose week has rows on another day. A shop that starts closing on
+    // Sundays has no missing Sundays from then on; a month without any row leaves the other weeks' shares as they are.
+    const judged = new Int8Array(counts.length); // 1 judged without rows, 2 judged with rows
     for (let i = lo; i <= hi; i++) {
       let around = false;
       for (let k = Math.max(lo, i - 3); k <= Math.min(hi, i + 3) && !around; k++) around = k !== i && counts[k] > 0;
-      if (!around) continue;
-      const w = (start + i) % 7;
-      judged[w]++;
-      if (counts[i] > 0) withRows[w]++;
+      if (around) judged[i] = counts[i] > 0 ? 2 : 1;
     }
-    const trading = withRows.map((n, w) => judged[w] > 0 && 2 * n >= judged[w]);
+    const trading = (i: number): boolean => {
+      let n = 0;
+      let withRows = 0;
+      for (let k = i - 7 * TRADING_WEEKS; k <= i + 7 * TRADING_WEEKS; k += 7) {
+        if (k < lo || k > hi || !judged[k]) continue;
+        n++;
+        if (judged[k] === 2) withRows++;
+      }
+      return n > 0 && 2 * withRows >= n;
+    };
     // Through `through` when given: the days after the location's last row (an import that stopped) too.
     const end = through !== undefined && through > hi ? through : hi;
     let run = -1;
     for (let i = lo; i <= end + 1; i++) {
-      const gap = i <= end && !(counts[i] > 0) && trading[(start + i) % 7];
+      // After the last row, a day's weekday is judged as on the same weekday of the last weeks with rows.
+      const gap = i <= end && !(counts[i] > 0) && !closed?.has(start + i) && trading(i <= hi ? i : i - 7 * Math.ceil((i - hi) / 7));
       if (gap && run < 0) run = i;
       if (!gap && run >= 0) {
         missing.push([start + run, start + i - 1]);
@@ -160,8 +176,35 @@ export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?
   return { first: start + lo, last: start + hi, days: sold.length, typical, missing };
 }
 
+/**
+ * The days (day numbers) of [from, to) a location is known to be closed, by location id (null: every location):
+ * holidays for every product, and events with planned_uplift -1 (no sales) for every product.
+ */
+export async function closedDays(q: Q, from: string, to: string): Promise<Map<number | null, Set<number>>> {
+  const rows = await q.selectFrom('events').select(['kind', 'start_date', 'end_date', 'location_id', 'planned_uplift'])
+    .where('product_id', 'is', null).where('category', 'is', null).where('end_date', '>=', from).where('start_date', '<', to).execute();
+  const out = new Map<number | null, Set<number>>();
+  for (const e of rows) {
+    if (e.kind !== 'holiday' && !(e.planned_uplift !== null && Number(e.planned_uplift) <= -1)) continue;
+    const l = e.location_id === null ? null : num(e.location_id);
+    const set = out.get(l) ?? out.set(l, new Set()).get(l)!;
+    for (let d = Math.max(dayNumber(e.start_date), dayNumber(from)); d <= Math.min(dayNumber(e.end_date), dayNumber(to) - 1); d++) set.add(d);
+  }
+  return out;
+}
+
+/** The closed days of one location (its own and every location's), or undefined without any. */
+export function closedAt(closed: Map<number | null, Set<number>>, location: number): Set<number> | undefined {
+  const all = closed.get(null);
+  const own = closed.get(location);
+  if (!all) return own;
+  if (!own) return all;
+  return new Set([...all, ...own]);
+}
+
 /** Each location's sales days before `asOf`, over the whole sales table (`optiflow check`). */
 export async function locationSalesDays(q: Q, asOf: string): Promise<LocationSalesDays[]> {
+  const closed = await closedDays(q, '0000-01-01', asOf);
   const per = new Map<number, { code: string; days: number[]; n: number[] }>();
   for (const r of await salesRowsPerLocationDay(q, asOf)) {
     const e = per.get(r.location_id) ?? per.set(r.location_id, { code: r.code, days: [], n: [] }).get(r.location_id)!;
@@ -173,7 +216,7 @@ export async function locationSalesDays(q: Q, asOf: string): Promise<LocationSal
     const start = days[0];
     const counts = new Float64Array(days[days.length - 1] - start + 1);
     days.forEach((d, k) => (counts[d - start] = n[k]));
-    out.push({ location_id, code, ...missingSalesRuns(start, counts) });
+    out.push({ location_id, code, ...missingSalesRuns(start, counts, undefined, undefined, closedAt(closed, location_id)) });
   }
   return out;
 }

@@ -31,6 +31,7 @@ import { dayNumber, fromDayNumber } from '../dates.js';
 import { describeIoError } from '../io/file-safety.js';
 import type { Db } from './connection.js';
 import { num } from './query.js';
+import { closedDays } from './check.js';
 import { assemble, demandOnlySeries, listSeries, readRange, seriesKey, unknownDays, type History, type HistoryOptions, type SeriesRef } from './history.js';
 
 const MAGIC = 'optiflow-history-cache-5';
@@ -388,7 +389,8 @@ export async function cachedHistory(db: Db, o: HistoryOptions, file: string, log
   // depends on rows of other series and of later days, which the file's update rule does not re-read.
   const rowOf = refs.map((r) => index.get(seriesKey(r.productId, r.locationId))!);
   const ys = rowOf.map((i) => decode(data.y[i], off, o.days) as Float32Array | Float64Array);
-  const missingDays = unknownDays(refs, ys, rowOf.map((i) => data.flags[i].subarray(off, off + o.days)), o);
+  const closed = await closedDays(db.kysely, fromDayNumber(targetStart), o.asOf);
+  const missingDays = unknownDays(refs, ys, rowOf.map((i) => data.flags[i].subarray(off, off + o.days)), o, undefined, closed);
   if (o.demandOnly) {
     // Demand alone (views, no copy): the price and promotion buffers are left to the garbage collector.
     const series = refs.map((r, i) => demandOnlySeries({ id: seriesKey(r.productId, r.locationId), y: ys[i], group: r.category }));

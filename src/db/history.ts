@@ -21,7 +21,7 @@ import { cachedHistory } from './history-cache.js';
 import type { EngineSeries } from '../ml/engine.js';
 import type { Db } from './connection.js';
 import { chunks, fastSqlite, qOf, seriesSpan, seriesValues, type DbOrQ } from './handle.js';
-import { missingSalesRuns } from './check.js';
+import { closedAt, closedDays, missingSalesRuns } from './check.js';
 import { hasZeroRun, implausibleZeroRun, rateBefore, STOP_MIN_DAYS } from '../ml/zero-runs.js';
 import { num, numOrNull } from './query.js';
 
@@ -233,7 +233,8 @@ export async function loadHistory(db: DbOrQ, o: HistoryOptions): Promise<History
   const raw = await readRange(db, refs, addDays(o.asOf, -o.days), o.asOf);
   // Some series only: whether a day has rows at a location depends on its other series too, counted from the database.
   const counts = o.only ? await locationDayCounts(db, [...new Set(refs.map((r) => r.locationId))], o) : undefined;
-  const missingDays = unknownDays(refs, raw.map((r) => r.y), raw.map((r) => r.flags), o, counts);
+  const closed = await closedDays(qOf(db), addDays(o.asOf, -o.days), o.asOf);
+  const missingDays = unknownDays(refs, raw.map((r) => r.y), raw.map((r) => r.flags), o, counts, closed);
   return assemble(db, refs, raw, o, missingDays);
 }
 
@@ -295,7 +296,7 @@ export { ZERO_RUN_PROBABILITY as STALE_PROBABILITY, RATE_DAYS as STALE_RATE_DAYS
  * locations' counts (`given`, from the database).
  * Returns the runs of rule 1 per location id.
  */
-export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }, given?: LocationCounts): Map<number, [number, number][]> {
+export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }, given?: LocationCounts, closed: Map<number | null, Set<number>> = new Map()): Map<number, [number, number][]> {
   const end = dayNumber(o.asOf);
   const start = end - o.days;
   const T = o.days;
@@ -315,7 +316,7 @@ export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float6
   const locLast = new Map<number, number>();
   for (const [l, c] of counts) {
     // Through the day before the run date: days after the location's last row are sales not imported yet.
-    const runs = missingSalesRuns(start, c.n, c.listed, T - 1);
+    const runs = missingSalesRuns(start, c.n, c.listed, T - 1, closedAt(closed, l));
     if (runs.missing.length) missingDays.set(l, runs.missing);
     locLast.set(l, runs.last);
   }
@@ -404,7 +405,7 @@ export function unknownDayWarnings(h: History, job: string): string[] {
     parts.push(`${code}: ${days} day(s), ${shown.join(', ')}${clipped.length > 3 ? ` and ${clipped.length - 3} more range(s)` : ''}`);
   }
   if (parts.length)
-    out.push(`${job}: no sales row at all for any product on these days, read as unknown demand for every series of the location: ${parts.join('; ')}; import the missing days' sales with \`optiflow import sales FILE.csv\``);
+    out.push(`${job}: no sales row at all for any product on these days, read as unknown demand for every series of the location: ${parts.join('; ')}; import the missing days' sales with \`optiflow import sales FILE.csv\`, or if the location was closed, record the closure as an event with planned_uplift -1 (\`optiflow import events FILE.csv\`)`);
   const stale = h.refs.filter((r) => r.staleFrom != null && r.staleFrom < h.startDay + h.T);
   if (stale.length) {
     const shown = stale.slice(0, 10).map((r) => `${r.sku}@${r.location} (no row since ${fromDayNumber(r.staleFrom!)}, sold ${(r.staleRate ?? 0).toFixed(2)}/day before)`);
