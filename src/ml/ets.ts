@@ -61,22 +61,33 @@ interface Params {
   phi: number;
 }
 
-function toParams(u: number[], f: EtsForm): Params {
+function toParams(u: ArrayLike<number>, f: EtsForm, into?: Params): Params {
   const alpha = 0.0001 + 0.9998 * sigmoid(u[0]);
   let k = 1;
   const beta = f.trend === 'Ad' ? alpha * sigmoid(u[k++]) * 0.999 : 0;
   const gamma = f.season !== 'N' ? (1 - alpha) * sigmoid(u[k++]) * 0.999 : 0;
   // Damping between 0.8 and 0.98: the usual bounds (Hyndman and Athanasopoulos), so a trend never runs away over 28 days.
   const phi = f.trend === 'Ad' ? 0.8 + 0.18 * sigmoid(u[k++]) : 1;
-  return { alpha, beta, gamma, phi };
+  if (!into) return { alpha, beta, gamma, phi };
+  into.alpha = alpha;
+  into.beta = beta;
+  into.gamma = gamma;
+  into.phi = phi;
+  return into;
 }
 
 const SCRATCH_SEASON = new Float64Array(M);
 const SCRATCH_COUNT = new Float64Array(M);
 
-/** Runs the recursions over y[from..to); returns -2 log-likelihood (concentrated) and the final states. */
-function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: EtsFit): number {
-  // Initial states from the first two known weeks.
+/** The states a run starts from: the first known day, the level and the 7 season values. */
+interface Start {
+  first: number;
+  level: number;
+  season: Float64Array;
+}
+
+/** Initial states of a run over y[from..to) from its first two known weeks (`mult`: multiplicative season). */
+function initialStates(y: Demand, from: number, to: number, mult: boolean): Start {
   let first = from;
   while (first < to && Number.isNaN(y[first])) first++;
   let l = 0;
@@ -87,11 +98,8 @@ function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: E
     cnt++;
   }
   l = cnt ? l / cnt : 0;
-  // The objective runs ~80 times per series and origin: its season states live in scratch arrays (fresh only
-  // for the final run, whose states the fit keeps).
-  const s = out ? new Float64Array(M) : SCRATCH_SEASON.fill(0);
+  const s = new Float64Array(M);
   const sc = SCRATCH_COUNT.fill(0);
-  const mult = f.season === 'M';
   for (let t = first; t < lim; t++) if (!Number.isNaN(y[t])) {
     s[t % M] += mult ? (l > 0 ? y[t] / l : 1) : y[t] - l;
     sc[t % M]++;
@@ -102,6 +110,22 @@ function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: E
     ms += s[j];
   }
   for (let j = 0; j < M; j++) s[j] = mult ? (ms > 0 ? (s[j] * M) / ms : 1) : s[j] - ms / M;
+  return { first, level: l, season: s };
+}
+
+/**
+ * Runs the recursions over y[from..to); returns -2 log-likelihood (concentrated) and the final states.
+ * `start`: initialStates(y, from, to, f.season === 'M') when the caller has them (the search runs the same
+ * window about 80 times; its starting states are computed once).
+ */
+function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: EtsFit, start: Start = initialStates(y, from, to, f.season === 'M')): number {
+  const first = start.first;
+  let l = start.level;
+  // The objective runs ~80 times per series and origin: its season states live in a scratch array (fresh only
+  // for the final run, whose states the fit keeps).
+  const s = out ? Float64Array.from(start.season) : SCRATCH_SEASON;
+  if (!out) s.set(start.season);
+  const mult = f.season === 'M';
   let b = 0;
   const { alpha, beta, gamma, phi } = p;
   let sse = 0;
@@ -226,54 +250,75 @@ function runAddErrAddSeason(y: Demand, first: number, to: number, s: Float64Arra
   return { l, b, sse, n };
 }
 
-/** Nelder-Mead minimisation with a bounded number of evaluations (small dimension, smooth objective). */
-export function nelderMead(fn: (u: number[]) => number, x0: number[], maxEval = 60, step = 1): number[] {
+/**
+ * Nelder-Mead minimisation with a bounded number of evaluations (small dimension, smooth objective).
+ * The simplex and its trial points live in typed arrays made once per search (each objective evaluation is
+ * only a few microseconds, and an array or two per step cost about as much); the steps are the textbook ones.
+ */
+export function nelderMead(fn: (u: Float64Array) => number, x0: number[], maxEval = 60, step = 1): number[] {
   const d = x0.length;
-  const pts: number[][] = [x0.slice()];
+  const pts: Float64Array[] = [Float64Array.from(x0)];
   for (let i = 0; i < d; i++) {
-    const p = x0.slice();
+    const p = Float64Array.from(x0);
     p[i] += step;
     pts.push(p);
   }
-  let vals = pts.map(fn);
+  const vals = new Float64Array(d + 1);
+  for (let i = 0; i <= d; i++) vals[i] = fn(pts[i]);
   let evals = pts.length;
+  // The points ordered by value each step (a stable sort of their indices), reordered through these.
+  const order: number[] = [];
+  const byValue = (a: number, b: number) => vals[a] - vals[b];
+  const sortedPts: Float64Array[] = pts.slice();
+  const sortedVals = new Float64Array(d + 1);
+  const c = new Float64Array(d);
+  const refl = new Float64Array(d);
+  const trial = new Float64Array(d);
   while (evals < maxEval) {
-    const order = vals.map((v, i) => i).sort((a, b) => vals[a] - vals[b]);
-    const P = order.map((i) => pts[i]);
-    const V = order.map((i) => vals[i]);
-    pts.splice(0, pts.length, ...P);
-    vals = V;
-    const c = new Array(d).fill(0);
+    for (let i = 0; i <= d; i++) order[i] = i;
+    order.sort(byValue);
+    for (let i = 0; i <= d; i++) {
+      sortedPts[i] = pts[order[i]];
+      sortedVals[i] = vals[order[i]];
+    }
+    for (let i = 0; i <= d; i++) {
+      pts[i] = sortedPts[i];
+      vals[i] = sortedVals[i];
+    }
+    c.fill(0);
     for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) c[j] += pts[i][j] / d;
     const worst = pts[d];
-    const refl = c.map((cj, j) => cj + (cj - worst[j]));
+    for (let j = 0; j < d; j++) refl[j] = c[j] + (c[j] - worst[j]);
     const fr = fn(refl);
     evals++;
     if (fr < vals[0]) {
-      const exp = c.map((cj, j) => cj + 2 * (cj - worst[j]));
-      const fe = fn(exp);
+      for (let j = 0; j < d; j++) trial[j] = c[j] + 2 * (c[j] - worst[j]);
+      const fe = fn(trial);
       evals++;
+      // The worst point's array takes the new point's values (it is not read again).
       if (fe < fr) {
-        pts[d] = exp;
+        worst.set(trial);
         vals[d] = fe;
       } else {
-        pts[d] = refl;
+        worst.set(refl);
         vals[d] = fr;
       }
     } else if (fr < vals[d - 1]) {
-      pts[d] = refl;
+      worst.set(refl);
       vals[d] = fr;
     } else {
-      const con = c.map((cj, j) => cj + 0.5 * (worst[j] - cj));
-      const fc = fn(con);
+      for (let j = 0; j < d; j++) trial[j] = c[j] + 0.5 * (worst[j] - c[j]);
+      const fc = fn(trial);
       evals++;
       if (fc < vals[d]) {
-        pts[d] = con;
+        worst.set(trial);
         vals[d] = fc;
       } else {
+        const best = pts[0];
         for (let i = 1; i <= d; i++) {
-          pts[i] = pts[i].map((x, j) => pts[0][j] + 0.5 * (x - pts[0][j]));
-          vals[i] = fn(pts[i]);
+          const p = pts[i];
+          for (let j = 0; j < d; j++) p[j] = best[j] + 0.5 * (p[j] - best[j]);
+          vals[i] = fn(p);
           evals++;
         }
       }
@@ -281,8 +326,8 @@ export function nelderMead(fn: (u: number[]) => number, x0: number[], maxEval = 
     if (Math.abs(vals[d] - vals[0]) < 1e-6 * (Math.abs(vals[0]) + 1e-9)) break;
   }
   let bi = 0;
-  for (let i = 1; i < vals.length; i++) if (vals[i] < vals[bi]) bi = i;
-  return pts[bi];
+  for (let i = 1; i <= d; i++) if (vals[i] < vals[bi]) bi = i;
+  return Array.from(pts[bi]);
 }
 
 /** Fits one ETS form; returns its AICc and final states. */
@@ -295,11 +340,14 @@ export function fitEtsForm(y: Demand, f: EtsForm, maxEval = MAX_EVAL): EtsFit {
   if (f.trend === 'Ad') x0.push(-2.2);
   if (f.season !== 'N') x0.push(-2.2);
   if (f.trend === 'Ad') x0.push(0.5);
-  const obj = (u: number[]) => run(y, from, to, f, toParams(u, f));
+  // The starting states and the parameters' object are the same for every evaluation of the search.
+  const start = initialStates(y, from, to, f.season === 'M');
+  const trial: Params = { alpha: 0, beta: 0, gamma: 0, phi: 0 };
+  const obj = (u: Float64Array) => run(y, from, to, f, toParams(u, f, trial), undefined, start);
   const u = nelderMead(obj, x0, maxEval);
   const p = toParams(u, f);
   const fit: EtsFit = { ...f, ...p, aicc: Infinity, level: 0, slope: 0, seasonStates: new Float64Array(M), end: to };
-  const m2ll = run(y, from, to, f, p, fit);
+  const m2ll = run(y, from, to, f, p, fit, start);
   let n = 0;
   for (let t = from; t < to; t++) if (!Number.isNaN(y[t])) n++;
   const k = dim + 1 + (f.trend === 'Ad' ? 1 : 0) + (f.season !== 'N' ? M - 1 : 0);
