@@ -14,7 +14,7 @@
  * (and reported), a series whose fit throws or returns a non-finite forecast
  * gets the fallback model; the others go on.
  */
-import { trailingZeroRun, type SalesStop, type ZeroRun } from './zero-runs.js';
+import { endedZeroRuns, trailingZeroRun, type SalesStop, type ZeroRun } from './zero-runs.js';
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
@@ -196,6 +196,12 @@ export function withoutImplausible(y: Demand): { y: Demand; days: number[] } {
  */
 export function cleanDemand(y: Demand): { y: Demand; days: number[]; stop: SalesStop | null; pause: ZeroRun | null } {
   const c = withoutImplausible(y);
+  const ended = endedZeroRuns(c.y);
+  if (ended.length) {
+    const out = c.y === y ? Float64Array.from(y) : c.y;
+    for (const [a, b] of ended) for (let t = a; t <= b; t++) if (out[t] === 0) out[t] = NaN;
+    c.y = out;
+  }
   const run = trailingZeroRun(c.y);
   if (!run) return { ...c, stop: null, pause: null };
   const out = c.y === y ? Float64Array.from(y) : c.y;

@@ -70,14 +70,28 @@ export type SalesStop = ZeroRun;
 export function hasZeroRun(y: ArrayLike<number>, end: number, zeros: number): boolean {
   let run = 0;
   let sold = false;
+  let from = -1;
   for (let u = 0; u < end; u++) {
     const v = y[u];
     if (v > 0) {
       sold = true;
       run = 0;
-    } else if (v === 0 && sold && ++run >= zeros) return true;
+      from = -1;
+    } else if (v === 0 && sold) {
+      if (from < 0) from = u;
+      // As long, or (a season) starting a year before the run that ends at `end`: a yearly off-season is
+      // recognised from its first weeks, not only once it has lasted as long as the last one.
+      if (++run >= zeros || (run >= STOP_MIN_DAYS && yearApart(from, end))) return true;
+    }
   }
   return false;
+}
+
+/** Days apart of two runs that recur yearly: 365, give or take 4 weeks. */
+const YEAR_DAYS = 365;
+const YEAR_TOLERANCE_DAYS = 28;
+function yearApart(a: number, b: number): boolean {
+  return Math.abs(Math.abs(a - b) - YEAR_DAYS) <= YEAR_TOLERANCE_DAYS;
 }
 
 /**
@@ -108,4 +122,46 @@ export function trailingZeroRun(y: ArrayLike<number>): ZeroRun | null {
 export function salesStop(y: ArrayLike<number>): SalesStop | null {
   const r = trailingZeroRun(y);
   return r && r.kind === 'stop' ? r : null;
+}
+
+/**
+ * Runs of days without a sale inside a series' history (after its first sale, ended by a sale) that are too long
+ * to be chance for its rate before them (implausibleZeroRun) and that the series shows only once (no other run of
+ * as many zero days, before or after: a run that recurs is its pattern, a season or a weekly closure): a stock-out
+ * without stock records, or a gap in what was recorded. Returned as [first, last] indices of their days; the
+ * product sold again after, so the run says nothing of its demand.
+ */
+export function endedZeroRuns(y: ArrayLike<number>): [number, number][] {
+  const runs: { from: number; to: number; zeros: number }[] = [];
+  let sold = false;
+  let from = -1;
+  let zeros = 0;
+  for (let t = 0; t < y.length; t++) {
+    const v = y[t];
+    if (v > 0) {
+      if (from >= 0 && zeros) runs.push({ from, to: t - 1, zeros });
+      sold = true;
+      from = -1;
+      zeros = 0;
+    } else if (v === 0 && sold) {
+      if (from < 0) from = t;
+      zeros++;
+    }
+  }
+  if (!runs.length) return [];
+  // The trailing run (ongoing) recurs too when it is as long or starts a year apart.
+  let tail = 0;
+  let tailFrom = y.length;
+  for (let t = y.length - 1; t >= 0 && !(y[t] > 0); t--) {
+    if (y[t] === 0) tail++;
+    tailFrom = t;
+  }
+  const others = tail ? [...runs, { from: tailFrom, to: y.length - 1, zeros: tail }] : runs;
+  const out: [number, number][] = [];
+  for (const r of runs) {
+    if (!implausibleZeroRun(rateBefore(y, r.from), r.zeros)) continue;
+    if (others.some((o) => o !== r && (o.zeros >= r.zeros || yearApart(o.from, r.from)))) continue;
+    out.push([r.from, r.to]);
+  }
+  return out;
 }
