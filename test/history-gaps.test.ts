@@ -322,3 +322,27 @@ test('days a location is known to be closed (a holiday, an event with planned_up
   expect(days.sort()).toEqual([...closureDays, holiday].sort());
   await db.close();
 });
+
+test('a shop of two products that sell every day: a week without any row is missing; a slow product alone is not judged on short runs', async () => {
+  const dir = tempDir();
+  const draw = poissonSource(5);
+  const lines = ['date,sku,location,quantity'];
+  for (let i = 0; i < DAYS; i++) {
+    const d = addDays(FIRST, i);
+    // TWO: P1 and P2 at 40 and 20 a day, no row at all on days 100..106.
+    if (!(i >= 100 && i < 107)) for (const [sku, rate] of [['P1', 40], ['P2', 20]] as const) lines.push(`${d},${sku},TWO,${draw(rate)}`);
+    // SLOW: one product at 0.3 a day, rows on sale days only (runs of a week or two without a row are its nature).
+    const q = draw(0.3);
+    if (q) lines.push(`${d},S1,SLOW,${q}`);
+  }
+  writeFileSync(join(dir, 'sales.csv'), lines.join('\n') + '\n');
+  const db = await newDb(join(dir, 'two.db'));
+  await importCsv(db, { entity: 'sales', file: join(dir, 'sales.csv') });
+  const h = await loadHistory(db, { asOf: AS_OF, days: 400, horizon: 28 });
+  const loc = (code: string) => h.refs.find((r) => r.location === code)!.locationId;
+  expect(h.missingDays.get(loc('TWO'))).toEqual([[dayNumber(addDays(FIRST, 100)), dayNumber(addDays(FIRST, 106))]]);
+  expect(h.missingDays.get(loc('SLOW'))).toBeUndefined();
+  const report = await runCheck(jobCtx(db, AS_OF), { rules: ['missing-sales-days'] });
+  expect(report.findings.filter((f) => f.rule === 'missing-sales-days').map((f) => [f.location, f.date, f.to])).toEqual([['TWO', addDays(FIRST, 100), addDays(FIRST, 106)]]);
+  await db.close();
+});

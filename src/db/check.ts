@@ -10,6 +10,7 @@
 import { sql } from 'kysely';
 import { dayNumber } from '../dates.js';
 import { num, type Q } from './query.js';
+import { ZERO_RUN_PROBABILITY } from '../ml/zero-runs.js';
 import { fastSqlite, qOf, type DbOrQ } from './handle.js';
 
 export interface CheckSeries { p: number; l: number; sku: string; loc: string }
@@ -86,8 +87,11 @@ export async function salesRowsPerLocationDay(q: Q, asOf: string): Promise<{ loc
  * and the runs of days between first and last with NO sales row for any series
  * that are a missing import (`missing`, inclusive [from, to] day-number pairs).
  * A day without any row is missing when
- * - the location's typical day has rows for at least MIN_TYPICAL_SERIES series
- *   (a location selling a few items a day can have quiet days), and
+ * - the location's typical day has rows for at least MIN_TYPICAL_SERIES
+ *   series, or the run of such days is too long for the location's own quiet
+ *   days: (1 - share)^g < 1e-4 (ZERO_RUN_PROBABILITY), with share its judged
+ *   days (below) that have rows and g the run's days (two products that sell
+ *   every day: any day without a row; one slow product: only a long run), and
  * - its weekday is a trading day there: of the days of that weekday within
  *   TRADING_WEEKS weeks before or after it that have a row elsewhere in their
  *   week (the 3 days before or after), at least half have rows themselves. A
@@ -140,7 +144,7 @@ export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?
   if (from !== undefined && from >= 0 && from < lo) lo = from;
   const typical = median(sold);
   const missing: [number, number][] = [];
-  if (sold.length >= 2 && typical >= MIN_TYPICAL_SERIES) {
+  if (sold.length >= 2) {
     // Trading weekdays, judged around each day (TRADING_WEEKS weeks before and after): the share of the same
     // weekday's days with rows, among those whose week has rows on another day. A shop that starts closing on
     // Sundays has no missing Sundays from then on; a month without any row leaves the other weeks' shares as they are.
@@ -150,6 +154,17 @@ export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?
       for (let k = Math.max(lo, i - 3); k <= Math.min(hi, i + 3) && !around; k++) around = k !== i && counts[k] > 0;
       if (around) judged[i] = counts[i] > 0 ? 2 : 1;
     }
+    // The share of judged days with rows: below MIN_TYPICAL_SERIES series a day, a run of g days without any row
+    // is missing only when (1 - share)^g < ZERO_RUN_PROBABILITY (two products that sell every day: any day
+    // without a row; one slow product: only a run too long for its own quiet days).
+    let judgedDays = 0;
+    let judgedWithRows = 0;
+    for (let i = lo; i <= hi; i++) if (judged[i]) {
+      judgedDays++;
+      if (judged[i] === 2) judgedWithRows++;
+    }
+    const quiet = judgedDays ? 1 - judgedWithRows / judgedDays : 1;
+    const implausible = (g: number) => typical >= MIN_TYPICAL_SERIES || Math.pow(quiet, g) < ZERO_RUN_PROBABILITY;
     const trading = (i: number): boolean => {
       let n = 0;
       let withRows = 0;
@@ -168,7 +183,7 @@ export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?
       const gap = i <= end && !(counts[i] > 0) && !closed?.has(start + i) && trading(i <= hi ? i : i - 7 * Math.ceil((i - hi) / 7));
       if (gap && run < 0) run = i;
       if (!gap && run >= 0) {
-        missing.push([start + run, start + i - 1]);
+        if (implausible(i - run)) missing.push([start + run, start + i - 1]);
         run = -1;
       }
     }
