@@ -284,7 +284,9 @@ test('days after the last import (no row for any product up to the run date) are
       else expect(y[dayOf(h, d)]).toBe(rows.get('BIG50')!.get(d));
     }
   }
-  // Train refuses data that old by default (data.maxStalenessDays); allowed, it reads the days as unknown.
+  // Train refuses data that old by default (data.maxStalenessDays), naming the setting that allows it; allowed,
+  // it reads the days as unknown.
+  await expect(trainJob.run(capture(db).ctx, {})).rejects.toThrow(/allow older data with data.maxStalenessDays \(env OPTIFLOW_DATA_MAX_STALENESS_DAYS=20\): its missing days are then unknown demand/);
   const t = capture(db);
   t.ctx.config.data.maxStalenessDays = 30;
   await trainJob.run(t.ctx, {});

@@ -207,3 +207,23 @@ test('a three-week pause that ended (a stock-out without stock records) is unkno
   const mean = p.forecast.reduce((a, b) => a + b, 0) / p.forecast.length;
   expect(Math.abs(mean / 10 - 1)).toBeLessThan(0.15);
 });
+
+test('a stop on a product whose stock records show stock on hand: no advice to import stock; a model trained before the stop is no failed fit', async () => {
+  const asOf = '2025-06-01';
+  const db = await shop('stocked.db', asOf, 300, { ...steady, SHELF: (i, w, rng) => (i >= 260 ? 0 : rng.poisson(9 * w)) });
+  // Trained while SHELF still sold; its stock records show units on hand through the stop.
+  await trainJob.run(capture(db, addDays(asOf, -45)).ctx, {});
+  const dir = tempDir();
+  writeFileSync(join(dir, 'stock.csv'), `date,sku,location,on_hand\n${addDays(asOf, -60)},SHELF,MAIN,300\n`);
+  await importCsv(db, { entity: 'stock', file: join(dir, 'stock.csv') });
+  const p = capture(db, asOf);
+  p.ctx.config.train.maxModelAgeDays = 365;
+  await predictJob.run(p.ctx, {});
+  const w = p.warn.filter((m) => m.includes('SHELF@MAIN'));
+  expect(w).toHaveLength(1);
+  expect(w[0]).toContain('with stock on hand by their stock records (1)');
+  expect(w[0]).not.toContain('import stock records');
+  expect(p.warn.some((m) => m.includes('failed fit'))).toBe(false);
+  expect(await meanForecast(db, 'SHELF', asOf)).toBeLessThan(0.5);
+  await db.close();
+});

@@ -59,7 +59,8 @@ export function staleMessage(stale: LocationCoverage[], asOf: string, maxStalene
   return (
     `sales data for ${stale.length === 1 ? 'location ' : 'locations '}${where}: ${first.missingDays} day(s) before ${asOf} are missing ` +
     `(more than data.maxStalenessDays = ${maxStalenessDays}); the forecasts would start from demand that old, and those days are unknown to them. ` +
-    `Import the missing days with \`optiflow import sales FILE\`, or run for the date after the data with \`--as-of ${addDays(first.lastSale, 1)}\``
+    `Import the missing days with \`optiflow import sales FILE\`, or run for the date after the data with \`--as-of ${addDays(first.lastSale, 1)}\`` +
+    (stale.length === 1 && first.missingDays > 0 ? `, or (the other locations' forecasts matter more than its last days) allow older data with data.maxStalenessDays (env OPTIFLOW_DATA_MAX_STALENESS_DAYS=${first.missingDays}): its missing days are then unknown demand` : '')
   );
 }
 

@@ -33,6 +33,8 @@ export interface SeriesRef {
   category: string;
   /** Day number of the series' first sales row (set when a history is loaded). */
   firstDay?: number;
+  /** The series has a stock record in the loaded days or before them (set when a history is loaded). */
+  stockKnown?: boolean;
   /** Day number from which the series' trailing days without a row are unknown demand (unknownDays), or null. */
   staleFrom?: number | null;
   /** Last day (day number) of that run. */
@@ -333,6 +335,7 @@ export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float6
       if (stock < 0 && v & DAY_STOCK) stock = t;
     }
     r.firstDay = first < 0 ? NaN : start + first;
+    r.stockKnown = stock >= 0;
     r.staleFrom = null;
     if (first < 0) return;
     for (const [a, b] of missingDays.get(r.locationId) ?? [])

@@ -89,10 +89,10 @@ function stopText(stop: { since: string; zeros: number; rate: number }): string 
 }
 
 /** The series of a history that stopped selling, as nameSeries lists them. */
-function stoppedSeries(hist: History, stops: ({ start: number; zeros: number; rate: number } | null)[]): { sku: string; location: string; problem: string }[] {
-  const out: { sku: string; location: string; problem: string }[] = [];
+function stoppedSeries(hist: History, stops: ({ start: number; zeros: number; rate: number } | null)[]): { sku: string; location: string; problem: string; stockKnown?: boolean }[] {
+  const out: { sku: string; location: string; problem: string; stockKnown?: boolean }[] = [];
   stops.forEach((st, i) => {
-    if (st) out.push({ sku: hist.refs[i].sku, location: hist.refs[i].location, problem: stopText({ since: fromDayNumber(hist.startDay + st.start), zeros: st.zeros, rate: st.rate }) });
+    if (st) out.push({ sku: hist.refs[i].sku, location: hist.refs[i].location, problem: stopText({ since: fromDayNumber(hist.startDay + st.start), zeros: st.zeros, rate: st.rate }), stockKnown: hist.refs[i].stockKnown });
   });
   return out;
 }
@@ -101,8 +101,13 @@ function stoppedSeries(hist: History, stops: ({ start: number; zeros: number; ra
  * The warning for series that stopped selling: their forecast follows the days since the stop, which cannot tell
  * a product no longer sold from one out of stock without stock records; the two fixes.
  */
-function stopWarning(job: string, stopped: { sku: string; location: string; problem: string }[]): string {
-  return `${job}: ${stopped.length} series sold nothing over their last two weeks or more, too long for their rate before to be chance; forecast from the days since the stop (salesStop, docs/forecasting.md). If they were out of stock, import stock records with \`optiflow import stock FILE\` (stock-out days are then unknown demand, not zeros); if they are no longer sold, set active to 0 with \`optiflow import products FILE\`: ${nameSeries(stopped)}`;
+function stopWarning(job: string, stopped: { sku: string; location: string; problem: string; stockKnown?: boolean }[]): string {
+  const blind = stopped.filter((s) => !s.stockKnown);
+  const seen = stopped.filter((s) => s.stockKnown);
+  const parts: string[] = [];
+  if (blind.length) parts.push(`without stock records (${blind.length}): if they were out of stock, import stock records with \`optiflow import stock FILE\` (stock-out days are then unknown demand, not zeros); if they are no longer sold, set active to 0 with \`optiflow import products FILE\`: ${nameSeries(blind)}`);
+  if (seen.length) parts.push(`with stock on hand by their stock records (${seen.length}): if they are no longer sold, set active to 0 with \`optiflow import products FILE\` (the \`dormant\` job values their stock): ${nameSeries(seen)}`);
+  return `${job}: ${stopped.length} series sold nothing over their last two weeks or more, too long for their rate before to be chance; forecast from the days since the stop (salesStop, docs/forecasting.md). ${parts.join('. Those ')}`;
 }
 
 /** The warning for series whose last days without a sale are a pause (trailingZeroRun): unknown to the models. */
@@ -198,7 +203,7 @@ export const trainJob: Job = {
     const skipped: { sku: string; location: string; problem: string }[] = [];
     const rejectWhy: Record<string, number> = {};
     const outliers: { sku: string; location: string; problem: string }[] = [];
-    const stopped: { sku: string; location: string; problem: string }[] = [];
+    const stopped: { sku: string; location: string; problem: string; stockKnown?: boolean }[] = [];
     const paused: { sku: string; location: string; problem: string }[] = [];
     await inTransaction(ctx.db, async (trx) => {
       // Versions and incumbents of every series read once; each series is trained once per run.
@@ -210,7 +215,7 @@ export const trainJob: Job = {
         counts[r.algorithm] = (counts[r.algorithm] ?? 0) + 1;
         const ref = hist.refs[i];
         if (r.outliers) outliers.push({ sku: ref.sku, location: ref.location, problem: r.outlierDays ?? `${r.outliers} day(s)` });
-        if (r.stop) stopped.push({ sku: ref.sku, location: ref.location, problem: stopText(r.stop) });
+        if (r.stop) stopped.push({ sku: ref.sku, location: ref.location, problem: stopText(r.stop), stockKnown: ref.stockKnown });
         if (r.pause) paused.push({ sku: ref.sku, location: ref.location, problem: stopText(r.pause) });
         if (r.skipped) {
           skipped.push({ sku: ref.sku, location: ref.location, problem: r.problem ?? 'unusable input' });
@@ -555,9 +560,12 @@ export const predictJob: Job = {
     }
     const n = await replaceForecasts(ctx.db, ctx.asOf, forecastRows());
     if (otherLevel) ctx.log.warn(`predict: ${otherLevel} models were calibrated at another interval level than the configured ${ctx.config.interval}; their intervals use a normal spread until \`optiflow train --force\` recalibrates them`);
-    const problems = run.problems.map((p) => ({ sku: hist.refs[p.index].sku, location: hist.refs[p.index].location, problem: p.problem }));
+    // A stopped series whose stored model cannot fit the few days since its stop (a pooled or regression model
+    // needs 56) is on its level model as expected: the stop warning names it, not this one.
+    const expected = new Set(run.fellBack.filter((i) => run.stops[i]));
+    const problems = run.problems.filter((p) => !expected.has(p.index)).map((p) => ({ sku: hist.refs[p.index].sku, location: hist.refs[p.index].location, problem: p.problem }));
     const skipped = f.filter((x) => !x).length;
-    if (problems.length) ctx.log.warn(`predict: ${skipped} series skipped, ${run.fellBack.length} on the fallback after a failed fit: ${nameSeries(problems)}`);
+    if (problems.length) ctx.log.warn(`predict: ${skipped} series skipped, ${run.fellBack.length - expected.size} on the fallback after a failed fit: ${nameSeries(problems)}`);
     const stopped = stoppedSeries(hist, run.stops);
     if (stopped.length) ctx.log.warn(stopWarning('predict', stopped));
     const paused = stoppedSeries(hist, run.pauses);
