@@ -105,9 +105,9 @@ function stopWarning(job: string, stopped: { sku: string; location: string; prob
   const blind = stopped.filter((s) => !s.stockKnown);
   const seen = stopped.filter((s) => s.stockKnown);
   const parts: string[] = [];
-  if (blind.length) parts.push(`without stock records (${blind.length}): if they were out of stock, import stock records with \`optiflow import stock FILE\` (stock-out days are then unknown demand, not zeros); if they are no longer sold, set active to 0 with \`optiflow import products FILE\`: ${nameSeries(blind)}`);
-  if (seen.length) parts.push(`with stock on hand by their stock records (${seen.length}): if they are no longer sold, set active to 0 with \`optiflow import products FILE\` (the \`dormant\` job values their stock): ${nameSeries(seen)}`);
-  return `${job}: ${stopped.length} series sold nothing over their last two weeks or more, too long for their rate before to be chance; forecast from the days since the stop (salesStop, docs/forecasting.md). ${parts.join('. Those ')}`;
+  if (blind.length) parts.push(`Those without stock records (${blind.length}): if they were out of stock, import stock records with \`optiflow import stock FILE\` (stock-out days are then unknown demand, not zeros); if they are no longer sold, set active to 0 with \`optiflow import products FILE\`: ${nameSeries(blind)}`);
+  if (seen.length) parts.push(`Those with stock on hand by their stock records (${seen.length}): if they are no longer sold, set active to 0 with \`optiflow import products FILE\` (the \`dormant\` job values their stock): ${nameSeries(seen)}`);
+  return `${job}: ${stopped.length} series sold nothing over their last two weeks or more, too long for their rate before to be chance; forecast from the days since the stop (salesStop, docs/forecasting.md). ${parts.join('. ')}`;
 }
 
 /** The warning for series whose last days without a sale are a pause (trailingZeroRun): unknown to the models. */
