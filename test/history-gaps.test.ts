@@ -123,7 +123,7 @@ test('days with no sales row for any product of a location are unknown demand, w
   expect(tw[0]).toContain('MAIN');
   expect(tw[0]).toContain(`${addDays(FIRST, 60)}..${addDays(FIRST, 89)}`);
   expect(tw[0]).toContain('optiflow import sales');
-  expect(t.info.join('\n')).toContain('unknown demand: 0 stock-out days, 150 days without sales rows (150 with none at the location, 0 at the end of a series)');
+  expect(t.info.join('\n')).toContain('unknown demand (series x days): 0 stock-out or closed, 150 without sales rows (150 with none at the location, 0 at the end of a series)');
   const p = capture(db);
   await predictJob.run(p.ctx, {});
   expect(p.warn.filter((m) => m.includes('no sales row at all') && m.includes('MAIN') && m.includes(`${addDays(FIRST, 60)}..${addDays(FIRST, 89)}`))).toHaveLength(1);
@@ -192,7 +192,7 @@ test('a series without rows over its last days, implausible for its rate, is unk
   expect(w[0]).not.toContain('DORM30');
   expect(w[0]).toContain('optiflow import sales');
   expect(w[0]).toContain('optiflow import stock');
-  expect(t.info.join('\n')).toContain('10 days without sales rows (0 with none at the location, 10 at the end of a series)');
+  expect(t.info.join('\n')).toContain('10 without sales rows (0 with none at the location, 10 at the end of a series)');
   const p = capture(db);
   await predictJob.run(p.ctx, {});
   expect(p.warn.filter((m) => m.includes('BIG30@MAIN (no row since'))).toHaveLength(1);
@@ -210,7 +210,7 @@ test('train counts stock-out days from each series\' first sale, for the series 
   const { db } = await salesDb('count.db', (sku, i) => i < starts[sku]);
   const t = capture(db);
   await trainJob.run(t.ctx, {});
-  expect(t.info.join('\n')).toContain('unknown demand: 0 stock-out days, 0 days without sales rows');
+  expect(t.info.join('\n')).toContain('unknown demand (series x days): 0 stock-out or closed, 0 without sales rows');
   // ONE out of stock for 5 days (end-of-day stock 0 from day 120, back on day 125), TWO for 3 days.
   const dir = tempDir();
   const stock = join(dir, 'stock.csv');
@@ -218,14 +218,14 @@ test('train counts stock-out days from each series\' first sale, for the series 
   await importCsv(db, { entity: 'stock', file: stock });
   const all = capture(db);
   await trainJob.run(all.ctx, { force: true });
-  expect(all.info.join('\n')).toContain('5 series, 730 days before 2025-07-01; unknown demand: 8 stock-out days');
+  expect(all.info.join('\n')).toContain('5 series, 730 days before 2025-07-01; unknown demand (series x days): 8 stock-out or closed');
   // Training one series (the history is read for all through the cache and then filtered) counts that series' days.
   const one = capture(db);
   await trainJob.run(one.ctx, { sku: ['ONE'] });
-  expect(one.info.join('\n')).toContain('1 series, 730 days before 2025-07-01; unknown demand: 5 stock-out days');
+  expect(one.info.join('\n')).toContain('1 series, 730 days before 2025-07-01; unknown demand (series x days): 5 stock-out or closed');
   const none = capture(db);
   await trainJob.run(none.ctx, { sku: ['BIG30'] });
-  expect(none.info.join('\n')).toContain('1 series, 730 days before 2025-07-01; unknown demand: 0 stock-out days');
+  expect(none.info.join('\n')).toContain('1 series, 730 days before 2025-07-01; unknown demand (series x days): 0 stock-out or closed');
   await db.close();
 });
 
@@ -313,7 +313,9 @@ test('days a location is known to be closed (a holiday, an event with planned_up
     const y = ySeries(h, 'BIG50');
     for (let i = 0; i < DAYS; i++) {
       const d = addDays(FIRST, i);
-      expect(y[dayOf(h, d)]).toBe(rows.get('BIG50')!.get(d) ?? 0);
+      // The closure event's days are unknown demand (the shop could not sell); the holiday's a day of no sales.
+      if (closure(i)) expect(y[dayOf(h, d)]).toBeNaN();
+      else expect(y[dayOf(h, d)]).toBe(rows.get('BIG50')!.get(d) ?? 0);
     }
   }
   // Without the events, the same days are missing; the Sundays still are not (the shop no longer opens then).

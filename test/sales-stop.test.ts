@@ -191,9 +191,13 @@ test('a summer product three weeks into its first winter is a stop; one that pau
 test('a three-week pause that ended (a stock-out without stock records) is unknown to the models; runs that recur are not', async () => {
   const paused = Float64Array.from({ length: 135 }, (_, t) => (t >= 100 && t < 121 ? 0 : 10));
   expect(endedZeroRuns(paused)).toEqual([[100, 120]]);
-  // Two such runs: the series' pattern (a season, a closure it keeps), zeros as they are.
+  // Two such runs are two stock-outs; three as long are the series' habit, and a run a year after another its season.
   const twice = Float64Array.from({ length: 200 }, (_, t) => ((t >= 40 && t < 70) || (t >= 140 && t < 170) ? 0 : 10));
-  expect(endedZeroRuns(twice)).toEqual([]);
+  expect(endedZeroRuns(twice)).toEqual([[40, 69], [140, 169]]);
+  const thrice = Float64Array.from({ length: 300 }, (_, t) => ((t >= 40 && t < 70) || (t >= 140 && t < 170) || (t >= 240 && t < 270) ? 0 : 10));
+  expect(endedZeroRuns(thrice)).toEqual([]);
+  const yearly = Float64Array.from({ length: 500 }, (_, t) => ((t >= 40 && t < 70) || (t >= 400 && t < 420) ? 0 : 10));
+  expect(endedZeroRuns(yearly)).toEqual([]);
   // A slow mover's runs are chance: 0.2 a day, 25 days without a sale (exp(-5)).
   const slow = Float64Array.from({ length: 200 }, (_, t) => (t % 5 === 0 && (t < 100 || t >= 125) ? 1 : 0));
   expect(endedZeroRuns(slow)).toEqual([]);

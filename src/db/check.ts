@@ -130,7 +130,7 @@ export function median(xs: ArrayLike<number>): number {
  * `through` (an index): the runs go on through that day, after the location's last row (the day before a run
  * date: sales not imported since); by default they end at its last row.
  */
-export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?: number, through?: number, closed?: ReadonlySet<number>): { first: number; last: number; days: number; typical: number; missing: [number, number][] } {
+export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?: number, through?: number, closed?: ReadonlyMap<number, boolean>): { first: number; last: number; days: number; typical: number; missing: [number, number][] } {
   let lo = -1;
   let hi = -1;
   const sold: number[] = [];
@@ -192,29 +192,36 @@ export function missingSalesRuns(start: number, counts: ArrayLike<number>, from?
 }
 
 /**
- * The days (day numbers) of [from, to) a location is known to be closed, by location id (null: every location):
- * holidays for every product, and events with planned_uplift -1 (no sales) for every product.
+ * The days (day numbers) of [from, to) a location is known to be closed, by location id (null: every location),
+ * each with whether it is shut by an event with planned_uplift -1 (no sales) for every product (true), or a
+ * holiday for every product whose planned uplift does not say the shop trades (null or at most 0: false). Neither
+ * is a missing import when it has no rows; the shut days are also unknown demand for the models (the shop could
+ * not sell), and `events-impact` forecasts them at zero.
  */
-export async function closedDays(q: Q, from: string, to: string): Promise<Map<number | null, Set<number>>> {
+export async function closedDays(q: Q, from: string, to: string): Promise<Map<number | null, Map<number, boolean>>> {
   const rows = await q.selectFrom('events').select(['kind', 'start_date', 'end_date', 'location_id', 'planned_uplift'])
     .where('product_id', 'is', null).where('category', 'is', null).where('end_date', '>=', from).where('start_date', '<', to).execute();
-  const out = new Map<number | null, Set<number>>();
+  const out = new Map<number | null, Map<number, boolean>>();
   for (const e of rows) {
-    if (e.kind !== 'holiday' && !(e.planned_uplift !== null && Number(e.planned_uplift) <= -1)) continue;
+    const uplift = e.planned_uplift === null ? null : Number(e.planned_uplift);
+    const shut = uplift !== null && uplift <= -1;
+    if (!shut && !(e.kind === 'holiday' && (uplift === null || uplift <= 0))) continue;
     const l = e.location_id === null ? null : num(e.location_id);
-    const set = out.get(l) ?? out.set(l, new Set()).get(l)!;
-    for (let d = Math.max(dayNumber(e.start_date), dayNumber(from)); d <= Math.min(dayNumber(e.end_date), dayNumber(to) - 1); d++) set.add(d);
+    const days = out.get(l) ?? out.set(l, new Map()).get(l)!;
+    for (let d = Math.max(dayNumber(e.start_date), dayNumber(from)); d <= Math.min(dayNumber(e.end_date), dayNumber(to) - 1); d++) days.set(d, shut || days.get(d) === true);
   }
   return out;
 }
 
-/** The closed days of one location (its own and every location's), or undefined without any. */
-export function closedAt(closed: Map<number | null, Set<number>>, location: number): Set<number> | undefined {
+/** The closed days of one location (its own and every location's; see closedDays), or undefined without any. */
+export function closedAt(closed: Map<number | null, Map<number, boolean>>, location: number): Map<number, boolean> | undefined {
   const all = closed.get(null);
   const own = closed.get(location);
   if (!all) return own;
   if (!own) return all;
-  return new Set([...all, ...own]);
+  const out = new Map(all);
+  for (const [d, shut] of own) out.set(d, shut || out.get(d) === true);
+  return out;
 }
 
 /** Each location's sales days before `asOf`, over the whole sales table (`optiflow check`). */

@@ -298,7 +298,7 @@ export { ZERO_RUN_PROBABILITY as STALE_PROBABILITY, RATE_DAYS as STALE_RATE_DAYS
  * locations' counts (`given`, from the database).
  * Returns the runs of rule 1 per location id.
  */
-export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }, given?: LocationCounts, closed: Map<number | null, Set<number>> = new Map()): Map<number, [number, number][]> {
+export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }, given?: LocationCounts, closed: Map<number | null, Map<number, boolean>> = new Map()): Map<number, [number, number][]> {
   const end = dayNumber(o.asOf);
   const start = end - o.days;
   const T = o.days;
@@ -322,9 +322,12 @@ export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float6
     if (runs.missing.length) missingDays.set(l, runs.missing);
     locLast.set(l, runs.last);
   }
+  const shutOf = new Map<number, Map<number, boolean> | undefined>();
   refs.forEach((r, i) => {
     const y = ys[i];
     const f = flags[i];
+    // Days the location was shut (an event with planned_uplift -1): unknown demand, from the series' first sale.
+    const shut = shutOf.get(r.locationId) ?? shutOf.set(r.locationId, closedAt(closed, r.locationId)).get(r.locationId);
     let first = -1;
     let last = -1;
     let stock = -1;
@@ -340,6 +343,10 @@ export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float6
     if (first < 0) return;
     for (const [a, b] of missingDays.get(r.locationId) ?? [])
       for (let t = Math.max(a - start, first); t <= Math.min(b - start, T - 1); t++) if (y[t] === 0) y[t] = NaN;
+    if (shut) for (const [d, isShut] of shut) {
+      const t = d - start;
+      if (isShut && t >= first && t < T && y[t] === 0) y[t] = NaN;
+    }
     const ll = locLast.get(r.locationId)! - start;
     if (last < 0 || !(last < ll)) return;
     // The series' rate over the known days of the 8 weeks before its run.

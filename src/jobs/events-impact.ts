@@ -15,8 +15,9 @@
  * (event, category) when n >= 3, else (event, '*') when n >= 3, else
  * 1 + planned_uplift, else 1. (A planned uplift applied beside a measured
  * pooled row with n < 3 is not listed again: the measured row keeps the key.)
- * When several events overlap a day the largest
- * factor applies. Series whose model already carries the event kind as a
+ * When several events overlap a day the largest factor applies, except a
+ * closure (factor 0, planned_uplift -1), which wins: a factor below 1 applied
+ * only when it was larger than 1, so a planned closure was forecast as open. Series whose model already carries the event kind as a
  * regressor (regression: holidays and promotions) keep factor 1: no double
  * counting. yhat = base_yhat x factor (and the interval bounds alike), so
  * re-running is idempotent.
@@ -121,7 +122,11 @@ export const eventsImpactJob: Job = {
           // The planned uplift's row, unless a measured row (too few observations to apply) already holds that key.
           if (f === undefined && e.planned_uplift !== null && !byKey.has(`${ek}|*`) && !planned.some((p) => p.event === ek))
             planned.push({ event: ek, category: '*', factor: roundTo(factor, 3), sd: null, n: 0, source: 'planned' });
-          for (let d = Math.max(dayNumber(e.start_date), dayNumber(asOf)); d <= dayNumber(e.end_date); d++) dayFactor.set(d, Math.max(dayFactor.get(d) ?? 1, factor));
+          // The largest factor of the day's events, except that a closure (factor 0: planned_uplift -1) wins.
+          for (let d = Math.max(dayNumber(e.start_date), dayNumber(asOf)); d <= dayNumber(e.end_date); d++) {
+            const was = dayFactor.get(d);
+            dayFactor.set(d, was === undefined ? factor : was <= 0 || factor <= 0 ? 0 : Math.max(was, factor));
+          }
         }
         for (const [d, f] of dayFactor) {
           if (f === 1) continue;

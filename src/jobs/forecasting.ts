@@ -185,7 +185,7 @@ export const trainJob: Job = {
       ? filterHistory(await historyFor(ctx, ctx.config.train.historyDays, ctx.config.horizon), only)
       : await loadHistory(ctx.db, { asOf: ctx.asOf, days: ctx.config.train.historyDays, horizon: ctx.config.horizon, only });
     const unknown = unknownDayCounts(hist);
-    ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}; unknown demand: ${unknown.stockoutDays} stock-out days, ${unknown.missingDays + unknown.staleDays} days without sales rows (${unknown.missingDays} with none at the location, ${unknown.staleDays} at the end of a series)`);
+    ctx.log.info(`train: ${hist.series.length} series, ${hist.T} days before ${ctx.asOf}; unknown demand (series x days): ${unknown.stockoutDays} stock-out or closed, ${unknown.missingDays + unknown.staleDays} without sales rows (${unknown.missingDays} with none at the location, ${unknown.staleDays} at the end of a series)`);
     for (const w of unknownDayWarnings(hist, 'train')) ctx.log.warn(w);
     if (!hist.series.length) throw new MissingInputError(`sales of the ${only.size} series to train in the ${ctx.config.train.historyDays} days before ${ctx.asOf}`, 'optiflow import sales FILE, or a later --as-of');
     let globalModel: GlobalModel | null = null;

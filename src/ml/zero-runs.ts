@@ -126,8 +126,8 @@ export function salesStop(y: ArrayLike<number>): SalesStop | null {
 
 /**
  * Runs of days without a sale inside a series' history (after its first sale, ended by a sale) that are too long
- * to be chance for its rate before them (implausibleZeroRun) and that the series shows only once (no other run of
- * as many zero days, before or after: a run that recurs is its pattern, a season or a weekly closure): a stock-out
+ * to be chance for its rate before them (implausibleZeroRun) and that do not recur (no run starting a year apart, and
+ * not two other runs of as many zero days: a run that recurs is its pattern, a season or a habit): a stock-out
  * without stock records, or a gap in what was recorded. Returned as [first, last] indices of their days; the
  * product sold again after, so the run says nothing of its demand.
  */
@@ -160,7 +160,9 @@ export function endedZeroRuns(y: ArrayLike<number>): [number, number][] {
   const out: [number, number][] = [];
   for (const r of runs) {
     if (!implausibleZeroRun(rateBefore(y, r.from), r.zeros)) continue;
-    if (others.some((o) => o !== r && (o.zeros >= r.zeros || yearApart(o.from, r.from)))) continue;
+    // Recurring: a run a year apart (a season), or two others as long (a habit: a slow mover's long gaps). One
+    // other run as long is not enough: two stock-outs of three weeks each are two stock-outs.
+    if (others.some((o) => o !== r && yearApart(o.from, r.from)) || others.filter((o) => o !== r && o.zeros >= r.zeros).length >= 2) continue;
     out.push([r.from, r.to]);
   }
   return out;
