@@ -8,7 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addDays, dayNumber, fromDayNumber } from '../src/dates.js';
-import { loadHistory, STALE_PROBABILITY, STALE_RATE_DAYS, type History } from '../src/db/history.js';
+import { loadHistory, type History } from '../src/db/history.js';
+import { RATE_DAYS as STALE_RATE_DAYS, ZERO_RUN_PROBABILITY as STALE_PROBABILITY } from '../src/ml/zero-runs.js';
 import { cachedHistory } from '../src/db/history-cache.js';
 import { runCheck } from '../src/check/index.js';
 import { importCsv } from '../src/io/import.js';

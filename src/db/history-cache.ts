@@ -1,8 +1,8 @@
 /**
  * The demand-history cache: each series' daily demand, day flags (promotion,
- * sales row, stock known, listed: DAY_* in history.ts) and prices for a window of days, in one binary file in the batch's state folder,
- * so the nightly jobs read two years of history without re-reading every sales
- * and stock row. Each night only the new days are read; days touched by an
+ * sales row, stock known, listed: DAY_* in history.ts) and prices for a window
+ * of days, in one binary file in the batch's state folder, so the nightly jobs
+ * read two years of history without re-reading every sales and stock row. Each night only the new days are read; days touched by an
  * import since the file was written (`data_changes`) are read again; series not
  * in the file are read whole. Every value is what `loadHistory` computes for
  * that day, whatever window it is read in (the censoring and first-sale rules

@@ -269,14 +269,6 @@ async function locationDayCounts(db: DbOrQ, locations: number[], o: { asOf: stri
 }
 
 /**
- * A series' trailing run of days without a sales row is unknown demand when it
- * is implausible for the series' own rate (`implausibleZeroRun`,
- * src/ml/zero-runs.ts: exp(-m g) below 1e-4, m its mean over the 56 days
- * before the run, g the run's days read as zero).
- */
-export { ZERO_RUN_PROBABILITY as STALE_PROBABILITY, RATE_DAYS as STALE_RATE_DAYS } from '../ml/zero-runs.js';
-
-/**
  * Marks as unknown (NaN) the days whose zero demand is a missing import rather
  * than a day without sales, in place, in the demand arrays `ys` (days
  * [asOf - days, asOf) of `refs`, with their day flags), and records on each ref
@@ -298,7 +290,7 @@ export { ZERO_RUN_PROBABILITY as STALE_PROBABILITY, RATE_DAYS as STALE_RATE_DAYS
  * locations' counts (`given`, from the database).
  * Returns the runs of rule 1 per location id.
  */
-export function unknownDays(refs: SeriesRef[], ys: ArrayLike<number>[] & (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }, given?: LocationCounts, closed: Map<number | null, Map<number, boolean>> = new Map()): Map<number, [number, number][]> {
+export function unknownDays(refs: SeriesRef[], ys: (Float64Array | Float32Array)[], flags: Uint8Array[], o: { asOf: string; days: number }, given?: LocationCounts, closed: Map<number | null, Map<number, boolean>> = new Map()): Map<number, [number, number][]> {
   const end = dayNumber(o.asOf);
   const start = end - o.days;
   const T = o.days;

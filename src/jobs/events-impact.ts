@@ -16,9 +16,8 @@
  * 1 + planned_uplift, else 1. (A planned uplift applied beside a measured
  * pooled row with n < 3 is not listed again: the measured row keeps the key.)
  * When several events overlap a day the largest factor applies, except a
- * closure (factor 0, planned_uplift -1), which wins: a factor below 1 applied
- * only when it was larger than 1, so a planned closure was forecast as open. Series whose model already carries the event kind as a
- * regressor (regression: holidays and promotions) keep factor 1: no double
+ * closure (factor 0, planned_uplift -1), which wins. Series whose model
+ * already carries the event kind as a regressor (regression: holidays and promotions) keep factor 1: no double
  * counting. yhat = base_yhat x factor (and the interval bounds alike), so
  * re-running is idempotent.
  */

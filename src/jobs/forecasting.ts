@@ -29,7 +29,8 @@ import { overrideForecast } from './overrides.js';
 import { addDays, daysBetween, fromDayNumber } from '../dates.js';
 import { demandOnlySeries, filterHistory, historyFor, loadHistory, seriesKey, unknownDayCounts, unknownDayWarnings, type History } from '../db/history.js';
 import { initBackend } from '../ml/backend.js';
-import { OUTLIER_FACTOR, fallbackOf, forecastDetailed, forecastEach, intervalFrom, parseChoice, type EngineOptions } from '../ml/engine.js';
+import { OUTLIER_FACTOR, fallbackOf, forecastDetailed, forecastEach, intervalFrom, parseChoice, zeroRunInfo, type EngineOptions, type ZeroRunInfo } from '../ml/engine.js';
+import type { ZeroRun } from '../ml/zero-runs.js';
 import { firstKnownDay } from '../ml/models.js';
 import { type GlobalModel } from '../ml/global-model.js';
 import { loadGlobalModel, saveGlobalModel } from '../db/global-models.js';
@@ -83,16 +84,19 @@ function nameSeries(items: { sku: string; location: string; problem: string }[])
   return shown.join('; ') + (items.length > 10 ? `; and ${items.length - 10} more` : '');
 }
 
-/** How a series' stop (salesStop) reads in a warning. */
-function stopText(stop: { since: string; zeros: number; rate: number }): string {
-  return `no sale since ${stop.since}, ${stop.zeros} days, after ${roundTo(stop.rate, 2)}/day`;
+/** A series named in a warning (nameSeries), with whether it has stock records. */
+type NamedSeries = { sku: string; location: string; problem: string; stockKnown?: boolean };
+
+/** How a series' stop or pause (trailingZeroRun) reads in a warning. */
+function stopText(run: ZeroRunInfo): string {
+  return `no sale since ${run.since}, ${run.zeros} days, after ${roundTo(run.rate, 2)}/day`;
 }
 
-/** The series of a history that stopped selling, as nameSeries lists them. */
-function stoppedSeries(hist: History, stops: ({ start: number; zeros: number; rate: number } | null)[]): { sku: string; location: string; problem: string; stockKnown?: boolean }[] {
-  const out: { sku: string; location: string; problem: string; stockKnown?: boolean }[] = [];
-  stops.forEach((st, i) => {
-    if (st) out.push({ sku: hist.refs[i].sku, location: hist.refs[i].location, problem: stopText({ since: fromDayNumber(hist.startDay + st.start), zeros: st.zeros, rate: st.rate }), stockKnown: hist.refs[i].stockKnown });
+/** The series of a history with a stop or pause (forecastDetailed's stops, pauses), as nameSeries lists them. */
+function stoppedSeries(hist: History, runs: (ZeroRun | null)[]): NamedSeries[] {
+  const out: NamedSeries[] = [];
+  runs.forEach((run, i) => {
+    if (run) out.push({ sku: hist.refs[i].sku, location: hist.refs[i].location, problem: stopText(zeroRunInfo(run, hist.startDay)), stockKnown: hist.refs[i].stockKnown });
   });
   return out;
 }
@@ -101,7 +105,7 @@ function stoppedSeries(hist: History, stops: ({ start: number; zeros: number; ra
  * The warning for series that stopped selling: their forecast follows the days since the stop, which cannot tell
  * a product no longer sold from one out of stock without stock records; the two fixes.
  */
-function stopWarning(job: string, stopped: { sku: string; location: string; problem: string; stockKnown?: boolean }[]): string {
+function stopWarning(job: string, stopped: NamedSeries[]): string {
   const blind = stopped.filter((s) => !s.stockKnown);
   const seen = stopped.filter((s) => s.stockKnown);
   const parts: string[] = [];
@@ -111,7 +115,7 @@ function stopWarning(job: string, stopped: { sku: string; location: string; prob
 }
 
 /** The warning for series whose last days without a sale are a pause (trailingZeroRun): unknown to the models. */
-function pauseWarning(job: string, paused: { sku: string; location: string; problem: string }[]): string {
+function pauseWarning(job: string, paused: NamedSeries[]): string {
   return `${job}: ${paused.length} series sold nothing over their last days, too long for their rate to be chance and under two weeks: those days are unknown to the models, which forecast the level before (a closure, a stock count, a late import; from two weeks on a stop: docs/forecasting.md). If the shop was closed, record the days as an event with planned_uplift -1 (\`optiflow import events FILE\`); if the sales are late, import them with \`optiflow import sales FILE\`: ${nameSeries(paused)}`;
 }
 
@@ -203,8 +207,8 @@ export const trainJob: Job = {
     const skipped: { sku: string; location: string; problem: string }[] = [];
     const rejectWhy: Record<string, number> = {};
     const outliers: { sku: string; location: string; problem: string }[] = [];
-    const stopped: { sku: string; location: string; problem: string; stockKnown?: boolean }[] = [];
-    const paused: { sku: string; location: string; problem: string }[] = [];
+    const stopped: NamedSeries[] = [];
+    const paused: NamedSeries[] = [];
     await inTransaction(ctx.db, async (trx) => {
       // Versions and incumbents of every series read once; each series is trained once per run.
       const { maxVersion, incumbent: incumbents } = await versionsAndIncumbents(trx);

@@ -14,7 +14,7 @@
  * (and reported), a series whose fit throws or returns a non-finite forecast
  * gets the fallback model; the others go on.
  */
-import { endedZeroRuns, trailingZeroRun, type SalesStop, type ZeroRun } from './zero-runs.js';
+import { endedZeroRuns, trailingZeroRun, type ZeroRun } from './zero-runs.js';
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
@@ -93,9 +93,9 @@ export interface SeriesForecast {
   /** Those days as the reason lists them ("2025-06-28: 1000", the first three), or ''. */
   outlierDays?: string;
   /** The series stopped selling (salesStop): the first day without a sale, its known zero days since, its rate before (units/day). */
-  stop?: { since: string; zeros: number; rate: number };
+  stop?: ZeroRunInfo;
   /** Its last days without a sale are a pause (trailingZeroRun), unknown to the models: first day, zero days, rate before. */
-  pause?: { since: string; zeros: number; rate: number };
+  pause?: ZeroRunInfo;
 }
 
 /**
@@ -194,20 +194,22 @@ export function withoutImplausible(y: Demand): { y: Demand; days: number[] } {
  *   stands.
  * Returns what was left out too.
  */
-export function cleanDemand(y: Demand): { y: Demand; days: number[]; stop: SalesStop | null; pause: ZeroRun | null } {
-  const c = withoutImplausible(y);
-  const ended = endedZeroRuns(c.y);
-  if (ended.length) {
-    const out = c.y === y ? Float64Array.from(y) : c.y;
-    for (const [a, b] of ended) for (let t = a; t <= b; t++) if (out[t] === 0) out[t] = NaN;
-    c.y = out;
-  }
-  const run = trailingZeroRun(c.y);
-  if (!run) return { ...c, stop: null, pause: null };
-  const out = c.y === y ? Float64Array.from(y) : c.y;
-  if (run.kind === 'stop') out.fill(NaN, 0, run.start);
-  else for (let t = run.start; t < out.length; t++) if (out[t] === 0) out[t] = NaN;
-  return { y: out, days: c.days, stop: run.kind === 'stop' ? run : null, pause: run.kind === 'pause' ? run : null };
+export function cleanDemand(y: Demand): { y: Demand; days: number[]; stop: ZeroRun | null; pause: ZeroRun | null } {
+  const { y: cleaned, days } = withoutImplausible(y);
+  let out = cleaned;
+  // Written in a copy of y (withoutImplausible's already is one when it left days out).
+  const own = () => (out === y ? (out = Float64Array.from(y)) : out);
+  for (const [a, b] of endedZeroRuns(out)) for (let t = a; t <= b; t++) if (out[t] === 0) own()[t] = NaN;
+  const run = trailingZeroRun(out);
+  if (run?.kind === 'stop') own().fill(NaN, 0, run.start);
+  else if (run) for (let t = run.start; t < out.length; t++) if (out[t] === 0) own()[t] = NaN;
+  return { y: out, days, stop: run?.kind === 'stop' ? run : null, pause: run?.kind === 'pause' ? run : null };
+}
+
+/** A trailing zero run as results and warnings give it: its first day (a date), known zero days, rate before (units/day). */
+export interface ZeroRunInfo { since: string; zeros: number; rate: number }
+export function zeroRunInfo(run: ZeroRun, startDay: number): ZeroRunInfo {
+  return { since: fromDayNumber(startDay + run.start), zeros: run.zeros, rate: run.rate };
 }
 
 /**
@@ -519,10 +521,10 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
     params.backtest_errors = cal?.runs ?? [];
     const fallback = c.fallback || r.fellBack;
     const outlierDays = listDays(input[orig].y, cleaned[i].days, o.startDay);
-    const stop = cleaned[i].stop;
-    const pause = cleaned[i].pause;
-    const stopNote = stop ? `; sold nothing over its last ${stop.zeros} known days (since ${fromDayNumber(o.startDay + stop.start)}) after ${roundTo(stop.rate, 2)}/day before: fitted on the days since`
-      : pause ? `; its last ${pause.zeros} days without a sale (since ${fromDayNumber(o.startDay + pause.start)}, after ${roundTo(pause.rate, 2)}/day) are unknown to the models: too many for chance, too few to call a stop` : '';
+    const stop = cleaned[i].stop && zeroRunInfo(cleaned[i].stop!, o.startDay);
+    const pause = cleaned[i].pause && zeroRunInfo(cleaned[i].pause!, o.startDay);
+    const stopNote = stop ? `; sold nothing over its last ${stop.zeros} known days (since ${stop.since}) after ${roundTo(stop.rate, 2)}/day before: fitted on the days since`
+      : pause ? `; its last ${pause.zeros} days without a sale (since ${pause.since}, after ${roundTo(pause.rate, 2)}/day) are unknown to the models: too many for chance, too few to call a stop` : '';
     return {
       id: s.id,
       algorithm: fallback ? `fallback:${choiceName(choice)}` : choiceName(choice),
@@ -539,8 +541,8 @@ export async function forecastEach(input: EngineSeries[], o: EngineOptions): Pro
       problem: r.problem,
       outliers: cleaned[i].days.length,
       outlierDays,
-      stop: stop ? { since: fromDayNumber(o.startDay + stop.start), zeros: stop.zeros, rate: stop.rate } : undefined,
-      pause: pause ? { since: fromDayNumber(o.startDay + pause.start), zeros: pause.zeros, rate: pause.rate } : undefined,
+      stop: stop ?? undefined,
+      pause: pause ?? undefined,
     };
   };
 }
@@ -658,7 +660,7 @@ export { parseChoice } from './select.js';
 export async function forecastDetailed(
   input: EngineSeries[], choices: (Choice | Algorithm[])[], H: number, o: EngineOptions, T?: number,
   global?: GlobalModel | null, storedParams?: (Record<string, unknown> | null | undefined)[],
-): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[]; stops: (SalesStop | null)[]; pauses: (ZeroRun | null)[] }> {
+): Promise<{ forecasts: (Float64Array | null)[]; problems: { index: number; problem: string }[]; fellBack: number[]; stops: (ZeroRun | null)[]; pauses: (ZeroRun | null)[] }> {
   const len = T ?? (input.length ? input[0].y.length : 0);
   const problems: { index: number; problem: string }[] = [];
   const okIdx: number[] = [];
@@ -668,7 +670,7 @@ export async function forecastDetailed(
     else okIdx.push(i);
   });
   // Read up to len only: the implausible-day threshold and a stop too are what was known before the origin.
-  const stops: (SalesStop | null)[] = input.map(() => null);
+  const stops: (ZeroRun | null)[] = input.map(() => null);
   const pauses: (ZeroRun | null)[] = input.map(() => null);
   const series = okIdx.map((i) => {
     const s = { ...input[i], y: input[i].y.subarray(0, len) };

@@ -61,7 +61,6 @@ export interface ZeroRun {
   /** 'stop' from STOP_MIN_DAYS zero days on, else 'pause'. */
   kind: 'pause' | 'stop';
 }
-export type SalesStop = ZeroRun;
 
 /**
  * Whether y has, after its first sale and before `end`, a run of at least `zeros` known zero days (unknown days
@@ -94,6 +93,14 @@ function yearApart(a: number, b: number): boolean {
   return Math.abs(Math.abs(a - b) - YEAR_DAYS) <= YEAR_TOLERANCE_DAYS;
 }
 
+/** The days after a series' last sale: the first of them (y.length when it sold on its last day, 0 when it never sold) and its known zero days. */
+function afterLastSale(y: ArrayLike<number>): { start: number; zeros: number } {
+  let t = y.length - 1;
+  let zeros = 0;
+  for (; t >= 0 && !(y[t] > 0); t--) if (y[t] === 0) zeros++;
+  return { start: t + 1, zeros };
+}
+
 /**
  * The run of days without a sale at the end of a series, when it is too long
  * to be chance for its rate before (implausibleZeroRun) and the series shows
@@ -105,21 +112,15 @@ function yearApart(a: number, b: number): boolean {
  * the series sells is not known from it yet.
  */
 export function trailingZeroRun(y: ArrayLike<number>): ZeroRun | null {
-  let t = y.length - 1;
-  let zeros = 0;
-  while (t >= 0 && !(y[t] > 0)) {
-    if (y[t] === 0) zeros++;
-    t--;
-  }
-  if (t < 0 || !zeros) return null;
-  const start = t + 1;
+  const { start, zeros } = afterLastSale(y);
+  if (start === 0 || !zeros) return null;
   const rate = rateBefore(y, start);
   if (!implausibleZeroRun(rate, zeros) || hasZeroRun(y, start, zeros)) return null;
   return { start, zeros, rate, kind: zeros >= STOP_MIN_DAYS ? 'stop' : 'pause' };
 }
 
 /** A series that stopped selling: its trailing zero run when that is a stop (trailingZeroRun), else null. */
-export function salesStop(y: ArrayLike<number>): SalesStop | null {
+export function salesStop(y: ArrayLike<number>): ZeroRun | null {
   const r = trailingZeroRun(y);
   return r && r.kind === 'stop' ? r : null;
 }
@@ -150,13 +151,8 @@ export function endedZeroRuns(y: ArrayLike<number>): [number, number][] {
   }
   if (!runs.length) return [];
   // The trailing run (ongoing) recurs too when it is as long or starts a year apart.
-  let tail = 0;
-  let tailFrom = y.length;
-  for (let t = y.length - 1; t >= 0 && !(y[t] > 0); t--) {
-    if (y[t] === 0) tail++;
-    tailFrom = t;
-  }
-  const others = tail ? [...runs, { from: tailFrom, to: y.length - 1, zeros: tail }] : runs;
+  const tail = afterLastSale(y);
+  const others = tail.zeros ? [...runs, { from: tail.start, to: y.length - 1, zeros: tail.zeros }] : runs;
   const out: [number, number][] = [];
   for (const r of runs) {
     if (!implausibleZeroRun(rateBefore(y, r.from), r.zeros)) continue;
