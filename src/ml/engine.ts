@@ -620,7 +620,7 @@ async function forecastChoices(
             params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4) };
           } else if (a === 'pooled') {
             const j = pooledIdx.get(i)!;
-            params.pooled = { weekly: pooledExtra!.weekly.map((x) => roundTo(x, 4)), level_ratio: roundTo(pooledExtra!.ratio[j], 4), growth_per_year: roundTo(pooledExtra!.growth[j], 4) };
+            params.pooled = { weekly: pooledExtra!.weekly.map((x) => roundTo(x, 4)), level_ratio: roundTo(pooledExtra!.ratio[j], 4), growth_per_year: roundTo(pooledExtra!.growth[j], 4), yearly_loading: pooledExtra!.loading[j] === null ? null : roundTo(pooledExtra!.loading[j]!, 4) };
           } else params.global = { fitted_on_days: T };
           return f;
         }

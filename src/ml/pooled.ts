@@ -18,6 +18,20 @@
  * iteration. Hand-written for that reason: a generic GLM (or a network)
  * would build the series x days design and cost orders of magnitude more.
  *
+ * Each series' strength of the shared year (when the yearly terms are on):
+ * with s_t = the yearly part of x_t theta, the series' own loading l_i,
+ *
+ *   log mu_it = a_i + b_i u_t + w_{weekday(t)} + l_i s_t,
+ *
+ * fitted per series after the shared fit (Newton on (a_i, b_i, l_i), a 3 x 3
+ * system) under an empirical-Bayes prior l_i ~ N(m, tau^2): m and tau^2 from
+ * the unpenalised loadings of all series (method of moments, their sampling
+ * variance removed). Where products share one season (a supermarket aisle),
+ * tau^2 is about 0 and every series, a slow mover too, keeps the shared
+ * year; where they do not (a small shop of a summer product and flat ones),
+ * tau^2 is large and each series follows its own data: a flat product gets
+ * l ~ 0 instead of the season of the others (+37 % into a June peak before).
+ *
  * Forecast: the level is recalibrated on the series' most recent weeks,
  * shrunk towards the fitted one by a Poisson-gamma (empirical Bayes) prior,
  *
@@ -46,6 +60,8 @@ export interface PooledFit {
   weekly: number[];
   ratio: number[];
   growth: number[];
+  /** Per forecast series: its loading l_i on the shared yearly profile (1 = the shared year; null without yearly terms). */
+  loading: (number | null)[];
 }
 
 /** Prophet's default number of yearly harmonics for daily data: features about 18 days wide, finer than a 28-day horizon needs. */
@@ -64,6 +80,8 @@ const RECENT = 56;
 const PRIOR_DAYS = 28;
 /** Gaussian prior precision on the yearly log growth b (sd 0.5: an item at a location rarely grows or shrinks faster than 50 % a year); matters only for series with little demand. */
 const GROWTH_PRECISION = 4;
+/** Newton steps of each pass of the per-series loading fit: it starts at the shared fit (l = 1), which is already near the optimum of (a, b), and the 3-parameter Poisson likelihood is concave. */
+const LOADING_STEPS = 4;
 /** Most alternating Newton iterations: the Poisson likelihood is concave and the design centred, so about 7 to 10 steps reach the 1e-4 tolerance. */
 const ITERATIONS = 25;
 
@@ -183,6 +201,83 @@ function dayFactors(X: Float64Array, p: number, rows: number, theta: Float64Arra
 }
 
 /**
+ * Newton steps on one series' (a, b, l) of log mu_t = a + b u_t + wz_t + l s_t over the known days of
+ * [from, T) (wz = weekday part, s = yearly part of the shared log factors, indexed from `from`), with the
+ * growth prior and, when prec > 0, the prior l ~ N(m, 1 / prec). Writes [a, b, l, var(l)] to out; var(l)
+ * from the inverse Hessian without the loading prior on the first pass (prec = 0).
+ */
+function loadingFit(y: Demand, wz: Float64Array, sy: Float64Array, from: number, T: number, u0: number, dayStep: number, a0: number, b0: number, l0: number, m: number, prec: number, out: Float64Array): void {
+  let a = a0;
+  let b = b0;
+  let l = l0;
+  let hll = 0;
+  let det = 0;
+  let c11 = 0;
+  let c12 = 0;
+  let c22 = 0;
+  for (let it = 0; it < LOADING_STEPS; it++) {
+    let ga = 0;
+    let gb = 0;
+    let gl = 0;
+    let h11 = 0;
+    let h12 = 0;
+    let h13 = 0;
+    let h22 = 0;
+    let h23 = 0;
+    let h33 = 0;
+    for (let t = from, u = u0; t < T; t++, u += dayStep) {
+      const v = y[t];
+      if (v !== v) continue;
+      const k = t - from;
+      const st = sy[k];
+      const mu = Math.exp(a + b * u + wz[k] + l * st);
+      const d = v - mu;
+      ga += d;
+      gb += d * u;
+      gl += d * st;
+      h11 += mu;
+      h12 += mu * u;
+      h13 += mu * st;
+      h22 += mu * u * u;
+      h23 += mu * u * st;
+      h33 += mu * st * st;
+    }
+    gb -= GROWTH_PRECISION * b;
+    h22 += GROWTH_PRECISION;
+    gl += prec * (m - l);
+    h33 += prec;
+    // Solve the 3 x 3 system by its adjugate (symmetric positive definite at a concave optimum).
+    c11 = h22 * h33 - h23 * h23;
+    c12 = h13 * h23 - h12 * h33;
+    const c13 = h12 * h23 - h13 * h22;
+    c22 = h11 * h33 - h13 * h13;
+    const c23 = h12 * h13 - h11 * h23;
+    const c33 = h11 * h22 - h12 * h12;
+    det = h11 * c11 + h12 * c12 + h13 * c13;
+    hll = c33;
+    if (!(det > 0) || !(c33 > 0)) break;
+    let da = (c11 * ga + c12 * gb + c13 * gl) / det;
+    let db = (c12 * ga + c22 * gb + c23 * gl) / det;
+    let dl = (c13 * ga + c23 * gb + c33 * gl) / det;
+    const big = Math.max(Math.abs(da), Math.abs(db), Math.abs(dl));
+    if (big > 1) {
+      da /= big;
+      db /= big;
+      dl /= big;
+    }
+    a += da;
+    b += db;
+    l += dl;
+    if (big < 1e-4) break;
+  }
+  out[0] = a;
+  out[1] = b;
+  out[2] = l;
+  // var(l) = [H^-1]_ll = (h11 h22 - h12^2) / det, of the last Hessian (the prior's precision removed by the caller's choice of prec = 0).
+  out[3] = det > 0 ? hll / det : Infinity;
+}
+
+/**
  * Fits the pooled model on the first T days of every series in `series`
  * (the shared profile learns from all of them) and forecasts H days for the
  * series `idx`. Days at or after T are never read.
@@ -277,42 +372,118 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
 
     if (big < 1e-4 && moved < 1e-4) break;
   }
+  // Each series' loading on the shared year (see the header): the unpenalised loadings of all active series give
+  // the prior N(m, tau^2), then each forecast series' (a, b, l) is refitted under it.
+  const loadingOf = new Map<number, number>();
+  let wz: Float64Array | null = null;
+  let sy: Float64Array | null = null;
+  if (K > 0) {
+    wz = new Float64Array(n + H);
+    sy = new Float64Array(n + H);
+    for (let t = 0; t < n + H; t++) {
+      const r = t * p;
+      let w = 0;
+      for (let j = 0; j < 6; j++) w += X[r + j] * theta[j];
+      let v = 0;
+      for (let j = 6; j < p; j++) v += X[r + j] * theta[j];
+      wz[t] = w;
+      sy[t] = v;
+    }
+    const out = new Float64Array(4);
+    const est: number[] = [];
+    const vars: number[] = [];
+    for (let i = 0; i < N; i++) {
+      if (!active[i]) continue;
+      loadingFit(ys[i], wz, sy, from, T, u0, dayStep, a[i], b[i], 1, 0, 0, out);
+      if (Number.isFinite(out[2]) && Number.isFinite(out[3])) {
+        est.push(out[2]);
+        vars.push(out[3]);
+      }
+    }
+    const prior = loadingPrior(est, vars);
+    for (const i of idx) {
+      if (!active[i]) continue;
+      if (prior.prec === Infinity) {
+        loadingOf.set(i, prior.m);
+        // l fixed at m: (a, b) refitted with it (the prior's precision as a large finite number).
+        loadingFit(ys[i], wz, sy, from, T, u0, dayStep, a[i], b[i], prior.m, prior.m, 1e12, out);
+      } else loadingFit(ys[i], wz, sy, from, T, u0, dayStep, a[i], b[i], 1, prior.m, prior.prec, out);
+      if (!Number.isFinite(out[0]) || !Number.isFinite(out[1]) || !Number.isFinite(out[2])) continue;
+      a[i] = out[0];
+      b[i] = out[1];
+      loadingOf.set(i, out[2]);
+    }
+  }
   const forecast: Float64Array[] = [];
   const ratio: number[] = [];
   const growth: number[] = [];
+  const loading: (number | null)[] = [];
+  const gi = new Float64Array(n + H);
   for (const i of idx) {
     const f = new Float64Array(H);
     forecast.push(f);
+    const li = loadingOf.get(i);
+    loading.push(li ?? null);
     if (!active[i]) {
       ratio.push(1);
       growth.push(0);
       continue;
     }
+    // The series' day factors: the shared ones, or with its own loading on the yearly part.
+    let gs = g;
+    if (li !== undefined && wz && sy) {
+      for (let t = 0; t < n + H; t++) gi[t] = Math.exp(wz[t] + li * sy[t]);
+      gs = gi;
+    }
     const y = ys[i];
     const step = Math.exp(b[i] * dayStep);
     // Level recalibration on the last RECENT days (known ones), shrunk towards the fit.
-    let sy = 0;
+    let sumY = 0;
     let sm = 0;
     let c = 0;
     const r0 = Math.max(from, T - RECENT);
     let e = Math.exp(a[i] + b[i] * ((r0 - T) / 365));
     for (let t = r0; t < T; t++, e *= step) {
       if (y[t] !== y[t]) continue;
-      sy += y[t];
-      sm += e * g[t - from];
+      sumY += y[t];
+      sm += e * gs[t - from];
       c++;
     }
     const k = c ? (PRIOR_DAYS * sm) / c : 0;
-    const rr = sm + k > 0 ? (sy + k) / (sm + k) : 1;
+    const rr = sm + k > 0 ? (sumY + k) / (sm + k) : 1;
     ratio.push(rr);
     growth.push(b[i]);
     e = Math.exp(a[i]) * rr;
     for (let h = 0; h < H; h++, e *= step) {
-      const v = e * g[n + h];
+      const v = e * gs[n + h];
       f[h] = Number.isFinite(v) ? Math.max(0, v) : 0;
     }
   }
   const wk = Float64Array.from([0, ...theta.subarray(0, 6)], Math.exp);
   const wm = wk.reduce((s, x) => s + x, 0) / 7;
-  return { forecast, weekly: Array.from(wk, (x) => x / wm), ratio, growth };
+  return { forecast, weekly: Array.from(wk, (x) => x / wm), ratio, growth, loading };
+}
+
+/**
+ * The empirical-Bayes prior of the loadings from the unpenalised estimates l_i and their sampling variances v_i
+ * (method of moments): tau^2 = max(0, var(l) - mean(v)), m = the precision-weighted mean, weights 1 / (v_i + tau^2).
+ * tau^2 = 0 (the series' differences are all sampling noise): every series takes m (prec = Infinity). Fewer than 3
+ * series cannot tell a spread from noise: m = 1 and no shrinkage (each series its own loading).
+ */
+export function loadingPrior(est: number[], vars: number[]): { m: number; prec: number } {
+  const n = est.length;
+  if (n < 3) return { m: 1, prec: 0 };
+  const mean = est.reduce((s, x) => s + x, 0) / n;
+  const spread = est.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1);
+  const noise = vars.reduce((s, x) => s + x, 0) / n;
+  const tau2 = Math.max(0, spread - noise);
+  let sw = 0;
+  let swl = 0;
+  for (let i = 0; i < n; i++) {
+    const w = 1 / (vars[i] + tau2);
+    sw += w;
+    swl += w * est[i];
+  }
+  const m = sw > 0 ? swl / sw : 1;
+  return { m, prec: tau2 > 0 ? 1 / tau2 : Infinity };
 }
