@@ -40,11 +40,14 @@
  *   forecast_i(T + h) = r_i mu_i(T + h)   (units per day)
  *
  * so a level shift of the last weeks is followed where the series sells
- * enough to show it, and a slow mover keeps the level of its whole fit.
+ * enough to show it, and a slow mover keeps the level of its whole fit. A
+ * shift the test of level-shift.ts finds replaces r_i by the ratio since its
+ * start (the prior's pace took a month to move halfway).
  */
 import { dayOfYear, weekday } from '../dates.js';
 import { cholesky, cholSolve } from './regression.js';
 import { firstKnownDay, type Demand } from './models.js';
+import { levelShiftRatio } from './level-shift.js';
 
 export interface PooledOptions {
   /** Day number of y[0]. */
@@ -419,6 +422,7 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
   const growth: number[] = [];
   const loading: (number | null)[] = [];
   const gi = new Float64Array(n + H);
+  const fitted = new Float64Array(n);
   for (const i of idx) {
     const f = new Float64Array(H);
     forecast.push(f);
@@ -450,7 +454,12 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
       c++;
     }
     const k = c ? (PRIOR_DAYS * sm) / c : 0;
-    const rr = sm + k > 0 ? (sumY + k) / (sm + k) : 1;
+    let rr = sm + k > 0 ? (sumY + k) / (sm + k) : 1;
+    // A level shift of the last weeks (level-shift.ts) is followed from its start, not at the pace of the prior.
+    e = Math.exp(a[i] + b[i] * ((from - T) / 365));
+    for (let t = from; t < T; t++, e *= step) fitted[t - from] = e * gs[t - from];
+    const shift = levelShiftRatio(y, fitted, from, T);
+    if (shift !== 1) rr = shift;
     ratio.push(rr);
     growth.push(b[i]);
     e = Math.exp(a[i]) * rr;

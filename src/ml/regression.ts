@@ -20,6 +20,7 @@
 import { tf } from './backend.js';
 import { dayOfYear, weekday } from '../dates.js';
 import { firstKnownDay, type Demand } from './models.js';
+import { levelShiftRatio } from './level-shift.js';
 
 export interface RegressionSeries {
   /** History, one value per day (length T); NaN = unknown demand (stock-out, before the first sale). */
@@ -56,6 +57,8 @@ export interface RegressionFit {
   promoEffect: number[];
   priceEffect: number[];
   smear: number[];
+  /** Per series: the level-shift ratio applied to its forecast (level-shift.ts; 1 = none). */
+  shift: number[];
   columns: string[];
   /** Per series: the coefficients (calendar columns, then promo, log price) and the shared design rows (T + H) x k, for explanations. */
   beta: Float64Array[];
@@ -318,6 +321,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
   const forecast: Float64Array[] = [];
   const weekly: Float64Array[] = [];
   const smear: number[] = [];
+  const shift: number[] = [];
   // Fitted log values over the last year and the horizon for every series: one batched matmul (coefficients x design
   // rows, float32; the smearing factor and the forecast read them), not a dot product per series and day.
   const from = Math.max(0, T - 365);
@@ -334,8 +338,13 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     if (extra[s].price) for (let t = from; t < T + H; t++) fit[t - from] += b[k + 1] * series[s].logPrice![t];
     const sm = smearing(Z, s * T, known[s], fit, from, T);
     smear.push(sm);
+    // A level shift of the last weeks that the trend (bending only in the first 80 % of the history) does not follow.
+    const m = new Float64Array(T - from);
+    for (let t = from; t < T; t++) m[t - from] = Math.max(0, Math.exp(fit[t - from]) * sm - 1);
+    const r = levelShiftRatio(series[s].y, m, from, T);
+    shift.push(r);
     const f = new Float64Array(H);
-    for (let h = 0; h < H; h++) f[h] = Math.max(0, Math.exp(fit[T + h - from]) * sm - 1);
+    for (let h = 0; h < H; h++) f[h] = Math.max(0, (Math.exp(fit[T + h - from]) * sm - 1) * r);
     forecast.push(f);
     const w = new Float64Array(7);
     D.weekdayCols.forEach((j, d) => (w[d] = beta[s][j]));
@@ -349,6 +358,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     promoEffect: beta.map((b, s) => (extra[s].promo ? b[k] : 0)),
     priceEffect: beta.map((b, s) => (extra[s].price ? b[k + 1] : 0)),
     smear,
+    shift,
     columns: [...D.names, 'promo', 'log_price'],
     beta,
     design: { X, k, names: D.names, start: 0 },

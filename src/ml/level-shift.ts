@@ -1,0 +1,117 @@
+/**
+ * A level shift in the last weeks that a model's fit does not follow.
+ *
+ * The regression's trend bends only in the first 80 % of its history (its
+ * changepoints, as Prophet's), so a product whose sales halved four weeks ago
+ * was forecast at 80 % of its old level, and, its trend being pooled with its
+ * category's, the products of the category that had not changed were pulled
+ * down with it. This test compares the last weeks' demand with the model's own
+ * in-sample expectation m_t (units/day) and re-levels the forecast when they
+ * part for good.
+ *
+ * For each start tau in the last SHIFT_WINDOW days (at least SHIFT_MIN_DAYS
+ * before the origin T), with Y = sum of the known demand since tau and M =
+ * sum of m_t over the same days, the Poisson likelihood ratio of "the level
+ * changed by Y / M at tau" against "no change", scaled by the overdispersion
+ * phi of the series against the fit:
+ *
+ *   LR(tau) = 2 (Y ln(Y / M) - (Y - M)) / phi,   phi = max(1, mean over weeks before the window of (Y_w - M_w)^2 / M_w)
+ *
+ * (Y_w, M_w: a whole week's known demand and expectation, in units).
+ *
+ * The largest LR(tau) over the window is a shift when it exceeds SHIFT_LR
+ * (a chi-square with one degree of freedom passes 16 with probability 6e-5,
+ * and the window holds about 84 starts, mostly overlapping: a steady series
+ * is re-levelled about once in a few hundred). The forecast is then multiplied
+ * by the rate ratio since tau, shrunk towards 1 by a Poisson-gamma prior of
+ * SHIFT_PRIOR_DAYS days of the model's expectation:
+ *
+ *   r = (Y + k) / (M + k),   k = SHIFT_PRIOR_DAYS x M / (known days since tau)
+ */
+import type { Demand } from './models.js';
+
+/** Days before the origin searched for a shift: 13 weeks, the span over which a planner reads "recent sales". */
+export const SHIFT_WINDOW = 91;
+/** The shortest run after a shift: two weeks, so every weekday is in it twice and one odd week is not a shift. */
+export const SHIFT_MIN_DAYS = 14;
+/** Threshold of the largest likelihood ratio (see the header). */
+export const SHIFT_LR = 16;
+/**
+ * The least expectation, in units per day over the searched window, at which a series is tested: below about a
+ * unit a day, 13 weeks hold a handful of sales, a single burst passes for a tenfold shift against a fit that
+ * expects 0.05 a day, and the level models that adapt on their own (SES, TSB) are the candidates for such series.
+ */
+export const SHIFT_MIN_RATE = 1;
+/** Prior strength of "no change", in days of the model's expectation. */
+export const SHIFT_PRIOR_DAYS = 7;
+
+/**
+ * The level ratio to apply to a forecast from origin T, or 1 when the demand of the last weeks agrees with the
+ * model's expectation. `m[t - from]` = the model's in-sample expected demand on day t (units/day) for t in
+ * [from, T); y = the demand (NaN = unknown), read only before T.
+ */
+export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T: number): number {
+  const w0 = Math.max(from, T - SHIFT_WINDOW);
+  // Overdispersion against the fit, from whole weeks of known days before the searched window (all the fit's
+  // weeks when those are few): the test sums two weeks and more, and daily ratios miss what makes such sums vary,
+  // a single bulk purchase on a slow mover and runs of good and bad days.
+  let q = 0;
+  let nq = 0;
+  const dispersion = (a: number, b: number) => {
+    for (let w = b; w - 7 >= a; w -= 7) {
+      let yw = 0;
+      let mw = 0;
+      let known = 0;
+      for (let t = w - 7; t < w; t++) {
+        const v = y[t];
+        const mu = m[t - from];
+        if (v !== v || !(mu > 0)) continue;
+        yw += v;
+        mw += mu;
+        known++;
+      }
+      if (known < 7) continue;
+      q += ((yw - mw) * (yw - mw)) / mw;
+      nq++;
+    }
+  };
+  dispersion(from, w0);
+  if (nq < 8) {
+    q = 0;
+    nq = 0;
+    dispersion(from, T);
+  }
+  const phi = nq ? Math.max(1, q / nq) : 1;
+  let Y = 0;
+  let M = 0;
+  let n = 0;
+  let best = 0;
+  let bestY = 0;
+  let bestM = 0;
+  let bestN = 0;
+  // The model's expectation over the whole searched window (units, known days).
+  let wM = 0;
+  let wN = 0;
+  for (let t = T - 1; t >= w0; t--) {
+    const v = y[t];
+    const mu = m[t - from];
+    if (v === v && mu > 0) {
+      Y += v;
+      M += mu;
+      n++;
+    }
+    wM = M;
+    wN = n;
+    if (T - t < SHIFT_MIN_DAYS || n < SHIFT_MIN_DAYS || !(M > 0)) continue;
+    const lr = (2 * ((Y > 0 ? Y * Math.log(Y / M) : 0) - (Y - M))) / phi;
+    if (lr > best) {
+      best = lr;
+      bestY = Y;
+      bestM = M;
+      bestN = n;
+    }
+  }
+  if (best < SHIFT_LR || wM < SHIFT_MIN_RATE * wN) return 1;
+  const k = (SHIFT_PRIOR_DAYS * bestM) / bestN;
+  return (bestY + k) / (bestM + k);
+}
