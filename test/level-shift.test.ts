@@ -70,5 +70,9 @@ describe('the engine follows a level shift of the last weeks', () => {
     const mean = (f: Float64Array) => f.reduce((s, x) => s + x, 0) / f.length;
     for (const o of out.slice(0, 5)) expect(mean(o.forecast)).toBeLessThan(13.5);
     for (const o of out.slice(5)) expect(mean(o.forecast)).toBeGreaterThan(16);
+    // The stored parameters say so (models show / explain): the ratio applied to the regression's forecast.
+    const reg = out.slice(0, 5).filter((o) => o.algorithm === 'regression');
+    expect(reg.length).toBeGreaterThan(0);
+    for (const o of reg) expect((o.params.regression as { level_shift: number }).level_shift).toBeLessThan(0.9);
   });
 });

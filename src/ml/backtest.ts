@@ -194,7 +194,7 @@ export async function pooledForecasts(a: Algorithm, series: EngineSeries[], idx:
 export async function regressionForecasts(series: EngineSeries[] | ((i: number) => EngineSeries), idx: number[], T: number, H: number, o: EngineOptions) {
   const at = typeof series === 'function' ? series : (i: number) => series[i];
   const out = new Map<number, Float64Array>();
-  const extra = new Map<number, { promo: number; price: number; smear: number }>();
+  const extra = new Map<number, { promo: number; price: number; smear: number; shift: number }>();
   // Series per regression batch: each series with own regressors holds a k x k system and its factor.
   const chunk = o.chunk ?? 1000;
   for (let c = 0; c < idx.length; c += chunk) {
@@ -211,7 +211,7 @@ export async function regressionForecasts(series: EngineSeries[] | ((i: number) 
     const fit = await fitRegression(input, { startDay: o.startDay, T, H, holidays: o.holidays, nHolidays: o.nHolidays, yearlyOrder: 4, months: true });
     part.forEach((i, j) => {
       out.set(i, fit.forecast[j]);
-      extra.set(i, { promo: fit.promoEffect[j], price: fit.priceEffect[j], smear: fit.smear[j] });
+      extra.set(i, { promo: fit.promoEffect[j], price: fit.priceEffect[j], smear: fit.smear[j], shift: fit.shift[j] });
     });
   }
   return { out, extra };

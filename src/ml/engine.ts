@@ -579,7 +579,7 @@ async function forecastChoices(
 ): Promise<{ results: RefitResult[] }> {
   const pooled = new Map<Algorithm, Map<number, Float64Array>>();
   const pooledErr = new Map<Algorithm, string>();
-  const regExtra = new Map<number, { promo: number; price: number; smear: number }>();
+  const regExtra = new Map<number, { promo: number; price: number; smear: number; shift: number }>();
   let pooledExtra: PooledFit | null = null;
   const pooledIdx = new Map<number, number>();
   const cut = series.map((s) => (s.y.length === T ? s : { ...s, y: s.y.subarray(0, T) }));
@@ -617,7 +617,7 @@ async function forecastChoices(
           if (!f) throw new Error(pooledErr.get(a) ?? `${a}: too few known days`);
           if (a === 'regression') {
             const e = regExtra.get(i)!;
-            params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4) };
+            params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4), level_shift: roundTo(e.shift, 4) };
           } else if (a === 'pooled') {
             const j = pooledIdx.get(i)!;
             params.pooled = { weekly: pooledExtra!.weekly.map((x) => roundTo(x, 4)), level_ratio: roundTo(pooledExtra!.ratio[j], 4), growth_per_year: roundTo(pooledExtra!.growth[j], 4), yearly_loading: pooledExtra!.loading[j] === null ? null : roundTo(pooledExtra!.loading[j]!, 4) };
