@@ -12,13 +12,14 @@
  * - identifiers (id, version, year): as they are
  * Text is never cut: a cell longer than the column limit wraps onto the next lines.
  */
+import { HUGE_FRACTION } from '../numbers.js';
+
 export type Cell = string | number | null | undefined | boolean;
 
 const MONEY = /(value|cost|price|revenue|margin|total|budget|saving|amount|spend|purchase|overstock|stockouts|optimized|at_risk)/i;
 const DAYS = /(days|cover|lead_time)/i;
 const RAW = /(^id$|_id$|version|^year$|decile)/i;
-/** Beyond these magnitudes a figure is shown in exponent form (its digits would be noise to a reader). */
-const HUGE_FRACTION = 1e6;
+/** Beyond this magnitude any figure is shown in exponent form (a fraction from HUGE_FRACTION on). */
 const HUGE = 1e15;
 const WRAP = 72;
 

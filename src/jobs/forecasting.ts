@@ -44,7 +44,7 @@ import { activeSalesSeries, candidateModels, newestModelsBefore, lastTrainedAt, 
 import { inTransaction } from '../db/query.js';
 import { retrainFlagged } from '../db/snapshot.js';
 import { requireCoverage } from '../db/coverage.js';
-import { roundOrNull, roundTo } from '../numbers.js';
+import { formatScore, roundOrNull, roundTo } from '../numbers.js';
 import { collectGarbage } from '../gc.js';
 
 async function requireSales(ctx: JobContext): Promise<void> {
@@ -249,11 +249,11 @@ export const trainJob: Job = {
             const keepBetter = keepScore !== undefined && keepScore <= r.chosenRmsse;
             if (keepBetter || (incumbent && keepScore === undefined)) {
               status = 'rejected';
-              reason += incumbent ? `; ${incumbent.algorithm} stays active` : `; the fallback ${keep} (backtest ${fmt(keepScore!)}) does at least as well`;
+              reason += incumbent ? `; ${incumbent.algorithm} stays active` : `; the fallback ${keep} (backtest ${formatScore(keepScore!)}) does at least as well`;
               rejectWhy[g.why.replace(/[\d.]+/g, '#')] = (rejectWhy[g.why.replace(/[\d.]+/g, '#')] ?? 0) + 1;
             } else {
               status = incumbent ? 'candidate' : 'fallback';
-              reason += `; kept as ${status}: the alternative (${incumbent ? incumbent.algorithm : keep}) backtested worse (${fmt(keepScore ?? NaN)})`;
+              reason += `; kept as ${status}: the alternative (${incumbent ? incumbent.algorithm : keep}) backtested worse (${formatScore(keepScore ?? NaN)})`;
             }
           }
         }
@@ -383,7 +383,7 @@ export const validateJob: Job = {
         const improvement = Number.isFinite(a) && Number.isFinite(b) && b > 0 ? ((b - a) / b) * 100 : 0;
         const approve = Number.isFinite(a) && !(a > b * 1.0001);
         const window = sc.after ? `the ${hb} days after its train end` : `the holdout window (${hb} days kept out of selection)`;
-        const why = `validation on ${window}: RMSSE ${fmt(a)} vs ${fmt(b)} (${inc?.algorithm ?? 'fallback'} v${inc?.version ?? '-'}), improvement ${improvement.toFixed(1)} %`;
+        const why = `validation on ${window}: RMSSE ${formatScore(a)} vs ${formatScore(b)} (${inc?.algorithm ?? 'fallback'} v${inc?.version ?? '-'}), improvement ${improvement.toFixed(1)} %`;
         if (approve) {
           if (inc) await setStatus.run('retired', inc.reason, inc.id);
           await setStatus.run('active', `${c.reason ?? ''}; ${why}`, c.id);
@@ -658,7 +658,3 @@ export async function rollbackModel(ctx: JobContext, sku: string, location?: str
   });
 }
 
-function fmt(x: number): string {
-  // A score that blew up reads as 1.44e+11, not as its digits.
-  return Number.isFinite(x) ? (Math.abs(x) >= 1e6 ? x.toPrecision(3) : x.toFixed(3)) : 'n/a';
-}
