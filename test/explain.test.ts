@@ -51,7 +51,7 @@ test('components sum to the stored forecast within 1e-6 on every day, reproduced
       expect(d.components.unexplained).toBeUndefined();
       // The only gap between the reproduced model and the stored value is its rounding to 4 decimals.
       expect(Math.abs(d.components.rounding)).toBeLessThanOrEqual(0.5e-4 + 1e-5 * Math.max(1, d.stored));
-      for (const c of ['level/trend', 'weekday', 'yearly', 'events', 'promotion', 'price', 'floor', 'event factor']) expect(d.components[c]).toEqual(expect.any(Number));
+      for (const c of ['level/trend', 'weekday', 'yearly', 'events', 'promotion', 'price', 'floor', 'level shift', 'event factor']) expect(d.components[c]).toEqual(expect.any(Number));
     }
     // The weekday part moves with the day of the week.
     const wk = r.days.slice(0, 7).map((d) => d.components.weekday);
@@ -102,3 +102,28 @@ test('bad input: unknown SKU, a date outside the run', async () => {
   const sku = regressionModels()[0].sku;
   await expect(explainForecast(jobCtx(db, TODAY), { sku, date: addDays(TODAY, 40) })).rejects.toThrow(/--date: 2027-01-23 is not a forecast day of the run of 2026-12-14/);
 });
+
+test('a forecast re-levelled after a level shift is explained: its level-shift component, nothing unexplained', async () => {
+  // The best-selling regression series of a sample halves its sales over the last five weeks.
+  const { db: db2 } = await sampleDb({ today: TODAY, products: 10, days: 500, seed: 5 });
+  try {
+    await trainJob.run(jobCtx(db2, TODAY, { historyCache: false }), {});
+    const top = db2.sqlite!.prepare(`select m.product_id as p, p.sku from models m join products p on p.id = m.product_id
+      join sales s on s.product_id = m.product_id where m.status = 'active' and m.algorithm = 'regression'
+      group by m.product_id order by sum(s.quantity) desc limit 1`).get() as { p: number; sku: string };
+    db2.sqlite!.prepare('update sales set quantity = round(quantity / 2) where product_id = ? and date >= ?').run(top.p, addDays(TODAY, -35));
+    // Sales changed by SQL, not by an import: no history cache to invalidate.
+    await predictJob.run(jobCtx(db2, TODAY, { historyCache: false }), {});
+    const r = await explainForecast(jobCtx(db2, TODAY, { historyCache: false }), { sku: top.sku });
+    expect(r.note).toBeNull();
+    for (const d of r.days) {
+      const sum = Object.values(d.components).reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - d.stored)).toBeLessThanOrEqual(1e-6);
+      expect(d.components.unexplained).toBeUndefined();
+      // The halving is followed: the level-shift component takes part of the forecast away.
+      expect(d.components['level shift']).toBeLessThan(0);
+    }
+  } finally {
+    await db2.close();
+  }
+}, 300_000);

@@ -21,8 +21,17 @@
  *
  * The largest LR(tau) over the window is a shift when it exceeds SHIFT_LR
  * (a chi-square with one degree of freedom passes 16 with probability 6e-5,
- * and the window holds about 84 starts, mostly overlapping: a steady series
- * is re-levelled about once in a few hundred). The forecast is then multiplied
+ * and the window holds about 70 starts, mostly overlapping: a steady series
+ * is re-levelled about once in a few hundred) and the change is a step, not
+ * a burst: the whole weeks since tau, counted back from T, share the ratio
+ * r = Y / M, by the Poisson homogeneity test
+ *
+ *   sum_w (Y_w - r M_w)^2 / (r M_w) / phi <= the 0.99 quantile of chi-square with (weeks - 1) degrees of freedom
+ *
+ * (a week of a promotion without its flag, inside three weeks at the old
+ * level, fails it; so does a start placed before the true step, and the
+ * largest LR of the starts that pass it is the shift). The forecast is then
+ * multiplied
  * by the rate ratio since tau, shrunk towards 1 by a Poisson-gamma prior of
  * SHIFT_PRIOR_DAYS days of the model's expectation:
  *
@@ -32,8 +41,8 @@ import type { Demand } from './models.js';
 
 /** Days before the origin searched for a shift: 13 weeks, the span over which a planner reads "recent sales". */
 export const SHIFT_WINDOW = 91;
-/** The shortest run after a shift: two weeks, so every weekday is in it twice and one odd week is not a shift. */
-export const SHIFT_MIN_DAYS = 14;
+/** The shortest run after a shift (and at least 14 known days in it): three weeks, so that a one-week burst (a promotion without its flag) leaves whole weeks at the old level in it, which the homogeneity test sees. */
+export const SHIFT_MIN_DAYS = 21;
 /** Threshold of the largest likelihood ratio (see the header). */
 export const SHIFT_LR = 16;
 /**
@@ -42,6 +51,8 @@ export const SHIFT_LR = 16;
  * expects 0.05 a day, and the level models that adapt on their own (SES, TSB) are the candidates for such series.
  */
 export const SHIFT_MIN_RATE = 1;
+/** Chi-square quantiles at 0.99 for 1 to 12 degrees of freedom (the homogeneity test of the weeks since a shift). */
+const CHI2_99 = [6.63, 9.21, 11.34, 13.28, 15.09, 16.81, 18.48, 20.09, 21.67, 23.21, 24.72, 26.22];
 /** Prior strength of "no change", in days of the model's expectation. */
 export const SHIFT_PRIOR_DAYS = 7;
 
@@ -82,6 +93,29 @@ export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T
     dispersion(from, T);
   }
   const phi = nq ? Math.max(1, q / nq) : 1;
+  // Whole weeks counted back from T: known demand and expectation of week j = [T - 7j - 7, T - 7j).
+  const nWeeks = Math.floor((T - w0) / 7);
+  const Yw = new Float64Array(nWeeks);
+  const Mw = new Float64Array(nWeeks);
+  for (let t = T - 7 * nWeeks; t < T; t++) {
+    const v = y[t];
+    const mu = m[t - from];
+    if (v !== v || !(mu > 0)) continue;
+    const j = Math.floor((T - 1 - t) / 7);
+    Yw[j] += v;
+    Mw[j] += mu;
+  }
+  /** Whether the whole weeks since tau share the ratio r (the Poisson homogeneity test of the header). */
+  const homogeneous = (tau: number, r: number): boolean => {
+    let stat = 0;
+    let weeks = 0;
+    for (let j = 0; T - 7 * j - 7 >= tau && j < nWeeks; j++) {
+      if (!(Mw[j] > 0)) continue;
+      stat += (Yw[j] - r * Mw[j]) ** 2 / (r * Mw[j]);
+      weeks++;
+    }
+    return weeks < 2 || stat / phi <= CHI2_99[Math.min(weeks - 1, CHI2_99.length) - 1];
+  };
   let Y = 0;
   let M = 0;
   let n = 0;
@@ -89,9 +123,7 @@ export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T
   let bestY = 0;
   let bestM = 0;
   let bestN = 0;
-  // The model's expectation over the whole searched window (units, known days).
-  let wM = 0;
-  let wN = 0;
+  // The largest LR among the starts whose weeks are homogeneous (a start before the true step, or a burst, is not).
   for (let t = T - 1; t >= w0; t--) {
     const v = y[t];
     const mu = m[t - from];
@@ -100,18 +132,17 @@ export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T
       M += mu;
       n++;
     }
-    wM = M;
-    wN = n;
-    if (T - t < SHIFT_MIN_DAYS || n < SHIFT_MIN_DAYS || !(M > 0)) continue;
+    if (T - t < SHIFT_MIN_DAYS || n < 14 || !(M > 0)) continue;
     const lr = (2 * ((Y > 0 ? Y * Math.log(Y / M) : 0) - (Y - M))) / phi;
-    if (lr > best) {
+    if (lr > best && lr >= SHIFT_LR && homogeneous(t, Y / M)) {
       best = lr;
       bestY = Y;
       bestM = M;
       bestN = n;
     }
   }
-  if (best < SHIFT_LR || wM < SHIFT_MIN_RATE * wN) return 1;
+  // The model's expectation over the whole searched window (units per known day): a slow mover is not tested.
+  if (!best || M < SHIFT_MIN_RATE * n) return 1;
   const k = (SHIFT_PRIOR_DAYS * bestM) / bestN;
   return (bestY + k) / (bestM + k);
 }

@@ -11,17 +11,18 @@
  *   level/trend = exp(eta_level) x smear - 1
  *   component_c = (exp(eta_before_c + eta_c) - exp(eta_before_c)) x smear
  *   floor       = max(0, F) - F, F = exp(eta) x smear - 1   (the never-negative rule)
+ *   level shift = max(0, F) x (r - 1), r = the fit's level-shift ratio (level-shift.ts; 0 when r = 1)
  *
  * The steps telescope: their sum is the forecast exactly (up to float64).
  * Level/trend can be negative (a smearing below 1 on a slow mover).
  */
 import type { RegressionFit } from './regression.js';
 
-export const REGRESSION_COMPONENTS = ['level/trend', 'weekday', 'yearly', 'events', 'promotion', 'price', 'floor'] as const;
+export const REGRESSION_COMPONENTS = ['level/trend', 'weekday', 'yearly', 'events', 'promotion', 'price', 'floor', 'level shift'] as const;
 export type RegressionComponent = (typeof REGRESSION_COMPONENTS)[number];
 
 /** Which part of eta each design column belongs to. */
-function groupOf(name: string): Exclude<RegressionComponent, 'promotion' | 'price' | 'floor'> {
+function groupOf(name: string): Exclude<RegressionComponent, 'promotion' | 'price' | 'floor' | 'level shift'> {
   if (name === 'intercept' || name === 'trend' || name.startsWith('cp')) return 'level/trend';
   if (name.startsWith('dow')) return 'weekday';
   if (name.startsWith('ysin') || name.startsWith('ycos') || name.startsWith('mon')) return 'yearly';
@@ -40,6 +41,7 @@ export function explainRegression(
   const { X, k, names } = fit.design;
   const beta = fit.beta[s];
   const sm = fit.smear[s];
+  const shift = fit.shift[s];
   const groups = names.map(groupOf);
   const out: Record<RegressionComponent, number>[] = [];
   const forecast = new Float64Array(H);
@@ -58,7 +60,8 @@ export function explainRegression(
     }
     const F = Math.exp(acc) * sm - 1;
     c.floor = Math.max(0, F) - F;
-    forecast[h] = Math.max(0, F);
+    c['level shift'] = Math.max(0, F) * (shift - 1);
+    forecast[h] = Math.max(0, F) * shift;
     out.push(c);
   }
   return { components: out, forecast };
