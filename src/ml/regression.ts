@@ -331,6 +331,8 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
   const B = new Float32Array(N * k);
   for (let s = 0; s < N; s++) for (let i = 0; i < k; i++) B[s * k + i] = beta[s][i];
   const fitted = await rowsTimesX(B, N, k, XT, span);
+  // The in-sample expectation of one series at a time (units/day, days [from, T)), for the level-shift test.
+  const m = new Float64Array(T - from);
   for (let s = 0; s < N; s++) {
     const b = beta[s];
     const fit = fitted.subarray(s * span, (s + 1) * span);
@@ -339,7 +341,6 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     const sm = smearing(Z, s * T, known[s], fit, from, T);
     smear.push(sm);
     // A level shift of the last weeks that the trend (bending only in the first 80 % of the history) does not follow.
-    const m = new Float64Array(T - from);
     for (let t = from; t < T; t++) m[t - from] = Math.max(0, Math.exp(fit[t - from]) * sm - 1);
     const r = levelShiftRatio(series[s].y, m, from, T);
     shift.push(r);
