@@ -191,10 +191,13 @@ export async function pooledForecasts(a: Algorithm, series: EngineSeries[], idx:
 }
 
 /** The batched regression for the series `idx`, in chunks (memory bound); also returns each series' fitted effects. */
+/** What the regression's fit tells of a series beside its forecast (its parameters in the model row). */
+export interface RegressionExtra { promo: number; price: number; smear: number; shift: number }
+
 export async function regressionForecasts(series: EngineSeries[] | ((i: number) => EngineSeries), idx: number[], T: number, H: number, o: EngineOptions) {
   const at = typeof series === 'function' ? series : (i: number) => series[i];
   const out = new Map<number, Float64Array>();
-  const extra = new Map<number, { promo: number; price: number; smear: number; shift: number }>();
+  const extra = new Map<number, RegressionExtra>();
   // Series per regression batch: each series with own regressors holds a k x k system and its factor.
   const chunk = o.chunk ?? 1000;
   for (let c = 0; c < idx.length; c += chunk) {

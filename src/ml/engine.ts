@@ -18,7 +18,7 @@ import { endedZeroRuns, trailingZeroRun, type ZeroRun } from './zero-runs.js';
 import { type RegressionSeries } from './regression.js';
 import { fitGlobal, type GlobalModel } from './global-model.js';
 import { fitPooled, type PooledFit } from './pooled.js';
-import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow } from './backtest.js';
+import { backtestLocal, backtestPooled, crossValidationWindows, regressionForecasts, type CvWindow, type RegressionExtra } from './backtest.js';
 import { SelectionPrior, SeriesBacktest, choiceName, combine, parseChoice, relativeScores, selectModel, tieOrder, type CandidateMetrics, type Choice } from './select.js';
 import { applyInterval, calibrate, crossFitErrors, errorScale, type CalibrationErrors, type IntervalSpec, type WindowErrors } from './calibrate.js';
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
@@ -579,7 +579,7 @@ async function forecastChoices(
 ): Promise<{ results: RefitResult[] }> {
   const pooled = new Map<Algorithm, Map<number, Float64Array>>();
   const pooledErr = new Map<Algorithm, string>();
-  const regExtra = new Map<number, { promo: number; price: number; smear: number; shift: number }>();
+  const regExtra = new Map<number, RegressionExtra>();
   let pooledExtra: PooledFit | null = null;
   const pooledIdx = new Map<number, number>();
   const cut = series.map((s) => (s.y.length === T ? s : { ...s, y: s.y.subarray(0, T) }));

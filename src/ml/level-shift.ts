@@ -63,48 +63,51 @@ export const SHIFT_PRIOR_DAYS = 7;
  */
 export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T: number): number {
   const w0 = Math.max(from, T - SHIFT_WINDOW);
-  // Overdispersion against the fit, from whole weeks of known days before the searched window (all the fit's
+  // One pass over the fit's days: whole weeks counted back from T (week j = [T - 7j - 7, T - 7j): known demand,
+  // expectation, known days), and the expectation over the searched window [w0, T).
+  const nAll = Math.floor((T - from) / 7);
+  const Yw = new Float64Array(nAll);
+  const Mw = new Float64Array(nAll);
+  const Kw = new Uint8Array(nAll);
+  let windowM = 0;
+  let windowN = 0;
+  for (let t = Math.min(w0, T - 7 * nAll); t < T; t++) {
+    const v = y[t];
+    const mu = m[t - from];
+    if (v !== v || !(mu > 0)) continue;
+    if (t >= w0) {
+      windowM += mu;
+      windowN++;
+    }
+    if (t < T - 7 * nAll) continue;
+    const j = Math.floor((T - 1 - t) / 7);
+    Yw[j] += v;
+    Mw[j] += mu;
+    Kw[j]++;
+  }
+  // A slow mover (units per known day of the searched window) is not tested.
+  if (windowM < SHIFT_MIN_RATE * windowN) return 1;
+  // Weeks of the searched window (SHIFT_WINDOW is whole weeks, so the weeks before it are whole weeks of the array).
+  const nWeeks = Math.floor((T - w0) / 7);
+  // Overdispersion against the fit, from the whole weeks of known days before the searched window (all the fit's
   // weeks when those are few): the test sums two weeks and more, and daily ratios miss what makes such sums vary,
   // a single bulk purchase on a slow mover and runs of good and bad days.
   let q = 0;
   let nq = 0;
-  const dispersion = (a: number, b: number) => {
-    for (let w = b; w - 7 >= a; w -= 7) {
-      let yw = 0;
-      let mw = 0;
-      let known = 0;
-      for (let t = w - 7; t < w; t++) {
-        const v = y[t];
-        const mu = m[t - from];
-        if (v !== v || !(mu > 0)) continue;
-        yw += v;
-        mw += mu;
-        known++;
-      }
-      if (known < 7) continue;
-      q += ((yw - mw) * (yw - mw)) / mw;
+  const dispersion = (j0: number) => {
+    for (let j = j0; j < nAll; j++) {
+      if (Kw[j] < 7) continue;
+      q += ((Yw[j] - Mw[j]) * (Yw[j] - Mw[j])) / Mw[j];
       nq++;
     }
   };
-  dispersion(from, w0);
+  dispersion(nWeeks);
   if (nq < 8) {
     q = 0;
     nq = 0;
-    dispersion(from, T);
+    dispersion(0);
   }
   const phi = nq ? Math.max(1, q / nq) : 1;
-  // Whole weeks counted back from T: known demand and expectation of week j = [T - 7j - 7, T - 7j).
-  const nWeeks = Math.floor((T - w0) / 7);
-  const Yw = new Float64Array(nWeeks);
-  const Mw = new Float64Array(nWeeks);
-  for (let t = T - 7 * nWeeks; t < T; t++) {
-    const v = y[t];
-    const mu = m[t - from];
-    if (v !== v || !(mu > 0)) continue;
-    const j = Math.floor((T - 1 - t) / 7);
-    Yw[j] += v;
-    Mw[j] += mu;
-  }
   /** Whether the whole weeks since tau share the ratio r (the Poisson homogeneity test of the header). */
   const homogeneous = (tau: number, r: number): boolean => {
     let stat = 0;
@@ -141,8 +144,7 @@ export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T
       bestN = n;
     }
   }
-  // The model's expectation over the whole searched window (units per known day): a slow mover is not tested.
-  if (!best || M < SHIFT_MIN_RATE * n) return 1;
+  if (!best) return 1;
   const k = (SHIFT_PRIOR_DAYS * bestM) / bestN;
   return (bestY + k) / (bestM + k);
 }

@@ -411,13 +411,12 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
       }
     }
     const prior = loadingPrior(est, vars);
+    // tau^2 = 0: l fixed at m, (a, b) refitted with it (the prior's precision as a large finite number).
+    const fixed = prior.prec === Infinity;
     for (const i of idx) {
       if (!active[i]) continue;
-      if (prior.prec === Infinity) {
-        loadingOf.set(i, prior.m);
-        // l fixed at m: (a, b) refitted with it (the prior's precision as a large finite number).
-        loadingFit(ys[i], wz, sy, from, T, u0, dayStep, a[i], b[i], prior.m, prior.m, 1e12, out);
-      } else loadingFit(ys[i], wz, sy, from, T, u0, dayStep, a[i], b[i], 1, prior.m, prior.prec, out);
+      if (fixed) loadingOf.set(i, prior.m);
+      loadingFit(ys[i], wz, sy, from, T, u0, dayStep, a[i], b[i], fixed ? prior.m : 1, prior.m, fixed ? 1e12 : prior.prec, out);
       if (!Number.isFinite(out[0]) || !Number.isFinite(out[1]) || !Number.isFinite(out[2])) continue;
       a[i] = out[0];
       b[i] = out[1];
