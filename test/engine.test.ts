@@ -224,8 +224,10 @@ describe('regression trend pooled across the group', () => {
     let truth = 0;
     for (let t = T; t < T + H; t++) truth += Math.exp(logMu(t));
     const errOf = (fit: { forecast: Float64Array[] }) => fit.forecast.reduce((a, f) => a + Math.abs(f.reduce((x, v) => x + v, 0) / truth - 1), 0) / fit.forecast.length;
-    const pooled = await fitRegression(series, { startDay: start, T, H, holidays: new Map(), nHolidays: 0 });
-    const alone = await fitRegression(series, { startDay: start, T, H, holidays: new Map(), nHolidays: 0, pool: false });
+    // The test of the pooling alone: without the step check (relevelSteps), which re-levels one of these series,
+    // whose last six weeks happen to sell 30 % under its six weeks before (4 standard deviations of their Poisson noise).
+    const pooled = await fitRegression(series, { startDay: start, T, H, holidays: new Map(), nHolidays: 0, stepCheck: false });
+    const alone = await fitRegression(series, { startDay: start, T, H, holidays: new Map(), nHolidays: 0, pool: false, stepCheck: false });
     expect(errOf(pooled)).toBeLessThan(0.1);
     expect(errOf(pooled)).toBeLessThan(0.7 * errOf(alone));
   });

@@ -192,7 +192,7 @@ export async function pooledForecasts(a: Algorithm, series: EngineSeries[], idx:
 
 /** The batched regression for the series `idx`, in chunks (memory bound); also returns each series' fitted effects. */
 /** What the regression's fit tells of a series beside its forecast (its parameters in the model row). */
-export interface RegressionExtra { promo: number; price: number; smear: number; shift: number }
+export interface RegressionExtra { promo: number; price: number; smear: number; shift: number; relevel: { start: number; ratio: number } | null }
 
 export async function regressionForecasts(series: EngineSeries[] | ((i: number) => EngineSeries), idx: number[], T: number, H: number, o: EngineOptions) {
   const at = typeof series === 'function' ? series : (i: number) => series[i];
@@ -214,7 +214,7 @@ export async function regressionForecasts(series: EngineSeries[] | ((i: number) 
     const fit = await fitRegression(input, { startDay: o.startDay, T, H, holidays: o.holidays, nHolidays: o.nHolidays, yearlyOrder: 4, months: true });
     part.forEach((i, j) => {
       out.set(i, fit.forecast[j]);
-      extra.set(i, { promo: fit.promoEffect[j], price: fit.priceEffect[j], smear: fit.smear[j], shift: fit.shift[j] });
+      extra.set(i, { promo: fit.promoEffect[j], price: fit.priceEffect[j], smear: fit.smear[j], shift: fit.shift[j], relevel: fit.relevel[j] });
     });
   }
   return { out, extra };

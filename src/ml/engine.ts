@@ -618,9 +618,12 @@ async function forecastChoices(
           if (a === 'regression') {
             const e = regExtra.get(i)!;
             params.regression = { yearly_order: 4, months: true, promo_effect: roundTo(e.promo, 4), price_effect: roundTo(e.price, 4), smear: roundTo(e.smear, 4), level_shift: roundTo(e.shift, 4) };
+            if (e.relevel) (params.regression as Record<string, unknown>).relevelled = relevelled(e.relevel, o.startDay);
           } else if (a === 'pooled') {
             const j = pooledIdx.get(i)!;
             params.pooled = { weekly: pooledExtra!.weekly.map((x) => roundTo(x, 4)), level_ratio: roundTo(pooledExtra!.ratio[j], 4), growth_per_year: roundTo(pooledExtra!.growth[j], 4), yearly_loading: pooledExtra!.loading[j] === null ? null : roundTo(pooledExtra!.loading[j]!, 4) };
+            const rl = pooledExtra!.relevel[j];
+            if (rl) (params.pooled as Record<string, unknown>).relevelled = relevelled(rl, o.startDay);
           } else params.global = { fitted_on_days: T };
           return f;
         }
@@ -644,6 +647,11 @@ async function forecastChoices(
     }
   });
   return { results };
+}
+
+/** A step the history was re-levelled from (regression.ts relevelSteps, pooled.ts), as the model's parameters give it: since (date), ratio. */
+function relevelled(r: { start: number; ratio: number }, startDay: number): { since: string; ratio: number } {
+  return { since: fromDayNumber(startDay + r.start), ratio: roundTo(r.ratio, 4) };
 }
 
 /** Parses a stored algorithm name into its algorithms (see parseChoice for the combination). */

@@ -53,6 +53,16 @@ export const SHIFT_LR = 16;
 export const SHIFT_MIN_RATE = 1;
 /** Chi-square quantiles at 0.99 for 1 to 12 degrees of freedom (the homogeneity test of the weeks since a shift). */
 const CHI2_99 = [6.63, 9.21, 11.34, 13.28, 15.09, 16.81, 18.48, 20.09, 21.67, 23.21, 24.72, 26.22];
+/**
+ * The largest likelihood ratio against a model's own fit from which the regression tests a series again against a
+ * fit that did not see the searched weeks (regression.ts, relevelSteps): half of SHIFT_LR. A fit that takes in
+ * part of a step leaves part of it (a halving four weeks old, two thirds taken in by the month terms, left a ratio
+ * of 14). Few series reach it (1.7 % of the regression's series fits over Store Item Demand's backtests), which
+ * bounds the extra fits.
+ */
+export const SHIFT_SCREEN_LR = 8;
+/** Known days a step against a reference needs before it in the reference's weeks (two weeks, every weekday twice). */
+export const SHIFT_BEFORE_DAYS = 14;
 /** Prior strength of "no change", in days of the model's expectation. */
 export const SHIFT_PRIOR_DAYS = 7;
 
@@ -62,6 +72,33 @@ export const SHIFT_PRIOR_DAYS = 7;
  * [from, T); y = the demand (NaN = unknown), read only before T.
  */
 export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T: number): number {
+  return levelShift(y, m, from, T).ratio;
+}
+
+/** levelShiftRatio's test in full. */
+export interface LevelShift {
+  /** The ratio to apply (1 = no shift). */
+  ratio: number;
+  /** The shift's first day (index of y), or -1. */
+  start: number;
+  /** Y / M since the start, unshrunk (the size of the step as an intervention estimates it; 1 without a shift). */
+  raw: number;
+  /** The largest LR over the starts searched, whether or not their weeks are homogeneous (0 when the series is not tested). */
+  maxLr: number;
+}
+
+/**
+ * `since` (a step against a reference forecast that did not see the searched weeks, regression.ts relevelSteps):
+ * m on [since, T) is that forecast, whose level may be off by itself (a trend extrapolated 13 weeks). The test is
+ * then of a change of the ratio demand / m at tau: the days [since, tau) (at least SHIFT_BEFORE_DAYS known) against
+ * the days since tau, by the two-sample Poisson likelihood ratio
+ *
+ *   LR(tau) = 2 (Y1 ln(Y1 / (p M1)) + Y0 ln(Y0 / (p M0))) / phi,   p = (Y0 + Y1) / (M0 + M1)
+ *
+ * (Y0, M0 before tau, Y1, M1 since), and the step's size is raw = (Y1 / M1) / (Y0 / M0): a reference off by 10 %
+ * on both sides of tau is no step, and the step is measured from the level the series had before it.
+ */
+export function levelShift(y: Demand, m: ArrayLike<number>, from: number, T: number, since?: number): LevelShift {
   const w0 = Math.max(from, T - SHIFT_WINDOW);
   // One pass over the fit's days: whole weeks counted back from T (week j = [T - 7j - 7, T - 7j): known demand,
   // expectation, known days), and the expectation over the searched window [w0, T).
@@ -86,7 +123,7 @@ export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T
     Kw[j]++;
   }
   // A slow mover (units per known day of the searched window) is not tested.
-  if (windowM < SHIFT_MIN_RATE * windowN) return 1;
+  if (windowM < SHIFT_MIN_RATE * windowN) return { ratio: 1, start: -1, raw: 1, maxLr: 0 };
   // Weeks of the searched window (SHIFT_WINDOW is whole weeks, so the weeks before it are whole weeks of the array).
   const nWeeks = Math.floor((T - w0) / 7);
   // Overdispersion against the fit, from the whole weeks of known days before the searched window (all the fit's
@@ -126,6 +163,22 @@ export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T
   let bestY = 0;
   let bestM = 0;
   let bestN = 0;
+  let bestT = -1;
+  let maxLr = 0;
+  let bestBefore = 1;
+  // With a reference (since): the known demand and expectation of [since, T), then of [since, tau) as tau moves.
+  let Ya = 0;
+  let Ma = 0;
+  let na = 0;
+  if (since !== undefined) for (let t = Math.max(since, from); t < T; t++) {
+    const v = y[t];
+    const mu = m[t - from];
+    if (v !== v || !(mu > 0)) continue;
+    Ya += v;
+    Ma += mu;
+    na++;
+  }
+  const xlogx = (a: number, b: number) => (a > 0 ? a * Math.log(a / b) : 0);
   // The largest LR among the starts whose weeks are homogeneous (a start before the true step, or a burst, is not).
   for (let t = T - 1; t >= w0; t--) {
     const v = y[t];
@@ -136,15 +189,28 @@ export function levelShiftRatio(y: Demand, m: ArrayLike<number>, from: number, T
       n++;
     }
     if (T - t < SHIFT_MIN_DAYS || n < 14 || !(M > 0)) continue;
-    const lr = (2 * ((Y > 0 ? Y * Math.log(Y / M) : 0) - (Y - M))) / phi;
+    let lr: number;
+    let before = 1;
+    if (since === undefined) lr = (2 * (xlogx(Y, M) - (Y - M))) / phi;
+    else {
+      const Y0 = Ya - Y;
+      const M0 = Ma - M;
+      if (na - n < SHIFT_BEFORE_DAYS || !(M0 > 0) || !(Y0 > 0)) continue;
+      const p = Ya / Ma;
+      lr = (2 * (xlogx(Y, p * M) + xlogx(Y0, p * M0))) / phi;
+      before = Y0 / M0;
+    }
+    if (lr > maxLr) maxLr = lr;
     if (lr > best && lr >= SHIFT_LR && homogeneous(t, Y / M)) {
       best = lr;
       bestY = Y;
       bestM = M;
       bestN = n;
+      bestT = t;
+      bestBefore = before;
     }
   }
-  if (!best) return 1;
+  if (!best) return { ratio: 1, start: -1, raw: 1, maxLr };
   const k = (SHIFT_PRIOR_DAYS * bestM) / bestN;
-  return (bestY + k) / (bestM + k);
+  return { ratio: (bestY + k) / (bestM + k), start: bestT, raw: bestY / bestM / bestBefore, maxLr };
 }

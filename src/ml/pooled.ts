@@ -47,7 +47,7 @@
 import { dayOfYear, weekday } from '../dates.js';
 import { cholesky, cholSolve } from './regression.js';
 import { firstKnownDay, type Demand } from './models.js';
-import { levelShiftRatio } from './level-shift.js';
+import { levelShift, SHIFT_SCREEN_LR, SHIFT_WINDOW } from './level-shift.js';
 
 export interface PooledOptions {
   /** Day number of y[0]. */
@@ -65,6 +65,8 @@ export interface PooledFit {
   growth: number[];
   /** Per forecast series: its loading l_i on the shared yearly profile (1 = the shared year; null without yearly terms). */
   loading: (number | null)[];
+  /** Per forecast series: a step its history was re-levelled from (first day, index of y; ratio), or null. */
+  relevel: ({ start: number; ratio: number } | null)[];
 }
 
 /** Prophet's default number of yearly harmonics for daily data: features about 18 days wide, finer than a 28-day horizon needs. */
@@ -87,6 +89,8 @@ const GROWTH_PRECISION = 4;
 const PRIOR_SERIES = 2000;
 /** Newton steps of each pass of the per-series loading fit: it starts at the shared fit (l = 1), which is already near the optimum of (a, b), and the 3-parameter Poisson likelihood is concave. */
 const LOADING_STEPS = 4;
+/** Days before the searched weeks from which a series' reference (a, b, l) is fitted: half a year, as the regression's (relevelSteps). */
+const MIN_REFERENCE_DAYS = 182;
 /** Most alternating Newton iterations: the Poisson likelihood is concave and the design centred, so about 7 to 10 steps reach the 1e-4 tolerance. */
 const ITERATIONS = 25;
 
@@ -382,6 +386,9 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
   const loadingOf = new Map<number, number>();
   let wz: Float64Array | null = null;
   let sy: Float64Array | null = null;
+  // The loadings' prior as the forecast series were fitted under it (mean, precision).
+  let lm = 1;
+  let lprec = 0;
   if (K > 0) {
     wz = new Float64Array(n + H);
     sy = new Float64Array(n + H);
@@ -413,6 +420,8 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     const prior = loadingPrior(est, vars);
     // tau^2 = 0: l fixed at m, (a, b) refitted with it (the prior's precision as a large finite number).
     const fixed = prior.prec === Infinity;
+    lm = prior.m;
+    lprec = fixed ? 1e12 : prior.prec;
     for (const i of idx) {
       if (!active[i]) continue;
       if (fixed) loadingOf.set(i, prior.m);
@@ -429,23 +438,65 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
   const loading: (number | null)[] = [];
   const gi = new Float64Array(n + H);
   const fitted = new Float64Array(n);
+  const relevel: ({ start: number; ratio: number } | null)[] = [];
+  const lout = new Float64Array(4);
+  /** fitted[t - from] = the expectation of days [t0, t1) under (a, b) and the day factors gs (units/day). */
+  const expect = (ai: number, bi: number, gs: Float64Array, t0: number, t1: number) => {
+    let e = Math.exp(ai + bi * ((t0 - T) / 365));
+    const st = Math.exp(bi * dayStep);
+    for (let t = t0; t < t1; t++, e *= st) fitted[t - from] = e * gs[t - from];
+  };
+  /** The day factors of a loading l (its own yearly strength) into gi. */
+  const factorsOf = (l: number) => {
+    for (let t = 0; t < n + H; t++) gi[t] = Math.exp(wz![t] + l * sy![t]);
+    return gi;
+  };
   for (const i of idx) {
     const f = new Float64Array(H);
     forecast.push(f);
-    const li = loadingOf.get(i);
-    loading.push(li ?? null);
+    let li = loadingOf.get(i);
     if (!active[i]) {
+      loading.push(li ?? null);
       ratio.push(1);
       growth.push(0);
+      relevel.push(null);
       continue;
     }
     // The series' day factors: the shared ones, or with its own loading on the yearly part.
-    let gs = g;
-    if (li !== undefined && wz && sy) {
-      for (let t = 0; t < n + H; t++) gi[t] = Math.exp(wz[t] + li * sy[t]);
-      gs = gi;
+    let gs = li !== undefined && wz && sy ? factorsOf(li) : g;
+    let y = ys[i];
+    // A level shift of the last weeks (level-shift.ts), against the fit, or (a step the fit may have taken in, as
+    // the regression's relevelSteps) against the series' (a, b, l) fitted on the days before the searched weeks.
+    expect(a[i], b[i], gs, from, T);
+    let ls = levelShift(y, fitted, from, T);
+    const T1 = T - SHIFT_WINDOW;
+    if (ls.start < 0 && ls.maxLr >= SHIFT_SCREEN_LR && li !== undefined && T1 - from >= MIN_REFERENCE_DAYS) {
+      loadingFit(y, wz!, sy!, from, T1, u0, dayStep, a[i], b[i], li, lm, lprec, lout);
+      if (Number.isFinite(lout[0]) && Number.isFinite(lout[1]) && Number.isFinite(lout[2])) {
+        expect(lout[0], lout[1], factorsOf(lout[2]), T1, T);
+        ls = levelShift(y, fitted, from, T, T1);
+        gs = factorsOf(li);
+      }
     }
-    const y = ys[i];
+    // A step with loadings: the days before it are put at the new level and the series' (a, b, l) fitted again, so
+    // that its loading does not carry the step (a loading of 2 on a shop's shared year took in a halving and sent the
+    // forecast back up with the season); without loadings the ratio since the step is applied below.
+    let relevelled = false;
+    if (ls.start >= 0 && li !== undefined) {
+      const adj = Float64Array.from(y.subarray(0, T));
+      for (let t = 0; t < ls.start; t++) adj[t] *= ls.raw;
+      loadingFit(adj, wz!, sy!, from, T, u0, dayStep, a[i], b[i], li, lm, lprec, lout);
+      if (Number.isFinite(lout[0]) && Number.isFinite(lout[1]) && Number.isFinite(lout[2])) {
+        a[i] = lout[0];
+        b[i] = lout[1];
+        li = lout[2];
+        gs = factorsOf(li);
+        y = adj;
+        relevelled = true;
+      }
+    }
+    loading.push(li ?? null);
+    relevel.push(relevelled ? { start: ls.start, ratio: ls.raw } : null);
     const step = Math.exp(b[i] * dayStep);
     // Level recalibration on the last RECENT days (known ones), shrunk towards the fit.
     let sumY = 0;
@@ -461,11 +512,8 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     }
     const k = c ? (PRIOR_DAYS * sm) / c : 0;
     let rr = sm + k > 0 ? (sumY + k) / (sm + k) : 1;
-    // A level shift of the last weeks (level-shift.ts) is followed from its start, not at the pace of the prior.
-    e = Math.exp(a[i] + b[i] * ((from - T) / 365));
-    for (let t = from; t < T; t++, e *= step) fitted[t - from] = e * gs[t - from];
-    const shift = levelShiftRatio(y, fitted, from, T);
-    if (shift !== 1) rr = shift;
+    // A level shift without loadings is followed from its start, not at the pace of the prior.
+    if (ls.start >= 0 && !relevelled) rr = ls.ratio;
     ratio.push(rr);
     growth.push(b[i]);
     e = Math.exp(a[i]) * rr;
@@ -476,7 +524,7 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
   }
   const wk = Float64Array.from([0, ...theta.subarray(0, 6)], Math.exp);
   const wm = wk.reduce((s, x) => s + x, 0) / 7;
-  return { forecast, weekly: Array.from(wk, (x) => x / wm), ratio, growth, loading };
+  return { forecast, weekly: Array.from(wk, (x) => x / wm), ratio, growth, loading, relevel };
 }
 
 /**

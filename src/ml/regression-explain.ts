@@ -13,6 +13,11 @@
  *   floor       = max(0, F) - F, F = exp(eta) x smear - 1   (the never-negative rule)
  *   level shift = max(0, F) x (r - 1), r = the fit's level-shift ratio (level-shift.ts; 0 when r = 1)
  *
+ * A series whose history was re-levelled from a step (relevelSteps, ratio q):
+ * its fit is at the new level, so the steps above are taken from the level
+ * before the step (eta_level - ln q) and the level shift is what the step
+ * changes, max(0, F_q) r - max(0, F), F_q = exp(eta) x smear - 1 of the fit.
+ *
  * The steps telescope: their sum is the forecast exactly (up to float64).
  * Level/trend can be negative (a smearing below 1 on a slow mover).
  */
@@ -42,6 +47,8 @@ export function explainRegression(
   const beta = fit.beta[s];
   const sm = fit.smear[s];
   const shift = fit.shift[s];
+  // A re-levelled history: the components from the level before its step (see the header).
+  const lnStep = fit.relevel?.[s] ? Math.log(fit.relevel[s]!.ratio) : 0;
   const groups = names.map(groupOf);
   const out: Record<RegressionComponent, number>[] = [];
   const forecast = new Float64Array(H);
@@ -52,7 +59,7 @@ export function explainRegression(
     eta.promotion = beta[k] * (promo ? promo[T + h] : 0);
     eta.price = beta[k + 1] * (logPrice ? logPrice[T + h] : 0);
     const c = {} as Record<RegressionComponent, number>;
-    let acc = eta['level/trend'];
+    let acc = eta['level/trend'] - lnStep;
     c['level/trend'] = Math.exp(acc) * sm - 1;
     for (const g of ['weekday', 'yearly', 'events', 'promotion', 'price'] as const) {
       c[g] = (Math.exp(acc + eta[g]) - Math.exp(acc)) * sm;
@@ -60,8 +67,8 @@ export function explainRegression(
     }
     const F = Math.exp(acc) * sm - 1;
     c.floor = Math.max(0, F) - F;
-    c['level shift'] = Math.max(0, F) * (shift - 1);
-    forecast[h] = Math.max(0, F) * shift;
+    forecast[h] = Math.max(0, lnStep ? Math.exp(acc + lnStep) * sm - 1 : F) * shift;
+    c['level shift'] = forecast[h] - Math.max(0, F);
     out.push(c);
   }
   return { components: out, forecast };

@@ -20,7 +20,7 @@
 import { tf } from './backend.js';
 import { dayOfYear, weekday } from '../dates.js';
 import { firstKnownDay, type Demand } from './models.js';
-import { levelShiftRatio } from './level-shift.js';
+import { levelShift, SHIFT_SCREEN_LR, SHIFT_WINDOW } from './level-shift.js';
 
 export interface RegressionSeries {
   /** History, one value per day (length T); NaN = unknown demand (stock-out, before the first sale). */
@@ -48,6 +48,14 @@ export interface RegressionOptions {
   pool?: boolean;
   /** EM passes for series with unknown days. */
   emPasses?: number;
+  /** Test the series whose own fit may have absorbed a step against a fit that did not see the searched weeks (relevelSteps); default true. */
+  stepCheck?: boolean;
+  /** Ridge penalty per history day on the changepoints (default changepointPenalty(T)): a reference fit keeps its caller's (relevelSteps). */
+  changepointPenalty?: number;
+  /** Days whose first 80 % hold the changepoints (default T): a reference fit keeps its caller's (relevelSteps). */
+  changepointSpan?: number;
+  /** Fit from day 0 even when no series is known there (the design of a caller's fit, see relevelSteps). */
+  keepStart?: boolean;
 }
 
 export interface RegressionFit {
@@ -59,6 +67,8 @@ export interface RegressionFit {
   smear: number[];
   /** Per series: the level-shift ratio applied to its forecast (level-shift.ts; 1 = none). */
   shift: number[];
+  /** Per series: the step found against a fit that did not see it (relevelSteps): its first day (index of the caller's history) and ratio; null = none. */
+  relevel: ({ start: number; ratio: number } | null)[];
   columns: string[];
   /** Per series: the coefficients (calendar columns, then promo, log price) and the shared design rows (T + H) x k, for explanations. */
   beta: Float64Array[];
@@ -75,14 +85,20 @@ interface Design {
   weekdayCols: number[];
 }
 
+/** Whether a fit on T days has the yearly terms (Fourier and months): a year and four weeks of history. */
+function yearlyTerms(T: number): boolean {
+  return T >= 365 + 28;
+}
+
 function buildDesign(o: RegressionOptions): Design {
   const { T, H } = o;
-  const K = T >= 365 + 28 ? (o.yearlyOrder ?? 8) : 0;
-  const ncp = o.changepoints ?? Math.min(8, Math.floor(T / 90));
+  const K = yearlyTerms(T) ? (o.yearlyOrder ?? 8) : 0;
+  const span = o.changepointSpan ?? T;
+  const ncp = o.changepoints ?? Math.min(8, Math.floor(span / 90));
   const names: string[] = ['intercept', 'trend'];
   const cps: number[] = [];
   for (let j = 1; j <= ncp; j++) {
-    cps.push(Math.floor((j * 0.8 * T) / (ncp + 1)));
+    cps.push(Math.floor((j * 0.8 * span) / (ncp + 1)));
     names.push(`cp${j}`);
   }
   for (let d = 0; d < 6; d++) names.push(`dow${d}`);
@@ -120,7 +136,7 @@ function buildDesign(o: RegressionOptions): Design {
   pooled[0] = 0;
   const weekdayCols: number[] = [];
   names.forEach((nm, j) => {
-    if (nm.startsWith('cp')) penalty[j] = changepointPenalty(T) * T;
+    if (nm.startsWith('cp')) penalty[j] = (o.changepointPenalty ?? changepointPenalty(T)) * T;
     else if (nm.startsWith('dow')) {
       penalty[j] = 1e-3 * T;
       weekdayCols.push(j);
@@ -178,11 +194,12 @@ export function cholSolve(L: Float64Array, n: number, b: Float64Array): Float64A
 export async function fitRegression(series: RegressionSeries[], o: RegressionOptions): Promise<RegressionFit> {
   // The history starts on the first day any series of the batch is known (firstKnownDay): the days before would be
   // filled with each series' mean, flattening the yearly terms that a window of that length switches on.
-  const start = firstKnownDay(series.map((s) => s.y), o.T);
+  const start = o.keepStart ? 0 : firstKnownDay(series.map((s) => s.y), o.T);
   if (start > 0 && start < o.T) {
     const cut = series.map((s) => ({ ...s, y: s.y.subarray(start), promo: s.promo ? s.promo.subarray(start) : null, logPrice: s.logPrice ? s.logPrice.subarray(start) : null }));
     const fit = await fitRegression(cut, { ...o, startDay: o.startDay + start, T: o.T - start });
     fit.design.start = start;
+    for (const r of fit.relevel) if (r) r.start += start;
     return fit;
   }
   const { T, H } = o;
@@ -333,6 +350,8 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
   const fitted = await rowsTimesX(B, N, k, XT, span);
   // The in-sample expectation of one series at a time (units/day, days [from, T)), for the level-shift test.
   const m = new Float64Array(T - from);
+  // Series whose own fit may have absorbed a step (relevelSteps), with their in-sample expectation.
+  const screened: { s: number; m: Float64Array }[] = [];
   for (let s = 0; s < N; s++) {
     const b = beta[s];
     const fit = fitted.subarray(s * span, (s + 1) * span);
@@ -342,8 +361,10 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     smear.push(sm);
     // A level shift of the last weeks that the trend (bending only in the first 80 % of the history) does not follow.
     for (let t = from; t < T; t++) m[t - from] = Math.max(0, Math.exp(fit[t - from]) * sm - 1);
-    const r = levelShiftRatio(series[s].y, m, from, T);
+    const ls = levelShift(series[s].y, m, from, T);
+    const r = ls.ratio;
     shift.push(r);
+    if (ls.maxLr >= SHIFT_SCREEN_LR && o.stepCheck !== false) screened.push({ s, m: Float64Array.from(m) });
     const f = new Float64Array(H);
     for (let h = 0; h < H; h++) f[h] = Math.max(0, (Math.exp(fit[T + h - from]) * sm - 1) * r);
     forecast.push(f);
@@ -353,18 +374,97 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     for (let d = 0; d < 7; d++) w[d] -= mw;
     weekly.push(w);
   }
-  return {
+  const fit: RegressionFit = {
     forecast,
     weekly,
     promoEffect: beta.map((b, s) => (extra[s].promo ? b[k] : 0)),
     priceEffect: beta.map((b, s) => (extra[s].price ? b[k + 1] : 0)),
     smear,
     shift,
+    relevel: series.map(() => null),
     columns: [...D.names, 'promo', 'log_price'],
     beta,
     design: { X, k, names: D.names, start: 0 },
   };
+  if (screened.length) await relevelSteps(fit, series, o, screened, from);
+  return fit;
 }
+
+/**
+ * A step that the fit took in. The month terms and the yearly harmonics of a
+ * fit on two years can bend to a step of the last weeks: the current month's
+ * term, fitted on two instances of that month, one of them at the new level,
+ * took in most of a halving four weeks old, so the fit stood near the new
+ * level over those weeks (nothing for the level-shift test to find) and the
+ * forecast went back up with the next month's term (15.4 a day for a product
+ * now selling 10; its category's other products, pooled with it, were pulled
+ * down). The test needs a reference that did not see the weeks it searches:
+ *
+ * 1. Screen: the series whose largest likelihood ratio against their own fit
+ *    reaches SHIFT_SCREEN_LR (a step the fit half took in still shows there).
+ * 2. Reference: the regression fitted on the days before T1 = T -
+ *    SHIFT_WINDOW with the fit's own changepoints and their penalty (a
+ *    trend that cannot bend where the fit's did, or bends less, calls a bend
+ *    a step), forecasting [T1, T) (units/day):
+ *    its expectation replaces
+ *    the fit's over the searched weeks, and the test of level-shift.ts runs
+ *    again (the dispersion still from the fit's earlier weeks). Only when the
+ *    reference has the same kinds of terms (a reference without the yearly
+ *    terms would call a season a step) and half a year of history.
+ * 3. A step found at tau with ratio r = Y / M since tau (unshrunk: the
+ *    likelihood ratio, the homogeneity of its weeks and their number are the
+ *    guard, and the refit weighs it against the whole history): the series'
+ *    days before tau are put at the new level (y_t r, units/day) and the
+ *    series is fitted again, with
+ *    the same design, so the season is learned from a history without the
+ *    step and the forecast carries the new level (an intervention with its
+ *    size taken from the reference; Box and Tiao). The series re-levelled
+ *    are fitted together (pooled among themselves), apart from their group.
+ *
+ * Backtests run the same code at their origins: what they score is what
+ * production does.
+ */
+async function relevelSteps(fit: RegressionFit, series: RegressionSeries[], o: RegressionOptions, screened: { s: number; m: Float64Array }[], from: number): Promise<void> {
+  const { T } = o;
+  const T1 = T - SHIFT_WINDOW;
+  if (T1 < MIN_REFERENCE_DAYS || yearlyTerms(T1) !== yearlyTerms(T)) return;
+  const ref = await fitRegression(
+    screened.map(({ s }) => {
+      const x = series[s];
+      return { y: x.y.subarray(0, T1), promo: x.promo ? x.promo.subarray(0, T) : null, logPrice: x.logPrice ? x.logPrice.subarray(0, T) : null, group: x.group };
+    }),
+    { ...o, T: T1, H: SHIFT_WINDOW, stepCheck: false, keepStart: false, changepointPenalty: o.changepointPenalty ?? changepointPenalty(T), changepointSpan: o.changepointSpan ?? T },
+  );
+  const steps: { s: number; start: number; ratio: number }[] = [];
+  screened.forEach(({ s, m }, j) => {
+    const f = ref.forecast[j];
+    for (let t = T1; t < T; t++) m[t - from] = f[t - T1];
+    const ls = levelShift(series[s].y, m, from, T, T1);
+    if (ls.start >= 0) steps.push({ s, start: ls.start, ratio: ls.raw });
+  });
+  if (!steps.length) return;
+  const again = await fitRegression(
+    steps.map(({ s, start, ratio }) => {
+      const y = Float64Array.from(series[s].y.subarray(0, T));
+      for (let t = 0; t < start; t++) y[t] *= ratio;
+      return { ...series[s], y };
+    }),
+    { ...o, stepCheck: false, keepStart: true },
+  );
+  steps.forEach(({ s, start, ratio }, j) => {
+    fit.forecast[s] = again.forecast[j];
+    fit.weekly[s] = again.weekly[j];
+    fit.promoEffect[s] = again.promoEffect[j];
+    fit.priceEffect[s] = again.priceEffect[j];
+    fit.smear[s] = again.smear[j];
+    fit.shift[s] = again.shift[j];
+    fit.beta[s] = again.beta[j];
+    fit.relevel[s] = { start, ratio };
+  });
+}
+
+/** Days of history the reference of relevelSteps needs: half a year (a regression on less, forecasting 13 weeks, is too rough a reference). */
+const MIN_REFERENCE_DAYS = 182;
 
 /**
  * The second level of the pooling: a group mean m_g of a pooled coefficient
