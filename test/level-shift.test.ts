@@ -1,4 +1,4 @@
-import { levelShiftRatio, SHIFT_PRIOR_DAYS } from '../src/ml/level-shift.js';
+import { levelShiftRatio, SHIFT_PRIOR_DAYS, stepStands, yearOverYear } from '../src/ml/level-shift.js';
 import { forecastMany } from '../src/ml/engine.js';
 import { initBackend } from '../src/ml/backend.js';
 import { Rng } from '../src/io/random.js';
@@ -56,6 +56,29 @@ describe('level shift against a model fit', () => {
     const y = Float64Array.from({ length: T }, (_, t) => (t >= T - 28 ? (t % 2 ? NaN : 10) : 20));
     // 14 known days at 10: Y = 140, M = 280, k = 140: r = 280 / 420.
     expect(levelShiftRatio(y, m, 0, T)).toBeCloseTo(280 / 420, 10);
+  });
+});
+
+describe('a step against a reference must show against last year too', () => {
+  test('hand-worked: a halving this year stands, a turn of the season that last year had too does not', () => {
+    // 500 days at 10 a day. Halving: the last 28 days at 5 (last year's same days at 10): q_year = (140 / 280) /
+    // (630 / 630) = 0.5 against a step of 0.5.
+    const T = 500;
+    const since = T - 91;
+    const start = T - 28;
+    const halved = Float64Array.from({ length: T }, (_, t) => (t >= start ? 5 : 10));
+    expect(yearOverYear(halved, since, start, T)).toBeCloseTo(0.5, 12);
+    expect(stepStands(0.5, yearOverYear(halved, since, start, T))).toBe(true);
+    // A season that falls to 5 on the same weeks every year: q_year = 1, no step.
+    const season = Float64Array.from({ length: T }, (_, t) => (t >= start || (t >= start - 364 && t < T - 364) ? 5 : 10));
+    expect(yearOverYear(season, since, start, T)).toBeCloseTo(1, 12);
+    expect(stepStands(0.5, yearOverYear(season, since, start, T))).toBe(false);
+    // Under a year of history before the reference's weeks: nothing to compare, no step.
+    expect(stepStands(0.5, yearOverYear(halved.subarray(100), since - 100, start - 100, T - 100))).toBe(false);
+    // The other side of 1, or less than half the step on the log scale, does not stand either.
+    expect(stepStands(0.5, 1.2)).toBe(false);
+    expect(stepStands(0.5, 0.8)).toBe(false);
+    expect(stepStands(2, 1.5)).toBe(true);
   });
 });
 

@@ -61,6 +61,43 @@ const CHI2_99 = [6.63, 9.21, 11.34, 13.28, 15.09, 16.81, 18.48, 20.09, 21.67, 23
  * bounds the extra fits.
  */
 export const SHIFT_SCREEN_LR = 8;
+/**
+ * The same step seen against last year: q_year = (A1 / B1) / (A0 / B0), with A1 = the known demand of [start, T),
+ * B1 = that of the same days 364 days before (same weekdays), A0, B0 the same over [since, start); only days known
+ * in both years count. A season that the reference placed wrong (a fit on little more than a year forecasting
+ * 13 weeks into a turn of the season) turns the same way each year: q_year near 1. A product that halved has
+ * q_year near the step. NaN without a year of history before `since` or without demand in a sum.
+ */
+export function yearOverYear(y: Demand, since: number, start: number, T: number): number {
+  if (since - YEAR_DAYS < 0) return NaN;
+  const sums = (a: number, b: number): [number, number] => {
+    let cur = 0;
+    let prev = 0;
+    for (let t = a; t < b; t++) {
+      const v = y[t];
+      const w = y[t - YEAR_DAYS];
+      if (v !== v || w !== w) continue;
+      cur += v;
+      prev += w;
+    }
+    return [cur, prev];
+  };
+  const [A1, B1] = sums(start, T);
+  const [A0, B0] = sums(since, start);
+  return A1 > 0 && B1 > 0 && A0 > 0 && B0 > 0 ? A1 / B1 / (A0 / B0) : NaN;
+}
+
+/** A step against a reference stands when last year does not show it (yearOverYear): q_year on the step's side of 1 and at least half of it on the log scale. */
+export function stepStands(raw: number, qYear: number): boolean {
+  if (!Number.isFinite(qYear)) return false;
+  const a = Math.log(raw);
+  const b = Math.log(qYear);
+  return a * b > 0 && Math.abs(b) >= Math.abs(a) / 2;
+}
+
+/** 52 weeks: last year's same weekdays. */
+const YEAR_DAYS = 364;
+
 /** Known days a step against a reference needs before it in the reference's weeks (two weeks, every weekday twice). */
 export const SHIFT_BEFORE_DAYS = 14;
 /** Prior strength of "no change", in days of the model's expectation. */

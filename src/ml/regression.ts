@@ -20,7 +20,7 @@
 import { tf } from './backend.js';
 import { dayOfYear, weekday } from '../dates.js';
 import { firstKnownDay, type Demand } from './models.js';
-import { levelShift, SHIFT_SCREEN_LR, SHIFT_WINDOW } from './level-shift.js';
+import { levelShift, SHIFT_SCREEN_LR, SHIFT_WINDOW, stepStands, yearOverYear } from './level-shift.js';
 
 export interface RegressionSeries {
   /** History, one value per day (length T); NaN = unknown demand (stock-out, before the first sale). */
@@ -411,6 +411,9 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
  *    again (the dispersion still from the fit's earlier weeks). Only when the
  *    reference has the same kinds of terms (a reference without the yearly
  *    terms would call a season a step) and half a year of history.
+ *    A step must also show against last year (yearOverYear in level-shift.ts):
+ *    a reference fitted on little more than a year misplaces a turn of the
+ *    season, which last year's same weeks show too.
  * 3. A step found at tau with ratio r = Y / M since tau (unshrunk: the
  *    likelihood ratio, the homogeneity of its weeks and their number are the
  *    guard, and the refit weighs it against the whole history): the series'
@@ -440,7 +443,7 @@ async function relevelSteps(fit: RegressionFit, series: RegressionSeries[], o: R
     const f = ref.forecast[j];
     for (let t = T1; t < T; t++) m[t - from] = f[t - T1];
     const ls = levelShift(series[s].y, m, from, T, T1);
-    if (ls.start >= 0) steps.push({ s, start: ls.start, ratio: ls.raw });
+    if (ls.start >= 0 && stepStands(ls.raw, yearOverYear(series[s].y, T1, ls.start, T))) steps.push({ s, start: ls.start, ratio: ls.raw });
   });
   if (!steps.length) return;
   const again = await fitRegression(
