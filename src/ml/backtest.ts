@@ -12,7 +12,7 @@ import { fitRegression } from './regression.js';
 import { fitGlobal } from './global-model.js';
 import { fitPooled } from './pooled.js';
 import { LOCAL, POOLED, knownDays, type Algorithm, type LocalAlgorithm } from './forecasters.js';
-import { autoEts, etsForecast, etsWithParams, type EtsFit } from './ets.js';
+import { autoEts, etsFollowingSteps, type EtsFit } from './ets.js';
 import { movingAverage } from './models.js';
 import type { EngineOptions, EngineSeries } from './engine.js';
 
@@ -167,7 +167,7 @@ export function backtestLocal(s: EngineSeries, windows: CvWindow[], candidates: 
       let f: Float64Array;
       if (a === 'ets') {
         if (etsFit === undefined) etsFit = autoEts(y);
-        f = etsFit ? etsForecast(etsWithParams(y, etsFit), h) : movingAverage(y, h, { window: 28 });
+        f = etsFit ? etsFollowingSteps(y, etsFit, h).forecast : movingAverage(y, h, { window: 28 });
       } else f = LOCAL[a as LocalAlgorithm](y, h).f;
       into.get(a)![wi] = f;
     }

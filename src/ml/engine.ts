@@ -24,7 +24,7 @@ import { applyInterval, calibrate, crossFitErrors, errorScale, type CalibrationE
 import { LOCAL, candidatesFor, classify, fallbackFor, knownDays, type Algorithm, type LocalAlgorithm, type SeriesKind } from './forecasters.js';
 import { mean, naiveScale, normalQuantile } from './metrics.js';
 import { movingAverage, type Demand } from './models.js';
-import { etsForecast, etsFromStored, etsWithParams } from './ets.js';
+import { etsFollowingSteps, etsFromStored } from './ets.js';
 import { roundTo } from '../numbers.js';
 import { fromDayNumber } from '../dates.js';
 
@@ -630,11 +630,15 @@ async function forecastChoices(
         // AutoETS with the form and parameters stored at training: only the states are rerun (predict's speed).
         const etsStored = a === 'ets' ? etsFromStored(storedParams?.[i]?.ets) : null;
         if (etsStored) {
-          params.ets = storedParams![i]!.ets;
-          return s.y.length >= 14 ? etsForecast(etsWithParams(s.y, etsStored), H) : movingAverage(s.y, H, { window: 28 });
+          params.ets = { ...(storedParams![i]!.ets as Record<string, unknown>) };
+          if (s.y.length < 14) return movingAverage(s.y, H, { window: 28 });
+          const r = etsFollowingSteps(s.y, etsStored, H);
+          if (r.step) (params.ets as Record<string, unknown>).relevelled = relevelled(r.step, o.startDay);
+          else delete (params.ets as Record<string, unknown>).relevelled;
+          return r.forecast;
         }
         const r = LOCAL[a as LocalAlgorithm](s.y, H);
-        params[a] = r.params;
+        params[a] = r.relevel ? { ...r.params, relevelled: relevelled(r.relevel, o.startDay) } : r.params;
         return r.f;
       });
       const f = combine(parts, c.combine);

@@ -23,6 +23,7 @@
  * it treats unknown (censored) days as the model's own forecast.
  */
 import type { Demand } from './models.js';
+import { levelShift, SHIFT_WINDOW, stepStands, yearOverYear } from './level-shift.js';
 
 export type EtsForm = { error: 'A' | 'M'; trend: 'N' | 'Ad'; season: 'N' | 'A' | 'M' };
 export interface EtsFit extends EtsForm {
@@ -118,7 +119,7 @@ function initialStates(y: Demand, from: number, to: number, mult: boolean): Star
  * `start`: initialStates(y, from, to, f.season === 'M') when the caller has them (the search runs the same
  * window about 80 times; its starting states are computed once).
  */
-function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: EtsFit, start: Start = initialStates(y, from, to, f.season === 'M')): number {
+function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: EtsFit, start: Start = initialStates(y, from, to, f.season === 'M'), trace?: Float64Array): number {
   const first = start.first;
   let l = start.level;
   // The objective runs ~80 times per series and origin: its season states live in a scratch array (fresh only
@@ -136,7 +137,8 @@ function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: E
   const seasN = f.season === 'N';
   const seasA = f.season === 'A';
   const seasM = f.season === 'M';
-  if (!multErr && !seasN) {
+  // `trace` (etsFollowingSteps): each day's one-step expectation mu (units/day) into trace[t - from], by the general loop.
+  if (!multErr && !seasN && !trace) {
     // The forms AutoETS fits (etsForms): additive error, weekly season. The same arithmetic as the general loop
     // below without its per-day switches (several times faster; this loop is most of the engine's ETS time).
     const r = seasM ? runAddErrMultSeason(y, first, to, s, l, alpha, beta, gamma, phi) : runAddErrAddSeason(y, first, to, s, l, alpha, beta, gamma, phi);
@@ -154,6 +156,7 @@ function run(y: Demand, from: number, to: number, f: EtsForm, p: Params, out?: E
     const st = seasN ? (mult ? 1 : 0) : s[si];
     const base = l + phi * b;
     const mu = mult ? base * st : base + (seasA ? st : 0);
+    if (trace) trace[t - from] = mu;
     const v = y[t];
     let q = 0;
     if (v === v) {
@@ -383,6 +386,34 @@ export function etsWithParams(y: Demand, fit: EtsFit): EtsFit {
   const out: EtsFit = { ...fit, seasonStates: new Float64Array(M) };
   run(y, Math.max(0, y.length - FIT_DAYS), y.length, fit, fit, out);
   return out;
+}
+
+/**
+ * The forecast of a fitted form h days ahead from the end of y, following a step of the last weeks. ETS follows a
+ * step at the pace of its level smoothing: with alpha = 0.05 a product halved four weeks ago was still forecast 35 %
+ * above its new level. As for the regression (regression.ts relevelSteps, docs/forecasting.md "A step the fit
+ * took in"): the reference is the form's forecast from its states at T1 = T - SHIFT_WINDOW (which did not see the
+ * searched weeks), its one-step expectations before T1 give the dispersion, and a step found by levelShift against
+ * it, which last year's same weeks do not show (stepStands), puts the days before it at the new level (y_t q) and
+ * the states are run again with the same parameters. Returns the forecast and the step (first day, index of y;
+ * ratio), or null.
+ */
+export function etsFollowingSteps(y: Demand, fit: EtsFit, h: number): { forecast: Float64Array; step: { start: number; ratio: number } | null } {
+  const T = y.length;
+  const T1 = T - SHIFT_WINDOW;
+  const from = Math.max(0, T - FIT_DAYS);
+  const plain = () => ({ forecast: etsForecast(etsWithParams(y, fit), h), step: null });
+  if (T1 - from < 4 * M) return plain();
+  const m = new Float64Array(T - from);
+  const atT1: EtsFit = { ...fit, seasonStates: new Float64Array(M) };
+  run(y, from, T1, fit, fit, atT1, undefined, m);
+  if (!Number.isFinite(atT1.level)) return plain();
+  m.set(etsForecast(atT1, SHIFT_WINDOW), T1 - from);
+  const ls = levelShift(y, m, from, T, T1);
+  if (ls.start < 0 || !stepStands(ls.raw, yearOverYear(y, T1, ls.start, T))) return plain();
+  const adj = Float64Array.from(y);
+  for (let t = 0; t < ls.start; t++) adj[t] *= ls.raw;
+  return { forecast: etsForecast(etsWithParams(adj, fit), h), step: { start: ls.start, ratio: ls.raw } };
 }
 
 /** AutoETS: the form with the lowest AICc. */

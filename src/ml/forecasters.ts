@@ -6,7 +6,7 @@
  * global-model.ts.
  */
 import { adi, adida, crostonClassic, imapa, movingAverage, sba, seasonalNaive, sesFit, tsb, zeroShare, type Demand } from './models.js';
-import { autoEts, etsForecast, etsName } from './ets.js';
+import { autoEts, etsFollowingSteps, etsName } from './ets.js';
 import { fitTheta, thetaForecast } from './theta.js';
 import { roundTo } from '../numbers.js';
 
@@ -27,15 +27,19 @@ export type SeriesKind = 'smooth' | 'intermittent' | 'short';
 export interface LocalFit {
   f: Float64Array;
   params: Record<string, unknown>;
+  /** A step the history was re-levelled from (first day, index of y; ratio): etsFollowingSteps. */
+  relevel?: { start: number; ratio: number } | null;
 }
 
 export const LOCAL: Record<LocalAlgorithm, (y: Demand, h: number) => LocalFit> = {
   ets: (y, h) => {
     const fit = autoEts(y);
     if (!fit) return { f: movingAverage(y, h, { window: 28 }), params: { form: 'none: ma28' } };
+    const r = etsFollowingSteps(y, fit, h);
     return {
-      f: etsForecast(fit, h),
+      f: r.forecast,
       params: { form: etsName(fit), alpha: roundTo(fit.alpha, 4), beta: roundTo(fit.beta, 4), gamma: roundTo(fit.gamma, 4), phi: roundTo(fit.phi, 4), aicc: roundTo(fit.aicc, 2) },
+      relevel: r.step,
     };
   },
   theta: (y, h) => {

@@ -95,6 +95,19 @@ export function stepStands(raw: number, qYear: number): boolean {
   return a * b > 0 && Math.abs(b) >= Math.abs(a) / 2;
 }
 
+/**
+ * Whether a series is tested against a reference (regression.ts relevelSteps, pooled.ts): its largest LR against
+ * its own fit reaches SHIFT_SCREEN_LR, and at the start of that LR last year's same weeks do not show the same
+ * change (|ln q_year| >= ln 1.1; a step that can stand, at least 20 % by stepStands's half on the log scale, has
+ * about that). Most series a season's turn sends past the LR fail the second condition, and the reference fit
+ * they would cost (a third of the regression's series fits on the sample yearly family) is not made.
+ */
+export function worthReference(y: Demand, ls: LevelShift, T: number): boolean {
+  if (ls.maxLr < SHIFT_SCREEN_LR || ls.maxStart < 0) return false;
+  const q = yearOverYear(y, T - SHIFT_WINDOW, ls.maxStart, T);
+  return Number.isFinite(q) && Math.abs(Math.log(q)) >= Math.log(1.1);
+}
+
 /** 52 weeks: last year's same weekdays. */
 const YEAR_DAYS = 364;
 
@@ -122,6 +135,8 @@ export interface LevelShift {
   raw: number;
   /** The largest LR over the starts searched, whether or not their weeks are homogeneous (0 when the series is not tested). */
   maxLr: number;
+  /** The start of maxLr, or -1. */
+  maxStart: number;
 }
 
 /**
@@ -160,7 +175,7 @@ export function levelShift(y: Demand, m: ArrayLike<number>, from: number, T: num
     Kw[j]++;
   }
   // A slow mover (units per known day of the searched window) is not tested.
-  if (windowM < SHIFT_MIN_RATE * windowN) return { ratio: 1, start: -1, raw: 1, maxLr: 0 };
+  if (windowM < SHIFT_MIN_RATE * windowN) return { ratio: 1, start: -1, raw: 1, maxLr: 0, maxStart: -1 };
   // Weeks of the searched window (SHIFT_WINDOW is whole weeks, so the weeks before it are whole weeks of the array).
   const nWeeks = Math.floor((T - w0) / 7);
   // Overdispersion against the fit, from the whole weeks of known days before the searched window (all the fit's
@@ -202,6 +217,7 @@ export function levelShift(y: Demand, m: ArrayLike<number>, from: number, T: num
   let bestN = 0;
   let bestT = -1;
   let maxLr = 0;
+  let maxStart = -1;
   let bestBefore = 1;
   // With a reference (since): the known demand and expectation of [since, T), then of [since, tau) as tau moves.
   let Ya = 0;
@@ -237,7 +253,10 @@ export function levelShift(y: Demand, m: ArrayLike<number>, from: number, T: num
       lr = (2 * (xlogx(Y, p * M) + xlogx(Y0, p * M0))) / phi;
       before = Y0 / M0;
     }
-    if (lr > maxLr) maxLr = lr;
+    if (lr > maxLr) {
+      maxLr = lr;
+      maxStart = t;
+    }
     if (lr > best && lr >= SHIFT_LR && homogeneous(t, Y / M)) {
       best = lr;
       bestY = Y;
@@ -247,7 +266,7 @@ export function levelShift(y: Demand, m: ArrayLike<number>, from: number, T: num
       bestBefore = before;
     }
   }
-  if (!best) return { ratio: 1, start: -1, raw: 1, maxLr };
+  if (!best) return { ratio: 1, start: -1, raw: 1, maxLr, maxStart };
   const k = (SHIFT_PRIOR_DAYS * bestM) / bestN;
-  return { ratio: (bestY + k) / (bestM + k), start: bestT, raw: bestY / bestM / bestBefore, maxLr };
+  return { ratio: (bestY + k) / (bestM + k), start: bestT, raw: bestY / bestM / bestBefore, maxLr, maxStart };
 }

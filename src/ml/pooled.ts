@@ -47,7 +47,7 @@
 import { dayOfYear, weekday } from '../dates.js';
 import { cholesky, cholSolve } from './regression.js';
 import { firstKnownDay, type Demand } from './models.js';
-import { levelShift, SHIFT_SCREEN_LR, SHIFT_WINDOW, stepStands, yearOverYear } from './level-shift.js';
+import { levelShift, SHIFT_WINDOW, stepStands, worthReference, yearOverYear } from './level-shift.js';
 
 export interface PooledOptions {
   /** Day number of y[0]. */
@@ -470,12 +470,12 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     expect(a[i], b[i], gs, from, T);
     let ls = levelShift(y, fitted, from, T);
     const T1 = T - SHIFT_WINDOW;
-    if (ls.start < 0 && ls.maxLr >= SHIFT_SCREEN_LR && li !== undefined && T1 - from >= MIN_REFERENCE_DAYS) {
+    if (ls.start < 0 && li !== undefined && T1 - from >= MIN_REFERENCE_DAYS && worthReference(y, ls, T)) {
       loadingFit(y, wz!, sy!, from, T1, u0, dayStep, a[i], b[i], li, lm, lprec, lout);
       if (Number.isFinite(lout[0]) && Number.isFinite(lout[1]) && Number.isFinite(lout[2])) {
         expect(lout[0], lout[1], factorsOf(lout[2]), T1, T);
         ls = levelShift(y, fitted, from, T, T1);
-        if (ls.start >= 0 && !stepStands(ls.raw, yearOverYear(y, T1, ls.start, T))) ls = { ratio: 1, start: -1, raw: 1, maxLr: ls.maxLr };
+        if (ls.start >= 0 && !stepStands(ls.raw, yearOverYear(y, T1, ls.start, T))) ls = { ...ls, ratio: 1, start: -1, raw: 1 };
         gs = factorsOf(li);
       }
     }

@@ -20,7 +20,7 @@
 import { tf } from './backend.js';
 import { dayOfYear, weekday } from '../dates.js';
 import { firstKnownDay, type Demand } from './models.js';
-import { levelShift, SHIFT_SCREEN_LR, SHIFT_WINDOW, stepStands, yearOverYear } from './level-shift.js';
+import { levelShift, SHIFT_WINDOW, stepStands, worthReference, yearOverYear } from './level-shift.js';
 
 export interface RegressionSeries {
   /** History, one value per day (length T); NaN = unknown demand (stock-out, before the first sale). */
@@ -364,7 +364,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
     const ls = levelShift(series[s].y, m, from, T);
     const r = ls.ratio;
     shift.push(r);
-    if (ls.maxLr >= SHIFT_SCREEN_LR && o.stepCheck !== false) screened.push({ s, m: Float64Array.from(m) });
+    if (o.stepCheck !== false && worthReference(series[s].y, ls, T)) screened.push({ s, m: Float64Array.from(m) });
     const f = new Float64Array(H);
     for (let h = 0; h < H; h++) f[h] = Math.max(0, (Math.exp(fit[T + h - from]) * sm - 1) * r);
     forecast.push(f);
@@ -401,7 +401,8 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
  * down). The test needs a reference that did not see the weeks it searches:
  *
  * 1. Screen: the series whose largest likelihood ratio against their own fit
- *    reaches SHIFT_SCREEN_LR (a step the fit half took in still shows there).
+ *    reaches SHIFT_SCREEN_LR (a step the fit half took in still shows there),
+ *    where last year's same weeks do not show the same change (worthReference).
  * 2. Reference: the regression fitted on the days before T1 = T -
  *    SHIFT_WINDOW with the fit's own changepoints and their penalty (a
  *    trend that cannot bend where the fit's did, or bends less, calls a bend
