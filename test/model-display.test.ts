@@ -68,3 +68,15 @@ test('models show and models explain: rounded tables; --json at full precision',
   // Full precision in JSON: the yearly parts are not cut to the 4 decimals of the table.
   expect(j.days.some((d) => Math.abs(d.components.yearly * 1e4 - Math.round(d.components.yearly * 1e4)) > 1e-6)).toBe(true);
 });
+
+test('models show prints each model\'s parameters, a re-levelled step among them', () => {
+  // The model's parameters were only in --json: a planner reading why a forecast dropped could not see the step.
+  const m = db.sqlite!.prepare(`select m.id from models m join products p on p.id = m.product_id where p.sku = ? and m.status = 'active'`).get(sku) as { id: number };
+  db.sqlite!.prepare(`update models set params = json_set(params, '$.regression.relevelled', json(?)) where id = ?`).run(JSON.stringify({ since: '2026-11-16', ratio: 0.5386 }), m.id);
+  const show = cli(['--db', path, '--as-of', TODAY, 'models', 'show', sku]);
+  expect(show.code).toBe(0);
+  expect(show.stdout).toMatch(/^ {2}regression: yearly_order 4, months true, .*smear \d+(\.\d+)?, level_shift [\d.]+, relevelled since 2026-11-16 x 0\.5386$/m);
+  expect(show.stdout).toMatch(/^ {2}interval: 80 % from \d+ out-of-sample errors$/m);
+  expect(show.stdout).not.toMatch(/backtest_errors|scaled/);
+  expectReadable(show.stdout);
+});

@@ -8,7 +8,7 @@ import { alertsJob } from '../jobs/alerts.js';
 import { monitorJob } from '../jobs/monitor.js';
 import { dormantJob, kpisJob, revenueJob, savingsJob, topUrgentJob, trendsJob } from '../jobs/dashboard.js';
 import { intOption, listOption } from './options.js';
-import { table, type Cell } from './render.js';
+import { describeParams, table, type Cell } from './render.js';
 
 export function registerCommands(program: Command, action: Action): void {
   registerJob(program, action, trainJob, (c) =>
@@ -44,6 +44,7 @@ export function registerCommands(program: Command, action: Action): void {
       if (ctx.json) return ctx.out(JSON.stringify(rows, null, 2) + '\n');
       for (const m of rows) {
         ctx.out(`v${m.version}  ${m.status}  ${m.algorithm}  trained ${m.trained_at} on data to ${m.train_end}\n  reason: ${m.reason}\n`);
+        for (const line of describeParams((m.params ?? {}) as Record<string, unknown>)) ctx.out(`  ${line}\n`);
         const metrics = m.metrics as Record<string, { rmsse: number; mase: number; wape: number | null; mape: number | null }>;
         ctx.out(table(Object.entries(metrics).map(([k, v]) => ({ candidate: k, rmsse: v.rmsse, mase: v.mase, wape: v.wape, mape: v.mape }))).replace(/^/gm, '  ') + '\n');
       }

@@ -97,3 +97,34 @@ export function keyValues(obj: Record<string, Cell>): string {
   const w = Math.max(...Object.keys(obj).map((k) => k.length));
   return Object.entries(obj).map(([k, v]) => `${k.padEnd(w)}  ${wrap(fmt(v, k)).join('\n' + ' '.repeat(w + 2))}`).join('\n') + '\n';
 }
+
+/**
+ * A model's parameters on one line per model part, as `models show` prints them: numbers rounded for people
+ * (formatNumber, none of them money), lists joined with '/', a step the history was re-levelled from as "relevelled since DATE x
+ * RATIO". The interval and the backtest errors (long lists) are left to --json; the interval's level and its
+ * number of errors are given.
+ */
+export function describeParams(params: Record<string, unknown>): string[] {
+  const show = (k: string, v: unknown): string => {
+    if (v === null || v === undefined) return `${k} -`;
+    if (typeof v === 'number') return `${k} ${formatNumber(v, 'parameter')}`;
+    if (Array.isArray(v)) return `${k} ${v.map((x) => (typeof x === 'number' ? formatNumber(x, 'parameter') : String(x))).join('/')}`;
+    if (typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (k === 'relevelled' && typeof o.since === 'string' && typeof o.ratio === 'number') return `relevelled since ${o.since} x ${formatNumber(o.ratio, 'ratio')}`;
+      return `${k} {${Object.entries(o).map(([a, b]) => show(a, b)).join(', ')}}`;
+    }
+    return `${k} ${String(v)}`;
+  };
+  const out: string[] = [];
+  for (const [part, v] of Object.entries(params)) {
+    if (part === 'backtest_errors') continue;
+    if (part === 'interval') {
+      const iv = v as { level?: number; n_errors?: number } | null;
+      if (iv && typeof iv.level === 'number') out.push(`interval: ${formatNumber(100 * iv.level, 'pct')} % from ${iv.n_errors ?? 0} out-of-sample errors`);
+      continue;
+    }
+    out.push(v && typeof v === 'object' && !Array.isArray(v) ? `${part}: ${Object.entries(v as Record<string, unknown>).map(([a, b]) => show(a, b)).join(', ')}` : show(part, v));
+  }
+  return out;
+}

@@ -197,7 +197,9 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
   const start = o.keepStart ? 0 : firstKnownDay(series.map((s) => s.y), o.T);
   if (start > 0 && start < o.T) {
     const cut = series.map((s) => ({ ...s, y: s.y.subarray(start), promo: s.promo ? s.promo.subarray(start) : null, logPrice: s.logPrice ? s.logPrice.subarray(start) : null }));
-    const fit = await fitRegression(cut, { ...o, startDay: o.startDay + start, T: o.T - start });
+    // A caller's changepoint span (relevelSteps) is in days of its history: the cut's start is taken from it.
+    const span = o.changepointSpan === undefined ? undefined : o.changepointSpan - start;
+    const fit = await fitRegression(cut, { ...o, startDay: o.startDay + start, T: o.T - start, changepointSpan: span });
     fit.design.start = start;
     for (const r of fit.relevel) if (r) r.start += start;
     return fit;
@@ -397,33 +399,31 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
  * took in most of a halving four weeks old, so the fit stood near the new
  * level over those weeks (nothing for the level-shift test to find) and the
  * forecast went back up with the next month's term (15.4 a day for a product
- * now selling 10; its category's other products, pooled with it, were pulled
- * down). The test needs a reference that did not see the weeks it searches:
+ * now selling 10). The test needs a reference that did not see the weeks it
+ * searches (docs/forecasting.md, "A step the fit took in"):
  *
- * 1. Screen: the series whose largest likelihood ratio against their own fit
- *    reaches SHIFT_SCREEN_LR (a step the fit half took in still shows there),
- *    where last year's same weeks do not show the same change (worthReference).
+ * 1. Screen (worthReference): the series whose largest likelihood ratio
+ *    against their own fit reaches SHIFT_SCREEN_LR (a step the fit half took
+ *    in still shows there), where last year's same weeks do not show the
+ *    same change.
  * 2. Reference: the regression fitted on the days before T1 = T -
- *    SHIFT_WINDOW with the fit's own changepoints and their penalty (a
- *    trend that cannot bend where the fit's did, or bends less, calls a bend
- *    a step), forecasting [T1, T) (units/day):
- *    its expectation replaces
- *    the fit's over the searched weeks, and the test of level-shift.ts runs
- *    again (the dispersion still from the fit's earlier weeks). Only when the
- *    reference has the same kinds of terms (a reference without the yearly
- *    terms would call a season a step) and half a year of history.
- *    A step must also show against last year (yearOverYear in level-shift.ts):
- *    a reference fitted on little more than a year misplaces a turn of the
- *    season, which last year's same weeks show too.
- * 3. A step found at tau with ratio r = Y / M since tau (unshrunk: the
- *    likelihood ratio, the homogeneity of its weeks and their number are the
- *    guard, and the refit weighs it against the whole history): the series'
- *    days before tau are put at the new level (y_t r, units/day) and the
- *    series is fitted again, with
+ *    SHIFT_WINDOW with the fit's own changepoints and their penalty (a trend
+ *    that cannot bend where the fit's did, or bends less, calls a bend a
+ *    step), forecasting [T1, T) (units/day); only when it has the same kinds
+ *    of terms (a reference without the yearly terms would call a season a
+ *    step) and half a year of history.
+ * 3. Test (levelShift with `since` = T1): a change at tau of the ratio
+ *    demand / reference, the reference's weeks before tau against the days
+ *    since (the dispersion from the fit's earlier weeks), that last year's
+ *    same weeks do not show (stepStands).
+ * 4. A step found at tau with size q: the series' days before tau are put at
+ *    the new level (y_t q, units/day) and the series is fitted again, with
  *    the same design, so the season is learned from a history without the
- *    step and the forecast carries the new level (an intervention with its
- *    size taken from the reference; Box and Tiao). The series re-levelled
- *    are fitted together (pooled among themselves), apart from their group.
+ *    step and the forecast carries the new level (an intervention whose size
+ *    is the reference's estimate, unshrunk: the likelihood ratio, the
+ *    homogeneity of the weeks and last year are the guard, and the refit
+ *    weighs it against the whole history). The series re-levelled are fitted
+ *    together (pooled among themselves), apart from their group.
  *
  * Backtests run the same code at their origins: what they score is what
  * production does.
