@@ -633,12 +633,11 @@ async function forecastChoices(
           params.ets = { ...(storedParams![i]!.ets as Record<string, unknown>) };
           if (s.y.length < 14) return movingAverage(s.y, H, { window: 28 });
           const r = etsFollowingSteps(s.y, etsStored, H);
-          if (r.step) (params.ets as Record<string, unknown>).relevelled = relevelled(r.step, o.startDay);
-          else delete (params.ets as Record<string, unknown>).relevelled;
+          params.ets = withSteps(params.ets as Record<string, unknown>, r.step, r.burst, o.startDay);
           return r.forecast;
         }
         const r = LOCAL[a as LocalAlgorithm](s.y, H);
-        params[a] = r.relevel ? { ...r.params, relevelled: relevelled(r.relevel, o.startDay) } : r.params;
+        params[a] = withSteps(r.params, r.relevel, r.burst, o.startDay);
         return r.f;
       });
       const f = combine(parts, c.combine);
@@ -656,6 +655,15 @@ async function forecastChoices(
 /** A step the history was re-levelled from (regression.ts relevelSteps, pooled.ts), as the model's parameters give it: since (date), ratio. */
 function relevelled(r: { start: number; ratio: number }, startDay: number): { since: string; ratio: number } {
   return { since: fromDayNumber(startDay + r.start), ratio: roundTo(r.ratio, 4) };
+}
+
+/** A model part's parameters with the step it followed and the burst it left out (etsFollowingSteps), as dates; the stored ones of an earlier run replaced. */
+function withSteps(p: Record<string, unknown>, step: { start: number; ratio: number } | null | undefined, burst: { start: number; end: number } | null | undefined, startDay: number): Record<string, unknown> {
+  const { relevelled: _r, burst_left_out: _b, ...rest } = p;
+  const out: Record<string, unknown> = { ...rest };
+  if (step) out.relevelled = relevelled(step, startDay);
+  if (burst) out.burst_left_out = { from: fromDayNumber(startDay + burst.start), to: fromDayNumber(startDay + burst.end - 1) };
+  return out;
 }
 
 /** Parses a stored algorithm name into its algorithms (see parseChoice for the combination). */

@@ -23,7 +23,7 @@
  * it treats unknown (censored) days as the model's own forecast.
  */
 import type { Demand } from './models.js';
-import { levelShift, SHIFT_WINDOW, stepStands, yearOverYear } from './level-shift.js';
+import { levelShift, recentBurst, SHIFT_WINDOW, stepStands, yearOverYear } from './level-shift.js';
 
 export type EtsForm = { error: 'A' | 'M'; trend: 'N' | 'Ad'; season: 'N' | 'A' | 'M' };
 export interface EtsFit extends EtsForm {
@@ -395,14 +395,16 @@ export function etsWithParams(y: Demand, fit: EtsFit): EtsFit {
  * took in"): the reference is the form's forecast from its states at T1 = T - SHIFT_WINDOW (which did not see the
  * searched weeks), its one-step expectations before T1 give the dispersion, and a step found by levelShift against
  * it, which last year's same weeks do not show (stepStands), puts the days before it at the new level (y_t q) and
- * the states are run again with the same parameters. Returns the forecast and the step (first day, index of y;
- * ratio), or null.
+ * the states are run again with the same parameters. Not a step: a burst that is over (recentBurst, against the
+ * same reference) is left out of the states as unknown days (a week at four times the usual sales, ended three
+ * days before, had doubled a 12-a-day product's forecast). Returns the forecast, the step (first day, index of y;
+ * ratio) and the burst (days [start, end) of y), or null.
  */
-export function etsFollowingSteps(y: Demand, fit: EtsFit, h: number): { forecast: Float64Array; step: { start: number; ratio: number } | null } {
+export function etsFollowingSteps(y: Demand, fit: EtsFit, h: number): EtsSteps {
   const T = y.length;
   const T1 = T - SHIFT_WINDOW;
   const from = Math.max(0, T - FIT_DAYS);
-  const plain = () => ({ forecast: etsForecast(etsWithParams(y, fit), h), step: null });
+  const plain = (): EtsSteps => ({ forecast: etsForecast(etsWithParams(y, fit), h), step: null, burst: null });
   if (T1 - from < 4 * M) return plain();
   const m = new Float64Array(T - from);
   const atT1: EtsFit = { ...fit, seasonStates: new Float64Array(M) };
@@ -410,10 +412,24 @@ export function etsFollowingSteps(y: Demand, fit: EtsFit, h: number): { forecast
   if (!Number.isFinite(atT1.level)) return plain();
   m.set(etsForecast(atT1, SHIFT_WINDOW), T1 - from);
   const ls = levelShift(y, m, from, T, T1);
-  if (ls.start < 0 || !stepStands(ls.raw, yearOverYear(y, T1, ls.start, T))) return plain();
+  if (ls.start >= 0 && stepStands(ls.raw, yearOverYear(y, T1, ls.start, T))) {
+    const adj = Float64Array.from(y);
+    for (let t = 0; t < ls.start; t++) adj[t] *= ls.raw;
+    return { forecast: etsForecast(etsWithParams(adj, fit), h), step: { start: ls.start, ratio: ls.raw }, burst: null };
+  }
+  // Not a step: a burst that is over is left out of the states (unknown days: the level does not take it in).
+  const burst = ls.start < 0 ? recentBurst(y, m, from, T, T1, ls.phi) : null;
+  if (!burst) return plain();
   const adj = Float64Array.from(y);
-  for (let t = 0; t < ls.start; t++) adj[t] *= ls.raw;
-  return { forecast: etsForecast(etsWithParams(adj, fit), h), step: { start: ls.start, ratio: ls.raw } };
+  adj.fill(NaN, burst.start, burst.end);
+  return { forecast: etsForecast(etsWithParams(adj, fit), h), step: null, burst };
+}
+
+/** etsFollowingSteps's forecast, with the step it followed or the burst it left out (days [start, end) of y), or null. */
+export interface EtsSteps {
+  forecast: Float64Array;
+  step: { start: number; ratio: number } | null;
+  burst: { start: number; end: number } | null;
 }
 
 /** AutoETS: the form with the lowest AICc. */

@@ -29,17 +29,31 @@ export interface LocalFit {
   params: Record<string, unknown>;
   /** A step the history was re-levelled from (first day, index of y; ratio): etsFollowingSteps. */
   relevel?: { start: number; ratio: number } | null;
+  /** A burst left out of the states (days [start, end) of y): etsFollowingSteps. */
+  burst?: { start: number; end: number } | null;
 }
 
 export const LOCAL: Record<LocalAlgorithm, (y: Demand, h: number) => LocalFit> = {
   ets: (y, h) => {
-    const fit = autoEts(y);
+    let fit = autoEts(y);
     if (!fit) return { f: movingAverage(y, h, { window: 28 }), params: { form: 'none: ma28' } };
-    const r = etsFollowingSteps(y, fit, h);
+    let r = etsFollowingSteps(y, fit, h);
+    if (r.burst) {
+      // A burst left out of the states is left out of the search too: fitted with it, the search chose a level
+      // smoothing large enough to follow it (alpha 0.5 where the same series without it had 0.001), and the level
+      // then followed the few days since.
+      const adj = Float64Array.from(y).fill(NaN, r.burst.start, r.burst.end);
+      const again = autoEts(adj);
+      if (again) {
+        fit = again;
+        r = { ...etsFollowingSteps(adj, again, h), burst: r.burst };
+      }
+    }
     return {
       f: r.forecast,
       params: { form: etsName(fit), alpha: roundTo(fit.alpha, 4), beta: roundTo(fit.beta, 4), gamma: roundTo(fit.gamma, 4), phi: roundTo(fit.phi, 4), aicc: roundTo(fit.aicc, 2) },
       relevel: r.step,
+      burst: r.burst,
     };
   },
   theta: (y, h) => {
