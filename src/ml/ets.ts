@@ -23,7 +23,7 @@
  * it treats unknown (censored) days as the model's own forecast.
  */
 import type { Demand } from './models.js';
-import { levelShift, recentBurst, SHIFT_WINDOW, stepStands, yearOverYear } from './level-shift.js';
+import { recentBurst, referenceStep, SHIFT_WINDOW, stepAdjusted } from './level-shift.js';
 
 export type EtsForm = { error: 'A' | 'M'; trend: 'N' | 'Ad'; season: 'N' | 'A' | 'M' };
 export interface EtsFit extends EtsForm {
@@ -411,18 +411,17 @@ export function etsFollowingSteps(y: Demand, fit: EtsFit, h: number): EtsSteps {
   run(y, from, T1, fit, fit, atT1, undefined, m);
   if (!Number.isFinite(atT1.level)) return plain();
   m.set(etsForecast(atT1, SHIFT_WINDOW), T1 - from);
-  const ls = levelShift(y, m, from, T, T1);
-  if (ls.start >= 0 && stepStands(ls.raw, yearOverYear(y, T1, ls.start, T))) {
-    const adj = Float64Array.from(y);
-    for (let t = 0; t < ls.start; t++) adj[t] *= ls.raw;
-    return { forecast: etsForecast(etsWithParams(adj, fit), h), step: { start: ls.start, ratio: ls.raw }, burst: null };
-  }
+  const { ls, stands } = referenceStep(y, m, from, T, T1);
+  if (stands) return { forecast: etsForecast(etsWithParams(stepAdjusted(y, T, ls.start, ls.raw), fit), h), step: { start: ls.start, ratio: ls.raw }, burst: null };
   // Not a step: a burst that is over is left out of the states (unknown days: the level does not take it in).
   const burst = ls.start < 0 ? recentBurst(y, m, from, T, T1, ls.phi) : null;
   if (!burst) return plain();
-  const adj = Float64Array.from(y);
-  adj.fill(NaN, burst.start, burst.end);
-  return { forecast: etsForecast(etsWithParams(adj, fit), h), step: null, burst };
+  return { forecast: etsForecast(etsWithParams(withoutBurst(y, burst), fit), h), step: null, burst };
+}
+
+/** y with the days of a burst [start, end) unknown (NaN): what the states and the search of AutoETS read once it is left out. */
+export function withoutBurst(y: Demand, burst: { start: number; end: number }): Float64Array {
+  return Float64Array.from(y).fill(NaN, burst.start, burst.end);
 }
 
 /** etsFollowingSteps's forecast, with the step it followed or the burst it left out (days [start, end) of y), or null. */

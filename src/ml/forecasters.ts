@@ -6,7 +6,7 @@
  * global-model.ts.
  */
 import { adi, adida, crostonClassic, imapa, movingAverage, sba, seasonalNaive, sesFit, tsb, zeroShare, type Demand } from './models.js';
-import { autoEts, etsFollowingSteps, etsName } from './ets.js';
+import { autoEts, etsFollowingSteps, etsName, withoutBurst } from './ets.js';
 import { fitTheta, thetaForecast } from './theta.js';
 import { roundTo } from '../numbers.js';
 
@@ -42,7 +42,7 @@ export const LOCAL: Record<LocalAlgorithm, (y: Demand, h: number) => LocalFit> =
       // A burst left out of the states is left out of the search too: fitted with it, the search chose a level
       // smoothing large enough to follow it (alpha 0.5 where the same series without it had 0.001), and the level
       // then followed the few days since.
-      const adj = Float64Array.from(y).fill(NaN, r.burst.start, r.burst.end);
+      const adj = withoutBurst(y, r.burst);
       const again = autoEts(adj);
       if (again) {
         fit = again;

@@ -159,7 +159,7 @@ export function recentBurst(y: Demand, m: ArrayLike<number>, from: number, T: nu
       Y += w;
       M += ma;
       if (Y <= M) continue;
-      const lr = (2 * (Y * Math.log(Y / M) - (Y - M))) / phi;
+      const lr = poissonLr(Y, M, phi);
       if (lr < BURST_LR || lr <= best || Ya > Math.cbrt(Y / M) * Ma) continue;
       best = lr;
       bestA = a;
@@ -167,6 +167,33 @@ export function recentBurst(y: Demand, m: ArrayLike<number>, from: number, T: nu
     }
   }
   return best ? { start: bestA, end: bestB } : null;
+}
+
+/** a ln(a / b), 0 at a = 0 (the Poisson likelihood's term). */
+function xlogx(a: number, b: number): number {
+  return a > 0 ? a * Math.log(a / b) : 0;
+}
+
+/** The Poisson likelihood ratio of Y units seen against M expected, over the overdispersion phi: 2 (Y ln(Y / M) - (Y - M)) / phi (see the header). */
+function poissonLr(Y: number, M: number, phi: number): number {
+  return (2 * (xlogx(Y, M) - (Y - M))) / phi;
+}
+
+/**
+ * levelShift against a reference forecast from `since` (levelShift's header, `since`), and whether its step stands
+ * against last year (stepStands): how the regression, the pooled model and AutoETS test a step their own fit may
+ * have taken in. `ls` is levelShift's result whether or not the step stands.
+ */
+export function referenceStep(y: Demand, m: ArrayLike<number>, from: number, T: number, since: number): { ls: LevelShift; stands: boolean } {
+  const ls = levelShift(y, m, from, T, since);
+  return { ls, stands: ls.start >= 0 && stepStands(ls.raw, yearOverYear(y, since, ls.start, T)) };
+}
+
+/** The first T days of y with the days before a step at `start` put at its new level (y_t x ratio, units/day; unknown days stay unknown). */
+export function stepAdjusted(y: Demand, T: number, start: number, ratio: number): Float64Array {
+  const out = Float64Array.from(y.subarray(0, T));
+  for (let t = 0; t < start; t++) out[t] *= ratio;
+  return out;
 }
 
 /** levelShift's weekly sums (grown as needed; levelShift is not re-entrant and does not call out while it reads them). */
@@ -312,7 +339,6 @@ export function levelShift(y: Demand, m: ArrayLike<number>, from: number, T: num
     Ma += mu;
     na++;
   }
-  const xlogx = (a: number, b: number) => (a > 0 ? a * Math.log(a / b) : 0);
   // The largest LR among the starts whose weeks are homogeneous (a start before the true step, or a burst, is not).
   for (let t = T - 1; t >= w0; t--) {
     const v = y[t];
@@ -325,7 +351,7 @@ export function levelShift(y: Demand, m: ArrayLike<number>, from: number, T: num
     if (T - t < SHIFT_MIN_DAYS || n < 14 || !(M > 0)) continue;
     let lr: number;
     let before = 1;
-    if (since === undefined) lr = (2 * (xlogx(Y, M) - (Y - M))) / phi;
+    if (since === undefined) lr = poissonLr(Y, M, phi);
     else {
       const Y0 = Ya - Y;
       const M0 = Ma - M;

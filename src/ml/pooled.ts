@@ -47,7 +47,7 @@
 import { dayOfYear, weekday } from '../dates.js';
 import { cholesky, cholSolve } from './regression.js';
 import { firstKnownDay, type Demand } from './models.js';
-import { levelShift, SHIFT_WINDOW, stepStands, worthReference, yearOverYear } from './level-shift.js';
+import { levelShift, referenceStep, SHIFT_WINDOW, stepAdjusted, worthReference } from './level-shift.js';
 
 export interface PooledOptions {
   /** Day number of y[0]. */
@@ -474,8 +474,8 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
       loadingFit(y, wz!, sy!, from, T1, u0, dayStep, a[i], b[i], li, lm, lprec, lout);
       if (Number.isFinite(lout[0]) && Number.isFinite(lout[1]) && Number.isFinite(lout[2])) {
         expect(lout[0], lout[1], factorsOf(lout[2]), T1, T);
-        ls = levelShift(y, fitted, from, T, T1);
-        if (ls.start >= 0 && !stepStands(ls.raw, yearOverYear(y, T1, ls.start, T))) ls = { ...ls, ratio: 1, start: -1, raw: 1 };
+        const r = referenceStep(y, fitted, from, T, T1);
+        ls = r.stands ? r.ls : { ...r.ls, ratio: 1, start: -1, raw: 1 };
         gs = factorsOf(li);
       }
     }
@@ -484,8 +484,7 @@ export function fitPooled(series: { y: Demand }[], idx: number[], o: PooledOptio
     // forecast back up with the season); without loadings the ratio since the step is applied below.
     let relevelled = false;
     if (ls.start >= 0 && li !== undefined) {
-      const adj = Float64Array.from(y.subarray(0, T));
-      for (let t = 0; t < ls.start; t++) adj[t] *= ls.raw;
+      const adj = stepAdjusted(y, T, ls.start, ls.raw);
       loadingFit(adj, wz!, sy!, from, T, u0, dayStep, a[i], b[i], li, lm, lprec, lout);
       if (Number.isFinite(lout[0]) && Number.isFinite(lout[1]) && Number.isFinite(lout[2])) {
         a[i] = lout[0];

@@ -20,7 +20,7 @@
 import { tf } from './backend.js';
 import { dayOfYear, weekday } from '../dates.js';
 import { firstKnownDay, type Demand } from './models.js';
-import { levelShift, SHIFT_WINDOW, stepStands, worthReference, yearOverYear } from './level-shift.js';
+import { levelShift, referenceStep, SHIFT_WINDOW, stepAdjusted, worthReference } from './level-shift.js';
 
 export interface RegressionSeries {
   /** History, one value per day (length T); NaN = unknown demand (stock-out, before the first sale). */
@@ -412,7 +412,7 @@ export async function fitRegression(series: RegressionSeries[], o: RegressionOpt
  *    step), forecasting [T1, T) (units/day); only when it has the same kinds
  *    of terms (a reference without the yearly terms would call a season a
  *    step) and half a year of history.
- * 3. Test (levelShift with `since` = T1): a change at tau of the ratio
+ * 3. Test (referenceStep from T1): a change at tau of the ratio
  *    demand / reference, the reference's weeks before tau against the days
  *    since (the dispersion from the fit's earlier weeks), that last year's
  *    same weeks do not show (stepStands).
@@ -443,16 +443,12 @@ async function relevelSteps(fit: RegressionFit, series: RegressionSeries[], o: R
   screened.forEach(({ s, m }, j) => {
     const f = ref.forecast[j];
     for (let t = T1; t < T; t++) m[t - from] = f[t - T1];
-    const ls = levelShift(series[s].y, m, from, T, T1);
-    if (ls.start >= 0 && stepStands(ls.raw, yearOverYear(series[s].y, T1, ls.start, T))) steps.push({ s, start: ls.start, ratio: ls.raw });
+    const { ls, stands } = referenceStep(series[s].y, m, from, T, T1);
+    if (stands) steps.push({ s, start: ls.start, ratio: ls.raw });
   });
   if (!steps.length) return;
   const again = await fitRegression(
-    steps.map(({ s, start, ratio }) => {
-      const y = Float64Array.from(series[s].y.subarray(0, T));
-      for (let t = 0; t < start; t++) y[t] *= ratio;
-      return { ...series[s], y };
-    }),
+    steps.map(({ s, start, ratio }) => ({ ...series[s], y: stepAdjusted(series[s].y, T, start, ratio) })),
     { ...o, stepCheck: false, keepStart: true },
   );
   steps.forEach(({ s, start, ratio }, j) => {
